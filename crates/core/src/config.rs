@@ -1,0 +1,208 @@
+//! Configuration read from the environment once, when the addon loads.
+//!
+//! | variable | effect |
+//! |---|---|
+//! | `NODE_HEAPDUMP_OPTIONS=nosignal` | heapdump's switch: no SIGUSR2 handler (comma list; `signal` turns it back on) |
+//! | `RHEAPDUMP_SIGNAL=0` | no SIGUSR2 handler |
+//! | `RHEAPDUMP_WATCHDOG=0` | no watchdog Worker: signals wait for the event loop |
+//! | `RHEAPDUMP_QUIET=1` | no line on stderr per signal-triggered snapshot |
+//! | `RHEAPDUMP_DIR=path` | directory for snapshots with default names |
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvConfig {
+  pub signal: bool,
+  pub watchdog: bool,
+  pub quiet: bool,
+  pub dir: Option<PathBuf>,
+  /// Values that were ignored, one sentence each, for a warning on stderr.
+  pub warnings: Vec<String>,
+}
+
+impl EnvConfig {
+  pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
+    let mut config = EnvConfig {
+      signal: true,
+      watchdog: true,
+      quiet: false,
+      dir: None,
+      warnings: Vec::new(),
+    };
+    if let Some(list) = var("NODE_HEAPDUMP_OPTIONS") {
+      for item in list
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+      {
+        match item {
+          "nosignal" => config.signal = false,
+          "signal" => config.signal = true,
+          other => config.warnings.push(format!(
+            "NODE_HEAPDUMP_OPTIONS: unrecognized option '{other}' (expected 'signal' or 'nosignal')"
+          )),
+        }
+      }
+    }
+    let mut flag = |name: &str, slot: &mut bool| {
+      if let Some(value) = var(name) {
+        match parse_switch(&value) {
+          Some(on) => *slot = on,
+          None => config.warnings.push(format!(
+            "{name}: '{value}' is not a switch (use 1/0, true/false, on/off, yes/no)"
+          )),
+        }
+      }
+    };
+    let (mut signal, mut watchdog, mut quiet) = (config.signal, config.watchdog, config.quiet);
+    flag("RHEAPDUMP_SIGNAL", &mut signal);
+    flag("RHEAPDUMP_WATCHDOG", &mut watchdog);
+    flag("RHEAPDUMP_QUIET", &mut quiet);
+    config.signal = signal;
+    config.watchdog = watchdog;
+    config.quiet = quiet;
+    config.dir = var("RHEAPDUMP_DIR")
+      .filter(|dir| !dir.is_empty())
+      .map(PathBuf::from);
+    config
+  }
+}
+
+fn parse_switch(value: &str) -> Option<bool> {
+  match value.trim().to_ascii_lowercase().as_str() {
+    "1" | "true" | "on" | "yes" => Some(true),
+    "0" | "false" | "off" | "no" => Some(false),
+    _ => None,
+  }
+}
+
+/// Node's `--diagnostic-dir`, as given on the command line (`exec_argv`) or in `NODE_OPTIONS`;
+/// the command line wins, and the last occurrence wins within each, as in Node.
+pub fn diagnostic_dir(exec_argv: &[String], node_options: Option<&str>) -> Option<PathBuf> {
+  find_diagnostic_dir(exec_argv.iter().map(String::as_str))
+    .or_else(|| find_diagnostic_dir(split_node_options(node_options?).iter().map(String::as_str)))
+    .map(PathBuf::from)
+}
+
+fn find_diagnostic_dir<'a>(mut args: impl Iterator<Item = &'a str>) -> Option<String> {
+  let mut found = None;
+  while let Some(arg) = args.next() {
+    if let Some(value) = arg.strip_prefix("--diagnostic-dir=") {
+      found = Some(value.to_string());
+    } else if arg == "--diagnostic-dir" {
+      found = args.next().map(str::to_string);
+    }
+  }
+  found.filter(|dir| !dir.is_empty())
+}
+
+/// Splits NODE_OPTIONS the way Node does: on spaces, with double quotes grouping and `\`
+/// escaping inside them.
+fn split_node_options(options: &str) -> Vec<String> {
+  let mut args = Vec::new();
+  let mut current = String::new();
+  let mut in_arg = false;
+  let mut quoted = false;
+  let mut chars = options.chars();
+  while let Some(c) = chars.next() {
+    match c {
+      '"' => {
+        quoted = !quoted;
+        in_arg = true;
+      }
+      '\\' if quoted => {
+        if let Some(next) = chars.next() {
+          current.push(next);
+        }
+      }
+      ' ' | '\t' | '\n' if !quoted => {
+        if in_arg {
+          args.push(std::mem::take(&mut current));
+          in_arg = false;
+        }
+      }
+      c => {
+        current.push(c);
+        in_arg = true;
+      }
+    }
+  }
+  if in_arg {
+    args.push(current);
+  }
+  args
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use std::collections::HashMap;
+
+  fn config(vars: &[(&str, &str)]) -> EnvConfig {
+    let vars: HashMap<_, _> = vars
+      .iter()
+      .map(|(k, v)| (k.to_string(), v.to_string()))
+      .collect();
+    EnvConfig::from_vars(|name| vars.get(name).cloned())
+  }
+
+  #[test]
+  fn defaults_turn_everything_on() {
+    let c = config(&[]);
+    assert!(c.signal && c.watchdog && !c.quiet && c.dir.is_none() && c.warnings.is_empty());
+  }
+
+  #[test]
+  fn heapdump_nosignal_turns_the_signal_off() {
+    assert!(!config(&[("NODE_HEAPDUMP_OPTIONS", "nosignal")]).signal);
+    assert!(!config(&[("NODE_HEAPDUMP_OPTIONS", " foo , nosignal")]).signal);
+  }
+
+  #[test]
+  fn unknown_heapdump_options_warn() {
+    let c = config(&[("NODE_HEAPDUMP_OPTIONS", "foo")]);
+    assert!(c.signal);
+    assert_eq!(c.warnings.len(), 1);
+    assert!(c.warnings[0].contains("'foo'"));
+  }
+
+  #[test]
+  fn own_switches_parse_common_spellings() {
+    let c = config(&[
+      ("RHEAPDUMP_SIGNAL", "off"),
+      ("RHEAPDUMP_WATCHDOG", "0"),
+      ("RHEAPDUMP_QUIET", "TRUE"),
+      ("RHEAPDUMP_DIR", "/tmp/snaps"),
+    ]);
+    assert!(!c.signal && !c.watchdog && c.quiet);
+    assert_eq!(c.dir, Some(PathBuf::from("/tmp/snaps")));
+  }
+
+  #[test]
+  fn bad_switch_values_warn_and_keep_the_default() {
+    let c = config(&[("RHEAPDUMP_WATCHDOG", "maybe")]);
+    assert!(c.watchdog);
+    assert!(c.warnings[0].starts_with("RHEAPDUMP_WATCHDOG"));
+  }
+
+  #[test]
+  fn diagnostic_dir_from_argv_wins_over_node_options() {
+    let argv = vec!["--diagnostic-dir=/a".to_string()];
+    assert_eq!(
+      diagnostic_dir(&argv, Some("--diagnostic-dir=/b")),
+      Some(PathBuf::from("/a"))
+    );
+    let argv = vec!["--diagnostic-dir".to_string(), "/c".to_string()];
+    assert_eq!(diagnostic_dir(&argv, None), Some(PathBuf::from("/c")));
+  }
+
+  #[test]
+  fn diagnostic_dir_from_node_options_with_quotes() {
+    let options = r#"--max-old-space-size=100 --diagnostic-dir "/with space/dir""#;
+    assert_eq!(
+      diagnostic_dir(&[], Some(options)),
+      Some(PathBuf::from("/with space/dir"))
+    );
+    assert_eq!(diagnostic_dir(&[], Some("--inspect")), None);
+  }
+}

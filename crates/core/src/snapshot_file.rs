@@ -1,0 +1,431 @@
+//! Snapshot files that appear complete or not at all.
+//!
+//! Node's writer (`v8.writeHeapSnapshot`) opens its path with `O_TRUNC` and writes for seconds;
+//! a reader, or a crash, in that window sees a partial file under the final name. So rheapdump
+//! hands the writer a file that has no name yet:
+//!
+//! 1. `create` opens the target directory and, in it, an anonymous `O_TMPFILE` (mode 0600).
+//!    Where the filesystem has no `O_TMPFILE`, it creates `.rheapdump-<pid>-<n>.tmp` with
+//!    `O_CREAT | O_EXCL | O_NOFOLLOW`, so nothing planted there in advance is ever followed.
+//! 2. The writer is given `/proc/self/fd/<fd>`: opening it reaches the inode rheapdump created,
+//!    whatever has happened to names in the directory since.
+//! 3. `commit` fsyncs the data, then links the inode under its final name (a default name is
+//!    never overwritten: on `EEXIST` the next sequence number is tried) or renames it over an
+//!    explicit name, then fsyncs the directory.
+//!
+//! If anything fails, or the process dies, the anonymous file simply vanishes; a named temporary
+//! file is unlinked when the `PendingSnapshot` is dropped.
+//!
+//! An explicit path that already names something other than a regular file (a device, a FIFO)
+//! is written in place: replacing `/dev/null` with a regular file would be a disaster.
+
+use std::ffi::{CString, OsStr};
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Utc};
+
+use crate::errno;
+use crate::naming::default_file_name;
+
+/// Where a snapshot goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+  /// A new default name (see `naming`) in this directory.
+  DefaultName { dir: PathBuf },
+  /// Exactly this path, replacing a regular file that is there.
+  Explicit { path: PathBuf },
+}
+
+/// A failed file operation, with what Node puts on its errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileError {
+  /// Errno name, as in Node's `error.code`.
+  pub code: &'static str,
+  pub syscall: &'static str,
+  pub path: PathBuf,
+  /// The OS's description, lower case (`no space left on device`).
+  pub description: String,
+}
+
+impl FileError {
+  fn new(err: &io::Error, syscall: &'static str, path: &Path) -> Self {
+    FileError {
+      code: errno::code_of(err),
+      syscall,
+      path: path.to_path_buf(),
+      description: errno::describe(err),
+    }
+  }
+}
+
+impl std::fmt::Display for FileError {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    write!(
+      f,
+      "{}: {}, {} '{}'",
+      self.code,
+      self.description,
+      self.syscall,
+      self.path.display()
+    )
+  }
+}
+
+/// A complete snapshot file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+  pub path: PathBuf,
+  pub bytes: u64,
+}
+
+enum Storage {
+  /// An `O_TMPFILE`: no name until commit.
+  Anonymous,
+  /// A temporary file with this name in the directory.
+  Named(CString),
+  /// An existing non-regular file written through its own path.
+  InPlace,
+}
+
+/// A snapshot file being written; see the module docs.
+pub struct PendingSnapshot {
+  target: Target,
+  started_at: DateTime<Utc>,
+  dir_path: PathBuf,
+  dir: Option<OwnedFd>,
+  file: Option<File>,
+  storage: Storage,
+  committed: bool,
+}
+
+static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+const NAME_ATTEMPTS: usize = 64;
+
+impl PendingSnapshot {
+  pub fn create(target: Target) -> Result<Self, FileError> {
+    let started_at = Utc::now();
+    let (dir_path, explicit) = match &target {
+      Target::DefaultName { dir } => (dir.clone(), None),
+      Target::Explicit { path } => (parent_dir(path), Some(path.clone())),
+    };
+    if let Some(path) = &explicit {
+      match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => {
+          return Err(FileError::new(
+            &io::Error::from_raw_os_error(libc::EISDIR),
+            "open",
+            path,
+          ))
+        }
+        Ok(meta) if !meta.is_file() => {
+          return Ok(PendingSnapshot {
+            target,
+            started_at,
+            dir_path,
+            dir: None,
+            file: None,
+            storage: Storage::InPlace,
+            committed: false,
+          })
+        }
+        Ok(_) => {}
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+        Err(err) => return Err(FileError::new(&err, "stat", path)),
+      }
+    }
+    let dir = open_dir(&dir_path).map_err(|err| FileError::new(&err, "open", &dir_path))?;
+    let (file, storage) = match open_anonymous(&dir) {
+      Ok(file) => (file, Storage::Anonymous),
+      Err(err) if anonymous_unsupported(&err) => {
+        let (file, name) =
+          create_temporary(&dir).map_err(|err| FileError::new(&err, "open", &dir_path))?;
+        (file, Storage::Named(name))
+      }
+      Err(err) => return Err(FileError::new(&err, "open", &dir_path)),
+    };
+    Ok(PendingSnapshot {
+      target,
+      started_at,
+      dir_path,
+      dir: Some(dir),
+      file: Some(file),
+      storage,
+      committed: false,
+    })
+  }
+
+  /// The path to give the writer.
+  pub fn writer_path(&self) -> PathBuf {
+    match (&self.storage, &self.file) {
+      (Storage::InPlace, _) | (_, None) => self.explicit_path().to_path_buf(),
+      (Storage::Named(name), Some(_)) if !proc_fd_available() => {
+        self.dir_path.join(OsStr::from_bytes(name.as_bytes()))
+      }
+      (_, Some(file)) => PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd())),
+    }
+  }
+
+  /// The final path, as far as it is known before `commit` (the directory for default names).
+  pub fn display_path(&self) -> &Path {
+    match &self.target {
+      Target::DefaultName { dir } => dir,
+      Target::Explicit { path } => path,
+    }
+  }
+
+  /// Makes the written snapshot durable and gives it its final name.
+  pub fn commit(mut self) -> Result<Written, FileError> {
+    let (Some(dir), Some(file)) = (&self.dir, &self.file) else {
+      let path = self.explicit_path().to_path_buf();
+      let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+      self.committed = true;
+      return Ok(Written { path, bytes });
+    };
+    let shown = self.display_path().to_path_buf();
+    file
+      .sync_all()
+      .map_err(|err| FileError::new(&err, "fsync", &shown))?;
+    let bytes = file
+      .metadata()
+      .map_err(|err| FileError::new(&err, "fstat", &shown))?
+      .len();
+    if bytes == 0 {
+      // Node's writer always writes the header; an empty file means it failed without saying so.
+      return Err(FileError::new(
+        &io::Error::from_raw_os_error(libc::EIO),
+        "write",
+        &shown,
+      ));
+    }
+    let path = match &self.target {
+      Target::DefaultName { dir: dir_path } => {
+        let name = self.link_new_name(dir, file)?;
+        dir_path.join(name)
+      }
+      Target::Explicit { path } => {
+        self.replace(dir, file, path)?;
+        path.clone()
+      }
+    };
+    self.committed = true;
+    if let Storage::Named(temporary) = &self.storage {
+      // After a link (default names) the temporary name is still there; after a rename this fails
+      // harmlessly with ENOENT.
+      // SAFETY: dir is an open directory fd and temporary a NUL-terminated name.
+      unsafe { libc::unlinkat(dir.as_raw_fd(), temporary.as_ptr(), 0) };
+    }
+    // Best effort: the file is complete under its name either way; a directory fsync error here
+    // would only make a caller believe a good snapshot is missing.
+    let _ = File::from(
+      dir
+        .try_clone()
+        .map_err(|err| FileError::new(&err, "dup", &shown))?,
+    )
+    .sync_all();
+    Ok(Written { path, bytes })
+  }
+
+  fn explicit_path(&self) -> &Path {
+    self.display_path()
+  }
+
+  /// Links the file under a fresh default name, never replacing anything; returns the name.
+  fn link_new_name(&self, dir: &OwnedFd, file: &File) -> Result<String, FileError> {
+    let pid = std::process::id();
+    let mut last_err = io::Error::from_raw_os_error(libc::EEXIST);
+    for _ in 0..NAME_ATTEMPTS {
+      let name = default_file_name(
+        self.started_at,
+        pid,
+        SEQUENCE.fetch_add(1, Ordering::Relaxed),
+      );
+      match self.link_as(dir, file, &name) {
+        Ok(()) => return Ok(name),
+        Err(err) if err.raw_os_error() == Some(libc::EEXIST) => last_err = err,
+        Err(err) => return Err(FileError::new(&err, "link", &self.dir_path.join(&name))),
+      }
+    }
+    Err(FileError::new(&last_err, "link", &self.dir_path))
+  }
+
+  /// Puts the file at `path`, atomically replacing a regular file there.
+  fn replace(&self, dir: &OwnedFd, file: &File, path: &Path) -> Result<(), FileError> {
+    let final_name = c_name(path.file_name().unwrap_or(path.as_os_str()));
+    let temporary = match &self.storage {
+      Storage::Named(name) => name.clone(),
+      _ => loop_for_temporary_link(|name| self.link_as(dir, file, name))
+        .map_err(|err| FileError::new(&err, "link", path))?,
+    };
+    // SAFETY: both names are NUL-terminated and relative to the open directory fd.
+    let renamed = unsafe {
+      libc::renameat(
+        dir.as_raw_fd(),
+        temporary.as_ptr(),
+        dir.as_raw_fd(),
+        final_name.as_ptr(),
+      )
+    };
+    if renamed != 0 {
+      let err = io::Error::last_os_error();
+      // SAFETY: as above.
+      unsafe { libc::unlinkat(dir.as_raw_fd(), temporary.as_ptr(), 0) };
+      return Err(FileError::new(&err, "rename", path));
+    }
+    Ok(())
+  }
+
+  /// Gives the file a (further) name in the directory, failing with EEXIST if it is taken.
+  fn link_as(&self, dir: &OwnedFd, file: &File, name: &str) -> io::Result<()> {
+    let new_name = c_name(OsStr::new(name));
+    let linked = match &self.storage {
+      Storage::Named(temporary) => {
+        // SAFETY: NUL-terminated names relative to an open directory fd.
+        unsafe {
+          libc::linkat(
+            dir.as_raw_fd(),
+            temporary.as_ptr(),
+            dir.as_raw_fd(),
+            new_name.as_ptr(),
+            0,
+          )
+        }
+      }
+      _ => {
+        let source = c_name(OsStr::new(&format!("/proc/self/fd/{}", file.as_raw_fd())));
+        // SAFETY: as above; AT_SYMLINK_FOLLOW makes linkat resolve the /proc magic link to the
+        // anonymous inode instead of linking the link.
+        unsafe {
+          libc::linkat(
+            libc::AT_FDCWD,
+            source.as_ptr(),
+            dir.as_raw_fd(),
+            new_name.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+          )
+        }
+      }
+    };
+    if linked == 0 {
+      Ok(())
+    } else {
+      Err(io::Error::last_os_error())
+    }
+  }
+}
+
+impl Drop for PendingSnapshot {
+  fn drop(&mut self) {
+    if let (false, Storage::Named(name), Some(dir)) = (self.committed, &self.storage, &self.dir) {
+      // SAFETY: NUL-terminated name relative to an open directory fd.
+      unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), 0) };
+    }
+  }
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+  match path.parent() {
+    Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+    _ => PathBuf::from("."),
+  }
+}
+
+fn c_name(name: &OsStr) -> CString {
+  // Paths from JS strings cannot contain NUL (Node rejects them before they reach us); a name
+  // that did would be cut there and fail to match anything.
+  CString::new(
+    name
+      .as_bytes()
+      .split(|b| *b == 0)
+      .next()
+      .unwrap_or_default(),
+  )
+  .unwrap_or_default()
+}
+
+fn open_dir(path: &Path) -> io::Result<OwnedFd> {
+  let dir = OpenOptions::new()
+    .read(true)
+    .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+    .open(path)?;
+  Ok(OwnedFd::from(dir))
+}
+
+fn open_anonymous(dir: &OwnedFd) -> io::Result<File> {
+  if !proc_fd_available() {
+    return Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP));
+  }
+  // SAFETY: "." is NUL-terminated; the returned fd is checked before it is owned.
+  let fd = unsafe {
+    libc::openat(
+      dir.as_raw_fd(),
+      c".".as_ptr(),
+      libc::O_TMPFILE | libc::O_RDWR | libc::O_CLOEXEC,
+      0o600 as libc::c_uint,
+    )
+  };
+  if fd < 0 {
+    return Err(io::Error::last_os_error());
+  }
+  // SAFETY: fd is a freshly opened descriptor that nothing else owns.
+  Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+fn anonymous_unsupported(err: &io::Error) -> bool {
+  matches!(
+    err.raw_os_error(),
+    Some(libc::EOPNOTSUPP) | Some(libc::EISDIR) | Some(libc::EINVAL)
+  )
+}
+
+fn create_temporary(dir: &OwnedFd) -> io::Result<(File, CString)> {
+  let mut file = None;
+  let name = loop_for_temporary_link(|name| {
+    let c = c_name(OsStr::new(name));
+    // SAFETY: NUL-terminated name relative to an open directory fd.
+    let fd = unsafe {
+      libc::openat(
+        dir.as_raw_fd(),
+        c.as_ptr(),
+        libc::O_CREAT | libc::O_EXCL | libc::O_RDWR | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        0o600 as libc::c_uint,
+      )
+    };
+    if fd < 0 {
+      return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor that nothing else owns.
+    file = Some(unsafe { File::from_raw_fd(fd) });
+    Ok(())
+  })?;
+  Ok((file.expect("set on success"), name))
+}
+
+/// Calls `attempt` with fresh temporary names until one does not fail with EEXIST.
+fn loop_for_temporary_link(mut attempt: impl FnMut(&str) -> io::Result<()>) -> io::Result<CString> {
+  let pid = std::process::id();
+  let mut last_err = io::Error::from_raw_os_error(libc::EEXIST);
+  for _ in 0..NAME_ATTEMPTS {
+    let name = format!(
+      ".rheapdump-{pid}-{}.tmp",
+      SEQUENCE.fetch_add(1, Ordering::Relaxed)
+    );
+    match attempt(&name) {
+      Ok(()) => return Ok(c_name(OsStr::new(&name))),
+      Err(err) if err.raw_os_error() == Some(libc::EEXIST) => last_err = err,
+      Err(err) => return Err(err),
+    }
+  }
+  Err(last_err)
+}
+
+fn proc_fd_available() -> bool {
+  static AVAILABLE: OnceLock<bool> = OnceLock::new();
+  *AVAILABLE.get_or_init(|| Path::new("/proc/self/fd").is_dir())
+}

@@ -1,0 +1,210 @@
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+use rheapdump_core::naming::is_default_file_name;
+use rheapdump_core::snapshot_file::{PendingSnapshot, Target};
+
+fn entries(dir: &Path) -> Vec<String> {
+  let mut names: Vec<_> = fs::read_dir(dir)
+    .unwrap()
+    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+    .collect();
+  names.sort();
+  names
+}
+
+fn default_in(dir: &Path) -> Target {
+  Target::DefaultName {
+    dir: dir.to_path_buf(),
+  }
+}
+
+/// Writes the way Node's writer does: open the given path with O_TRUNC and write.
+fn write_like_node(pending: &PendingSnapshot, text: &str) {
+  fs::write(pending.writer_path(), text).unwrap();
+}
+
+#[test]
+fn nothing_is_visible_in_the_directory_until_commit() {
+  let dir = tempfile::tempdir().unwrap();
+  let pending = PendingSnapshot::create(default_in(dir.path())).unwrap();
+  write_like_node(&pending, "{\"snapshot\":{}}");
+  assert!(entries(dir.path()).is_empty());
+  let written = pending.commit().unwrap();
+  assert_eq!(entries(dir.path()).len(), 1);
+  assert_eq!(
+    fs::read_to_string(&written.path).unwrap(),
+    "{\"snapshot\":{}}"
+  );
+  assert_eq!(written.bytes, 15);
+}
+
+#[test]
+fn committed_file_has_a_default_name_and_mode_0600() {
+  let dir = tempfile::tempdir().unwrap();
+  let pending = PendingSnapshot::create(default_in(dir.path())).unwrap();
+  write_like_node(&pending, "x");
+  let written = pending.commit().unwrap();
+  let name = written.path.file_name().unwrap().to_str().unwrap();
+  assert!(is_default_file_name(name), "{name}");
+  assert!(name.contains(&format!("-{}-", std::process::id())));
+  let mode = fs::metadata(&written.path).unwrap().permissions().mode() & 0o777;
+  assert_eq!(mode, 0o600);
+}
+
+#[test]
+fn an_abandoned_snapshot_leaves_nothing_behind() {
+  let dir = tempfile::tempdir().unwrap();
+  let pending = PendingSnapshot::create(default_in(dir.path())).unwrap();
+  write_like_node(&pending, "partial");
+  drop(pending);
+  assert!(entries(dir.path()).is_empty());
+}
+
+#[test]
+fn an_empty_write_is_an_error_and_leaves_nothing() {
+  let dir = tempfile::tempdir().unwrap();
+  let pending = PendingSnapshot::create(default_in(dir.path())).unwrap();
+  let err = pending.commit().unwrap_err();
+  assert_eq!(err.code, "EIO");
+  assert!(entries(dir.path()).is_empty());
+}
+
+#[test]
+fn many_snapshots_started_together_get_distinct_names() {
+  let dir = tempfile::tempdir().unwrap();
+  let pendings: Vec<_> = (0..50)
+    .map(|_| PendingSnapshot::create(default_in(dir.path())).unwrap())
+    .collect();
+  for pending in pendings {
+    write_like_node(&pending, "x");
+    pending.commit().unwrap();
+  }
+  assert_eq!(entries(dir.path()).len(), 50);
+}
+
+#[test]
+fn an_explicit_path_replaces_a_regular_file_atomically() {
+  let dir = tempfile::tempdir().unwrap();
+  let path = dir.path().join("my.heapsnapshot");
+  fs::write(&path, "old").unwrap();
+  let pending = PendingSnapshot::create(Target::Explicit { path: path.clone() }).unwrap();
+  write_like_node(&pending, "new");
+  assert_eq!(fs::read_to_string(&path).unwrap(), "old");
+  let written = pending.commit().unwrap();
+  assert_eq!(written.path, path);
+  assert_eq!(fs::read_to_string(&path).unwrap(), "new");
+  assert_eq!(entries(dir.path()), vec!["my.heapsnapshot"]);
+}
+
+#[test]
+fn a_symlink_at_the_explicit_path_is_replaced_and_its_target_untouched() {
+  let dir = tempfile::tempdir().unwrap();
+  let victim = dir.path().join("victim");
+  fs::write(&victim, "precious").unwrap();
+  let path = dir.path().join("snap.heapsnapshot");
+  std::os::unix::fs::symlink(&victim, &path).unwrap();
+  let pending = PendingSnapshot::create(Target::Explicit { path: path.clone() }).unwrap();
+  write_like_node(&pending, "snapshot");
+  pending.commit().unwrap();
+  assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+  assert!(fs::symlink_metadata(&path).unwrap().file_type().is_file());
+  assert_eq!(fs::read_to_string(&path).unwrap(), "snapshot");
+}
+
+#[test]
+fn an_existing_fifo_is_written_in_place() {
+  let dir = tempfile::tempdir().unwrap();
+  let fifo = dir.path().join("pipe");
+  let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+  // SAFETY: a valid NUL-terminated path.
+  assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+  let pending = PendingSnapshot::create(Target::Explicit { path: fifo.clone() }).unwrap();
+  assert_eq!(pending.writer_path(), fifo);
+  let written = pending.commit().unwrap();
+  assert_eq!(written.path, fifo);
+  assert!(fs::symlink_metadata(&fifo)
+    .unwrap()
+    .file_type()
+    .is_fifo_like());
+  assert_eq!(entries(dir.path()), vec!["pipe"]);
+}
+
+trait FifoLike {
+  fn is_fifo_like(&self) -> bool;
+}
+impl FifoLike for fs::FileType {
+  fn is_fifo_like(&self) -> bool {
+    std::os::unix::fs::FileTypeExt::is_fifo(self)
+  }
+}
+
+#[test]
+fn a_missing_directory_is_enoent_with_its_path() {
+  let dir = tempfile::tempdir().unwrap();
+  let missing = dir.path().join("nope");
+  let err = PendingSnapshot::create(default_in(&missing)).err().unwrap();
+  assert_eq!((err.code, err.syscall), ("ENOENT", "open"));
+  assert_eq!(err.path, missing);
+  assert!(err
+    .to_string()
+    .starts_with("ENOENT: no such file or directory, open '"));
+}
+
+#[test]
+fn a_directory_as_explicit_path_is_eisdir() {
+  let dir = tempfile::tempdir().unwrap();
+  let err = PendingSnapshot::create(Target::Explicit {
+    path: dir.path().to_path_buf(),
+  })
+  .err()
+  .unwrap();
+  assert_eq!(err.code, "EISDIR");
+}
+
+#[test]
+fn a_file_as_directory_is_enotdir() {
+  let dir = tempfile::tempdir().unwrap();
+  let file = dir.path().join("file");
+  fs::write(&file, "").unwrap();
+  let err = PendingSnapshot::create(default_in(&file)).err().unwrap();
+  assert_eq!(err.code, "ENOTDIR");
+}
+
+#[test]
+fn a_read_only_directory_is_refused_before_any_write() {
+  if unsafe { libc::geteuid() } == 0 {
+    // root writes anywhere; a read-only mount is what stops it, and the JS suite covers that.
+    return;
+  }
+  let dir = tempfile::tempdir().unwrap();
+  fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o500)).unwrap();
+  let err = PendingSnapshot::create(default_in(dir.path()))
+    .err()
+    .unwrap();
+  assert_eq!(err.code, "EACCES");
+}
+
+#[test]
+fn a_name_too_long_is_refused_before_any_write() {
+  let dir = tempfile::tempdir().unwrap();
+  let path = dir.path().join("x".repeat(300));
+  let err = PendingSnapshot::create(Target::Explicit { path: path.clone() })
+    .err()
+    .unwrap();
+  assert_eq!((err.code, err.path), ("ENAMETOOLONG", path));
+  assert!(entries(dir.path()).is_empty());
+}
+
+#[test]
+fn files_are_owned_by_this_process_user() {
+  let dir = tempfile::tempdir().unwrap();
+  let pending = PendingSnapshot::create(default_in(dir.path())).unwrap();
+  write_like_node(&pending, "x");
+  let written = pending.commit().unwrap();
+  // SAFETY: geteuid has no preconditions.
+  assert_eq!(fs::metadata(written.path).unwrap().uid(), unsafe {
+    libc::geteuid()
+  });
+}

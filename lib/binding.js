@@ -1,0 +1,38 @@
+'use strict'
+
+// Loads the compiled addon that fits this platform. Several may ship side by side (prebuilt and
+// built from source); a glibc build fails to load on musl and vice versa, so try each in turn.
+
+const fs = require('node:fs')
+const path = require('node:path')
+
+const root = path.join(__dirname, '..')
+
+function candidates() {
+  const base = `rheapdump.${process.platform}-${process.arch}`
+  if (process.platform !== 'linux') return [`${base}.node`]
+  return [`${base}-gnu.node`, `${base}-musl.node`]
+}
+
+function load() {
+  const errors = []
+  for (const name of candidates()) {
+    const file = path.join(root, name)
+    if (!fs.existsSync(file)) continue
+    try {
+      return { binding: require(file), file }
+    } catch (err) {
+      errors.push(`${name}: ${err.message}`)
+    }
+  }
+  const tried = candidates().join(', ')
+  const err = new Error(
+    `rheapdump: no native binary for ${process.platform}-${process.arch} could be loaded ` +
+      `(looked for ${tried} in ${root}${errors.length ? `; ${errors.join('; ')}` : ''}). ` +
+      'Reinstall the package with a Rust toolchain on PATH to build it from source (npm rebuild rheapdump).',
+  )
+  err.code = 'ERR_RHEAPDUMP_BINARY'
+  throw err
+}
+
+module.exports = load()

@@ -1,0 +1,36 @@
+use napi_derive::napi;
+use rheapdump_core::config::{diagnostic_dir, EnvConfig};
+
+/// Settings read from the environment when rheapdump loads.
+#[napi(object)]
+pub struct StartupConfig {
+  /// Whether SIGUSR2 should write a snapshot.
+  pub signal: bool,
+  /// Whether a watchdog Worker should take snapshots while the event loop is busy.
+  pub watchdog: bool,
+  /// Whether signal-triggered snapshots stay silent on stderr.
+  pub quiet: bool,
+  /// `RHEAPDUMP_DIR`.
+  pub dir: Option<String>,
+  /// Node's `--diagnostic-dir`.
+  pub diagnostic_dir: Option<String>,
+  /// Environment values that were ignored, one sentence each.
+  pub warnings: Vec<String>,
+}
+
+/// Reads the environment variables and Node's `--diagnostic-dir` (from `execArgv`, then
+/// `NODE_OPTIONS`).
+#[napi]
+pub fn startup_config(exec_argv: Vec<String>) -> StartupConfig {
+  let env = EnvConfig::from_vars(|name| std::env::var(name).ok());
+  let node_options = std::env::var("NODE_OPTIONS").ok();
+  StartupConfig {
+    signal: env.signal,
+    watchdog: env.watchdog,
+    quiet: env.quiet,
+    dir: env.dir.map(|dir| dir.to_string_lossy().into_owned()),
+    diagnostic_dir: diagnostic_dir(&exec_argv, node_options.as_deref())
+      .map(|dir| dir.to_string_lossy().into_owned()),
+    warnings: env.warnings,
+  }
+}

@@ -1,0 +1,13 @@
+//! The Node-API face of rheapdump: it converts values and calls `rheapdump_core`, except for
+//! `signal`, which owns the one part that must live in the addon (see its docs).
+#![deny(clippy::all)]
+
+mod config;
+mod memory;
+mod snapshot_file;
+
+#[cfg(unix)]
+mod signal;
+#[cfg(not(unix))]
+#[path = "signal_unsupported.rs"]
+mod signal;

@@ -1,0 +1,105 @@
+use std::path::PathBuf;
+
+use napi::bindgen_prelude::Either;
+use napi_derive::napi;
+use rheapdump_core::snapshot_file::{FileError, PendingSnapshot, Target};
+
+/// A failed file operation; `index.js` turns it into an Error.
+#[napi(object)]
+pub struct FileFailure {
+  pub code: String,
+  pub syscall: String,
+  pub path: String,
+  pub description: String,
+}
+
+impl From<FileError> for FileFailure {
+  fn from(err: FileError) -> Self {
+    FileFailure {
+      code: err.code.to_string(),
+      syscall: err.syscall.to_string(),
+      path: err.path.to_string_lossy().into_owned(),
+      description: err.description,
+    }
+  }
+}
+
+/// A complete snapshot file.
+#[napi(object)]
+pub struct WrittenFile {
+  pub path: String,
+  pub bytes: f64,
+}
+
+/// A snapshot file that has no final name yet.
+#[napi]
+pub struct SnapshotFile {
+  pending: Option<PendingSnapshot>,
+  writer_path: String,
+  display_path: String,
+}
+
+#[napi]
+impl SnapshotFile {
+  /// The path to hand to `v8.writeHeapSnapshot`.
+  #[napi(getter)]
+  pub fn writer_path(&self) -> String {
+    self.writer_path.clone()
+  }
+
+  /// The final path, or its directory while a default name is not chosen yet.
+  #[napi(getter)]
+  pub fn display_path(&self) -> String {
+    self.display_path.clone()
+  }
+
+  /// Makes the file durable and gives it its final name.
+  #[napi]
+  pub fn commit(&mut self) -> Either<WrittenFile, FileFailure> {
+    let Some(pending) = self.pending.take() else {
+      return Either::B(FileFailure {
+        code: "ERR_INVALID_STATE".to_string(),
+        syscall: "commit".to_string(),
+        path: self.display_path.clone(),
+        description: "snapshot file already committed or abandoned".to_string(),
+      });
+    };
+    match pending.commit() {
+      Ok(written) => Either::A(WrittenFile {
+        path: written.path.to_string_lossy().into_owned(),
+        bytes: written.bytes as f64,
+      }),
+      Err(err) => Either::B(err.into()),
+    }
+  }
+
+  /// Drops the unfinished file; nothing is left in the directory.
+  #[napi]
+  pub fn abandon(&mut self) {
+    self.pending = None;
+  }
+}
+
+/// Opens a file for a snapshot with a default name in `dir`, or at exactly `filename`.
+#[napi]
+pub fn create_snapshot_file(
+  dir: Option<String>,
+  filename: Option<String>,
+) -> Either<SnapshotFile, FileFailure> {
+  let target = match filename {
+    Some(path) => Target::Explicit {
+      path: PathBuf::from(path),
+    },
+    None => Target::DefaultName {
+      dir: PathBuf::from(dir.unwrap_or_else(|| ".".to_string())),
+    },
+  };
+  match PendingSnapshot::create(target) {
+    Ok(pending) => Either::A(SnapshotFile {
+      writer_path: pending.writer_path().to_string_lossy().into_owned(),
+      display_path: pending.display_path().to_string_lossy().into_owned(),
+      pending: Some(pending),
+    }),
+    Err(err) => Either::B(err.into()),
+  }
+}
