@@ -249,8 +249,12 @@ function createController() {
       stdin: false,
       resourceLimits: { maxOldGenerationSizeMb: 16 },
     })
-    watchdog.unref()
     const current = watchdog
+    // The watchdog's reply comes through the main loop: receiving it means the loop turns again,
+    // and the Worker may disconnect its inspector session safely.
+    current.on('message', (message) => {
+      if (message === 'written') current.postMessage('loop-turned')
+    })
     current.on('error', (err) => {
       native.unregisterWatchdog()
       writeStderr(`rheapdump: the watchdog stopped (${err.message}); signals now wait for the event loop`)
@@ -258,6 +262,8 @@ function createController() {
     current.on('exit', () => {
       if (watchdog === current) watchdog = null
     })
+    // Last: adding a 'message' listener refs the Worker's port again.
+    current.unref()
   }
 
   function stopWatchdog() {

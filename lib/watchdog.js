@@ -6,10 +6,15 @@
 // instructions of whatever the main thread is running, so the snapshot is taken within moments
 // of the signal instead of after the loop frees up.
 //
-// Hazards measured (NOTES.md): a pending session.post does not keep a Worker alive, so the ref'd
-// parentPort listener below does (the main thread unref()s the Worker itself); disconnecting and
-// exiting while the main thread is busy can abort the process, so this Worker never exits on its
-// own; console.* from here would wait for the main loop, so it writes to fd 2 directly.
+// The session is connected only while it is needed: Node prints "Waiting for the debugger to
+// disconnect..." when a process exits with one connected. It is disconnected once the main
+// thread has answered a message, that is, once the main loop has turned again: disconnecting
+// while the main thread is still stuck can abort the process (NOTES.md), and so can exiting this
+// Worker then, so it never exits on its own.
+//
+// Other hazards measured: a pending session.post does not keep a Worker alive, so the ref'd
+// parentPort listener below does (the main thread unref()s the Worker itself); console.* from
+// here would wait for the main loop, so this writes to fd 2 directly.
 
 const fs = require('node:fs')
 const { Session } = require('node:inspector')
@@ -17,20 +22,30 @@ const { parentPort, workerData } = require('node:worker_threads')
 
 const native = require(workerData.binding)
 
-const session = new Session()
-session.connectToMainThread()
-
 const expression = `process[Symbol.for(${JSON.stringify(workerData.sharedKey)})].onSignal('watchdog')`
+let session = null
+let inFlight = 0
 
 native.registerWatchdog(() => {
+  if (!session) {
+    session = new Session()
+    session.connectToMainThread()
+  }
+  inFlight++
   session.post('Runtime.evaluate', { expression, silent: true }, (err, result) => {
+    inFlight--
     const failure = err ? err.message : result.exceptionDetails && result.exceptionDetails.text
     if (failure) {
       fs.writeSync(2, `rheapdump: the watchdog could not reach the main thread: ${failure}\n`)
       native.signalDone()
     }
+    parentPort.postMessage('written')
   })
 })
 
-parentPort.on('message', () => {})
-parentPort.postMessage('ready')
+parentPort.on('message', (message) => {
+  if (message === 'loop-turned' && session && inFlight === 0) {
+    session.disconnect()
+    session = null
+  }
+})

@@ -140,15 +140,17 @@ impl PendingSnapshot {
         Err(err) => return Err(FileError::new(&err, "stat", path)),
       }
     }
-    let dir = open_dir(&dir_path).map_err(|err| FileError::new(&err, "open", &dir_path))?;
+    // Errors name the file asked for, as Node's writer does, or the directory for default names.
+    let shown = explicit.as_deref().unwrap_or(&dir_path).to_path_buf();
+    let dir = open_dir(&dir_path).map_err(|err| FileError::new(&err, "open", &shown))?;
     let (file, storage) = match open_anonymous(&dir) {
       Ok(file) => (file, Storage::Anonymous),
       Err(err) if anonymous_unsupported(&err) => {
         let (file, name) =
-          create_temporary(&dir).map_err(|err| FileError::new(&err, "open", &dir_path))?;
+          create_temporary(&dir).map_err(|err| FileError::new(&err, "open", &shown))?;
         (file, Storage::Named(name))
       }
-      Err(err) => return Err(FileError::new(&err, "open", &dir_path)),
+      Err(err) => return Err(FileError::new(&err, "open", &shown)),
     };
     Ok(PendingSnapshot {
       target,

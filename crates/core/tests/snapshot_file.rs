@@ -208,3 +208,13 @@ fn files_are_owned_by_this_process_user() {
     libc::geteuid()
   });
 }
+
+#[test]
+fn an_explicit_path_in_a_missing_directory_names_the_file() {
+  let dir = tempfile::tempdir().unwrap();
+  let path = dir.path().join("missing").join("x.heapsnapshot");
+  let err = PendingSnapshot::create(Target::Explicit { path: path.clone() })
+    .err()
+    .unwrap();
+  assert_eq!((err.code, err.path), ("ENOENT", path));
+}

@@ -1,0 +1,263 @@
+'use strict'
+
+// The JS API in real child processes: heapdump's writeSnapshot, snapshot(), memoryUsage(), gc(),
+// configure(), bad arguments, and files checked against Node's own writer.
+
+const assert = require('node:assert/strict')
+const { execFileSync, spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const path = require('node:path')
+const { test } = require('node:test')
+
+const { ROOT, tempDir, waitFor, runScript, snapshotFiles } = require('./helpers/proc')
+const { validateFile, countObjectsByName } = require('./helpers/heapsnapshot')
+
+const PRELUDE = `
+  const rheapdump = require(${JSON.stringify(ROOT)})
+  class FixtureLeak { constructor(i) { this.i = i } }
+  globalThis.keep = Array.from({ length: 1500 }, (_, i) => new FixtureLeak(i))
+  const out = (value) => console.log(JSON.stringify(value))
+`
+
+/** Runs `body` after PRELUDE in a child and returns what it printed with out(), parsed. */
+function inChild(body, { cwd, env, args } = {}) {
+  const result = runScript(PRELUDE + body, { cwd, env: { RHEAPDUMP_SIGNAL: '0', ...env }, args })
+  assert.equal(result.status, 0, `child failed: ${result.stderr}`)
+  return result.stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line))
+}
+
+function errorFields(err) {
+  return { message: err.message, code: err.code, path: err.path }
+}
+
+test('writeSnapshot(callback) writes a default name and calls back synchronously with it', (t) => {
+  const cwd = tempDir(t)
+  const [result] = inChild(
+    `let calledWith = null
+     const returned = rheapdump.writeSnapshot((err, file) => { calledWith = [err, file] })
+     out({ returned, calledWith })`,
+    { cwd },
+  )
+  assert.equal(result.returned, true)
+  const [err, file] = result.calledWith
+  assert.equal(err, null)
+  assert.deepEqual(snapshotFiles(cwd), [file])
+  assert.match(path.basename(file), /^heapdump-.*\.heapsnapshot$/)
+  assert.equal(countObjectsByName(validateFile(file).snap, 'FixtureLeak'), 1500)
+})
+
+test('writeSnapshot(filename, callback) writes exactly there and passes the name back as given', (t) => {
+  const cwd = tempDir(t)
+  const [result] = inChild(
+    `let calledWith = null
+     const returned = rheapdump.writeSnapshot('mine.heapsnapshot', (err, file) => { calledWith = [err, file] })
+     out({ returned, calledWith })`,
+    { cwd },
+  )
+  assert.deepEqual(result, { returned: true, calledWith: [null, 'mine.heapsnapshot'] })
+  assert.equal(fs.statSync(path.join(cwd, 'mine.heapsnapshot')).mode & 0o777, 0o600)
+  validateFile(path.join(cwd, 'mine.heapsnapshot'))
+})
+
+test('writeSnapshot into a missing directory returns false and calls back with heapdump\'s ENOENT error', (t) => {
+  const cwd = tempDir(t)
+  const target = path.join(cwd, 'missing', 'x.heapsnapshot')
+  const [result] = inChild(
+    `let error = null
+     const returned = rheapdump.writeSnapshot(${JSON.stringify(target)}, (err) => { error = { message: err.message, code: err.code, path: err.path } })
+     out({ returned, error })`,
+  )
+  assert.equal(result.returned, false)
+  assert.deepEqual(result.error, { message: 'heapdump write error ENOENT', code: 'ENOENT', path: target })
+})
+
+test('writeSnapshot reports ENOSPC from a full device instead of swallowing it, and keeps the device', (t) => {
+  const dir = tempDir(t)
+  const full = path.join(dir, 'full')
+  execFileSync('mknod', [full, 'c', '1', '7']) // a private clone of /dev/full
+  const [result] = inChild(
+    `let error = null
+     const returned = rheapdump.writeSnapshot(${JSON.stringify(full)}, (err) => { error = { message: err.message, code: err.code, path: err.path } })
+     out({ returned, error })`,
+  )
+  assert.equal(result.returned, false)
+  assert.deepEqual(result.error, { message: 'heapdump write error ENOSPC', code: 'ENOSPC', path: full })
+  assert.ok(fs.statSync(full).isCharacterDevice(), 'the device node was not replaced by a file')
+})
+
+test('writeSnapshot ignores a non-string filename, as heapdump does', (t) => {
+  const cwd = tempDir(t)
+  const [result] = inChild(`out(rheapdump.writeSnapshot(42))`, { cwd })
+  assert.equal(result, true)
+  assert.equal(snapshotFiles(cwd).length, 1)
+})
+
+test('snapshot() resolves with path, size and duration, and emits a snapshot event', (t) => {
+  const cwd = tempDir(t)
+  const dir = tempDir(t)
+  const [info, event] = inChild(
+    `const seen = new Promise((resolve) => rheapdump.once('snapshot', resolve))
+     rheapdump.snapshot({ dir: ${JSON.stringify(dir)} }).then(async (info) => { out(info); out(await seen) })`,
+    { cwd },
+  )
+  assert.equal(path.dirname(info.path), dir)
+  assert.equal(info.bytes, fs.statSync(info.path).size)
+  assert.ok(info.durationMs > 0)
+  assert.equal(info.trigger, 'api')
+  assert.ok(info.rss.before > 0 && info.rss.after > 0)
+  assert.deepEqual(event, info)
+  assert.equal(snapshotFiles(cwd).length, 0)
+})
+
+test('snapshot() rejects bad options and unusable directories with a code, and the process goes on', (t) => {
+  const cwd = tempDir(t)
+  const file = path.join(cwd, 'a-file')
+  fs.writeFileSync(file, '')
+  const results = inChild(
+    `const cases = [{ bogus: 1 }, { dir: 5 }, 'x', { dir: ${JSON.stringify(path.join(cwd, 'nope'))} }, { dir: ${JSON.stringify(file)} }, { filename: ${JSON.stringify(cwd)} }]
+     ;(async () => {
+       for (const options of cases) {
+         try { await rheapdump.snapshot(options); out('resolved') }
+         catch (err) { out({ name: err.name, code: err.code, path: err.path, message: err.message }) }
+       }
+       out('still running')
+     })()`,
+  )
+  assert.deepEqual(results.map((r) => r.code), ['ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_TYPE', 'ENOENT', 'ENOTDIR', 'EISDIR', undefined])
+  assert.match(results[0].message, /unknown option 'bogus'/)
+  assert.equal(results[3].path, path.join(cwd, 'nope'))
+  assert.equal(results[4].path, file)
+  assert.equal(results[5].path, cwd)
+  assert.equal(results.at(-1), 'still running')
+  assert.deepEqual(fs.readdirSync(cwd), ['a-file'])
+})
+
+test('configure() validates its options and reports the settings in force', (t) => {
+  const dir = tempDir(t)
+  const [bad, unknown, good] = inChild(
+    `for (const options of [{ quiet: 'yes' }, { colour: true }, { quiet: true, dir: ${JSON.stringify(dir)} }]) {
+       try { out(rheapdump.configure(options)) } catch (err) { out({ code: err.code, message: err.message }) }
+     }`,
+  )
+  assert.equal(bad.code, 'ERR_INVALID_ARG_TYPE')
+  assert.equal(unknown.code, 'ERR_INVALID_ARG_VALUE')
+  assert.deepEqual(good, { signal: false, watchdog: true, quiet: true, dir })
+})
+
+test('a snapshot matches one from Node\'s own writer of the same heap', (t) => {
+  const cwd = tempDir(t)
+  inChild(
+    `rheapdump.writeSnapshot('ours.heapsnapshot')
+     require('node:v8').writeHeapSnapshot('node.heapsnapshot')`,
+    { cwd },
+  )
+  const ours = validateFile(path.join(cwd, 'ours.heapsnapshot'))
+  const node = validateFile(path.join(cwd, 'node.heapsnapshot'))
+  assert.deepEqual(ours.nodeFields, node.nodeFields)
+  assert.equal(countObjectsByName(ours.snap, 'FixtureLeak'), 1500)
+  assert.equal(countObjectsByName(node.snap, 'FixtureLeak'), 1500)
+  // The same heap, one GC apart: node counts agree closely.
+  assert.ok(Math.abs(ours.nodeCount - node.nodeCount) / node.nodeCount < 0.05, `${ours.nodeCount} vs ${node.nodeCount}`)
+})
+
+test('a reader never sees a partial file under the final name', async (t) => {
+  const cwd = tempDir(t)
+  const child = require('node:child_process').spawn(
+    process.execPath,
+    ['-e', `${PRELUDE}
+      globalThis.more = Array.from({ length: 300000 }, (_, i) => ({ i, s: 'v' + i }))
+      process.stdin.once('data', () => { rheapdump.writeSnapshot(); process.exit(0) })
+      console.log('ready')`],
+    { cwd, env: { ...process.env, RHEAPDUMP_SIGNAL: '0' }, stdio: ['pipe', 'pipe', 'inherit'] },
+  )
+  t.after(() => child.kill('SIGKILL'))
+  await new Promise((resolve) => child.stdout.once('data', resolve))
+  const exited = new Promise((resolve) => child.on('exit', resolve))
+  child.stdin.write('go\n')
+  const seen = []
+  let done = false
+  exited.then(() => (done = true))
+  while (!done) {
+    for (const name of fs.readdirSync(cwd)) seen.push([name, fs.statSync(path.join(cwd, name), { throwIfNoEntry: false })?.size])
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  const [file] = snapshotFiles(cwd)
+  const finalSize = fs.statSync(file).size
+  assert.ok(seen.length > 0)
+  for (const [name, size] of seen) {
+    assert.equal(path.join(cwd, name), file, `only the final file is ever visible, saw ${name}`)
+    assert.equal(size, finalSize, 'and only at its final size')
+  }
+})
+
+test('memoryUsage() reports rss and vsz as ps does, with the V8 heap and its spaces', (t) => {
+  const [result] = inChild(
+    `const usage = rheapdump.memoryUsage()
+     const ps = require('node:child_process').execFileSync('ps', ['-o', 'rss=,vsz=', '-p', String(process.pid)], { encoding: 'utf8' })
+     out({ usage, ps: ps.trim().split(/\\s+/).map((kib) => Number(kib) * 1024), node: process.memoryUsage() })`,
+  )
+  const { usage, ps } = result
+  for (const key of ['rss', 'vsz', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers', 'heapLimit']) {
+    assert.ok(Number.isInteger(usage[key]) && usage[key] >= 0, key)
+  }
+  // ps ran a moment later and rounds to KiB; spawning it may touch a few pages.
+  assert.ok(Math.abs(usage.rss - ps[0]) < 8 * 1024 * 1024, `rss ${usage.rss} vs ps ${ps[0]}`)
+  assert.ok(Math.abs(usage.vsz - ps[1]) < 64 * 1024 * 1024, `vsz ${usage.vsz} vs ps ${ps[1]}`)
+  assert.ok(usage.heapUsed <= usage.heapTotal && usage.heapTotal < usage.heapLimit)
+  for (const space of ['new_space', 'old_space', 'code_space', 'large_object_space']) {
+    const s = usage.spaces[space]
+    assert.ok(s && s.used <= s.size, space)
+  }
+})
+
+test('gc() runs a full mark-compact without --expose-gc and leaves no global gc behind', (t) => {
+  const [result] = inChild(
+    `globalThis.garbage = Array.from({ length: 200000 }, (_, i) => ({ i, s: 'g' + i }))
+     rheapdump.gc(); rheapdump.gc() // promote the garbage to old space, where only a full GC frees it
+     globalThis.garbage = null
+     const result = rheapdump.gc()
+     const { Worker } = require('node:worker_threads')
+     const w = new Worker('require("node:worker_threads").parentPort.postMessage(typeof gc)', { eval: true })
+     w.once('message', (workerGc) => out({ result, globalGc: typeof gc, contextGc: require('node:vm').runInNewContext('typeof gc'), workerGc }))`,
+  )
+  assert.equal(result.globalGc, 'undefined')
+  assert.equal(result.contextGc, 'undefined')
+  assert.equal(result.workerGc, 'undefined')
+  assert.ok(result.result.freed > 10 * 1024 * 1024, `freed ${result.result.freed}`)
+})
+
+test('gc() is a mark-compact in --trace-gc on this Node version', () => {
+  const traced = spawnSync(
+    process.execPath,
+    ['--trace-gc', '-e', `const r = require(${JSON.stringify(ROOT)}); console.log('<<'); r.gc(); console.log('>>')`],
+    { encoding: 'utf8', env: { ...process.env, RHEAPDUMP_SIGNAL: '0' } },
+  )
+  const between = traced.stdout.split('<<')[1].split('>>')[0]
+  assert.match(between, /Mark-Compact|Mark-sweep/i, between)
+})
+
+test('an ESM import gets the default export and named exports', (t) => {
+  const cwd = tempDir(t)
+  const app = path.join(cwd, 'app.mjs')
+  fs.writeFileSync(
+    app,
+    `import rheapdump, { writeSnapshot, snapshot, memoryUsage, gc, configure } from ${JSON.stringify(path.join(ROOT, 'index.mjs'))}
+     console.log([rheapdump.writeSnapshot === writeSnapshot, typeof snapshot, typeof memoryUsage, typeof gc, typeof configure].join(' '))`,
+  )
+  const result = spawnSync(process.execPath, [app], { encoding: 'utf8', env: { ...process.env, RHEAPDUMP_SIGNAL: '0' } })
+  assert.equal(result.stdout.trim(), 'true function function function function', result.stderr)
+})
+
+test('snapshot events reach listeners only once the loop is free', async (t) => {
+  const cwd = tempDir(t)
+  const [order] = inChild(
+    `const seen = []
+     rheapdump.on('snapshot', () => seen.push('event'))
+     rheapdump.writeSnapshot()
+     seen.push('after-call')
+     setImmediate(() => setImmediate(() => out(seen)))`,
+    { cwd },
+  )
+  assert.deepEqual(order, ['after-call', 'event'])
+  await waitFor(() => snapshotFiles(cwd).length === 1)
+})

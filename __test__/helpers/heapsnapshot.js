@@ -1,0 +1,79 @@
+'use strict'
+
+// An independent reader of .heapsnapshot files for the tests: it checks the structure the way
+// NOTES.md lists (field positions read from `meta`, never assumed) and counts objects by name.
+
+const fs = require('node:fs')
+
+function readSnapshot(file) {
+  return JSON.parse(fs.readFileSync(file, 'utf8'))
+}
+
+function validateSnapshot(snap) {
+  for (const key of ['snapshot', 'nodes', 'edges', 'strings']) {
+    if (!(key in snap)) throw new Error(`missing top-level key '${key}'`)
+  }
+  const { meta, node_count: nodeCount, edge_count: edgeCount } = snap.snapshot
+  const nodeFields = meta.node_fields
+  const edgeFields = meta.edge_fields
+  const nf = nodeFields.length
+  const ef = edgeFields.length
+  const { nodes, edges, strings } = snap
+  if (nodes.length !== nodeCount * nf) throw new Error(`nodes.length ${nodes.length} != ${nodeCount} × ${nf}`)
+  if (edges.length !== edgeCount * ef) throw new Error(`edges.length ${edges.length} != ${edgeCount} × ${ef}`)
+
+  const nodeType = nodeFields.indexOf('type')
+  const nodeName = nodeFields.indexOf('name')
+  const nodeId = nodeFields.indexOf('id')
+  const nodeEdgeCount = nodeFields.indexOf('edge_count')
+  const edgeType = edgeFields.indexOf('type')
+  const edgeName = edgeFields.indexOf('name_or_index')
+  const edgeTo = edgeFields.indexOf('to_node')
+  const nodeTypes = meta.node_types[nodeType]
+  const edgeTypes = meta.edge_types[edgeType]
+  const indexEdgeTypes = new Set(['element', 'hidden'].map((t) => edgeTypes.indexOf(t)))
+
+  let edgeSum = 0
+  const ids = new Set()
+  for (let i = 0; i < nodes.length; i += nf) {
+    if (nodes[i + nodeName] >= strings.length) throw new Error(`node at ${i}: name index out of range`)
+    if (nodes[i + nodeType] >= nodeTypes.length) throw new Error(`node at ${i}: type out of range`)
+    const id = nodes[i + nodeId]
+    if (ids.has(id)) throw new Error(`duplicate node id ${id}`)
+    ids.add(id)
+    edgeSum += nodes[i + nodeEdgeCount]
+  }
+  if (edgeSum !== edgeCount) throw new Error(`sum of node edge counts ${edgeSum} != edge_count ${edgeCount}`)
+  for (let i = 0; i < edges.length; i += ef) {
+    const to = edges[i + edgeTo]
+    if (to < 0 || to >= nodes.length || to % nf !== 0) throw new Error(`edge at ${i}: to_node ${to} out of range or misaligned`)
+    if (!indexEdgeTypes.has(edges[i + edgeType]) && edges[i + edgeName] >= strings.length) {
+      throw new Error(`edge at ${i}: name index out of range`)
+    }
+  }
+  if (nodeTypes[nodes[nodeType]] !== 'synthetic') throw new Error('node 0 is not the synthetic root')
+  return { nodeCount, edgeCount, nodeFields }
+}
+
+function validateFile(file) {
+  const text = fs.readFileSync(file, 'utf8')
+  if (!text.trimEnd().endsWith(']}')) throw new Error(`${file}: does not end with ']}' (truncated?)`)
+  const snap = JSON.parse(text)
+  return { ...validateSnapshot(snap), snap }
+}
+
+function countObjectsByName(snap, name) {
+  const { meta } = snap.snapshot
+  const nf = meta.node_fields.length
+  const typeField = meta.node_fields.indexOf('type')
+  const nameField = meta.node_fields.indexOf('name')
+  const objectType = meta.node_types[typeField].indexOf('object')
+  const nameIndex = snap.strings.indexOf(name)
+  let count = 0
+  for (let i = 0; i < snap.nodes.length; i += nf) {
+    if (snap.nodes[i + typeField] === objectType && snap.nodes[i + nameField] === nameIndex) count++
+  }
+  return count
+}
+
+module.exports = { readSnapshot, validateSnapshot, validateFile, countObjectsByName }

@@ -1,0 +1,101 @@
+'use strict'
+
+// Child processes for the tests: start the fixture app, send it commands, wait for what it says.
+// Everything that waits polls against a deadline; nothing sleeps a fixed time.
+
+const { spawn, spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+
+const ROOT = path.join(__dirname, '..', '..')
+const APP = path.join(__dirname, '..', 'fixtures', 'app.js')
+
+function tempDir(t, prefix = 'rheapdump-test-') {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+async function waitFor(check, { timeout = 20000, interval = 20, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeout
+  for (;;) {
+    const value = await check()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, interval))
+  }
+}
+
+/** Starts the fixture app (or `script`) and returns a handle to drive it. */
+async function startApp(t, { cwd, env = {}, args = [], script = APP, execArgv = [] } = {}) {
+  const child = spawn(process.execPath, [...execArgv, script, ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  const app = {
+    child,
+    events: [],
+    stderr: '',
+    exited: null,
+    send(command) {
+      child.stdin.write(`${JSON.stringify(command)}\n`)
+    },
+    async command(command, timeout) {
+      const seen = app.events.length
+      app.send(command)
+      await app.waitEvent((e, i) => i >= seen && e.event === 'done' && e.cmd === command.cmd, timeout)
+    },
+    waitEvent(match, timeout = 20000) {
+      const predicate = typeof match === 'string' ? (e) => e.event === match : match
+      return waitFor(() => app.events.find(predicate), { timeout, what: `event ${match}; stderr: ${app.stderr}` })
+    },
+    waitExit(timeout = 20000) {
+      return waitFor(() => app.exited, { timeout, what: 'exit' })
+    },
+    signal(name = 'SIGUSR2') {
+      process.kill(child.pid, name)
+    },
+  }
+  let buffered = ''
+  child.stdout.on('data', (chunk) => {
+    buffered += chunk
+    let newline
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, newline)
+      buffered = buffered.slice(newline + 1)
+      const event = JSON.parse(line)
+      event.at = Date.now()
+      app.events.push(event)
+    }
+  })
+  child.stderr.on('data', (chunk) => (app.stderr += chunk))
+  child.on('exit', (code, signal) => (app.exited = { code, signal }))
+  t.after(() => {
+    if (!app.exited) child.kill('SIGKILL')
+  })
+  await app.waitEvent('ready')
+  return app
+}
+
+function snapshotFiles(dir) {
+  return fs
+    .readdirSync(dir)
+    .filter((name) => name.endsWith('.heapsnapshot'))
+    .sort()
+    .map((name) => path.join(dir, name))
+}
+
+/** Runs a short script in a child process; returns { status, signal, stdout, stderr }. */
+function runScript(source, { cwd, env = {}, args = [], timeout = 60000, execPath = process.execPath } = {}) {
+  const result = spawnSync(execPath, [...args, '-e', source], {
+    cwd,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout,
+  })
+  return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr }
+}
+
+module.exports = { ROOT, tempDir, waitFor, startApp, snapshotFiles, runScript }

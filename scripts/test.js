@@ -1,0 +1,68 @@
+'use strict'
+
+// `npm test`: the Rust tests, then the whole JS suite once per supported Node major (20, 22, 24,
+// 26; official binaries from the npm registry, see scripts/node-versions.js). Ends with one
+// "N passed, N failed" line over all runs.
+//
+// RHEAPDUMP_NODE_MAJORS=20,26 restricts the majors; extra arguments are passed to `node --test`
+// (e.g. a single test file).
+
+const { spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const path = require('node:path')
+const { nodeBinaries } = require('./node-versions')
+
+const root = path.join(__dirname, '..')
+const testDir = path.join(root, '__test__')
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { cwd: root, encoding: 'utf8', ...options })
+  if (result.error) throw result.error
+  return result
+}
+
+function cargoTests() {
+  const result = run('cargo', ['test', '--workspace', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  process.stdout.write(result.stdout)
+  let passed = 0
+  let failed = 0
+  for (const match of result.stdout.matchAll(/test result: \w+\. (\d+) passed; (\d+) failed/g)) {
+    passed += Number(match[1])
+    failed += Number(match[2])
+  }
+  if (result.status !== 0 && failed === 0) failed = 1
+  return { name: 'cargo test', passed, failed }
+}
+
+function nodeTests(node, files) {
+  const result = run(node.path, ['--test', '--test-reporter=spec', ...files], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, RHEAPDUMP_SIGNAL: undefined, RHEAPDUMP_WATCHDOG: undefined, RHEAPDUMP_DIR: undefined },
+  })
+  process.stdout.write(result.stdout)
+  const count = (label) => Number((result.stdout.match(new RegExp(`^ℹ ${label} (\\d+)$`, 'm')) || [])[1] || 0)
+  let failed = count('fail') + count('cancelled')
+  if (result.status !== 0 && failed === 0) failed = 1
+  return { name: `node ${node.version}`, passed: count('pass'), failed }
+}
+
+function main() {
+  const extra = process.argv.slice(2)
+  const files = extra.length
+    ? extra
+    : fs.readdirSync(testDir).filter((f) => f.endsWith('.test.js')).sort().map((f) => path.join(testDir, f))
+  const runs = []
+  if (!extra.length) runs.push(cargoTests())
+  for (const node of nodeBinaries({ install: true })) {
+    console.log(`\n=== ${node.version} (${node.path}) ===`)
+    runs.push(nodeTests(node, files))
+  }
+  console.log('\nSummary:')
+  for (const r of runs) console.log(`  ${r.name.padEnd(16)} ${r.passed} passed, ${r.failed} failed`)
+  const passed = runs.reduce((n, r) => n + r.passed, 0)
+  const failed = runs.reduce((n, r) => n + r.failed, 0)
+  console.log(`${passed} passed, ${failed} failed`)
+  process.exit(failed ? 1 : 0)
+}
+
+main()
