@@ -1,0 +1,44 @@
+'use strict'
+
+// The package as users get it: `npm pack`, then `npm install <tarball>` into an unrelated app.
+
+const assert = require('node:assert/strict')
+const { execFileSync, spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const path = require('node:path')
+const { test } = require('node:test')
+
+const { ROOT, tempDir } = require('./helpers/proc')
+
+const npm = (args, cwd) => execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, encoding: 'utf8' })
+
+test('the packed tarball installs into a fresh app, where require and import work', (t) => {
+  const work = tempDir(t)
+  const [{ filename, files }] = JSON.parse(npm(['pack', '--json', '--pack-destination', work], ROOT))
+  const names = files.map((f) => f.path)
+  assert.ok(names.includes('rheapdump.linux-x64-gnu.node'), 'carries the prebuilt binary')
+  assert.ok(names.includes('src/signal.rs') && names.includes('Cargo.lock'), 'carries the sources for a build')
+  assert.ok(!names.some((n) => n.startsWith('__test__/') || n.startsWith('target/') || n.endsWith('.heapsnapshot')))
+
+  const app = path.join(work, 'app')
+  fs.mkdirSync(app)
+  fs.writeFileSync(path.join(app, 'package.json'), '{"name":"app","version":"1.0.0","private":true}')
+  npm(['install', path.join(work, filename)], app)
+  const cjs = spawnSync(process.execPath, ['-e', 'const r = require("rheapdump"); console.log(typeof r.writeSnapshot, r.signalStatus().active)'], { cwd: app, encoding: 'utf8' })
+  assert.equal(cjs.stdout.trim(), 'function true', cjs.stderr)
+  const esm = spawnSync(process.execPath, ['--input-type=module', '-e', 'import r, { snapshot } from "rheapdump"; console.log(typeof r.gc, typeof snapshot)'], { cwd: app, encoding: 'utf8' })
+  assert.equal(esm.stdout.trim(), 'function function', esm.stderr)
+})
+
+test('without a fitting binary and without cargo, install says what to do and fails', (t) => {
+  const pkg = tempDir(t)
+  for (const entry of ['package.json', 'index.js', 'lib', 'scripts']) fs.cpSync(path.join(ROOT, entry), path.join(pkg, entry), { recursive: true })
+  const result = spawnSync(process.execPath, [path.join(pkg, 'scripts', 'install.js')], {
+    cwd: pkg,
+    encoding: 'utf8',
+    env: { ...process.env, PATH: path.dirname(process.execPath), CARGO: path.join(pkg, 'no-cargo-here') },
+  })
+  assert.equal(result.status, 1)
+  assert.match(result.stderr, /no prebuilt binary fits this platform and cargo was not found/)
+  assert.match(result.stderr, /npm rebuild rheapdump/)
+})

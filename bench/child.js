@@ -1,0 +1,86 @@
+'use strict'
+
+// One measured process for bench/snapshot.js. argv: method, heap MB. Prints one JSON line.
+
+const fs = require('node:fs')
+const path = require('node:path')
+const v8 = require('node:v8')
+
+const [method, heapMb] = [process.argv[2], Number(process.argv[3] || 0)]
+const root = path.join(__dirname, '..')
+const status = (key) => Number(/(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith(key)))[1]) * 1024
+const threads = () => fs.readdirSync('/proc/self/task').length
+const report = (fields) => process.stdout.write(`${JSON.stringify(fields)}\n`)
+
+function fillHeap(mb) {
+  // ~48 bytes per small object plus the array slot: about 20,000 objects per MB.
+  const perMb = 20000
+  globalThis.benchHeap = Array.from({ length: mb * perMb }, (_, i) => ({ i, next: null }))
+}
+
+function waitForFile(dir, then) {
+  const poll = setInterval(() => {
+    const file = fs.readdirSync(dir).find((f) => f.endsWith('.heapsnapshot'))
+    if (file) {
+      clearInterval(poll)
+      then(path.join(dir, file))
+    }
+  }, 5)
+}
+
+function afterSnapshot(started, file) {
+  const durationMs = Number(process.hrtime.bigint() - started) / 1e6
+  const peak = status('VmHWM:')
+  setTimeout(() => {
+    report({ durationMs, bytes: fs.statSync(file).size, rssBefore, peak, rssAfter: status('VmRSS:') })
+    process.exit(0)
+  }, 1000)
+}
+
+if (method === 'idle') {
+  const variant = process.argv[3]
+  const started = process.hrtime.bigint()
+  if (variant !== 'none') require(root)
+  const requireMs = Number(process.hrtime.bigint() - started) / 1e6
+  const keep = setTimeout(() => {
+    report({ requireMs, rss: status('VmRSS:'), threads: threads() })
+  }, 1500)
+  void keep
+  return
+}
+
+fillHeap(heapMb)
+const dir = process.cwd()
+const rssBefore = status('VmRSS:')
+const heapUsed = process.memoryUsage().heapUsed
+
+if (method === 'v8') {
+  const started = process.hrtime.bigint()
+  v8.writeHeapSnapshot(path.join(dir, 'v8.heapsnapshot'))
+  afterSnapshot(started, path.join(dir, 'v8.heapsnapshot'))
+} else if (method === 'heapdump') {
+  const heapdump = require(path.join(root, '.cache', 'bench', 'node_modules', 'heapdump'))
+  const started = process.hrtime.bigint()
+  heapdump.writeSnapshot(path.join(dir, 'heapdump.heapsnapshot'))
+  afterSnapshot(started, path.join(dir, 'heapdump.heapsnapshot'))
+} else if (method === 'api') {
+  const rheapdump = require(root)
+  const started = process.hrtime.bigint()
+  rheapdump.writeSnapshot(path.join(dir, 'api.heapsnapshot'))
+  afterSnapshot(started, path.join(dir, 'api.heapsnapshot'))
+} else if (method === 'signal-idle' || method === 'signal-stuck') {
+  require(root)
+  setTimeout(() => {
+    const started = process.hrtime.bigint()
+    process.kill(process.pid, 'SIGUSR2')
+    if (method === 'signal-stuck') {
+      // The loop stays stuck until the file is complete: only the watchdog can write it.
+      for (;;) {
+        const file = fs.readdirSync(dir).find((f) => f.endsWith('.heapsnapshot'))
+        if (file) return afterSnapshot(started, path.join(dir, file))
+      }
+    }
+    waitForFile(dir, (file) => afterSnapshot(started, file))
+  }, 300)
+}
+void heapUsed

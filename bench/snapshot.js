@@ -1,0 +1,117 @@
+'use strict'
+
+// npm run bench: rheapdump against Node's own writer and heapdump 0.3.15 on the same heap, and
+// the idle cost of require('rheapdump'). Each figure is min / median over RUNS processes.
+//
+//   BENCH_HEAP_MB=50,200 BENCH_RUNS=3 node bench/snapshot.js
+//
+// heapdump is installed into .cache/bench on first use (it builds with node-gyp); if that
+// fails its row says so.
+
+const { execFileSync, spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+
+const root = path.join(__dirname, '..')
+const runs = Number(process.env.BENCH_RUNS || 3)
+const heaps = (process.env.BENCH_HEAP_MB || '50').split(',').map(Number)
+const mb = (bytes) => (bytes / 1024 / 1024).toFixed(1)
+
+function heapdumpAvailable() {
+  const dir = path.join(root, '.cache', 'bench')
+  if (fs.existsSync(path.join(dir, 'node_modules', 'heapdump', 'build'))) return true
+  fs.mkdirSync(dir, { recursive: true })
+  try {
+    execFileSync('npm', ['install', '--prefix', dir, '--no-save', '--no-audit', '--no-fund', '--loglevel=error', 'heapdump@0.3.15'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+function measure(args, env = {}) {
+  const results = []
+  for (let i = 0; i < runs; i++) {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'rheapdump-bench-'))
+    const child = spawnSync(process.execPath, [path.join(__dirname, 'child.js'), ...args], {
+      cwd,
+      encoding: 'utf8',
+      env: { ...process.env, RHEAPDUMP_QUIET: '1', ...env },
+      timeout: 600000,
+    })
+    fs.rmSync(cwd, { recursive: true, force: true })
+    if (child.status !== 0) throw new Error(`${args.join(' ')} failed: ${child.stderr}`)
+    results.push(JSON.parse(child.stdout.trim().split('\n').pop()))
+  }
+  return results
+}
+
+function stat(results, key) {
+  const values = results.map((r) => r[key]).sort((a, b) => a - b)
+  return { min: values[0], median: values[Math.floor(values.length / 2)] }
+}
+
+function table(header, rows) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)))
+  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`
+  console.log(line(header))
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`)
+  for (const row of rows) console.log(line(row))
+}
+
+function main() {
+  console.log(`node ${process.version}, ${os.cpus().length} × ${os.cpus()[0].model}, ${mb(os.totalmem())} MB RAM, ${runs} runs each (min / median)\n`)
+
+  console.log('Idle cost of require(\'rheapdump\')')
+  const idle = [
+    ['no rheapdump', ['idle', 'none'], {}],
+    ['rheapdump, watchdog on (default)', ['idle', 'default'], {}],
+    ['rheapdump, RHEAPDUMP_WATCHDOG=0', ['idle', 'default'], { RHEAPDUMP_WATCHDOG: '0' }],
+  ].map(([name, args, env]) => [name, measure(args, env)])
+  const base = stat(idle[0][1], 'rss').median
+  table(
+    ['', 'require ms', 'RSS MB', 'RSS cost MB', 'threads'],
+    idle.map(([name, r]) => {
+      const rss = stat(r, 'rss')
+      const req = stat(r, 'requireMs')
+      return [name, `${req.min.toFixed(1)} / ${req.median.toFixed(1)}`, `${mb(rss.median)}`, mb(rss.median - base), stat(r, 'threads').median]
+    }),
+  )
+
+  const withHeapdump = heapdumpAvailable()
+  for (const heap of heaps) {
+    console.log(`\nSnapshot of a ~${heap} MB heap of small objects`)
+    const methods = [
+      ['v8.writeHeapSnapshot', ['v8', heap]],
+      ['heapdump 0.3.15 writeSnapshot', withHeapdump ? ['heapdump', heap] : null],
+      ['rheapdump writeSnapshot', ['api', heap]],
+      ['rheapdump SIGUSR2, loop idle', ['signal-idle', heap]],
+      ['rheapdump SIGUSR2, loop stuck', ['signal-stuck', heap]],
+    ]
+    const rows = []
+    let reference = null
+    for (const [name, args] of methods) {
+      if (!args) {
+        rows.push([name, 'not installable here', '', '', '', '', ''])
+        continue
+      }
+      const r = measure(args)
+      const time = stat(r, 'durationMs')
+      reference ??= time.median
+      rows.push([
+        name,
+        `${(time.median / reference).toFixed(2)}×`,
+        `${(time.min / 1000).toFixed(2)} / ${(time.median / 1000).toFixed(2)}`,
+        mb(stat(r, 'bytes').median),
+        mb(stat(r, 'rssBefore').median),
+        mb(stat(r, 'peak').median),
+        mb(stat(r, 'rssAfter').median),
+      ])
+    }
+    table(['', 'time vs v8', 'seconds', 'file MB', 'RSS before MB', 'peak RSS MB', 'RSS 1 s after MB'], rows)
+  }
+  console.log('\nTime runs from the call (or the signal) to the file being complete under its final name.')
+}
+
+main()

