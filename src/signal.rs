@@ -330,17 +330,10 @@ impl Uv {
 
   fn resolve() -> std::result::Result<Uv, &'static str> {
     macro_rules! symbol {
-      ($name:literal) => {{
-        // SAFETY: dlsym with RTLD_DEFAULT searches the global symbol table; a non-null result
-        // is the function libuv exports under this name, whose C signature the field declares.
-        let address =
-          unsafe { libc::dlsym(libc::RTLD_DEFAULT, concat!($name, "\0").as_ptr().cast()) };
-        if address.is_null() {
-          return Err($name);
-        }
-        // SAFETY: see above.
-        unsafe { std::mem::transmute::<*mut c_void, _>(address) }
-      }};
+      ($name:literal) => {
+        // SAFETY: each field's type is the C signature libuv exports under that name.
+        unsafe { lookup(concat!($name, "\0")) }.ok_or($name)?
+      };
     }
     Ok(Uv {
       loop_size: symbol!("uv_loop_size"),
@@ -355,5 +348,22 @@ impl Uv {
       close: symbol!("uv_close"),
       err_name: symbol!("uv_err_name"),
     })
+  }
+}
+
+/// Looks a function up in the host process's global symbol table.
+///
+/// # Safety
+/// `F` must be a function pointer type matching the C signature of the symbol `name` (which
+/// ends with a NUL).
+unsafe fn lookup<F: Copy>(name: &str) -> Option<F> {
+  assert_eq!(std::mem::size_of::<F>(), std::mem::size_of::<*mut c_void>());
+  // SAFETY: name is NUL-terminated; RTLD_DEFAULT searches the symbols the process has loaded.
+  let address = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr().cast()) };
+  if address.is_null() {
+    None
+  } else {
+    // SAFETY: a non-null address of a function whose signature F declares (caller's promise).
+    Some(unsafe { std::mem::transmute_copy::<*mut c_void, F>(&address) })
   }
 }

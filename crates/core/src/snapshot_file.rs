@@ -110,6 +110,15 @@ const NAME_ATTEMPTS: usize = 64;
 
 impl PendingSnapshot {
   pub fn create(target: Target) -> Result<Self, FileError> {
+    Self::create_with(target, true)
+  }
+
+  /// As `create`, but always with a named temporary file, as on filesystems without O_TMPFILE.
+  pub fn create_named(target: Target) -> Result<Self, FileError> {
+    Self::create_with(target, false)
+  }
+
+  fn create_with(target: Target, try_anonymous: bool) -> Result<Self, FileError> {
     let started_at = Utc::now();
     let (dir_path, explicit) = match &target {
       Target::DefaultName { dir } => (dir.clone(), None),
@@ -143,7 +152,12 @@ impl PendingSnapshot {
     // Errors name the file asked for, as Node's writer does, or the directory for default names.
     let shown = explicit.as_deref().unwrap_or(&dir_path).to_path_buf();
     let dir = open_dir(&dir_path).map_err(|err| FileError::new(&err, "open", &shown))?;
-    let (file, storage) = match open_anonymous(&dir) {
+    let anonymous = if try_anonymous {
+      open_anonymous(&dir)
+    } else {
+      Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP))
+    };
+    let (file, storage) = match anonymous {
       Ok(file) => (file, Storage::Anonymous),
       Err(err) if anonymous_unsupported(&err) => {
         let (file, name) =

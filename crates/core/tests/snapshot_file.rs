@@ -218,3 +218,67 @@ fn an_explicit_path_in_a_missing_directory_names_the_file() {
     .unwrap();
   assert_eq!((err.code, err.path), ("ENOENT", path));
 }
+
+#[test]
+fn the_named_fallback_never_follows_symlinks_planted_at_temporary_names() {
+  let dir = tempfile::tempdir().unwrap();
+  let victim = dir.path().join("victim");
+  fs::write(&victim, "precious").unwrap();
+  // Plant a symlink at every temporary name this process could pick next.
+  let pid = std::process::id();
+  let planted: Vec<_> = (0..2000)
+    .map(|n| dir.path().join(format!(".rheapdump-{pid}-{n}.tmp")))
+    .collect();
+  for link in &planted {
+    std::os::unix::fs::symlink(&victim, link).unwrap();
+  }
+  let result = PendingSnapshot::create_named(default_in(dir.path()));
+  match result {
+    Ok(pending) => {
+      write_like_node(&pending, "snapshot");
+      let written = pending.commit().unwrap();
+      assert_eq!(fs::read_to_string(written.path).unwrap(), "snapshot");
+    }
+    // Every candidate taken: refusing is the right answer too.
+    Err(err) => assert_eq!(err.code, "EEXIST"),
+  }
+  assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+  for link in &planted {
+    assert!(fs::symlink_metadata(link).unwrap().file_type().is_symlink());
+  }
+}
+
+#[test]
+fn the_named_fallback_commits_and_cleans_up_like_the_anonymous_file() {
+  let dir = tempfile::tempdir().unwrap();
+  let pending = PendingSnapshot::create_named(default_in(dir.path())).unwrap();
+  assert_eq!(entries(dir.path()).len(), 1, "the hidden temporary file");
+  write_like_node(&pending, "x");
+  let written = pending.commit().unwrap();
+  assert_eq!(
+    entries(dir.path()),
+    vec![written
+      .path
+      .file_name()
+      .unwrap()
+      .to_string_lossy()
+      .into_owned()]
+  );
+  assert_eq!(
+    fs::metadata(&written.path).unwrap().permissions().mode() & 0o777,
+    0o600
+  );
+
+  let explicit = dir.path().join("explicit.heapsnapshot");
+  let pending = PendingSnapshot::create_named(Target::Explicit {
+    path: explicit.clone(),
+  })
+  .unwrap();
+  write_like_node(&pending, "y");
+  pending.commit().unwrap();
+  assert_eq!(fs::read_to_string(&explicit).unwrap(), "y");
+
+  let abandoned = PendingSnapshot::create_named(default_in(dir.path())).unwrap();
+  drop(abandoned);
+  assert_eq!(entries(dir.path()).len(), 2);
+}
