@@ -56,7 +56,7 @@ test('writeSnapshot(filename, callback) writes exactly there and passes the name
   )
   assert.deepEqual(result, { returned: true, calledWith: [null, 'mine.heapsnapshot'] })
   assert.equal(fs.statSync(path.join(cwd, 'mine.heapsnapshot')).mode & 0o777, 0o600)
-  validateFile(path.join(cwd, 'mine.heapsnapshot'))
+  assert.equal(countObjectsByName(validateFile(path.join(cwd, 'mine.heapsnapshot')).snap, 'FixtureLeak'), 1500)
 })
 
 test('writeSnapshot into a missing directory returns false and calls back with heapdump\'s ENOENT error', (t) => {
@@ -90,6 +90,7 @@ test('writeSnapshot ignores a non-string filename, as heapdump does', (t) => {
   const [result] = inChild(`out(rheapdump.writeSnapshot(42))`, { cwd })
   assert.equal(result, true)
   assert.equal(snapshotFiles(cwd).length, 1)
+  assert.equal(countObjectsByName(validateFile(snapshotFiles(cwd)[0]).snap, 'FixtureLeak'), 1500)
 })
 
 test('snapshot() resolves with path, size and duration, and emits a snapshot event', (t) => {
@@ -107,6 +108,7 @@ test('snapshot() resolves with path, size and duration, and emits a snapshot eve
   assert.ok(info.rss.before > 0 && info.rss.after > 0)
   assert.deepEqual(event, info)
   assert.equal(snapshotFiles(cwd).length, 0)
+  assert.equal(countObjectsByName(validateFile(info.path).snap, 'FixtureLeak'), 1500)
 })
 
 test('snapshot() rejects bad options and unusable directories with a code, and the process goes on', (t) => {
@@ -188,6 +190,7 @@ test('a reader never sees a partial file under the final name', async (t) => {
     assert.equal(path.join(cwd, name), file, `only the final file is ever visible, saw ${name}`)
     assert.equal(size, finalSize, 'and only at its final size')
   }
+  assert.equal(countObjectsByName(validateFile(file).snap, 'FixtureLeak'), 1500)
 })
 
 test('memoryUsage() reports rss and vsz as ps does, with the V8 heap and its spaces', (t) => {
@@ -260,4 +263,5 @@ test('snapshot events reach listeners only once the loop is free', async (t) => 
   )
   assert.deepEqual(order, ['after-call', 'event'])
   await waitFor(() => snapshotFiles(cwd).length === 1)
+  assert.equal(countObjectsByName(validateFile(snapshotFiles(cwd)[0]).snap, 'FixtureLeak'), 1500)
 })

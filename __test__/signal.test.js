@@ -18,6 +18,11 @@ function assertFixtureSnapshot(file, count = 2000) {
   assert.equal(countObjectsByName(snap, 'FixtureLeak'), count, `FixtureLeak instances in ${file}`)
 }
 
+/** Every snapshot in these directories is sound and holds the fixture's objects. */
+function assertAllFixtureSnapshots(...dirs) {
+  for (const dir of dirs) for (const file of snapshotFiles(dir)) assertFixtureSnapshot(file)
+}
+
 async function appWithRheapdump(t, options = {}) {
   const cwd = options.cwd ?? tempDir(t)
   const app = await startApp(t, { cwd, ...options })
@@ -82,6 +87,8 @@ test('a burst of signals makes one snapshot, and the coalesced ones are counted'
   assert.ok(status.received >= 1 && status.coalesced === status.received - 1, JSON.stringify(status))
   app.signal()
   await waitFor(() => snapshotFiles(cwd).length === 2, { what: 'a later signal makes a new snapshot' })
+  await app.waitEvent((e) => e.event === 'snapshot-event' && e.path === snapshotFiles(cwd)[1])
+  assertAllFixtureSnapshots(cwd)
 })
 
 for (const order of ['before', 'after']) {
@@ -95,6 +102,7 @@ for (const order of ['before', 'after']) {
     await app.waitEvent('app-listener')
     await app.waitEvent('snapshot-event')
     assert.equal(snapshotFiles(cwd).length, 1)
+    assertAllFixtureSnapshots(cwd)
   })
 }
 
@@ -106,6 +114,7 @@ test('removing the app listeners never makes SIGUSR2 fatal', async (t) => {
   await app.waitEvent('snapshot-event')
   assert.equal(app.exited, null)
   assert.equal(snapshotFiles(cwd).length, 1)
+  assertAllFixtureSnapshots(cwd)
 })
 
 const switchesOff = [
@@ -142,6 +151,7 @@ test('configure({ signal: true }) turns a disabled handler back on', async (t) =
   app.signal()
   await app.waitEvent('snapshot-event')
   assert.equal(snapshotFiles(cwd).length, 1)
+  assertAllFixtureSnapshots(cwd)
 })
 
 test('RHEAPDUMP_DIR wins over --diagnostic-dir, which wins over the working directory', async (t) => {
@@ -160,6 +170,7 @@ test('RHEAPDUMP_DIR wins over --diagnostic-dir, which wins over the working dire
   await withDiag.waitEvent('snapshot-event')
   assert.equal(snapshotFiles(diagDir).length, 1)
   assert.equal(snapshotFiles(cwd).length, 0)
+  assertAllFixtureSnapshots(envDir, diagDir)
 })
 
 test('the working directory is read at the time of the snapshot', async (t) => {
@@ -169,6 +180,7 @@ test('the working directory is read at the time of the snapshot', async (t) => {
   app.signal()
   await app.waitEvent('snapshot-event')
   assert.equal(snapshotFiles(later).length, 1)
+  assertAllFixtureSnapshots(later)
 })
 
 test('a failed signal snapshot says why on stderr, and the next one works', async (t) => {
@@ -187,6 +199,7 @@ test('a failed signal snapshot says why on stderr, and the next one works', asyn
   app.signal()
   await app.waitEvent('snapshot-event')
   assert.equal(snapshotFiles(dir).length, 1)
+  assertAllFixtureSnapshots(dir)
 })
 
 test('RHEAPDUMP_QUIET=1 silences the stderr line but not the event', async (t) => {
@@ -195,6 +208,7 @@ test('RHEAPDUMP_QUIET=1 silences the stderr line but not the event', async (t) =
   await app.waitEvent('snapshot-event')
   await app.command({ cmd: 'status' })
   assert.equal(app.stderr, '')
+  assertFixtureSnapshot(app.events.find((e) => e.event === 'snapshot-event').path)
 })
 
 test('two copies of the package in one process still write one snapshot per signal', async (t) => {
@@ -217,6 +231,7 @@ test('two copies of the package in one process still write one snapshot per sign
   await app.command({ cmd: 'status' })
   assert.equal(snapshotFiles(cwd).length, 2)
   assert.equal(app.stderr.split('\n').filter((l) => l.startsWith('rheapdump: wrote')).length, 2)
+  assertAllFixtureSnapshots(cwd)
 })
 
 test('rheapdump loaded in Workers works there and never snapshots twice per signal', async (t) => {
@@ -224,6 +239,8 @@ test('rheapdump loaded in Workers works there and never snapshots twice per sign
   const source = `
     const { Worker } = require('node:worker_threads')
     const rheapdump = require(${JSON.stringify(ROOT)})
+    class MainOnly {}
+    globalThis.keep = Array.from({ length: 123 }, () => new MainOnly())
     const code = \`
       const { parentPort } = require('node:worker_threads')
       const r = require(${JSON.stringify(ROOT)})
@@ -246,6 +263,9 @@ test('rheapdump loaded in Workers works there and never snapshots twice per sign
   assert.equal(result.stdout.match(/signal-snapshot/g).length, 1)
   const defaults = snapshotFiles(cwd).filter((f) => DEFAULT_NAME.test(path.basename(f)))
   assert.equal(defaults.length, 1)
+  const main = validateFile(defaults[0]).snap
+  assert.equal(countObjectsByName(main, 'MainOnly'), 123, 'the signal snapshots the main thread')
+  assert.equal(countObjectsByName(main, 'WorkerOnly'), 0)
   const { snap } = validateFile(path.join(cwd, 'worker.heapsnapshot'))
   assert.equal(countObjectsByName(snap, 'WorkerOnly'), 321)
 })
