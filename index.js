@@ -272,12 +272,17 @@ function createController() {
     const stopping = watchdog
     watchdog = null
     stopping.terminate()
+    // A request the Worker claimed dies with it (the main thread is here, so none is running):
+    // let the next signal start afresh.
+    native.signalDone()
   }
 
   return {
     apply(config) {
       if (config.signal) {
-        native.startSignalWatcher(() => onSignal('loop'))
+        native.startSignalWatcher(() => {
+          if (native.claimSignal()) onSignal('loop')
+        })
         if (config.watchdog) startWatchdog()
         else stopWatchdog()
       } else {

@@ -63,6 +63,18 @@ test('a snapshot is complete within seconds of the signal while the loop spins f
   t.diagnostic(`snapshot complete ${appeared - signalled} ms after the signal, ${appeared - busy.at} ms into the busy loop`)
 })
 
+test('a signal that arrives while the watchdog is still starting is served during the stuck loop', async (t) => {
+  const cwd = tempDir(t)
+  const app = await startApp(t, { cwd })
+  app.send({ cmd: 'require', path: ROOT })
+  app.send({ cmd: 'busy', ms: 30000 })
+  await app.waitEvent('busy-start')
+  app.signal()
+  const [file] = await waitFor(() => snapshotFiles(cwd).length && snapshotFiles(cwd), { timeout: 25000, what: 'snapshot during busy loop' })
+  assert.ok(!app.events.some((e) => e.event === 'busy-end'), 'written while the loop was still stuck')
+  assertFixtureSnapshot(file)
+})
+
 test('without the watchdog, a signal during a busy loop waits for the loop and then writes', async (t) => {
   const { app, cwd } = await appWithRheapdump(t, { env: { RHEAPDUMP_WATCHDOG: '0' } })
   app.send({ cmd: 'busy', ms: 1500 })

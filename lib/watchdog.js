@@ -27,6 +27,7 @@ let session = null
 let inFlight = 0
 
 native.registerWatchdog(() => {
+  if (!native.claimSignal()) return // the main thread was free and took it
   if (!session) {
     session = new Session()
     session.connectToMainThread()

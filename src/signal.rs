@@ -17,10 +17,13 @@
 //!    behind a long snapshot would each start another one when it ends. On our own loop the
 //!    watcher's callback runs at once, always, and can coalesce: while a snapshot is in flight
 //!    (`BUSY`), further signals are only counted.
-//! 3. The callback notifies a JS thread through a weak thread-safe function: the watchdog Worker
-//!    when there is one (its loop is free even when the main loop is not; it makes the main
-//!    thread write the snapshot through an inspector session, inside a V8 interrupt), otherwise
-//!    the main thread, which writes the snapshot when its loop next turns.
+//! 3. The callback notifies, through weak thread-safe functions, both the watchdog Worker (its
+//!    loop is free even when the main loop is not; it makes the main thread write the snapshot
+//!    through an inspector session, inside a V8 interrupt) and the main thread (which writes the
+//!    snapshot when its loop next turns). Whichever runs first calls `claimSignal()` and takes
+//!    the request; the other finds it claimed and does nothing. So a free loop answers at once,
+//!    a stuck one through the watchdog, and a watchdog that is still starting when the signal
+//!    arrives is handed the unclaimed request as soon as it registers.
 //! 4. JS calls `signalDone()` when the snapshot is written or has failed, clearing `BUSY`.
 //!
 //! The snapshot itself always runs on the main JS thread, which owns the heap; nothing but a
@@ -58,7 +61,10 @@ static RECEIVERS: Mutex<Receivers> = Mutex::new(Receivers {
   main: None,
   watchdog: None,
 });
+/// A request is outstanding: notified, or being written.
 static BUSY: AtomicBool = AtomicBool::new(false);
+/// The outstanding request has been taken by a receiver.
+static CLAIMED: AtomicBool = AtomicBool::new(true);
 static RECEIVED: AtomicU64 = AtomicU64::new(0);
 static COALESCED: AtomicU64 = AtomicU64::new(0);
 static THREAD: Mutex<Option<SignalThread>> = Mutex::new(None);
@@ -106,6 +112,11 @@ pub fn stop_signal_watcher() {
 #[napi]
 pub fn register_watchdog(env: Env, on_signal: Function<(), ()>) -> Result<()> {
   let notify = weak_notify(&on_signal)?;
+  if BUSY.load(Ordering::Acquire) && !CLAIMED.load(Ordering::Acquire) {
+    // A signal came while this Worker was starting: the main thread may be stuck, so offer the
+    // request here too; claimSignal() keeps it to one snapshot.
+    notify.call((), ThreadsafeFunctionCallMode::NonBlocking);
+  }
   RECEIVERS.lock().unwrap_or_else(|e| e.into_inner()).watchdog = Some(notify);
   env.add_env_cleanup_hook((), |_| unregister_watchdog())?;
   Ok(())
@@ -115,6 +126,12 @@ pub fn register_watchdog(env: Env, on_signal: Function<(), ()>) -> Result<()> {
 #[napi]
 pub fn unregister_watchdog() {
   RECEIVERS.lock().unwrap_or_else(|e| e.into_inner()).watchdog = None;
+}
+
+/// Takes the outstanding signal request; true for exactly one caller per request.
+#[napi]
+pub fn claim_signal() -> bool {
+  BUSY.load(Ordering::Acquire) && !CLAIMED.swap(true, Ordering::AcqRel)
 }
 
 /// Ends the snapshot in flight: the next signal starts a new one.
@@ -158,14 +175,16 @@ fn dispatch() {
     COALESCED.fetch_add(1, Ordering::Relaxed);
     return;
   }
+  CLAIMED.store(false, Ordering::Release);
   let receivers = RECEIVERS.lock().unwrap_or_else(|e| e.into_inner());
+  let mut told = false;
   for notify in [&receivers.watchdog, &receivers.main].into_iter().flatten() {
-    if notify.call((), ThreadsafeFunctionCallMode::NonBlocking) == Status::Ok {
-      return;
-    }
+    told |= notify.call((), ThreadsafeFunctionCallMode::NonBlocking) == Status::Ok;
   }
-  // Nobody could be told (environments shutting down): do not stay busy forever.
-  BUSY.store(false, Ordering::Release);
+  if !told {
+    // Nobody could be told (environments shutting down): do not stay busy forever.
+    BUSY.store(false, Ordering::Release);
+  }
 }
 
 impl SignalThread {

@@ -23,6 +23,11 @@ pub fn register_watchdog(_env: Env, _on_signal: Function<(), ()>) -> Result<()> 
 pub fn unregister_watchdog() {}
 
 #[napi]
+pub fn claim_signal() -> bool {
+  false
+}
+
+#[napi]
 pub fn signal_done() {}
 
 #[napi(object)]
