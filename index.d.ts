@@ -23,6 +23,8 @@ export interface SnapshotError extends Error {
   code: string
   path?: string
   syscall?: string
+  /** The OS's description of the failure, e.g. 'no space left on device'. */
+  description?: string
 }
 
 export interface SnapshotOptions {

@@ -15,7 +15,7 @@ const vm = require('node:vm')
 const { isMainThread, Worker } = require('node:worker_threads')
 
 const { binding: native, file: bindingFile } = require('./lib/binding')
-const { fileError, heapdumpError, writerError, argumentError } = require('./lib/errors')
+const { fileError, heapdumpError, writerError, argumentError, describe } = require('./lib/errors')
 
 // State shared by every copy of rheapdump loaded on this thread (two versions in node_modules):
 // one signal owner, one set of listeners, so one signal still makes one snapshot.
@@ -179,14 +179,9 @@ function checkDirectory(dir) {
       code: err.code || 'EIO',
       syscall: err.syscall || 'access',
       path: resolved,
-      description: err.code === 'ENOTDIR' ? 'not a directory' : describeErrno(err),
+      description: err.code === 'ENOTDIR' ? 'not a directory' : describe(err),
     })
   }
-}
-
-function describeErrno(err) {
-  const match = /^[A-Z0-9_]+: ([^,]+)/.exec(String(err.message))
-  return match ? match[1] : String(err.message)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -201,7 +196,7 @@ function onSignal(via) {
     }
     announce(null, info)
   } catch (err) {
-    writeStderr(`rheapdump: heap snapshot failed: ${err.code} ${err.path} (${err.message})`)
+    writeStderr(`rheapdump: heap snapshot failed: ${err.code} ${err.path} (${err.description})`)
     announce(err)
   } finally {
     native.signalDone()

@@ -12,6 +12,7 @@ function fileError(failure) {
   err.code = failure.code
   err.syscall = failure.syscall
   err.path = failure.path
+  err.description = failure.description
   return err
 }
 
@@ -35,6 +36,7 @@ function writerError(thrown, path) {
   })
 }
 
+/** The OS's words from an fs-style error message. */
 function describe(thrown) {
   // Node's fs-style message: "ENOSPC: no space left on device, write" → "no space left on device"
   const match = /^[A-Z0-9_]+: ([^,]+)/.exec(String(thrown.message))
@@ -47,4 +49,4 @@ function argumentError(message, code = 'ERR_INVALID_ARG_TYPE') {
   return err
 }
 
-module.exports = { fileError, heapdumpError, writerError, argumentError }
+module.exports = { fileError, heapdumpError, writerError, argumentError, describe }
