@@ -30,6 +30,8 @@ function createShared() {
       signal: startup.signal,
       watchdog: startup.watchdog,
       quiet: startup.quiet,
+      guard: startup.guard,
+      memoryLimit: null,
       dir: startup.dir ?? null,
     },
     diagnosticDir: startup.diagnosticDir ?? null,
@@ -42,10 +44,12 @@ function createShared() {
 // ---------------------------------------------------------------------------------------------
 // Taking a snapshot: the one path used by the API and by signals.
 
-function takeSnapshot({ dir, filename, trigger }) {
+function takeSnapshot({ dir, filename, trigger, force = false }) {
   const started = process.hrtime.bigint()
   const before = native.processMemory()
-  const file = native.createSnapshotFile(filename === undefined ? resolveDir(dir) : null, filename ?? null)
+  const targetDir = filename === undefined ? resolveDir(dir) : path.dirname(path.resolve(currentDir(), filename))
+  if (shared.config.guard && !force) checkBudget(targetDir, before.rss, trigger)
+  const file = native.createSnapshotFile(filename === undefined ? targetDir : null, filename ?? null)
   if ('code' in file) throw fileError(file)
   try {
     v8.writeHeapSnapshot(file.writerPath)
@@ -69,6 +73,40 @@ function takeSnapshot({ dir, filename, trigger }) {
       after: after.rss,
     },
   }
+}
+
+const NODE_MAJOR = Number(process.versions.node.split('.')[0])
+
+/**
+ * The guard: refuses a snapshot that would likely get the process OOM-killed or fill the disk.
+ * The estimate is the worst case measured for this Node major (crates/core/src/estimate.rs).
+ */
+function checkBudget(dir, rss, trigger) {
+  const budget = native.snapshotBudget(NODE_MAJOR, v8.getHeapStatistics().used_heap_size, dir)
+  let available = budget.memoryAvailable
+  let source = budget.memorySource
+  if (shared.config.memoryLimit !== null && (available === null || shared.config.memoryLimit - rss < available)) {
+    available = Math.max(0, shared.config.memoryLimit - rss)
+    source = `memoryLimit ${formatBytes(shared.config.memoryLimit)}, RSS ${formatBytes(rss)}`
+  }
+  let refusal = null
+  if (available !== null && budget.extraMemory > available) {
+    refusal = guardError('ERR_RHEAPDUMP_INSUFFICIENT_MEMORY', dir, budget.extraMemory, available,
+      `it would need ~${formatBytes(budget.extraMemory)} more memory and ${formatBytes(available)} is available (${source})`)
+  } else if (budget.diskFree !== null && budget.fileSize > budget.diskFree) {
+    refusal = guardError('ERR_RHEAPDUMP_INSUFFICIENT_DISK', dir, budget.fileSize, budget.diskFree,
+      `it would write ~${formatBytes(budget.fileSize)} and ${dir} has ${formatBytes(budget.diskFree)} free`)
+  }
+  if (!refusal) return
+  // Signal snapshots report failures on their own line; say it here for the other triggers.
+  if (trigger !== 'signal') writeStderr(`rheapdump: heap snapshot refused: ${refusal.description}`)
+  throw refusal
+}
+
+function guardError(code, dir, needed, available, description) {
+  const err = new Error(`rheapdump: heap snapshot refused: ${description}; pass { force: true } to take it anyway`)
+  Object.assign(err, { code, path: dir, needed, available, description })
+  return err
 }
 
 function resolveDir(dir) {
@@ -117,7 +155,7 @@ function writeSnapshot(filename, callback) {
 // ---------------------------------------------------------------------------------------------
 // Promise API
 
-const SNAPSHOT_OPTIONS = { dir: 'string', filename: 'string' }
+const SNAPSHOT_OPTIONS = { dir: 'string', filename: 'string', force: 'boolean' }
 
 /** Writes a snapshot; resolves to `{ path, bytes, durationMs, trigger, rss }`. */
 function snapshot(options) {
@@ -151,8 +189,13 @@ function checkOptions(options, schema, fn) {
       )
     }
     if (value === undefined) continue
-    if (typeof value !== type && !(value === null && key === 'dir' && fn === 'configure')) {
-      throw argumentError(`${fn}(options): '${key}' must be a ${type}, got ${describeValue(value)}`)
+    const nullable = type.endsWith('?')
+    const base = nullable ? type.slice(0, -1) : type
+    if (!(typeof value === base || (nullable && value === null))) {
+      throw argumentError(`${fn}(options): '${key}' must be a ${base}${nullable ? ' or null' : ''}, got ${describeValue(value)}`)
+    }
+    if (base === 'number' && value !== null && !(Number.isFinite(value) && value > 0)) {
+      throw argumentError(`${fn}(options): '${key}' must be a positive number, got ${value}`, 'ERR_OUT_OF_RANGE')
     }
     checked[key] = value
   }
@@ -294,7 +337,14 @@ function createController() {
 // ---------------------------------------------------------------------------------------------
 // Configuration
 
-const CONFIG_OPTIONS = { signal: 'boolean', watchdog: 'boolean', quiet: 'boolean', dir: 'string' }
+const CONFIG_OPTIONS = {
+  signal: 'boolean',
+  watchdog: 'boolean',
+  quiet: 'boolean',
+  guard: 'boolean',
+  memoryLimit: 'number?',
+  dir: 'string?',
+}
 
 /** Changes settings at run time; returns the settings now in force. */
 function configure(options) {

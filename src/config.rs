@@ -10,6 +10,8 @@ pub struct StartupConfig {
   pub watchdog: bool,
   /// Whether signal-triggered snapshots stay silent on stderr.
   pub quiet: bool,
+  /// Whether snapshots that would likely exhaust memory or disk are refused.
+  pub guard: bool,
   /// `RHEAPDUMP_DIR`.
   pub dir: Option<String>,
   /// Node's `--diagnostic-dir`.
@@ -28,6 +30,7 @@ pub fn startup_config(exec_argv: Vec<String>) -> StartupConfig {
     signal: env.signal,
     watchdog: env.watchdog,
     quiet: env.quiet,
+    guard: env.guard,
     dir: env.dir.map(|dir| dir.to_string_lossy().into_owned()),
     diagnostic_dir: diagnostic_dir(&exec_argv, node_options.as_deref())
       .map(|dir| dir.to_string_lossy().into_owned()),

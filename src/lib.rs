@@ -3,6 +3,7 @@
 #![deny(clippy::all)]
 
 mod config;
+mod guard;
 mod memory;
 mod snapshot_file;
 

@@ -6,6 +6,7 @@
 //! | `RHEAPDUMP_SIGNAL=0` | no SIGUSR2 handler |
 //! | `RHEAPDUMP_WATCHDOG=0` | no watchdog Worker: signals wait for the event loop |
 //! | `RHEAPDUMP_QUIET=1` | no line on stderr per signal-triggered snapshot |
+//! | `RHEAPDUMP_GUARD=0` | take snapshots even when they would likely exhaust memory or disk |
 //! | `RHEAPDUMP_DIR=path` | directory for snapshots with default names |
 
 use std::path::PathBuf;
@@ -15,6 +16,7 @@ pub struct EnvConfig {
   pub signal: bool,
   pub watchdog: bool,
   pub quiet: bool,
+  pub guard: bool,
   pub dir: Option<PathBuf>,
   /// Values that were ignored, one sentence each, for a warning on stderr.
   pub warnings: Vec<String>,
@@ -26,6 +28,7 @@ impl EnvConfig {
       signal: true,
       watchdog: true,
       quiet: false,
+      guard: true,
       dir: None,
       warnings: Vec::new(),
     };
@@ -54,13 +57,16 @@ impl EnvConfig {
         }
       }
     };
-    let (mut signal, mut watchdog, mut quiet) = (config.signal, config.watchdog, config.quiet);
+    let (mut signal, mut watchdog, mut quiet, mut guard) =
+      (config.signal, config.watchdog, config.quiet, config.guard);
     flag("RHEAPDUMP_SIGNAL", &mut signal);
     flag("RHEAPDUMP_WATCHDOG", &mut watchdog);
     flag("RHEAPDUMP_QUIET", &mut quiet);
+    flag("RHEAPDUMP_GUARD", &mut guard);
     config.signal = signal;
     config.watchdog = watchdog;
     config.quiet = quiet;
+    config.guard = guard;
     config.dir = var("RHEAPDUMP_DIR")
       .filter(|dir| !dir.is_empty())
       .map(PathBuf::from);
@@ -149,7 +155,9 @@ mod tests {
   #[test]
   fn defaults_turn_everything_on() {
     let c = config(&[]);
-    assert!(c.signal && c.watchdog && !c.quiet && c.dir.is_none() && c.warnings.is_empty());
+    assert!(
+      c.signal && c.watchdog && !c.quiet && c.guard && c.dir.is_none() && c.warnings.is_empty()
+    );
   }
 
   #[test]
@@ -172,9 +180,10 @@ mod tests {
       ("RHEAPDUMP_SIGNAL", "off"),
       ("RHEAPDUMP_WATCHDOG", "0"),
       ("RHEAPDUMP_QUIET", "TRUE"),
+      ("RHEAPDUMP_GUARD", "no"),
       ("RHEAPDUMP_DIR", "/tmp/snaps"),
     ]);
-    assert!(!c.signal && !c.watchdog && c.quiet);
+    assert!(!c.signal && !c.watchdog && c.quiet && !c.guard);
     assert_eq!(c.dir, Some(PathBuf::from("/tmp/snaps")));
   }
 

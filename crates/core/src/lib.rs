@@ -5,7 +5,9 @@
 
 pub mod config;
 pub mod errno;
+pub mod estimate;
 pub mod naming;
 pub mod procfs;
+pub mod resources;
 pub mod snapshot_file;
 pub mod trim;
