@@ -15,6 +15,7 @@ const vm = require('node:vm')
 const { isMainThread, Worker } = require('node:worker_threads')
 
 const { binding: native, file: bindingFile } = require('./lib/binding')
+const { Monitor, DEFAULTS: MONITOR_DEFAULTS, SNAPSHOT_DEFAULTS } = require('./lib/monitor')
 const { fileError, heapdumpError, writerError, argumentError, describe } = require('./lib/errors')
 
 // State shared by every copy of rheapdump loaded on this thread (two versions in node_modules):
@@ -32,12 +33,13 @@ function createShared() {
       quiet: startup.quiet,
       guard: startup.guard,
       memoryLimit: null,
+      keep: null,
       dir: startup.dir ?? null,
     },
     diagnosticDir: startup.diagnosticDir ?? null,
     emitter: new EventEmitter(),
     controller: null,
-    onSignal: null,
+    onRequest: null,
   }
 }
 
@@ -60,6 +62,7 @@ function takeSnapshot({ dir, filename, trigger, force = false }) {
   const written = file.commit()
   if ('code' in written) throw fileError(written)
   native.releaseFreeMemory()
+  if (filename === undefined && shared.config.keep !== null) prune(targetDir, written.path)
   const after = native.processMemory()
   return {
     path: written.path,
@@ -107,6 +110,17 @@ function guardError(code, dir, needed, available, description) {
   const err = new Error(`rheapdump: heap snapshot refused: ${description}; pass { force: true } to take it anyway`)
   Object.assign(err, { code, path: dir, needed, available, description })
   return err
+}
+
+/** Keeps at most `keep` of rheapdump's default-named snapshots in `dir`; never others, never `current`. */
+function prune(dir, current) {
+  try {
+    for (const name of native.pruneSnapshots(dir, shared.config.keep)) {
+      if (path.join(dir, name) !== current) writeStderr(`rheapdump: removed ${path.join(dir, name)} (keep: ${shared.config.keep})`)
+    }
+  } catch (err) {
+    writeStderr(err.message)
+  }
 }
 
 function resolveDir(dir) {
@@ -190,11 +204,11 @@ function checkOptions(options, schema, fn) {
     }
     if (value === undefined) continue
     const nullable = type.endsWith('?')
-    const base = nullable ? type.slice(0, -1) : type
-    if (!(typeof value === base || (nullable && value === null))) {
-      throw argumentError(`${fn}(options): '${key}' must be a ${base}${nullable ? ' or null' : ''}, got ${describeValue(value)}`)
+    const types = (nullable ? type.slice(0, -1) : type).split('|')
+    if (!(types.includes(typeof value) || (nullable && value === null))) {
+      throw argumentError(`${fn}(options): '${key}' must be a ${types.join(' or a ')}${nullable ? ' or null' : ''}, got ${describeValue(value)}`)
     }
-    if (base === 'number' && value !== null && !(Number.isFinite(value) && value > 0)) {
+    if (typeof value === 'number' && !(Number.isFinite(value) && value > 0)) {
       throw argumentError(`${fn}(options): '${key}' must be a positive number, got ${value}`, 'ERR_OUT_OF_RANGE')
     }
     checked[key] = value
@@ -230,19 +244,33 @@ function checkDirectory(dir) {
 // ---------------------------------------------------------------------------------------------
 // Signals
 
-function onSignal(via) {
+// Why the native side asked for a snapshot (src/signal.rs REASON_*).
+const REQUEST_TRIGGERS = { 1: 'signal', 2: 'near-heap-limit' }
+
+/** Serves a request claimed from the native side, on the main thread; `via` says how it got here. */
+function onRequest(via, reason) {
   try {
-    const info = takeSnapshot({ trigger: 'signal' })
-    info.via = via
+    const trigger = REQUEST_TRIGGERS[reason] || 'signal'
+    reportedSnapshot({ trigger, via, note: trigger === 'near-heap-limit' ? 'near the heap limit' : null })
+  } finally {
+    native.signalDone()
+  }
+}
+
+/** A snapshot nobody awaits (signal, automatic): its outcome goes to stderr and to the events. */
+function reportedSnapshot({ trigger, via, dir, note }) {
+  try {
+    const info = takeSnapshot({ dir, trigger })
+    if (via) info.via = via
+    if (note) info.reason = note
     if (!shared.config.quiet) {
-      writeStderr(`rheapdump: wrote ${info.path} (${formatBytes(info.bytes)}) in ${(info.durationMs / 1000).toFixed(2)} s`)
+      const why = note ? `, ${note}` : ''
+      writeStderr(`rheapdump: wrote ${info.path} (${formatBytes(info.bytes)}) in ${(info.durationMs / 1000).toFixed(2)} s${why}`)
     }
     announce(null, info)
   } catch (err) {
     writeStderr(`rheapdump: heap snapshot failed: ${err.code} ${err.path} (${err.description})`)
     announce(err)
-  } finally {
-    native.signalDone()
   }
 }
 
@@ -276,6 +304,8 @@ function formatBytes(bytes) {
 
 function createController() {
   let watchdog = null
+  let receiving = false
+  let nearHeapLimit = false
 
   function startWatchdog() {
     if (watchdog) return
@@ -317,16 +347,23 @@ function createController() {
 
   return {
     apply(config) {
-      if (config.signal) {
-        native.startSignalWatcher(() => {
-          if (native.claimSignal()) onSignal('loop')
+      const wanted = config.signal || nearHeapLimit
+      if (wanted && !receiving) {
+        native.setMainReceiver(() => {
+          const reason = native.claimSignal()
+          if (reason) onRequest('loop', reason)
         })
-        if (config.watchdog) startWatchdog()
-        else stopWatchdog()
-      } else {
-        stopWatchdog()
-        native.stopSignalWatcher()
+        receiving = true
       }
+      if (config.signal) native.startSignalWatcher()
+      else native.stopSignalWatcher()
+      if (wanted && config.watchdog) startWatchdog()
+      else stopWatchdog()
+    },
+    armNearHeapLimit(count) {
+      native.armNearHeapLimit(count)
+      nearHeapLimit = true
+      this.apply(shared.config)
     },
     get watchdogThreadId() {
       return watchdog ? watchdog.threadId : null
@@ -343,6 +380,7 @@ const CONFIG_OPTIONS = {
   quiet: 'boolean',
   guard: 'boolean',
   memoryLimit: 'number?',
+  keep: 'number?',
   dir: 'string?',
 }
 
@@ -358,6 +396,44 @@ function configure(options) {
 
 function getConfig() {
   return { ...shared.config }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Monitoring
+
+const MONITOR_OPTIONS = {
+  interval: 'number',
+  window: 'number',
+  pressure: 'number',
+  leakGrowths: 'number',
+  leakMinGrowth: 'number',
+  snapshots: 'object',
+}
+const AUTOMATIC_OPTIONS = { nearHeapLimit: 'boolean|number', heapUsed: 'number', rss: 'number', max: 'number', minInterval: 'number', dir: 'string' }
+
+/**
+ * Watches GC activity and memory; returns an EventEmitter with 'gc', 'stats', 'leak' and
+ * 'pressure' events and a stop() method. Optionally takes snapshots near the heap limit or
+ * above a heap/RSS threshold (at most `max`, at least `minInterval` ms apart).
+ */
+function monitor(options) {
+  const checked = { ...MONITOR_DEFAULTS, ...checkOptions(options, MONITOR_OPTIONS, 'monitor') }
+  if (checked.pressure > 1) throw argumentError(`monitor(options): 'pressure' is a share of wall time, at most 1; got ${checked.pressure}`, 'ERR_OUT_OF_RANGE')
+  if (!Number.isInteger(checked.leakGrowths)) throw argumentError(`monitor(options): 'leakGrowths' must be an integer`, 'ERR_OUT_OF_RANGE')
+  if (checked.snapshots) {
+    checked.snapshots = { ...SNAPSHOT_DEFAULTS, ...checkOptions(checked.snapshots, AUTOMATIC_OPTIONS, 'monitor(snapshots)') }
+    if (checked.snapshots.nearHeapLimit) {
+      if (!shared.controller) throw argumentError('monitor(): near-heap-limit snapshots are armed from the main thread', 'ERR_INVALID_STATE')
+      // Each one raises the heap limit once; like Node's own, one by default.
+      const count = checked.snapshots.nearHeapLimit === true ? 1 : checked.snapshots.nearHeapLimit
+      if (!Number.isInteger(count)) throw argumentError(`monitor(snapshots): 'nearHeapLimit' must be true or a whole number of snapshots`, 'ERR_OUT_OF_RANGE')
+      shared.controller.armNearHeapLimit(count)
+    }
+  }
+  return new Monitor(checked, {
+    memoryUsage,
+    automaticSnapshot: ({ dir, reason }) => reportedSnapshot({ trigger: 'threshold', dir, note: reason }),
+  })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -424,7 +500,7 @@ function obtainGc() {
 
 if (isMainThread && !shared.controller) {
   shared.controller = createController()
-  shared.onSignal = onSignal
+  shared.onRequest = onRequest
   if (shared.config.signal) {
     try {
       shared.controller.apply(shared.config)
@@ -451,6 +527,7 @@ module.exports = {
   snapshot,
   memoryUsage,
   gc,
+  monitor,
   configure,
   getConfig,
   signalStatus,

@@ -22,12 +22,14 @@ const { parentPort, workerData } = require('node:worker_threads')
 
 const native = require(workerData.binding)
 
-const expression = `process[Symbol.for(${JSON.stringify(workerData.sharedKey)})].onSignal('watchdog')`
+const shared = `process[Symbol.for(${JSON.stringify(workerData.sharedKey)})]`
 let session = null
 let inFlight = 0
 
 native.registerWatchdog(() => {
-  if (!native.claimSignal()) return // the main thread was free and took it
+  const reason = native.claimSignal()
+  if (!reason) return // the main thread was free and took it
+  const expression = `${shared}.onRequest('watchdog', ${reason})`
   if (!session) {
     session = new Session()
     session.connectToMainThread()

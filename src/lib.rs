@@ -4,6 +4,8 @@
 
 mod config;
 mod guard;
+#[cfg(unix)]
+mod heap_limit;
 mod memory;
 mod snapshot_file;
 

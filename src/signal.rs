@@ -41,7 +41,7 @@
 
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{mpsc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 
@@ -65,6 +65,13 @@ static RECEIVERS: Mutex<Receivers> = Mutex::new(Receivers {
 static BUSY: AtomicBool = AtomicBool::new(false);
 /// The outstanding request has been taken by a receiver.
 static CLAIMED: AtomicBool = AtomicBool::new(true);
+/// Why the outstanding request was made: one of the `REASON_*` values.
+static REASON: AtomicU32 = AtomicU32::new(REASON_SIGNAL);
+
+/// SIGUSR2.
+pub const REASON_SIGNAL: u32 = 1;
+/// V8 is about to run out of heap (see `heap_limit`).
+pub const REASON_NEAR_HEAP_LIMIT: u32 = 2;
 static RECEIVED: AtomicU64 = AtomicU64::new(0);
 static COALESCED: AtomicU64 = AtomicU64::new(0);
 static THREAD: Mutex<Option<SignalThread>> = Mutex::new(None);
@@ -80,12 +87,18 @@ struct StopHandle(*mut c_void);
 // outlives every use: it is freed by the signal thread only after the stop it requests.
 unsafe impl Send for StopHandle {}
 
-/// Starts the signal thread (once per process) and makes `onSignal` the main thread's receiver.
-/// Call on the main thread only. Throws when the host exports no libuv.
+/// Makes `onRequest` the main thread's receiver of snapshot requests (signals and near-heap-limit).
+/// Call on the main thread only.
 #[napi]
-pub fn start_signal_watcher(env: Env, on_signal: Function<(), ()>) -> Result<()> {
-  let notify = weak_notify(&on_signal)?;
+pub fn set_main_receiver(on_request: Function<(), ()>) -> Result<()> {
+  let notify = weak_notify(&on_request)?;
   RECEIVERS.lock().unwrap_or_else(|e| e.into_inner()).main = Some(notify);
+  Ok(())
+}
+
+/// Starts the signal thread, once per process. Throws when the host exports no libuv.
+#[napi]
+pub fn start_signal_watcher(env: Env) -> Result<()> {
   let mut thread = THREAD.lock().unwrap_or_else(|e| e.into_inner());
   if thread.is_none() {
     *thread = Some(SignalThread::start()?);
@@ -101,10 +114,6 @@ pub fn stop_signal_watcher() {
   if let Some(thread) = thread {
     thread.stop();
   }
-  let mut receivers = RECEIVERS.lock().unwrap_or_else(|e| e.into_inner());
-  receivers.main = None;
-  receivers.watchdog = None;
-  BUSY.store(false, Ordering::Release);
 }
 
 /// Makes `onSignal`, on the calling (watchdog) Worker, the preferred receiver until that Worker's
@@ -128,10 +137,15 @@ pub fn unregister_watchdog() {
   RECEIVERS.lock().unwrap_or_else(|e| e.into_inner()).watchdog = None;
 }
 
-/// Takes the outstanding signal request; true for exactly one caller per request.
+/// Takes the outstanding request, for exactly one caller per request: returns why it was made
+/// (1: SIGUSR2, 2: near the heap limit), or 0 when there is none to take.
 #[napi]
-pub fn claim_signal() -> bool {
-  BUSY.load(Ordering::Acquire) && !CLAIMED.swap(true, Ordering::AcqRel)
+pub fn claim_signal() -> u32 {
+  if BUSY.load(Ordering::Acquire) && !CLAIMED.swap(true, Ordering::AcqRel) {
+    REASON.load(Ordering::Acquire)
+  } else {
+    0
+  }
 }
 
 /// Ends the snapshot in flight: the next signal starts a new one.
@@ -168,13 +182,13 @@ fn weak_notify(on_signal: &Function<(), ()>) -> Result<Notify> {
     .build()
 }
 
-/// Runs on the signal thread, for every SIGUSR2.
-fn dispatch() {
-  RECEIVED.fetch_add(1, Ordering::Relaxed);
+/// Asks for a snapshot: notifies the receivers unless one is already outstanding or being
+/// written (then the request is served by that one). Any thread; never blocks.
+pub fn request(reason: u32) -> bool {
   if BUSY.swap(true, Ordering::AcqRel) {
-    COALESCED.fetch_add(1, Ordering::Relaxed);
-    return;
+    return false;
   }
+  REASON.store(reason, Ordering::Release);
   CLAIMED.store(false, Ordering::Release);
   let receivers = RECEIVERS.lock().unwrap_or_else(|e| e.into_inner());
   let mut told = false;
@@ -184,6 +198,15 @@ fn dispatch() {
   if !told {
     // Nobody could be told (environments shutting down): do not stay busy forever.
     BUSY.store(false, Ordering::Release);
+  }
+  told
+}
+
+/// Runs on the signal thread, for every SIGUSR2.
+fn on_sigusr2() {
+  RECEIVED.fetch_add(1, Ordering::Relaxed);
+  if !request(REASON_SIGNAL) {
+    COALESCED.fetch_add(1, Ordering::Relaxed);
   }
 }
 
@@ -282,7 +305,7 @@ unsafe fn init_handles(
 }
 
 extern "C" fn on_signal(_watcher: *mut c_void, _signum: c_int) {
-  dispatch();
+  on_sigusr2();
 }
 
 extern "C" fn on_stop(stop: *mut c_void) {
@@ -375,7 +398,7 @@ impl Uv {
 /// # Safety
 /// `F` must be a function pointer type matching the C signature of the symbol `name` (which
 /// ends with a NUL).
-unsafe fn lookup<F: Copy>(name: &str) -> Option<F> {
+pub(crate) unsafe fn lookup<F: Copy>(name: &str) -> Option<F> {
   assert_eq!(std::mem::size_of::<F>(), std::mem::size_of::<*mut c_void>());
   // SAFETY: name is NUL-terminated; RTLD_DEFAULT searches the symbols the process has loaded.
   let address = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr().cast()) };

@@ -23,8 +23,8 @@ pub fn register_watchdog(_env: Env, _on_signal: Function<(), ()>) -> Result<()> 
 pub fn unregister_watchdog() {}
 
 #[napi]
-pub fn claim_signal() -> bool {
-  false
+pub fn claim_signal() -> u32 {
+  0
 }
 
 #[napi]

@@ -103,3 +103,11 @@ pub fn create_snapshot_file(
     Err(err) => Either::B(err.into()),
   }
 }
+
+/// Deletes the oldest of rheapdump's default-named snapshots in `dir` beyond `keep`; never any
+/// other file. Returns the names deleted.
+#[napi]
+pub fn prune_snapshots(dir: String, keep: u32) -> napi::Result<Vec<String>> {
+  rheapdump_core::naming::prune(std::path::Path::new(&dir), keep as usize)
+    .map_err(|err| napi::Error::from_reason(format!("cannot prune snapshots in {dir}: {err}")))
+}

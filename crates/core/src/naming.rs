@@ -17,9 +17,56 @@ pub fn default_file_name(at: DateTime<Utc>, pid: u32, seq: u64) -> String {
   )
 }
 
-/// True for names this crate generates: the only files rheapdump ever treats as its own.
+/// True for names this crate generates, exactly: the only files rheapdump ever deletes.
+/// heapdump's own `heapdump-<ms>.<us>.heapsnapshot` does not match.
 pub fn is_default_file_name(name: &str) -> bool {
-  name.starts_with(PREFIX) && name.ends_with(SUFFIX) && name.len() > PREFIX.len() + SUFFIX.len()
+  let Some(middle) = name
+    .strip_prefix(PREFIX)
+    .and_then(|rest| rest.strip_suffix(SUFFIX))
+  else {
+    return false;
+  };
+  let mut parts = middle.split('-');
+  let (Some(time), Some(pid), Some(seq), None) =
+    (parts.next(), parts.next(), parts.next(), parts.next())
+  else {
+    return false;
+  };
+  let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+  let time = time.as_bytes();
+  time.len() == 23
+    && time[8] == b'T'
+    && time[15] == b'.'
+    && time[22] == b'Z'
+    && [&time[..8], &time[9..15], &time[16..22]]
+      .iter()
+      .all(|part| part.iter().all(u8::is_ascii_digit))
+    && digits(pid)
+    && digits(seq)
+}
+
+/// Deletes the oldest of this crate's snapshots in `dir` so that at most `keep` remain; other
+/// files are never touched. Returns the names deleted.
+pub fn prune(dir: &std::path::Path, keep: usize) -> std::io::Result<Vec<String>> {
+  let mut ours: Vec<String> = std::fs::read_dir(dir)?
+    .filter_map(|entry| entry.ok())
+    .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+    .filter_map(|entry| entry.file_name().into_string().ok())
+    .filter(|name| is_default_file_name(name))
+    .collect();
+  // The names sort chronologically; among equal times, by pid and then sequence as text, which
+  // is good enough for choosing what to drop.
+  ours.sort();
+  let excess = ours.len().saturating_sub(keep);
+  let mut deleted = Vec::new();
+  for name in ours.into_iter().take(excess) {
+    match std::fs::remove_file(dir.join(&name)) {
+      Ok(()) => deleted.push(name),
+      Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+      Err(err) => return Err(err),
+    }
+  }
+  Ok(deleted)
 }
 
 #[cfg(test)]
@@ -53,7 +100,52 @@ mod tests {
   #[test]
   fn recognises_only_its_own_names() {
     assert!(is_default_file_name(&default_file_name(Utc::now(), 1, 0)));
-    assert!(!is_default_file_name("heapdump-.heapsnapshot"));
-    assert!(!is_default_file_name("notes.txt"));
+    assert!(is_default_file_name(
+      "heapdump-20260102T030405.000007Z-42-3.heapsnapshot"
+    ));
+    for other in [
+      "heapdump-.heapsnapshot",
+      "notes.txt",
+      "heapdump-1234567.123456.heapsnapshot",
+      "heapdump-20260102T030405.000007Z-42.heapsnapshot",
+      "heapdump-20260102T030405.000007Z-42-3-x.heapsnapshot",
+      "heapdump-2026010xT030405.000007Z-42-3.heapsnapshot",
+      "Heap.20260102.030405.42.0.001.heapsnapshot",
+    ] {
+      assert!(!is_default_file_name(other), "{other}");
+    }
+  }
+
+  #[test]
+  fn prune_keeps_the_newest_and_never_touches_other_files() {
+    let dir = std::env::temp_dir().join(format!("rheapdump-prune-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let ours: Vec<_> = (0..5)
+      .map(|i| default_file_name(base + chrono::Duration::seconds(i), 7, 0))
+      .collect();
+    let others = [
+      "heapdump-1234.5678.heapsnapshot",
+      "app.log",
+      "Heap.20260101.000000.7.0.001.heapsnapshot",
+    ];
+    for name in ours.iter().map(String::as_str).chain(others) {
+      std::fs::write(dir.join(name), "x").unwrap();
+    }
+    let deleted = prune(&dir, 2).unwrap();
+    assert_eq!(deleted, ours[..3].to_vec());
+    let mut left: Vec<_> = std::fs::read_dir(&dir)
+      .unwrap()
+      .map(|e| e.unwrap().file_name().into_string().unwrap())
+      .collect();
+    left.sort();
+    let mut expected: Vec<_> = ours[3..]
+      .iter()
+      .cloned()
+      .chain(others.iter().map(|s| s.to_string()))
+      .collect();
+    expected.sort();
+    assert_eq!(left, expected);
+    std::fs::remove_dir_all(&dir).unwrap();
   }
 }

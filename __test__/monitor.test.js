@@ -1,0 +1,151 @@
+'use strict'
+
+// monitor() in real processes: leaks, steady workloads, GC pressure, snapshots near the heap
+// limit and above thresholds, and retention.
+
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
+const { test } = require('node:test')
+
+const { ROOT, tempDir, runScript, snapshotFiles } = require('./helpers/proc')
+const { validateFile, countObjectsByName } = require('./helpers/heapsnapshot')
+
+const PRELUDE = `
+  const rheapdump = require(${JSON.stringify(ROOT)})
+  const out = (value) => console.log(JSON.stringify(value))
+`
+
+function inChild(body, { cwd, env, args, timeout } = {}) {
+  const result = runScript(PRELUDE + body, { cwd, env: { RHEAPDUMP_SIGNAL: '0', ...env }, args, timeout })
+  return { ...result, lines: result.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) }
+}
+
+test('a heap that keeps growing after full GCs raises leak with growth, period and rate', () => {
+  const { status, stderr, lines } = inChild(`
+    const m = rheapdump.monitor({ interval: 200 })
+    const leak = []
+    const grow = setInterval(() => { for (let i = 0; i < 5000; i++) leak.push({ i, s: 'leak' + i }); rheapdump.gc() }, 20)
+    m.once('leak', (event) => { out(event); clearInterval(grow); m.stop() })
+  `)
+  assert.equal(status, 0, stderr)
+  const [event] = lines
+  assert.equal(event.samples.length, 6, 'five growths in a row')
+  for (let i = 1; i < 6; i++) assert.ok(event.samples[i] - event.samples[i - 1] >= 32 * 1024)
+  assert.equal(event.growth, event.samples[5] - event.samples[0])
+  assert.ok(event.periodMs > 0 && event.ratePerHour > 0)
+})
+
+test('a steady workload with hundreds of full GCs raises no leak', () => {
+  const { status, stderr, lines } = inChild(`
+    const m = rheapdump.monitor({ interval: 200 })
+    let leaks = 0, fullGcs = 0
+    m.on('leak', () => leaks++)
+    m.on('gc', (gc) => { if (gc.kind === 'mark-compact') fullGcs++ })
+    globalThis.state = Array.from({ length: 50000 }, (_, i) => ({ i }))
+    const work = setInterval(() => { let tmp = []; for (let i = 0; i < 20000; i++) tmp.push({ i, s: 'x' + i }); tmp = null; rheapdump.gc() }, 10)
+    setTimeout(() => { clearInterval(work); setTimeout(() => { m.stop(); out({ leaks, fullGcs }) }, 300) }, 4000)
+  `)
+  assert.equal(status, 0, stderr)
+  const [{ leaks, fullGcs }] = lines
+  assert.ok(fullGcs > 100, `${fullGcs} full GCs`)
+  assert.equal(leaks, 0)
+})
+
+test('a GC-heavy loop raises pressure, and stats count GCs per kind', () => {
+  const { status, stderr, lines } = inChild(`
+    const m = rheapdump.monitor({ interval: 300, window: 1000, pressure: 0.2 })
+    globalThis.state = Array.from({ length: 300000 }, (_, i) => ({ i, s: 'live' + i }))
+    const stats = []
+    m.on('stats', (s) => stats.push(s))
+    const churn = setInterval(() => rheapdump.gc(), 1)
+    m.once('pressure', (p) => { clearInterval(churn); m.stop(); out({ pressure: p, stats: stats.at(-1) }) })
+  `)
+  assert.equal(status, 0, stderr)
+  const [{ pressure, stats }] = lines
+  assert.ok(pressure.share > 0.2 && pressure.share <= 1, JSON.stringify(pressure))
+  assert.equal(pressure.threshold, 0.2)
+  assert.ok(stats.gc['mark-compact'].count > 0 && stats.gc['mark-compact'].pauseMs > 0)
+  assert.ok(stats.heapUsedAfterLastFullGc > 10 * 1024 * 1024)
+  assert.equal(stats.gcShare, pressure.share)
+})
+
+test('an idle process raises no pressure, and a monitor never keeps a process alive', () => {
+  const { status, stderr, lines } = inChild(`
+    const m = rheapdump.monitor({ interval: 100, pressure: 0.05 })
+    let pressure = 0, stats = 0
+    m.on('pressure', () => pressure++)
+    m.on('stats', () => stats++)
+    setTimeout(() => out({ pressure, stats }), 1000)
+    rheapdump.monitor() // a second one, never stopped: the process must still exit
+  `, { timeout: 15000 })
+  assert.equal(status, 0, stderr)
+  assert.ok(lines[0].stats >= 5)
+  assert.equal(lines[0].pressure, 0)
+})
+
+test('monitor() rejects bad options with a code', () => {
+  const { lines } = inChild(`
+    for (const options of [{ pressure: 2 }, { interval: 'x' }, { bogus: 1 }, { snapshots: { nearHeapLimit: 1.5 } }, { leakGrowths: 2.5 }]) {
+      try { rheapdump.monitor(options).stop(); out('accepted') } catch (err) { out(err.code) }
+    }
+  `)
+  assert.deepEqual(lines, ['ERR_OUT_OF_RANGE', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE'])
+})
+
+test('near the heap limit, a process that is about to die of OOM leaves a sound rheapdump snapshot', (t) => {
+  const cwd = tempDir(t)
+  const { status, signal, stderr } = inChild(
+    `rheapdump.monitor({ snapshots: { nearHeapLimit: true } })
+     class Hoarded { constructor(i) { this.i = i; this.s = 'h' + i } }
+     const hoard = []
+     setInterval(() => { for (let i = 0; i < 20000; i++) hoard.push(new Hoarded(i)) }, 1)`,
+    { cwd, args: ['--max-old-space-size=40'], timeout: 120000 },
+  )
+  assert.ok(status !== 0 || signal, 'the process still dies of OOM')
+  assert.match(stderr, /heap out of memory/)
+  const files = snapshotFiles(cwd)
+  assert.equal(files.length, 1, stderr)
+  assert.match(path.basename(files[0]), /^heapdump-\d{8}T\d{6}\.\d{6}Z-\d+-\d+\.heapsnapshot$/)
+  assert.match(stderr, new RegExp(`rheapdump: wrote ${files[0].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} .*near the heap limit`))
+  assert.ok(countObjectsByName(validateFile(files[0]).snap, 'Hoarded') > 100000)
+  assert.deepEqual(fs.readdirSync(cwd).filter((n) => !n.endsWith('.heapsnapshot')), [])
+})
+
+test('above a heap threshold, at most max snapshots are taken, at least minInterval apart', (t) => {
+  const dir = tempDir(t)
+  const { status, stderr, lines } = inChild(`
+    class Big { constructor(i) { this.i = i } }
+    globalThis.big = Array.from({ length: 200000 }, (_, i) => new Big(i))
+    const m = rheapdump.monitor({ interval: 100, snapshots: { heapUsed: 1024 * 1024, max: 2, minInterval: 500, dir: ${JSON.stringify(dir)} } })
+    const taken = []
+    rheapdump.on('snapshot', (info) => taken.push({ at: Date.now(), trigger: info.trigger, reason: info.reason }))
+    setTimeout(() => { m.stop(); out(taken) }, 3000)
+  `)
+  assert.equal(status, 0, stderr)
+  const [taken] = lines
+  assert.equal(taken.length, 2)
+  assert.ok(taken[1].at - taken[0].at >= 500)
+  assert.deepEqual(taken.map((s) => s.trigger), ['threshold', 'threshold'])
+  assert.match(taken[0].reason, /^heap used [\d.]+ MiB > 1\.0 MiB$/)
+  const files = snapshotFiles(dir)
+  assert.equal(files.length, 2)
+  for (const file of files) assert.equal(countObjectsByName(validateFile(file).snap, 'Big'), 200000)
+})
+
+test('keep: only rheapdump\'s own oldest snapshots are deleted, never other files', (t) => {
+  const dir = tempDir(t)
+  const others = ['heapdump-1234567.123456.heapsnapshot', 'Heap.20260101.000000.1.0.001.heapsnapshot', 'notes.txt']
+  for (const name of others) fs.writeFileSync(path.join(dir, name), 'not ours')
+  const { status, stderr, lines } = inChild(`
+    rheapdump.configure({ keep: 2, dir: ${JSON.stringify(dir)} })
+    const written = []
+    for (let i = 0; i < 4; i++) rheapdump.writeSnapshot((err, file) => written.push(file))
+    out(written)
+  `)
+  assert.equal(status, 0, stderr)
+  const [written] = lines
+  const left = fs.readdirSync(dir).sort()
+  assert.deepEqual(left, [...others, ...written.slice(2).map((f) => path.basename(f))].sort())
+  assert.equal((stderr.match(/rheapdump: removed /g) || []).length, 2)
+})
