@@ -1,7 +1,9 @@
 /// <reference types="node" />
 
+import type { EventEmitter } from 'node:events'
+
 /** How a snapshot was asked for. */
-export type SnapshotTrigger = 'api' | 'signal'
+export type SnapshotTrigger = 'api' | 'signal' | 'near-heap-limit' | 'threshold'
 
 /** A complete snapshot file. */
 export interface SnapshotInfo {
@@ -12,15 +14,23 @@ export interface SnapshotInfo {
   /** Wall time from start to the file being durable under its name. */
   durationMs: number
   trigger: SnapshotTrigger
-  /** For signal snapshots: 'watchdog' (taken inside a V8 interrupt) or 'loop' (taken when the event loop turned). */
+  /** For signal and near-heap-limit snapshots: 'watchdog' (taken inside a V8 interrupt) or 'loop' (taken when the event loop turned). */
   via?: 'watchdog' | 'loop'
+  /** For automatic snapshots: why, e.g. 'heap used 512.3 MiB > 500.0 MiB' or 'near the heap limit'. */
+  reason?: string
   /** Process RSS in bytes before, at the peak (when this snapshot raised the process's peak; else null) and after (freed memory returned to the OS). */
   rss: { before: number; peak: number | null; after: number }
 }
 
-/** An Error from a failed snapshot: `code` is an errno name (ENOENT, ENOSPC, …) or an ERR_* code. */
+/**
+ * An Error from a failed snapshot: `code` is an errno name (ENOENT, ENOSPC, …), an ERR_* argument
+ * code, or ERR_RHEAPDUMP_INSUFFICIENT_MEMORY / ERR_RHEAPDUMP_INSUFFICIENT_DISK when the guard
+ * refused it (then `needed` and `available` are in bytes).
+ */
 export interface SnapshotError extends Error {
   code: string
+  needed?: number
+  available?: number
   path?: string
   syscall?: string
   /** The OS's description of the failure, e.g. 'no space left on device'. */
@@ -32,6 +42,8 @@ export interface SnapshotOptions {
   dir?: string
   /** Exact path of the file; an existing regular file there is replaced atomically. */
   filename?: string
+  /** Take it even if the guard estimates it would exhaust memory or disk. */
+  force?: boolean
 }
 
 export interface Config {
@@ -43,6 +55,12 @@ export interface Config {
   quiet: boolean
   /** Directory for default-named snapshots, or null. Default RHEAPDUMP_DIR. */
   dir: string | null
+  /** Refuse snapshots likely to exhaust memory (cgroup limit or MemAvailable) or disk. Default true; RHEAPDUMP_GUARD=0. */
+  guard: boolean
+  /** Bytes of RSS the process may reach during a snapshot, on top of the cgroup and machine limits; or null. */
+  memoryLimit: number | null
+  /** Keep at most this many of rheapdump's default-named snapshots per directory (oldest deleted; other files never); or null. */
+  keep: number | null
 }
 
 export interface SpaceUsage {
@@ -89,6 +107,89 @@ export interface SignalStatus {
   watchdog: boolean
 }
 
+export interface MonitorOptions {
+  /** Milliseconds between 'stats' events (and 'pressure' checks). Default 10000. */
+  interval?: number
+  /** Sliding window for the GC share, in milliseconds. Default 60000. */
+  window?: number
+  /** GC share of wall time (0–1) above which 'pressure' is emitted. Default 0.1. */
+  pressure?: number
+  /** Consecutive growths of the heap after full GCs that make a 'leak'. Default 5 (memwatch's rule). */
+  leakGrowths?: number
+  /** Bytes a full GC's heap must grow by to count as a growth. Default 32768. */
+  leakMinGrowth?: number
+  snapshots?: {
+    /** Snapshot just before V8 runs out of heap: true (one) or how many. Needs the watchdog. */
+    nearHeapLimit?: boolean | number
+    /** Snapshot when V8's used heap exceeds this many bytes. */
+    heapUsed?: number
+    /** Snapshot when RSS exceeds this many bytes. */
+    rss?: number
+    /** At most this many threshold snapshots. Default 3. */
+    max?: number
+    /** At least this many milliseconds between threshold snapshots. Default 60000. */
+    minInterval?: number
+    dir?: string
+  }
+}
+
+export type GcKind = 'scavenge' | 'minor-mark-sweep' | 'mark-compact' | 'incremental-marking' | 'weak-callbacks'
+
+export interface GcEvent {
+  kind: GcKind | string
+  pauseMs: number
+  heapUsedBefore: number
+  heapUsedAfter: number
+}
+
+export interface GcStats {
+  intervalMs: number
+  /** Count and total pause per kind since the previous 'stats'. */
+  gc: Record<string, { count: number; pauseMs: number }>
+  /** Share of wall time spent in GC pauses over the window (0–1). */
+  gcShare: number
+  gcPauseMs: number
+  windowMs: number
+  heapUsedAfterLastFullGc: number | null
+  heapUsed: number
+  heapLimit: number
+  rss: number
+}
+
+export interface LeakEvent {
+  /** Bytes the heap after full GCs grew over the streak. */
+  growth: number
+  periodMs: number
+  ratePerHour: number | null
+  heapUsed: number
+  /** Heap used after each full GC of the streak. */
+  samples: number[]
+}
+
+export interface PressureEvent {
+  share: number
+  threshold: number
+  windowMs: number
+  gcPauseMs: number
+}
+
+export interface Monitor extends EventEmitter {
+  on(event: 'gc', listener: (event: GcEvent) => void): this
+  on(event: 'stats', listener: (stats: GcStats) => void): this
+  on(event: 'leak', listener: (event: LeakEvent) => void): this
+  on(event: 'pressure', listener: (event: PressureEvent) => void): this
+  once(event: 'gc', listener: (event: GcEvent) => void): this
+  once(event: 'stats', listener: (stats: GcStats) => void): this
+  once(event: 'leak', listener: (event: LeakEvent) => void): this
+  once(event: 'pressure', listener: (event: PressureEvent) => void): this
+  /** Stops monitoring. A monitor never keeps the process alive, stopped or not. */
+  stop(): void
+  readonly running: boolean
+}
+
+/** Watches GC and memory inside the process. */
+export function monitor(options?: MonitorOptions): Monitor
+
 /** heapdump's API: writes synchronously and calls `callback` before returning. Returns true on success. */
 export function writeSnapshot(callback?: (err: SnapshotError | null, filename?: string) => void): boolean
 export function writeSnapshot(filename?: string, callback?: (err: SnapshotError | null, filename?: string) => void): boolean
@@ -111,6 +212,7 @@ declare const rheapdump: {
   snapshot: typeof snapshot
   memoryUsage: typeof memoryUsage
   gc: typeof gc
+  monitor: typeof monitor
   configure: typeof configure
   getConfig: typeof getConfig
   signalStatus: typeof signalStatus

@@ -1,0 +1,60 @@
+'use strict'
+
+// The cost of monitor() on a busy HTTP service: requests per second over loopback, without and
+// with monitor(), alternating runs. BENCH_SECONDS=5 BENCH_RUNS=5 node bench/monitor.js
+
+const { fork } = require('node:child_process')
+const http = require('node:http')
+const path = require('node:path')
+
+const seconds = Number(process.env.BENCH_SECONDS || 5)
+const runs = Number(process.env.BENCH_RUNS || 5)
+const concurrency = 16
+
+async function load(port) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency })
+  const end = Date.now() + seconds * 1000
+  let done = 0
+  const worker = async () => {
+    while (Date.now() < end) {
+      await new Promise((resolve, reject) => {
+        http.get({ port, host: '127.0.0.1', path: `/r/${done}`, agent }, (res) => {
+          res.resume()
+          res.on('end', resolve)
+        }).on('error', reject)
+      })
+      done++
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  agent.destroy()
+  return done / seconds
+}
+
+async function measure(monitor) {
+  const server = fork(path.join(__dirname, 'monitor-server.js'), { env: { ...process.env, MONITOR: monitor ? '1' : '0', RHEAPDUMP_SIGNAL: '0' } })
+  const port = await new Promise((resolve) => server.once('message', resolve))
+  await load(port) // warm-up
+  const rate = await load(port)
+  server.kill()
+  return rate
+}
+
+async function main() {
+  const results = { without: [], with: [] }
+  for (let i = 0; i < runs; i++) {
+    results.without.push(await measure(false))
+    results.with.push(await measure(true))
+  }
+  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+  const a = median(results.without)
+  const b = median(results.with)
+  console.log(`node ${process.version}, ${runs} alternating runs of ${seconds} s, ${concurrency} keep-alive connections over loopback`)
+  console.log('| | requests/s (median) | all runs |')
+  console.log('|---|---|---|')
+  console.log(`| without monitor() | ${a.toFixed(0)} | ${results.without.map((r) => r.toFixed(0)).join(', ')} |`)
+  console.log(`| with monitor() | ${b.toFixed(0)} | ${results.with.map((r) => r.toFixed(0)).join(', ')} |`)
+  console.log(`| difference | ${(((b - a) / a) * 100).toFixed(1)}% | |`)
+}
+
+main()
