@@ -42,14 +42,15 @@ async function measure(monitor) {
 
 async function main() {
   const results = { without: [], with: [] }
+  // ABBA order, so that drift over the run (heat, caches) does not favour either side.
   for (let i = 0; i < runs; i++) {
-    results.without.push(await measure(false))
-    results.with.push(await measure(true))
+    const order = i % 2 === 0 ? [false, true] : [true, false]
+    for (const monitor of order) results[monitor ? 'with' : 'without'].push(await measure(monitor))
   }
   const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
   const a = median(results.without)
   const b = median(results.with)
-  console.log(`node ${process.version}, ${runs} alternating runs of ${seconds} s, ${concurrency} keep-alive connections over loopback`)
+  console.log(`node ${process.version}, ${runs} ABBA-ordered runs of ${seconds} s, ${concurrency} keep-alive connections over loopback`)
   console.log('| | requests/s (median) | all runs |')
   console.log('|---|---|---|')
   console.log(`| without monitor() | ${a.toFixed(0)} | ${results.without.map((r) => r.toFixed(0)).join(', ')} |`)
