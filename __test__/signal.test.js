@@ -23,6 +23,19 @@ function assertAllFixtureSnapshots(...dirs) {
   for (const dir of dirs) for (const file of snapshotFiles(dir)) assertFixtureSnapshot(file)
 }
 
+/** Signals an app spinning in a 30 s busy loop; returns the snapshot, written while it spins. */
+async function snapshotWhileStuck(app, cwd) {
+  app.send({ cmd: 'busy', ms: 30000 })
+  const busy = await app.waitEvent('busy-start')
+  app.signal()
+  const signalled = Date.now()
+  const [file] = await waitFor(() => snapshotFiles(cwd).length && snapshotFiles(cwd), { timeout: 25000, what: 'snapshot during busy loop' })
+  const appeared = Date.now()
+  assert.ok(!app.events.some((e) => e.event === 'busy-end'), 'written while the loop was still stuck')
+  assertFixtureSnapshot(file)
+  return { afterSignalMs: appeared - signalled, intoLoopMs: appeared - busy.at }
+}
+
 async function appWithRheapdump(t, options = {}) {
   const cwd = options.cwd ?? tempDir(t)
   const app = await startApp(t, { cwd, ...options })
@@ -51,28 +64,15 @@ test('SIGUSR2 writes a complete, private snapshot with a default name into the w
 
 test('a snapshot is complete within seconds of the signal while the loop spins for 30 s', async (t) => {
   const { app, cwd } = await appWithRheapdump(t)
-  await app.waitEvent('done')
-  app.send({ cmd: 'busy', ms: 30000 })
-  const busy = await app.waitEvent('busy-start')
-  app.signal()
-  const signalled = Date.now()
-  const [file] = await waitFor(() => snapshotFiles(cwd).length && snapshotFiles(cwd), { timeout: 25000, what: 'snapshot during busy loop' })
-  const appeared = Date.now()
-  assert.ok(!app.events.some((e) => e.event === 'busy-end'), 'written while the loop was still stuck')
-  assertFixtureSnapshot(file)
-  t.diagnostic(`snapshot complete ${appeared - signalled} ms after the signal, ${appeared - busy.at} ms into the busy loop`)
+  const { afterSignalMs, intoLoopMs } = await snapshotWhileStuck(app, cwd)
+  t.diagnostic(`snapshot complete ${afterSignalMs} ms after the signal, ${intoLoopMs} ms into the busy loop`)
 })
 
 test('a signal that arrives while the watchdog is still starting is served during the stuck loop', async (t) => {
   const cwd = tempDir(t)
   const app = await startApp(t, { cwd })
-  app.send({ cmd: 'require', path: ROOT })
-  app.send({ cmd: 'busy', ms: 30000 })
-  await app.waitEvent('busy-start')
-  app.signal()
-  const [file] = await waitFor(() => snapshotFiles(cwd).length && snapshotFiles(cwd), { timeout: 25000, what: 'snapshot during busy loop' })
-  assert.ok(!app.events.some((e) => e.event === 'busy-end'), 'written while the loop was still stuck')
-  assertFixtureSnapshot(file)
+  app.send({ cmd: 'require', path: ROOT }) // no wait: the watchdog is still starting
+  await snapshotWhileStuck(app, cwd)
 })
 
 test('without the watchdog, a signal during a busy loop waits for the loop and then writes', async (t) => {
