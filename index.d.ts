@@ -61,6 +61,8 @@ export interface Config {
   memoryLimit: number | null
   /** Keep at most this many of rheapdump's default-named snapshots per directory (oldest deleted; other files never); or null. */
   keep: number | null
+  /** Snapshots to take just before V8 runs out of heap: true/1 for one, 0/false for none. Default 0; RHEAPDUMP_NEAR_HEAP_LIMIT=1. */
+  nearHeapLimit: number
 }
 
 export interface SpaceUsage {
@@ -198,7 +200,7 @@ export function snapshot(options?: SnapshotOptions): Promise<SnapshotInfo>
 export function memoryUsage(): MemoryUsage
 /** A full garbage collection, without --expose-gc. */
 export function gc(): GcResult
-export function configure(options: Partial<Config>): Config
+export function configure(options: Partial<Omit<Config, 'nearHeapLimit'>> & { nearHeapLimit?: boolean | number }): Config
 export function getConfig(): Config
 export function signalStatus(): SignalStatus
 export function on(event: 'snapshot', listener: (info: SnapshotInfo) => void): typeof rheapdump

@@ -34,6 +34,7 @@ function createShared() {
       guard: startup.guard,
       memoryLimit: null,
       keep: null,
+      nearHeapLimit: startup.nearHeapLimit,
       dir: startup.dir ?? null,
     },
     diagnosticDir: startup.diagnosticDir ?? null,
@@ -381,12 +382,17 @@ const CONFIG_OPTIONS = {
   guard: 'boolean',
   memoryLimit: 'number?',
   keep: 'number?',
+  nearHeapLimit: 'boolean|number',
   dir: 'string?',
 }
 
 /** Changes settings at run time; returns the settings now in force. */
 function configure(options) {
   const checked = checkOptions(options, CONFIG_OPTIONS, 'configure')
+  if ('nearHeapLimit' in checked) {
+    checked.nearHeapLimit = nearHeapLimitCount(checked.nearHeapLimit, 'configure')
+    armNearHeapLimit(checked.nearHeapLimit, 'configure')
+  }
   Object.assign(shared.config, checked)
   if (shared.controller && ('signal' in checked || 'watchdog' in checked)) {
     shared.controller.apply(shared.config)
@@ -422,18 +428,30 @@ function monitor(options) {
   if (!Number.isInteger(checked.leakGrowths)) throw argumentError(`monitor(options): 'leakGrowths' must be an integer`, 'ERR_OUT_OF_RANGE')
   if (checked.snapshots) {
     checked.snapshots = { ...SNAPSHOT_DEFAULTS, ...checkOptions(checked.snapshots, AUTOMATIC_OPTIONS, 'monitor(snapshots)') }
-    if (checked.snapshots.nearHeapLimit) {
-      if (!shared.controller) throw argumentError('monitor(): near-heap-limit snapshots are armed from the main thread', 'ERR_INVALID_STATE')
-      // Each one raises the heap limit once; like Node's own, one by default.
-      const count = checked.snapshots.nearHeapLimit === true ? 1 : checked.snapshots.nearHeapLimit
-      if (!Number.isInteger(count)) throw argumentError(`monitor(snapshots): 'nearHeapLimit' must be true or a whole number of snapshots`, 'ERR_OUT_OF_RANGE')
-      shared.controller.armNearHeapLimit(count)
+    if (checked.snapshots.nearHeapLimit !== undefined) {
+      const count = nearHeapLimitCount(checked.snapshots.nearHeapLimit, 'monitor(snapshots)')
+      armNearHeapLimit(count, 'monitor')
+      shared.config.nearHeapLimit = count
     }
   }
   return new Monitor(checked, {
     memoryUsage,
     automaticSnapshot: ({ dir, reason }) => reportedSnapshot({ trigger: 'threshold', dir, note: reason }),
   })
+}
+
+// Each near-heap-limit snapshot raises the heap limit once; like Node's own, one by default.
+function nearHeapLimitCount(value, fn) {
+  const count = value === true ? 1 : value === false ? 0 : value
+  if (!Number.isInteger(count)) {
+    throw argumentError(`${fn}: 'nearHeapLimit' must be a boolean or a whole number of snapshots`, 'ERR_OUT_OF_RANGE')
+  }
+  return count
+}
+
+function armNearHeapLimit(count, fn) {
+  if (!shared.controller) throw argumentError(`${fn}(): near-heap-limit snapshots are armed from the main thread`, 'ERR_INVALID_STATE')
+  shared.controller.armNearHeapLimit(count)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -507,6 +525,14 @@ if (isMainThread && !shared.controller) {
     } catch (err) {
       writeStderr(`rheapdump: SIGUSR2 snapshots are off: ${err.message}`)
       shared.config.signal = false
+    }
+  }
+  if (shared.config.nearHeapLimit) {
+    try {
+      shared.controller.armNearHeapLimit(shared.config.nearHeapLimit)
+    } catch (err) {
+      writeStderr(`rheapdump: near-heap-limit snapshots are off: ${err.message}`)
+      shared.config.nearHeapLimit = 0
     }
   }
 }

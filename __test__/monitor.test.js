@@ -93,14 +93,20 @@ test('monitor() rejects bad options with a code', () => {
   assert.deepEqual(lines, ['ERR_OUT_OF_RANGE', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE'])
 })
 
-test('near the heap limit, a process that is about to die of OOM leaves a sound rheapdump snapshot', (t) => {
+const nearLimitSwitches = [
+  ['monitor({ snapshots: { nearHeapLimit: true } })', `rheapdump.monitor({ snapshots: { nearHeapLimit: true } })`, {}],
+  ['configure({ nearHeapLimit: true })', `rheapdump.configure({ nearHeapLimit: true })`, {}],
+  ['RHEAPDUMP_NEAR_HEAP_LIMIT=1', '', { RHEAPDUMP_NEAR_HEAP_LIMIT: '1' }],
+]
+
+for (const [name, arm, env] of nearLimitSwitches) test(`near the heap limit (${name}), a process about to die of OOM leaves a sound rheapdump snapshot`, (t) => {
   const cwd = tempDir(t)
   const { status, signal, stderr } = inChild(
-    `rheapdump.monitor({ snapshots: { nearHeapLimit: true } })
+    `${arm}
      class Hoarded { constructor(i) { this.i = i; this.s = 'h' + i } }
      const hoard = []
      setInterval(() => { for (let i = 0; i < 20000; i++) hoard.push(new Hoarded(i)) }, 1)`,
-    { cwd, args: ['--max-old-space-size=40'], timeout: 120000 },
+    { cwd, env, args: ['--max-old-space-size=40'], timeout: 120000 },
   )
   assert.ok(status !== 0 || signal, 'the process still dies of OOM')
   assert.match(stderr, /heap out of memory/)

@@ -14,6 +14,8 @@ pub struct StartupConfig {
   pub guard: bool,
   /// `RHEAPDUMP_DIR`.
   pub dir: Option<String>,
+  /// `RHEAPDUMP_NEAR_HEAP_LIMIT`: snapshots to take near the heap limit.
+  pub near_heap_limit: u32,
   /// Node's `--diagnostic-dir`.
   pub diagnostic_dir: Option<String>,
   /// Environment values that were ignored, one sentence each.
@@ -32,6 +34,7 @@ pub fn startup_config(exec_argv: Vec<String>) -> StartupConfig {
     quiet: env.quiet,
     guard: env.guard,
     dir: env.dir.map(|dir| dir.to_string_lossy().into_owned()),
+    near_heap_limit: env.near_heap_limit,
     diagnostic_dir: diagnostic_dir(&exec_argv, node_options.as_deref())
       .map(|dir| dir.to_string_lossy().into_owned()),
     warnings: env.warnings,

@@ -8,6 +8,7 @@
 //! | `RHEAPDUMP_QUIET=1` | no line on stderr per signal-triggered snapshot |
 //! | `RHEAPDUMP_GUARD=0` | take snapshots even when they would likely exhaust memory or disk |
 //! | `RHEAPDUMP_DIR=path` | directory for snapshots with default names |
+//! | `RHEAPDUMP_NEAR_HEAP_LIMIT=1` | a snapshot just before V8 runs out of heap (a number: that many) |
 
 use std::path::PathBuf;
 
@@ -18,6 +19,8 @@ pub struct EnvConfig {
   pub quiet: bool,
   pub guard: bool,
   pub dir: Option<PathBuf>,
+  /// Snapshots to take near the heap limit (0: none).
+  pub near_heap_limit: u32,
   /// Values that were ignored, one sentence each, for a warning on stderr.
   pub warnings: Vec<String>,
 }
@@ -30,6 +33,7 @@ impl EnvConfig {
       quiet: false,
       guard: true,
       dir: None,
+      near_heap_limit: 0,
       warnings: Vec::new(),
     };
     if let Some(list) = var("NODE_HEAPDUMP_OPTIONS") {
@@ -67,6 +71,15 @@ impl EnvConfig {
     config.watchdog = watchdog;
     config.quiet = quiet;
     config.guard = guard;
+    if let Some(value) = var("RHEAPDUMP_NEAR_HEAP_LIMIT") {
+      match (parse_switch(&value), value.trim().parse::<u32>()) {
+        (_, Ok(count)) => config.near_heap_limit = count,
+        (Some(on), _) => config.near_heap_limit = u32::from(on),
+        _ => config.warnings.push(format!(
+          "RHEAPDUMP_NEAR_HEAP_LIMIT: '{value}' is neither a switch nor a number of snapshots"
+        )),
+      }
+    }
     config.dir = var("RHEAPDUMP_DIR")
       .filter(|dir| !dir.is_empty())
       .map(PathBuf::from);
@@ -185,6 +198,21 @@ mod tests {
     ]);
     assert!(!c.signal && !c.watchdog && c.quiet && !c.guard);
     assert_eq!(c.dir, Some(PathBuf::from("/tmp/snaps")));
+  }
+
+  #[test]
+  fn near_heap_limit_takes_a_switch_or_a_count() {
+    assert_eq!(config(&[]).near_heap_limit, 0);
+    assert_eq!(
+      config(&[("RHEAPDUMP_NEAR_HEAP_LIMIT", "on")]).near_heap_limit,
+      1
+    );
+    assert_eq!(
+      config(&[("RHEAPDUMP_NEAR_HEAP_LIMIT", "3")]).near_heap_limit,
+      3
+    );
+    let c = config(&[("RHEAPDUMP_NEAR_HEAP_LIMIT", "lots")]);
+    assert_eq!((c.near_heap_limit, c.warnings.len()), (0, 1));
   }
 
   #[test]
