@@ -161,3 +161,51 @@ test('the process can exit while the main thread is stuck and a snapshot is pend
     assert.doesNotMatch(result.stderr, /Waiting for the debugger|Assertion|Aborted|FATAL/)
   }
 })
+
+test(`${LONG ? 100 : 20} snapshots in a row, signal and API mixed: fds, threads and RSS return to baseline`, async (t) => {
+  const cwd = tempDir(t)
+  const total = LONG ? 100 : 20
+  const source = `
+    const fs = require('node:fs')
+    const rheapdump = require(${JSON.stringify(ROOT)})
+    class FixtureLeak { constructor(i) { this.i = i } }
+    globalThis.keep = Array.from({ length: 2000 }, (_, i) => new FixtureLeak(i))
+    const fds = () => fs.readdirSync('/proc/self/fd').length
+    const threads = () => fs.readdirSync('/proc/self/task').length
+    const rss = () => rheapdump.memoryUsage().rss
+    const samples = []
+    let taken = 0
+    rheapdump.configure({ quiet: true, keep: 3 })
+    rheapdump.on('snapshot', () => setImmediate(next))
+    function next() {
+      samples.push({ fds: fds(), threads: threads(), rss: rss() })
+      if (taken === ${total}) {
+        clearInterval(alive)
+        return console.log(JSON.stringify(samples))
+      }
+      taken++
+      if (taken % 2) process.kill(process.pid, 'SIGUSR2')
+      else rheapdump.snapshot()
+    }
+    // rheapdump keeps nothing alive, so a pending signal would not either.
+    const alive = setInterval(() => {}, 1000)
+    // Let the watchdog come up before the baseline.
+    setTimeout(() => { rheapdump.gc(); next() }, 500)
+  `
+  const result = runScript(source, { cwd, timeout: 600000 })
+  assert.equal(result.status, 0, result.stderr)
+  const samples = JSON.parse(result.stdout)
+  const [baseline, ...after] = samples
+  const maxOf = (key) => Math.max(...after.map((s) => s[key]))
+  t.diagnostic(`baseline fds ${baseline.fds}, threads ${baseline.threads}, rss ${(baseline.rss / 1048576).toFixed(1)} MiB; ` +
+    `after ${total}: max fds ${maxOf('fds')}, max threads ${maxOf('threads')}, max rss ${(maxOf('rss') / 1048576).toFixed(1)} MiB, ` +
+    `last rss ${(after.at(-1).rss / 1048576).toFixed(1)} MiB`)
+  // The inspector session of a watchdog snapshot may still be open when the sample is taken.
+  assert.ok(maxOf('fds') <= baseline.fds + 2, 'no file descriptor leak')
+  assert.equal(after.at(-1).fds, samples[samples.length - 3].fds, 'fds stable at the end')
+  assert.ok(maxOf('threads') <= baseline.threads + 1, 'no thread leak')
+  assert.ok(after.at(-1).rss < baseline.rss + 64 * 1024 * 1024, 'RSS returns near its baseline')
+  assert.equal(snapshotFiles(cwd).length, 3, 'keep: 3')
+  assertSound(snapshotFiles(cwd))
+  assert.deepEqual(leftovers(cwd), [])
+})
