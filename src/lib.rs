@@ -2,6 +2,7 @@
 //! `signal`, which owns the one part that must live in the addon (see its docs).
 #![deny(clippy::all)]
 
+mod analysis;
 mod config;
 mod guard;
 #[cfg(unix)]

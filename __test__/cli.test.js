@@ -1,0 +1,71 @@
+'use strict'
+
+// The rheapdump command line, on snapshots made by real Node processes.
+
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
+const { spawnSync } = require('node:child_process')
+const { test } = require('node:test')
+
+const { ROOT, tempDir, runScript } = require('./helpers/proc')
+
+const CLI = path.join(ROOT, 'bin', 'rheapdump.js')
+const cli = (...args) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' })
+
+function realSnapshot(t) {
+  const dir = tempDir(t)
+  const file = path.join(dir, 'real.heapsnapshot')
+  const made = runScript(`globalThis.keep = Array.from({ length: 500 }, (_, i) => ({ i })); require('node:v8').writeHeapSnapshot(${JSON.stringify(file)})`)
+  assert.equal(made.status, 0, made.stderr)
+  return { dir, file }
+}
+
+test('validate accepts a snapshot from this Node version and reports its counts', (t) => {
+  const { file } = realSnapshot(t)
+  const snap = JSON.parse(fs.readFileSync(file, 'utf8'))
+  const json = cli('validate', file, '--json')
+  assert.equal(json.status, 0, json.stderr)
+  assert.deepEqual(JSON.parse(json.stdout), {
+    file,
+    valid: true,
+    nodes: snap.snapshot.node_count,
+    edges: snap.snapshot.edge_count,
+    strings: snap.strings.length,
+  })
+  const human = cli('validate', file)
+  assert.equal(human.stdout, `${file}: sound heap snapshot: ${snap.snapshot.node_count} nodes, ${snap.snapshot.edge_count} edges, ${snap.strings.length} strings\n`)
+})
+
+test('validate refuses truncated, corrupted, empty and missing files with the file and the reason', (t) => {
+  const { dir, file } = realSnapshot(t)
+  const bytes = fs.readFileSync(file)
+  const cases = {
+    truncated: [bytes.subarray(0, Math.floor(bytes.length * 0.7)), /ERR_SNAPSHOT_SYNTAX: .*truncated|ERR_SNAPSHOT_SYNTAX: at byte \d+/],
+    empty: [Buffer.alloc(0), /ERR_SNAPSHOT_SYNTAX: at byte 0: expected '\{', found the end of the file/],
+    'not-a-snapshot': [Buffer.from('{"hello": "world"}'), /expected the "snapshot" header first/],
+    'bad-edge': [Buffer.from(bytes.toString('utf8').replace(/"edges":\[(\d+),(\d+),(\d+)/, '"edges":[$1,$2,4294967295')), /ERR_SNAPSHOT_UNSOUND: edge 0: to_node 4294967295 is not a node/],
+  }
+  for (const [name, [content, pattern]] of Object.entries(cases)) {
+    const bad = path.join(dir, `${name}.heapsnapshot`)
+    fs.writeFileSync(bad, content)
+    const result = cli('validate', bad)
+    assert.equal(result.status, 1, name)
+    assert.ok(result.stderr.startsWith(`rheapdump: ${bad}: `), result.stderr)
+    assert.match(result.stderr, pattern, name)
+    const json = JSON.parse(cli('validate', bad, '--json').stdout)
+    assert.equal(json.valid, false)
+  }
+  const missing = cli('validate', path.join(dir, 'nope.heapsnapshot'))
+  assert.equal(missing.status, 1)
+  assert.match(missing.stderr, /ENOENT: no such file or directory/)
+})
+
+test('usage errors exit 2 with the usage text', () => {
+  for (const args of [[], ['frobnicate'], ['validate'], ['validate', '--bogus', 'x']]) {
+    const result = cli(...args)
+    assert.equal(result.status, 2, args.join(' '))
+    assert.match(result.stdout + result.stderr, /Usage: rheapdump <command>/)
+  }
+  assert.equal(cli('--help').status, 0)
+})
