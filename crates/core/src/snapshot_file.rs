@@ -164,6 +164,14 @@ impl PendingSnapshot {
           create_temporary(&dir).map_err(|err| FileError::new(&err, "open", &shown))?;
         (file, Storage::Named(name))
       }
+      // The kernel answers EPERM for an O_TMPFILE in a directory that has been deleted.
+      Err(_) if is_deleted(&dir) => {
+        return Err(FileError::new(
+          &io::Error::from_raw_os_error(libc::ENOENT),
+          "open",
+          &shown,
+        ))
+      }
       Err(err) => return Err(FileError::new(&err, "open", &shown)),
     };
     Ok(PendingSnapshot {
@@ -391,6 +399,15 @@ fn open_anonymous(dir: &OwnedFd) -> io::Result<File> {
   }
   // SAFETY: fd is a freshly opened descriptor that nothing else owns.
   Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// True when the open directory has been removed (no names link to it any more).
+fn is_deleted(dir: &OwnedFd) -> bool {
+  // SAFETY: fstat fills the zeroed struct for an open descriptor.
+  unsafe {
+    let mut stat: libc::stat = std::mem::zeroed();
+    libc::fstat(dir.as_raw_fd(), &mut stat) == 0 && stat.st_nlink == 0
+  }
 }
 
 fn anonymous_unsupported(err: &io::Error) -> bool {

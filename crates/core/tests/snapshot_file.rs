@@ -282,3 +282,19 @@ fn the_named_fallback_commits_and_cleans_up_like_the_anonymous_file() {
   drop(abandoned);
   assert_eq!(entries(dir.path()).len(), 2);
 }
+
+#[test]
+fn a_deleted_directory_is_enoent_not_the_kernels_eperm() {
+  let dir = tempfile::tempdir().unwrap();
+  let doomed = dir.path().join("doomed");
+  fs::create_dir(&doomed).unwrap();
+  let held = fs::File::open(&doomed).unwrap();
+  fs::remove_dir(&doomed).unwrap();
+  // The working directory case: the path still opens through a descriptor held on it.
+  let through = std::path::PathBuf::from(format!(
+    "/proc/self/fd/{}",
+    std::os::fd::AsRawFd::as_raw_fd(&held)
+  ));
+  let err = PendingSnapshot::create(default_in(&through)).err().unwrap();
+  assert_eq!(err.code, "ENOENT");
+}

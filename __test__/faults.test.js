@@ -1,0 +1,102 @@
+'use strict'
+
+// Faults on the way to disk: each gives a code and the path, leaves no file behind (partial or
+// temporary), and the process goes on to take the next snapshot.
+
+const assert = require('node:assert/strict')
+const { execFileSync } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { test } = require('node:test')
+
+const { ROOT, tempDir, startApp, runScript, snapshotFiles, waitFor } = require('./helpers/proc')
+const { validateFile, countObjectsByName } = require('./helpers/heapsnapshot')
+
+function attempt(target, { cwd } = {}) {
+  const result = runScript(
+    `const rheapdump = require(${JSON.stringify(ROOT)})
+     class FixtureLeak {}
+     globalThis.keep = Array.from({ length: 300 }, () => new FixtureLeak())
+     rheapdump.snapshot(${JSON.stringify(target)}).then(
+       (info) => console.log(JSON.stringify({ ok: info.path })),
+       (err) => console.log(JSON.stringify({ code: err.code, path: err.path, message: err.message })))
+       .then(() => rheapdump.snapshot({ dir: ${JSON.stringify(os.tmpdir())} }))
+       .then((info) => { console.log(JSON.stringify({ next: info.path })); require('node:fs').unlinkSync(info.path) })`,
+    { cwd, env: { RHEAPDUMP_SIGNAL: '0' } },
+  )
+  assert.equal(result.status, 0, result.stderr)
+  const [outcome, next] = result.stdout.trim().split('\n').map((l) => JSON.parse(l))
+  assert.ok(next.next, 'the next snapshot works')
+  return outcome
+}
+
+test('a read-only filesystem: EROFS with the directory, nothing written', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rheapdump-ro-'))
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', dir], { stdio: 'ignore' })
+  } catch {
+    fs.rmdirSync(dir)
+    t.skip('mounting a tmpfs needs root')
+    return
+  }
+  t.after(() => {
+    execFileSync('umount', [dir])
+    fs.rmdirSync(dir)
+  })
+  const outcome = attempt({ dir })
+  assert.equal(outcome.code, 'EROFS')
+  assert.equal(outcome.path, dir)
+  assert.deepEqual(fs.readdirSync(dir), [])
+})
+
+test('names with spaces, quotes, newlines and non-ASCII characters are written as given', (t) => {
+  const dir = tempDir(t)
+  for (const name of ['with space.heapsnapshot', 'quote\'"s.heapsnapshot', 'new\nline.heapsnapshot', 'ünïcødé-💾.heapsnapshot']) {
+    const outcome = attempt({ filename: path.join(dir, name) })
+    assert.equal(outcome.ok, path.join(dir, name))
+    assert.equal(countObjectsByName(validateFile(outcome.ok).snap, 'FixtureLeak'), 300)
+  }
+  assert.equal(fs.readdirSync(dir).length, 4)
+})
+
+test('a name too long: ENAMETOOLONG with the path, nothing written', (t) => {
+  const dir = tempDir(t)
+  const target = path.join(dir, `${'x'.repeat(300)}.heapsnapshot`)
+  const outcome = attempt({ filename: target })
+  assert.deepEqual([outcome.code, outcome.path], ['ENAMETOOLONG', target])
+  assert.deepEqual(fs.readdirSync(dir), [])
+})
+
+test('a symlink planted at the explicit name is replaced; the file it points to is untouched', (t) => {
+  const dir = tempDir(t)
+  const victim = path.join(dir, 'victim.txt')
+  fs.writeFileSync(victim, 'precious')
+  const target = path.join(dir, 'snap.heapsnapshot')
+  fs.symlinkSync(victim, target)
+  const outcome = attempt({ filename: target })
+  assert.equal(outcome.ok, target)
+  assert.equal(fs.readFileSync(victim, 'utf8'), 'precious')
+  assert.ok(fs.lstatSync(target).isFile())
+  validateFile(target)
+})
+
+test('a deleted working directory: the signal snapshot fails with ENOENT, the process goes on', async (t) => {
+  const base = tempDir(t)
+  const cwd = path.join(base, 'doomed')
+  fs.mkdirSync(cwd)
+  const app = await startApp(t, { cwd })
+  await app.command({ cmd: 'require', path: ROOT })
+  fs.rmdirSync(cwd)
+  app.signal()
+  const failure = await app.waitEvent('snapshot-error-event')
+  await waitFor(() => app.stderr.includes('heap snapshot failed'), { what: 'stderr line' })
+  assert.equal(failure.code, 'ENOENT', app.stderr)
+  await waitFor(() => app.stderr.includes('rheapdump: heap snapshot failed: ENOENT'), { what: 'stderr line' })
+  const elsewhere = tempDir(t)
+  await app.command({ cmd: 'chdir', dir: elsewhere })
+  app.signal()
+  await app.waitEvent('snapshot-event')
+  assert.equal(snapshotFiles(elsewhere).length, 1)
+  assert.equal(app.exited, null)
+})
