@@ -12,6 +12,9 @@
 // while the main thread is still stuck can abort the process (NOTES.md), and so can exiting this
 // Worker then, so it never exits on its own.
 //
+// It must stay tiny: running out of its 16 MB heap aborts the whole process on Node 20-24 (only
+// the Worker dies on 26), so it only relays; nothing here ever reads a snapshot.
+//
 // Other hazards measured: a pending session.post does not keep a Worker alive, so the ref'd
 // parentPort listener below does (the main thread unref()s the Worker itself); console.* from
 // here would wait for the main loop, so this writes to fd 2 directly.
