@@ -102,8 +102,8 @@ function checkBudget(dir, rss, trigger) {
       `it would write ~${formatBytes(budget.fileSize)} and ${dir} has ${formatBytes(budget.diskFree)} free`)
   }
   if (!refusal) return
-  // Signal snapshots report failures on their own line; say it here for the other triggers.
-  if (trigger !== 'signal') writeStderr(`rheapdump: heap snapshot refused: ${refusal.description}`)
+  // Snapshots nobody awaits report failures on their own line (reportedSnapshot); API calls here.
+  if (trigger === 'api') writeStderr(`rheapdump: heap snapshot refused: ${refusal.description}`)
   throw refusal
 }
 
@@ -116,8 +116,8 @@ function guardError(code, dir, needed, available, description) {
 /** Keeps at most `keep` of rheapdump's default-named snapshots in `dir`; never others, never `current`. */
 function prune(dir, current) {
   try {
-    for (const name of native.pruneSnapshots(dir, shared.config.keep)) {
-      if (path.join(dir, name) !== current) writeStderr(`rheapdump: removed ${path.join(dir, name)} (keep: ${shared.config.keep})`)
+    for (const name of native.pruneSnapshots(dir, shared.config.keep, path.basename(current))) {
+      writeStderr(`rheapdump: removed ${path.join(dir, name)} (keep: ${shared.config.keep})`)
     }
   } catch (err) {
     writeStderr(err.message)

@@ -45,19 +45,20 @@ pub fn is_default_file_name(name: &str) -> bool {
     && digits(seq)
 }
 
-/// Deletes the oldest of this crate's snapshots in `dir` so that at most `keep` remain; other
-/// files are never touched. Returns the names deleted.
-pub fn prune(dir: &std::path::Path, keep: usize) -> std::io::Result<Vec<String>> {
+/// Deletes the oldest of this crate's snapshots in `dir` so that at most `keep` remain, counting
+/// `current` (the one just written) among them whatever its age: another process's snapshots may
+/// carry later names. Other files are never touched. Returns the names deleted.
+pub fn prune(dir: &std::path::Path, keep: usize, current: &str) -> std::io::Result<Vec<String>> {
   let mut ours: Vec<String> = std::fs::read_dir(dir)?
     .filter_map(|entry| entry.ok())
     .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
     .filter_map(|entry| entry.file_name().into_string().ok())
-    .filter(|name| is_default_file_name(name))
+    .filter(|name| is_default_file_name(name) && name != current)
     .collect();
   // The names sort chronologically; among equal times, by pid and then sequence as text, which
   // is good enough for choosing what to drop.
   ours.sort();
-  let excess = ours.len().saturating_sub(keep);
+  let excess = ours.len().saturating_sub(keep.saturating_sub(1));
   let mut deleted = Vec::new();
   for name in ours.into_iter().take(excess) {
     match std::fs::remove_file(dir.join(&name)) {
@@ -132,15 +133,16 @@ mod tests {
     for name in ours.iter().map(String::as_str).chain(others) {
       std::fs::write(dir.join(name), "x").unwrap();
     }
-    let deleted = prune(&dir, 2).unwrap();
-    assert_eq!(deleted, ours[..3].to_vec());
+    // The current one is the oldest here (another process wrote the later ones): it stays.
+    let deleted = prune(&dir, 2, &ours[0]).unwrap();
+    assert_eq!(deleted, ours[1..4].to_vec());
     let mut left: Vec<_> = std::fs::read_dir(&dir)
       .unwrap()
       .map(|e| e.unwrap().file_name().into_string().unwrap())
       .collect();
     left.sort();
-    let mut expected: Vec<_> = ours[3..]
-      .iter()
+    let mut expected: Vec<_> = [&ours[0], &ours[4]]
+      .into_iter()
       .cloned()
       .chain(others.iter().map(|s| s.to_string()))
       .collect();
