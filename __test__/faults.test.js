@@ -4,13 +4,12 @@
 // temporary), and the process goes on to take the next snapshot.
 
 const assert = require('node:assert/strict')
-const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { test } = require('node:test')
 
-const { ROOT, tempDir, startApp, runScript, snapshotFiles, waitFor } = require('./helpers/proc')
+const { ROOT, tempDir, tmpfs, startApp, runScript, snapshotFiles, waitFor } = require('./helpers/proc')
 const { validateFile, countObjectsByName } = require('./helpers/heapsnapshot')
 
 function attempt(target, { cwd } = {}) {
@@ -32,18 +31,8 @@ function attempt(target, { cwd } = {}) {
 }
 
 test('a read-only filesystem: EROFS with the directory, nothing written', (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rheapdump-ro-'))
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', dir], { stdio: 'ignore' })
-  } catch {
-    fs.rmdirSync(dir)
-    t.skip('mounting a tmpfs needs root')
-    return
-  }
-  t.after(() => {
-    execFileSync('umount', [dir])
-    fs.rmdirSync(dir)
-  })
+  const dir = tmpfs(t, 'ro')
+  if (!dir) return
   const outcome = attempt({ dir })
   assert.equal(outcome.code, 'EROFS')
   assert.equal(outcome.path, dir)

@@ -9,7 +9,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { test } = require('node:test')
 
-const { ROOT, tempDir, startApp, snapshotFiles, runScript, waitFor } = require('./helpers/proc')
+const { ROOT, tempDir, tmpfs, startApp, snapshotFiles, runScript, waitFor } = require('./helpers/proc')
 const { validateFile, countObjectsByName } = require('./helpers/heapsnapshot')
 
 const HEAP = `
@@ -99,18 +99,8 @@ test('a real cgroup memory limit is read, and the snapshot is refused inside it'
 })
 
 test('a snapshot that would not fit on the disk is refused; forced, it fails with ENOSPC and leaves nothing', (t) => {
-  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'rheapdump-tmpfs-'))
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'ignore' })
-  } catch {
-    fs.rmdirSync(dir)
-    t.skip('mounting a tmpfs needs root')
-    return
-  }
-  t.after(() => {
-    execFileSync('umount', [dir])
-    fs.rmdirSync(dir)
-  })
+  const dir = tmpfs(t)
+  if (!dir) return
   const { results } = run(
     `;(async () => {
        out(await settle(rheapdump.snapshot({ dir: ${JSON.stringify(dir)} })))

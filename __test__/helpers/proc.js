@@ -3,7 +3,7 @@
 // Child processes for the tests: start the fixture app, send it commands, wait for what it says.
 // Everything that waits polls against a deadline; nothing sleeps a fixed time.
 
-const { spawn, spawnSync } = require('node:child_process')
+const { execFileSync, spawn, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
@@ -79,6 +79,26 @@ async function startApp(t, { cwd, env = {}, args = [], script = APP, execArgv = 
   return app
 }
 
+/**
+ * A 1 MB tmpfs mounted on a new temporary directory (options: e.g. 'ro'), unmounted after the
+ * test; null, with the test skipped, where mounting is not allowed (not root).
+ */
+function tmpfs(t, options = '') {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rheapdump-tmpfs-'))
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', [options, 'size=1m'].filter(Boolean).join(','), 'tmpfs', dir], { stdio: 'ignore' })
+  } catch {
+    fs.rmdirSync(dir)
+    t.skip('mounting a tmpfs needs root')
+    return null
+  }
+  t.after(() => {
+    execFileSync('umount', [dir])
+    fs.rmdirSync(dir)
+  })
+  return dir
+}
+
 function snapshotFiles(dir) {
   return fs
     .readdirSync(dir)
@@ -98,4 +118,4 @@ function runScript(source, { cwd, env = {}, args = [], timeout = 60000, execPath
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr }
 }
 
-module.exports = { ROOT, tempDir, waitFor, startApp, snapshotFiles, runScript }
+module.exports = { ROOT, tempDir, tmpfs, waitFor, startApp, snapshotFiles, runScript }
