@@ -25,6 +25,9 @@ pub struct Meta {
   pub node_types: Vec<serde_json::Value>,
   pub edge_fields: Vec<String>,
   pub edge_types: Vec<serde_json::Value>,
+  /// Fields of the `locations` array (where each object's constructor is defined).
+  #[serde(default)]
+  pub location_fields: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,8 +85,72 @@ pub fn read_file(path: &Path) -> Result<HeapSnapshot, ParseError> {
   read(file, size)
 }
 
+/// Receives a snapshot's parts in file order as they are read: the header first, then the
+/// `nodes` and `edges` values in chunks, then each string.
+pub trait Visitor {
+  /// Called once, before any array; an error stops the read.
+  fn header(&mut self, meta: &Meta, node_count: usize, edge_count: usize) -> Result<(), String>;
+  fn nodes(&mut self, values: &[u32]) -> Result<(), String>;
+  fn edges(&mut self, values: &[u32]) -> Result<(), String>;
+  fn string(&mut self, text: String);
+  /// The `locations` array, in chunks; ignored unless a visitor wants it.
+  fn locations(&mut self, _values: &[u32]) -> Result<(), String> {
+    Ok(())
+  }
+  /// Called after the closing brace; `seen` says which of nodes, edges, strings were present.
+  fn finish(&mut self) -> Result<(), String> {
+    Ok(())
+  }
+}
+
+/// Collects everything into a [`HeapSnapshot`].
+#[derive(Default)]
+struct Collect {
+  meta: Option<Meta>,
+  node_count: usize,
+  edge_count: usize,
+  nodes: Vec<u32>,
+  edges: Vec<u32>,
+  strings: Vec<String>,
+}
+
+impl Visitor for Collect {
+  fn header(&mut self, meta: &Meta, node_count: usize, edge_count: usize) -> Result<(), String> {
+    self.meta = Some(meta.clone());
+    self.node_count = node_count;
+    self.edge_count = edge_count;
+    Ok(())
+  }
+  fn nodes(&mut self, values: &[u32]) -> Result<(), String> {
+    self.nodes.extend_from_slice(values);
+    Ok(())
+  }
+  fn edges(&mut self, values: &[u32]) -> Result<(), String> {
+    self.edges.extend_from_slice(values);
+    Ok(())
+  }
+  fn string(&mut self, text: String) {
+    self.strings.push(text);
+  }
+}
+
 /// Reads a snapshot from `input`, whose total size is `size` bytes.
 pub fn read(input: impl Read, size: u64) -> Result<HeapSnapshot, ParseError> {
+  let mut collect = Collect::default();
+  visit(input, size, &mut collect)?;
+  Ok(HeapSnapshot {
+    meta: collect.meta.expect("visit calls header first"),
+    node_count: collect.node_count,
+    edge_count: collect.edge_count,
+    nodes: collect.nodes,
+    edges: collect.edges,
+    strings: collect.strings,
+  })
+}
+
+/// Streams a snapshot from `input` (`size` bytes in all) into `visitor`. Capacities a visitor
+/// reserves from the header's counts are safe: [`visit`] refuses counts the file cannot hold.
+pub fn visit(input: impl Read, size: u64, visitor: &mut impl Visitor) -> Result<(), ParseError> {
   let mut reader = Reader::new(input);
   reader.expect(b'{')?;
   let key = reader.key()?;
@@ -102,8 +169,15 @@ pub fn read(input: impl Read, size: u64) -> Result<HeapSnapshot, ParseError> {
   }
   let node_values = checked_values(&reader, "nodes", header.node_count, node_fields, size)?;
   let edge_values = checked_values(&reader, "edges", header.edge_count, edge_fields, size)?;
+  visitor
+    .header(
+      &header.meta,
+      header.node_count as usize,
+      header.edge_count as usize,
+    )
+    .map_err(|message| reader.error(message))?;
 
-  let (mut nodes, mut edges, mut strings) = (None, None, None);
+  let (mut nodes, mut edges, mut strings) = (false, false, false);
   loop {
     match reader.next_non_ws()? {
       Some(b',') => {}
@@ -117,9 +191,27 @@ pub fn read(input: impl Read, size: u64) -> Result<HeapSnapshot, ParseError> {
     }
     let key = reader.key()?;
     match key.as_str() {
-      "nodes" => nodes = Some(reader.numbers(node_values, "nodes")?),
-      "edges" => edges = Some(reader.numbers(edge_values, "edges")?),
-      "strings" => strings = Some(reader.strings()?),
+      "nodes" if !nodes => {
+        reader.numbers(node_values, "nodes", |values| visitor.nodes(values))?;
+        nodes = true;
+      }
+      "edges" if !edges => {
+        reader.numbers(edge_values, "edges", |values| visitor.edges(values))?;
+        edges = true;
+      }
+      "strings" if !strings => {
+        reader.strings(|text| visitor.string(text))?;
+        strings = true;
+      }
+      "locations" if !header.meta.location_fields.is_empty() => {
+        // The header gives no count: at most what the file can hold.
+        reader.numbers((size / 2) as usize, "locations", |values| {
+          visitor.locations(values)
+        })?;
+      }
+      "nodes" | "edges" | "strings" => {
+        return Err(reader.error(format!("a second \"{key}\" array")));
+      }
       _ => reader.skip_value()?,
     }
   }
@@ -129,18 +221,14 @@ pub fn read(input: impl Read, size: u64) -> Result<HeapSnapshot, ParseError> {
       show(extra)
     )));
   }
-  let missing = |what: &str| reader.error(format!("the snapshot has no \"{what}\" array"));
-  Ok(HeapSnapshot {
-    meta: header.meta,
-    node_count: header.node_count as usize,
-    edge_count: header.edge_count as usize,
-    nodes: nodes.ok_or_else(|| missing("nodes"))?,
-    edges: edges.ok_or_else(|| missing("edges"))?,
-    strings: strings.ok_or_else(|| missing("strings"))?,
-  })
+  for (present, what) in [(nodes, "nodes"), (edges, "edges"), (strings, "strings")] {
+    if !present {
+      return Err(reader.error(format!("the snapshot has no \"{what}\" array")));
+    }
+  }
+  visitor.finish().map_err(|message| reader.error(message))
 }
 
-/// The number of values an array should hold, if a file of `size` bytes can hold that many.
 fn checked_values<R: Read>(
   reader: &Reader<R>,
   what: &str,
@@ -266,6 +354,16 @@ impl<R: Read> Reader<R> {
     self.expect(b'"')?;
     let mut bytes = Vec::new();
     loop {
+      // Copy the run up to the next quote or backslash in one go.
+      if self.peek()?.is_some() {
+        let run = &self.buf[self.pos..self.len];
+        let end = run
+          .iter()
+          .position(|&b| b == b'"' || b == b'\\')
+          .unwrap_or(run.len());
+        bytes.extend_from_slice(&run[..end]);
+        self.pos += end;
+      }
       let Some(byte) = self.next()? else {
         return Err(self.error("the file ends inside a string (truncated?)".into()));
       };
@@ -332,76 +430,120 @@ impl<R: Read> Reader<R> {
     Ok(value)
   }
 
-  /// `[n, n, …]` of non-negative integers that fit in u32, exactly `expected` of them.
-  fn numbers(&mut self, expected: usize, what: &str) -> Result<Vec<u32>, ParseError> {
+  /// `[n, n, …]` of non-negative integers that fit in u32, exactly `expected` of them, handed
+  /// to `emit` in chunks. This is the hot loop of every analysis: it scans the buffer directly.
+  fn numbers(
+    &mut self,
+    expected: usize,
+    what: &str,
+    mut emit: impl FnMut(&[u32]) -> Result<(), String>,
+  ) -> Result<(), ParseError> {
+    const CHUNK: usize = 1 << 14;
     self.expect(b'[')?;
-    let mut values = Vec::with_capacity(expected);
-    if self.peek_non_ws()? == Some(b']') {
-      self.pos += 1;
-    } else {
-      loop {
-        let value = self.number(what)?;
-        if values.len() == expected {
-          return Err(self.error(format!(
-            "\"{what}\" has more values than the header's count ({expected})"
-          )));
-        }
-        values.push(value);
-        match self.next_non_ws()? {
-          Some(b',') => {}
-          Some(b']') => break,
-          Some(other) => {
-            return Err(self.error(format!(
+    let mut chunk: Vec<u32> = Vec::with_capacity(CHUNK);
+    let mut count = 0usize;
+    let (mut value, mut digits) = (0u64, 0u32);
+    // After a value and before its ',' (or the closing ']').
+    let mut after_value = false;
+    let mut first = true;
+    loop {
+      if self.peek()?.is_none() {
+        return Err(self.error(format!("the file ends inside \"{what}\" (truncated?)")));
+      }
+      let mut i = self.pos;
+      let mut closed = false;
+      let mut bad: Option<String> = None;
+      while i < self.len {
+        let byte = self.buf[i];
+        if byte.is_ascii_digit() {
+          if after_value {
+            bad = Some(format!(
               "expected ',' or ']' in \"{what}\", found {}",
-              show(other)
-            )))
+              show(byte)
+            ));
+            break;
           }
-          None => return Err(self.error(format!("the file ends inside \"{what}\" (truncated?)"))),
+          value = value * 10 + u64::from(byte - b'0');
+          digits += 1;
+          if digits > 10 || value > u64::from(u32::MAX) {
+            bad = Some(format!("a value in \"{what}\" is larger than 2^32"));
+            break;
+          }
+          i += 1;
+          continue;
         }
+        if digits > 0 {
+          if count == expected {
+            bad = Some(format!(
+              "\"{what}\" has more values than the header's count ({expected})"
+            ));
+            break;
+          }
+          chunk.push(value as u32);
+          count += 1;
+          if chunk.len() == CHUNK {
+            if let Err(message) = emit(&chunk) {
+              bad = Some(message);
+              break;
+            }
+            chunk.clear();
+          }
+          value = 0;
+          digits = 0;
+          after_value = true;
+        }
+        match byte {
+          b' ' | b'\n' | b'\r' | b'\t' => {}
+          b',' if after_value => {
+            after_value = false;
+            first = false;
+          }
+          b']' if after_value || (first && count == 0) => {
+            i += 1;
+            closed = true;
+            break;
+          }
+          _ => {
+            bad = Some(if after_value {
+              format!("expected ',' or ']' in \"{what}\", found {}", show(byte))
+            } else {
+              format!("expected a number in \"{what}\", found {}", show(byte))
+            });
+            break;
+          }
+        }
+        i += 1;
+      }
+      self.pos = i;
+      if let Some(message) = bad {
+        return Err(self.error(message));
+      }
+      if closed {
+        break;
       }
     }
-    if values.len() != expected {
+    if !chunk.is_empty() {
+      emit(&chunk).map_err(|message| self.error(message))?;
+    }
+    if count != expected && what != "locations" {
       return Err(self.error(format!(
-        "\"{what}\" has {} values; the header's count needs {expected}",
-        values.len()
+        "\"{what}\" has {count} values; the header's count needs {expected}"
       )));
     }
-    Ok(values)
+    Ok(())
   }
 
-  fn number(&mut self, what: &str) -> Result<u32, ParseError> {
-    let mut value: u64 = 0;
-    let mut digits = 0;
-    if !matches!(self.peek_non_ws()?, Some(b'0'..=b'9')) {
-      let found = self
-        .peek()?
-        .map(show)
-        .unwrap_or_else(|| "the end of the file".into());
-      return Err(self.error(format!("expected a number in \"{what}\", found {found}")));
-    }
-    while let Some(byte @ b'0'..=b'9') = self.peek()? {
-      self.pos += 1;
-      digits += 1;
-      value = value * 10 + u64::from(byte - b'0');
-      if value > u64::from(u32::MAX) || digits > 10 {
-        return Err(self.error(format!("a value in \"{what}\" is larger than 2^32")));
-      }
-    }
-    Ok(value as u32)
-  }
-
-  fn strings(&mut self) -> Result<Vec<String>, ParseError> {
+  fn strings(&mut self, mut emit: impl FnMut(String)) -> Result<(), ParseError> {
     self.expect(b'[')?;
-    let mut strings = Vec::new();
     if self.peek_non_ws()? == Some(b']') {
       self.pos += 1;
-      return Ok(strings);
+      return Ok(());
     }
     loop {
-      strings.push(self.string()?);
+      emit(self.string()?);
       match self.next_non_ws()? {
         Some(b',') => {}
-        Some(b']') => return Ok(strings),
+        Some(b']') => return Ok(()),
         Some(other) => {
           return Err(self.error(format!(
             "expected ',' or ']' in \"strings\", found {}",
