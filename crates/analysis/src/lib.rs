@@ -1,6 +1,11 @@
 //! Heap snapshot analysis with no Node-API dependency: reading `.heapsnapshot` files into compact
 //! arrays and checking them. The addon runs it off the JS thread; `cargo test` covers it.
 #![deny(clippy::all)]
+// Nodes and edges live in parallel columns indexed by ordinal; loops over ordinals read best.
+#![allow(clippy::needless_range_loop)]
 
+pub mod graph;
+pub mod heap;
 pub mod parse;
+pub mod report;
 pub mod validate;

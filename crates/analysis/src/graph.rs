@@ -1,0 +1,529 @@
+//! The heap graph in compact columns, loaded straight from the file.
+//!
+//! A snapshot's `nodes` array holds 6 or 7 numbers per node and `edges` 3 per edge; the
+//! analyses need 4 of the node fields and all 3 edge fields, so the loader keeps only those, in
+//! one vector per field (a u8 for the types). Edge targets are stored as node ordinals rather
+//! than offsets into `nodes`. Strings live in one byte buffer. A 171 MB snapshot of 2.2 M nodes
+//! and 7 M edges takes about 110 MB this way.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use crate::parse::{visit, Meta, ParseError, Visitor};
+use crate::validate::enum_names;
+
+/// The strings of a snapshot, back to back.
+#[derive(Debug, Default)]
+pub struct Strings {
+  bytes: Vec<u8>,
+  ends: Vec<usize>,
+}
+
+impl Strings {
+  pub fn len(&self) -> usize {
+    self.ends.len()
+  }
+
+  pub fn is_empty(&self) -> bool {
+    self.ends.is_empty()
+  }
+
+  pub fn get(&self, index: u32) -> &str {
+    let index = index as usize;
+    let start = if index == 0 { 0 } else { self.ends[index - 1] };
+    // Pushed from `String`s, cut at their ends: always UTF-8.
+    std::str::from_utf8(&self.bytes[start..self.ends[index]]).unwrap_or("")
+  }
+
+  pub fn push(&mut self, text: &str) -> u32 {
+    self.bytes.extend_from_slice(text.as_bytes());
+    self.ends.push(self.bytes.len());
+    (self.ends.len() - 1) as u32
+  }
+}
+
+/// A node or edge type that the snapshot may not declare.
+const ABSENT: u8 = u8::MAX;
+
+/// The node and edge type numbers the analyses look at, as this snapshot's `meta` numbers them.
+#[derive(Debug, Clone)]
+pub struct Types {
+  pub node: Vec<String>,
+  /// `(type)` for each node type: the class DevTools files nodes of no other class under.
+  pub class: Vec<String>,
+  pub edge: Vec<String>,
+  pub hidden: u8,
+  pub array: u8,
+  pub object: u8,
+  pub code: u8,
+  pub closure: u8,
+  pub regexp: u8,
+  pub native: u8,
+  pub synthetic: u8,
+  pub element: u8,
+  pub hidden_edge: u8,
+  pub internal: u8,
+  pub shortcut: u8,
+  pub weak: u8,
+  pub property: u8,
+}
+
+impl Types {
+  fn new(meta: &Meta, node_type: usize, edge_type: usize) -> Types {
+    let node = enum_names(&meta.node_types, node_type);
+    let edge = enum_names(&meta.edge_types, edge_type);
+    let find = |names: &[String], name: &str| {
+      names
+        .iter()
+        .position(|n| n == name)
+        .map_or(ABSENT, |i| i as u8)
+    };
+    Types {
+      hidden: find(&node, "hidden"),
+      array: find(&node, "array"),
+      object: find(&node, "object"),
+      code: find(&node, "code"),
+      closure: find(&node, "closure"),
+      regexp: find(&node, "regexp"),
+      native: find(&node, "native"),
+      synthetic: find(&node, "synthetic"),
+      element: find(&edge, "element"),
+      hidden_edge: find(&edge, "hidden"),
+      internal: find(&edge, "internal"),
+      shortcut: find(&edge, "shortcut"),
+      weak: find(&edge, "weak"),
+      property: find(&edge, "property"),
+      class: node.iter().map(|t| format!("({t})")).collect(),
+      node,
+      edge,
+    }
+  }
+
+  /// Element and hidden edges are named by a number, the others by a string index.
+  pub fn edge_named_by_index(&self, edge_type: u8) -> bool {
+    edge_type == self.element || edge_type == self.hidden_edge
+  }
+}
+
+#[derive(Debug)]
+pub struct Graph {
+  pub types: Types,
+  pub node_type: Vec<u8>,
+  pub node_name: Vec<u32>,
+  pub node_id: Vec<u32>,
+  pub self_size: Vec<u32>,
+  /// DOM link state of embedder nodes (0 unknown, 1 attached, 2 detached); empty when the
+  /// snapshot has no `detachedness` field.
+  pub detachedness: Vec<u8>,
+  /// Edges of node `i` are `first_edge[i]..first_edge[i + 1]`.
+  pub first_edge: Vec<u32>,
+  pub edge_type: Vec<u8>,
+  pub edge_name: Vec<u32>,
+  /// Target node ordinal.
+  pub edge_to: Vec<u32>,
+  pub strings: Strings,
+  /// Where the constructor of an object is defined, by node ordinal (sorted):
+  /// (ordinal, script id, line, column).
+  pub locations: Vec<[u32; 4]>,
+  /// The interface name (`{a, b, c}`) DevTools gives plain objects, by node ordinal (sorted),
+  /// as an index into `interface_names`; set by [`crate::heap::Heap::new`].
+  pub interfaces: Vec<(u32, u32)>,
+  pub interface_names: Vec<String>,
+}
+
+impl Graph {
+  /// The source location DevTools files an object's class under, if the snapshot has one.
+  pub fn location(&self, node: usize) -> Option<[u32; 3]> {
+    let found = self
+      .locations
+      .binary_search_by_key(&(node as u32), |l| l[0])
+      .ok()?;
+    let [_, script, line, column] = self.locations[found];
+    Some([script, line, column])
+  }
+
+  pub fn node_count(&self) -> usize {
+    self.node_type.len()
+  }
+
+  pub fn edge_count(&self) -> usize {
+    self.edge_type.len()
+  }
+
+  pub fn edges(&self, node: usize) -> std::ops::Range<usize> {
+    self.first_edge[node] as usize..self.first_edge[node + 1] as usize
+  }
+
+  pub fn name(&self, node: usize) -> &str {
+    self.strings.get(self.node_name[node])
+  }
+
+  pub fn type_name(&self, node: usize) -> &str {
+    &self.types.node[self.node_type[node] as usize]
+  }
+
+  /// The interface (`{a, b}`) of a plain object, as an index into `interface_names`.
+  pub fn interface_of(&self, node: usize) -> Option<u32> {
+    if self.interfaces.is_empty() || self.node_type[node] != self.types.object {
+      return None;
+    }
+    let found = self
+      .interfaces
+      .binary_search_by_key(&(node as u32), |p| p.0)
+      .ok()?;
+    Some(self.interfaces[found].1)
+  }
+
+  /// The name DevTools' Summary groups a node under (`calculateObjectNames`).
+  pub fn class_name(&self, node: usize) -> Cow<'_, str> {
+    let t = &self.types;
+    let kind = self.node_type[node];
+    if kind == t.hidden {
+      Cow::Borrowed("(system)")
+    } else if kind == t.object || kind == t.native {
+      let name = self.name(node);
+      if let Some(interface) = self.interface_of(node) {
+        return Cow::Borrowed(&self.interface_names[interface as usize]);
+      }
+      // '<div id="a">' → '<div>', 'Detached <div id="a">' → 'Detached <div>' (DOM wrappers).
+      let from = if name.starts_with("Detached <") {
+        10
+      } else if name.starts_with('<') {
+        0
+      } else {
+        return Cow::Borrowed(name);
+      };
+      match name[from..].find(' ') {
+        Some(space) => Cow::Owned(format!("{}>", &name[..from + space])),
+        None => Cow::Borrowed(name),
+      }
+    } else if kind == t.code {
+      Cow::Borrowed("(compiled code)")
+    } else if kind == t.closure {
+      Cow::Borrowed("Function")
+    } else if kind == t.regexp {
+      Cow::Borrowed("RegExp")
+    } else {
+      Cow::Borrowed(&t.class[kind as usize])
+    }
+  }
+
+  /// An edge's name as DevTools' retainer view writes it: `name` for properties and context
+  /// variables, `[3]` for elements, `{name}` for internal and hidden edges, `[[name]]` for weak.
+  pub fn edge_label(&self, edge: usize) -> String {
+    let t = &self.types;
+    let kind = self.edge_type[edge];
+    let name = match self.edge_string(edge) {
+      Some(text) => text.to_string(),
+      None => self.edge_name[edge].to_string(),
+    };
+    if kind == t.element {
+      format!("[{name}]")
+    } else if kind == t.internal || kind == t.hidden_edge {
+      format!("{{{name}}}")
+    } else if kind == t.weak {
+      format!("[[{name}]]")
+    } else {
+      name
+    }
+  }
+
+  /// The edge's name string, or None for edges named by a number.
+  pub fn edge_string(&self, edge: usize) -> Option<&str> {
+    (!self.types.edge_named_by_index(self.edge_type[edge]))
+      .then(|| self.strings.get(self.edge_name[edge]))
+  }
+}
+
+/// Field positions of one record, and where the loader is in it.
+struct Layout {
+  fields: usize,
+  at: usize,
+}
+
+impl Layout {
+  fn position(fields: &[String], name: &str) -> Result<usize, String> {
+    fields
+      .iter()
+      .position(|f| f == name)
+      .ok_or_else(|| format!("meta declares no '{name}' field"))
+  }
+}
+
+struct Loader {
+  graph: Graph,
+  nodes: Layout,
+  edges: Layout,
+  /// Node field positions: type, name, id, self_size, edge_count.
+  node_at: [usize; 5],
+  detachedness_at: Option<usize>,
+  /// Location field positions (object_index, script_id, line, column), and the record read.
+  location_at: Option<[usize; 4]>,
+  location: [u32; 4],
+  locations: Layout,
+  /// Edge field positions: type, name_or_index, to_node.
+  edge_at: [usize; 3],
+  node_count: usize,
+  edge_count: usize,
+  edges_declared: u64,
+}
+
+impl Visitor for Loader {
+  fn header(&mut self, meta: &Meta, node_count: usize, edge_count: usize) -> Result<(), String> {
+    let nf = &meta.node_fields;
+    let ef = &meta.edge_fields;
+    self.node_at = [
+      Layout::position(nf, "type")?,
+      Layout::position(nf, "name")?,
+      Layout::position(nf, "id")?,
+      Layout::position(nf, "self_size")?,
+      Layout::position(nf, "edge_count")?,
+    ];
+    self.detachedness_at = nf.iter().position(|f| f == "detachedness");
+    let lf = &meta.location_fields;
+    self.location_at = (|| {
+      Some([
+        lf.iter().position(|f| f == "object_index")?,
+        lf.iter().position(|f| f == "script_id")?,
+        lf.iter().position(|f| f == "line")?,
+        lf.iter().position(|f| f == "column")?,
+      ])
+    })();
+    self.locations.fields = lf.len();
+    self.edge_at = [
+      Layout::position(ef, "type")?,
+      Layout::position(ef, "name_or_index")?,
+      Layout::position(ef, "to_node")?,
+    ];
+    self.nodes.fields = nf.len();
+    self.edges.fields = ef.len();
+    let types = Types::new(meta, self.node_at[0], self.edge_at[0]);
+    if types.node.is_empty() || types.node.len() >= ABSENT as usize {
+      return Err("meta.node_types declares no list of node types".into());
+    }
+    if types.edge.is_empty() || types.edge.len() >= ABSENT as usize {
+      return Err("meta.edge_types declares no list of edge types".into());
+    }
+    if node_count == 0 {
+      return Err("the snapshot has no nodes (not even the root)".into());
+    }
+    if node_count > u32::MAX as usize - 1 || edge_count > u32::MAX as usize - 1 {
+      return Err("more than 2^32 nodes or edges".into());
+    }
+    let g = &mut self.graph;
+    g.types = types;
+    // `visit` has checked that the file is large enough to hold these counts.
+    g.node_type.reserve_exact(node_count);
+    g.node_name.reserve_exact(node_count);
+    g.node_id.reserve_exact(node_count);
+    g.self_size.reserve_exact(node_count);
+    if self.detachedness_at.is_some() {
+      g.detachedness.reserve_exact(node_count);
+    }
+    g.first_edge.reserve_exact(node_count + 1);
+    g.first_edge.push(0);
+    g.edge_type.reserve_exact(edge_count);
+    g.edge_name.reserve_exact(edge_count);
+    g.edge_to.reserve_exact(edge_count);
+    self.node_count = node_count;
+    self.edge_count = edge_count;
+    Ok(())
+  }
+
+  fn nodes(&mut self, values: &[u32]) -> Result<(), String> {
+    let [type_at, name_at, id_at, size_at, count_at] = self.node_at;
+    let types = self.graph.types.node.len();
+    for &value in values {
+      let at = self.nodes.at;
+      let g = &mut self.graph;
+      if at == type_at {
+        if value as usize >= types {
+          return Err(format!(
+            "node {} has type {value}, but meta declares {types} node types",
+            g.node_type.len()
+          ));
+        }
+        g.node_type.push(value as u8);
+      } else if at == name_at {
+        g.node_name.push(value);
+      } else if at == id_at {
+        g.node_id.push(value);
+      } else if at == size_at {
+        g.self_size.push(value);
+      } else if at == count_at {
+        self.edges_declared += u64::from(value);
+        if self.edges_declared > self.edge_count as u64 {
+          return Err(format!(
+            "the nodes' edge counts add up to more than edge_count ({})",
+            self.edge_count
+          ));
+        }
+        g.first_edge.push(self.edges_declared as u32);
+      } else if Some(at) == self.detachedness_at {
+        g.detachedness.push(value.min(3) as u8);
+      }
+      self.nodes.at = if at + 1 == self.nodes.fields {
+        0
+      } else {
+        at + 1
+      };
+    }
+    Ok(())
+  }
+
+  fn edges(&mut self, values: &[u32]) -> Result<(), String> {
+    let [type_at, name_at, to_at] = self.edge_at;
+    let (types, fields) = (self.graph.types.edge.len(), self.nodes.fields);
+    for &value in values {
+      let at = self.edges.at;
+      let g = &mut self.graph;
+      if at == type_at {
+        if value as usize >= types {
+          return Err(format!(
+            "edge {} has type {value}, but meta declares {types} edge types",
+            g.edge_type.len()
+          ));
+        }
+        g.edge_type.push(value as u8);
+      } else if at == name_at {
+        g.edge_name.push(value);
+      } else if at == to_at {
+        let ordinal = value as usize / fields;
+        if !(value as usize).is_multiple_of(fields) || ordinal >= self.node_count {
+          return Err(format!(
+            "edge {} points at {value}, which is not the start of a node",
+            g.edge_to.len()
+          ));
+        }
+        g.edge_to.push(ordinal as u32);
+      }
+      self.edges.at = if at + 1 == self.edges.fields {
+        0
+      } else {
+        at + 1
+      };
+    }
+    Ok(())
+  }
+
+  fn string(&mut self, text: String) {
+    self.graph.strings.push(&text);
+  }
+
+  fn locations(&mut self, values: &[u32]) -> Result<(), String> {
+    let Some(at) = self.location_at else {
+      return Ok(());
+    };
+    let nf = self.nodes.fields as u32;
+    for &value in values {
+      let field = self.locations.at;
+      if let Some(i) = at.iter().position(|&a| a == field) {
+        self.location[i] = value;
+      }
+      if field + 1 == self.locations.fields {
+        let [index, script, line, column] = self.location;
+        // A record that names no node start is ignored, as DevTools never looks it up.
+        if index % nf == 0 && ((index / nf) as usize) < self.node_count {
+          self
+            .graph
+            .locations
+            .push([index / nf, script, line, column]);
+        }
+        self.locations.at = 0;
+      } else {
+        self.locations.at = field + 1;
+      }
+    }
+    Ok(())
+  }
+
+  fn finish(&mut self) -> Result<(), String> {
+    self.graph.locations.sort_unstable_by_key(|l| l[0]);
+    self.graph.locations.dedup_by_key(|l| l[0]);
+    let g = &self.graph;
+    if self.edges_declared != self.edge_count as u64 {
+      return Err(format!(
+        "the nodes' edge counts add up to {}, edge_count is {}",
+        self.edges_declared, self.edge_count
+      ));
+    }
+    let strings = g.strings.len();
+    if let Some(node) = g.node_name.iter().position(|&n| n as usize >= strings) {
+      return Err(format!(
+        "node {node} names string {}, but there are {strings}",
+        g.node_name[node]
+      ));
+    }
+    for edge in 0..g.edge_type.len() {
+      if !g.types.edge_named_by_index(g.edge_type[edge]) && g.edge_name[edge] as usize >= strings {
+        return Err(format!(
+          "edge {edge} names string {}, but there are {strings}",
+          g.edge_name[edge]
+        ));
+      }
+    }
+    Ok(())
+  }
+}
+
+/// Reads a snapshot into a [`Graph`]; every index in it is then in range.
+pub fn load(input: impl Read, size: u64) -> Result<Graph, ParseError> {
+  let empty = Types {
+    node: Vec::new(),
+    class: Vec::new(),
+    edge: Vec::new(),
+    hidden: ABSENT,
+    array: ABSENT,
+    object: ABSENT,
+    code: ABSENT,
+    closure: ABSENT,
+    regexp: ABSENT,
+    native: ABSENT,
+    synthetic: ABSENT,
+    element: ABSENT,
+    hidden_edge: ABSENT,
+    internal: ABSENT,
+    shortcut: ABSENT,
+    weak: ABSENT,
+    property: ABSENT,
+  };
+  let mut loader = Loader {
+    graph: Graph {
+      types: empty,
+      node_type: Vec::new(),
+      node_name: Vec::new(),
+      node_id: Vec::new(),
+      self_size: Vec::new(),
+      detachedness: Vec::new(),
+      first_edge: Vec::new(),
+      edge_type: Vec::new(),
+      edge_name: Vec::new(),
+      edge_to: Vec::new(),
+      strings: Strings::default(),
+      locations: Vec::new(),
+      interfaces: Vec::new(),
+      interface_names: Vec::new(),
+    },
+    nodes: Layout { fields: 0, at: 0 },
+    edges: Layout { fields: 0, at: 0 },
+    node_at: [0; 5],
+    detachedness_at: None,
+    location_at: None,
+    location: [0; 4],
+    locations: Layout { fields: 0, at: 0 },
+    edge_at: [0; 3],
+    node_count: 0,
+    edge_count: 0,
+    edges_declared: 0,
+  };
+  visit(input, size, &mut loader)?;
+  Ok(loader.graph)
+}
+
+pub fn load_file(path: &Path) -> Result<Graph, ParseError> {
+  let file = File::open(path)?;
+  let size = file.metadata()?.len();
+  load(file, size)
+}

@@ -1,0 +1,841 @@
+//! What Chrome DevTools computes when it loads a snapshot, computed the same way so that the
+//! figures match its Summary and Comparison views (front_end/entrypoints/heap_snapshot_worker/
+//! HeapSnapshot.ts in chrome-devtools-frontend):
+//!
+//! - **Shallow sizes.** Arrays, hidden nodes and `system / ExternalStringData` owned by exactly
+//!   one other object are added to that object's size and zeroed (`calculateShallowSizes`).
+//! - **Class names.** `(system)` for hidden nodes, `(compiled code)`, `Function`, `RegExp`, the
+//!   constructor name for objects, `(type)` for the rest (`calculateObjectNames`).
+//! - **Retained sizes.** A dominator tree (Lengauer–Tarjan, as DevTools) over the *essential*
+//!   edges: not weak, not a self edge, shortcuts only from the root, no edge from an object not
+//!   reachable from the root's shortcuts (the "page") into one that is, and of a WeakMap entry
+//!   only the key's edge, not the table's (`computeIsEssentialEdge`).
+//! - **Distances.** Breadth-first from the user roots (the root's non-synthetic children, such
+//!   as `global`), then from the root at 100,000,000 for what only system roots reach
+//!   (`calculateDistances`, with its filter for descriptor arrays and WeakMap entries).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
+
+use crate::graph::Graph;
+
+/// Distance DevTools gives nodes reached only through system roots.
+pub const BASE_SYSTEM_DISTANCE: i32 = 100_000_000;
+/// Distance of nodes no root reaches.
+pub const NO_DISTANCE: i32 = -5;
+const NONE: u32 = u32::MAX;
+
+/// How far an analysis has come; shown as a progress bar by the CLI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+  Sizes,
+  Dominators,
+  Distances,
+}
+
+pub struct Heap {
+  pub graph: Graph,
+  /// Immediate dominator of each node (the root is its own).
+  pub dominator: Vec<u32>,
+  pub retained: Vec<u64>,
+  pub distance: Vec<i32>,
+  /// The edge by which the breadth-first search for distances first reached each node.
+  pub parent_edge: Vec<u32>,
+}
+
+/// What an internal edge's name says when it is one half of a WeakMap entry.
+#[derive(Clone, Copy)]
+struct Ephemeron {
+  table_id: u32,
+  /// Identifies the entry: the same for the table's edge and the key's edge.
+  entry: u32,
+}
+
+/// Parses `"<n> / part of key (<k> @<id>) -> value (<v> @<id>) pair in WeakMap (table @<id>)"`,
+/// the name V8 gives both edges to a WeakMap value; the `.*?` of DevTools' regular expression
+/// make the first ") -> value (" and the last "pair in WeakMap (table @" the separators.
+fn parse_ephemeron(name: &str) -> Option<(&str, u32)> {
+  let digits = name.bytes().take_while(u8::is_ascii_digit).count();
+  if digits == 0 {
+    return None;
+  }
+  let part = &name[digits..];
+  let rest = part.strip_prefix(" / part of key (")?;
+  let (key, rest) = rest.split_once(") -> value (")?;
+  let key_id = key.rsplit_once(" @")?.1;
+  let (value, table) = rest.split_once(") pair in WeakMap (table @")?;
+  let value_id = value.rsplit_once(" @")?.1;
+  let table = table.strip_suffix(')')?;
+  let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+  if !all_digits(key_id) || !all_digits(value_id) || !all_digits(table) {
+    return None;
+  }
+  Some((part, table.parse().ok()?))
+}
+
+/// WeakMap entry edges, by edge-name string.
+struct Ephemerons {
+  /// Per string: UNKNOWN, NOT_ENTRY, or an index into `parsed`.
+  by_string: Vec<u32>,
+  parsed: Vec<Ephemeron>,
+  entries: HashMap<String, u32>,
+}
+
+const UNKNOWN: u32 = u32::MAX;
+const NOT_ENTRY: u32 = u32::MAX - 1;
+
+impl Ephemerons {
+  fn new(strings: usize) -> Self {
+    Ephemerons {
+      by_string: vec![UNKNOWN; strings],
+      parsed: Vec::new(),
+      entries: HashMap::new(),
+    }
+  }
+
+  fn of(&mut self, graph: &Graph, edge: usize) -> Option<Ephemeron> {
+    if graph.edge_type[edge] != graph.types.internal {
+      return None;
+    }
+    let name = graph.edge_name[edge] as usize;
+    match self.by_string[name] {
+      NOT_ENTRY => return None,
+      UNKNOWN => {}
+      known => return Some(self.parsed[known as usize]),
+    }
+    let parsed = parse_ephemeron(graph.strings.get(name as u32)).map(|(part, table_id)| {
+      let next = self.entries.len() as u32;
+      let entry = *self.entries.entry(part.to_string()).or_insert(next);
+      Ephemeron { table_id, entry }
+    });
+    self.by_string[name] = match parsed {
+      Some(entry) => {
+        self.parsed.push(entry);
+        self.parsed.len() as u32 - 1
+      }
+      None => NOT_ENTRY,
+    };
+    parsed
+  }
+}
+
+fn is_user_root(graph: &Graph, node: usize) -> bool {
+  graph.node_type[node] != graph.types.synthetic || is_dom_trees_root(graph, node)
+}
+
+fn is_dom_trees_root(graph: &Graph, node: usize) -> bool {
+  graph.node_type[node] == graph.types.synthetic && graph.name(node) == "(Document DOM trees)"
+}
+
+/// DevTools' `propagateDOMState`: embedder (native) nodes inherit the attached or detached
+/// state of the native nodes that hold them, and detached ones are renamed `Detached <name>`.
+fn propagate_dom_state(graph: &mut Graph) {
+  const ATTACHED: u8 = 1;
+  const DETACHED: u8 = 2;
+  if graph.detachedness.is_empty() {
+    return;
+  }
+  let n = graph.node_count();
+  let mut visited = vec![false; n];
+  let (mut attached, mut detached): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
+  let mut renamed: HashMap<u32, u32> = HashMap::new();
+  let mut process = |graph: &mut Graph,
+                     node: usize,
+                     state: u8,
+                     attached: &mut Vec<u32>,
+                     detached: &mut Vec<u32>| {
+    if visited[node] {
+      return;
+    }
+    visited[node] = true;
+    if graph.node_type[node] != graph.types.native {
+      return;
+    }
+    graph.detachedness[node] = state;
+    if state == ATTACHED {
+      attached.push(node as u32);
+    } else if state == DETACHED {
+      let old = graph.node_name[node];
+      let new = *renamed.entry(old).or_insert_with(|| {
+        let name = format!("Detached {}", graph.strings.get(old));
+        graph.strings.push(&name)
+      });
+      graph.node_name[node] = new;
+      detached.push(node as u32);
+    }
+  };
+  for node in 0..n {
+    let state = graph.detachedness[node];
+    if state != 0 {
+      process(graph, node, state, &mut attached, &mut detached);
+    }
+  }
+  let followed = |graph: &Graph, edge: usize| {
+    let kind = graph.edge_type[edge];
+    kind != graph.types.hidden_edge && kind != graph.types.weak
+  };
+  while let Some(node) = attached.pop() {
+    for edge in graph.edges(node as usize) {
+      if followed(graph, edge) {
+        let to = graph.edge_to[edge] as usize;
+        process(graph, to, ATTACHED, &mut attached, &mut detached);
+      }
+    }
+  }
+  while let Some(node) = detached.pop() {
+    if graph.detachedness[node as usize] == ATTACHED {
+      continue;
+    }
+    for edge in graph.edges(node as usize) {
+      if followed(graph, edge) {
+        let to = graph.edge_to[edge] as usize;
+        process(graph, to, DETACHED, &mut attached, &mut detached);
+      }
+    }
+  }
+}
+
+/// JSON.stringify-style quoting for property names that would be ambiguous in `{a, b}`.
+fn format_property(name: &str) -> Cow<'_, str> {
+  if name.contains([',', '\'', '"', '{', '}']) {
+    Cow::Owned(serde_json::to_string(name).unwrap_or_default())
+  } else {
+    Cow::Borrowed(name)
+  }
+}
+
+fn js_len(text: &str) -> usize {
+  text.encode_utf16().count()
+}
+
+/// DevTools' `inferInterfaceDefinitions` + `applyInterfaceDefinitions`: plain objects
+/// (`Object`) are named after their properties, `{id, user, createdAt}`, when enough objects
+/// share that shape (at least 2, and 1 in 1,000 of all plain objects).
+fn name_interfaces(graph: &mut Graph) {
+  const MAX_NAME: usize = 120;
+  let g = &*graph;
+  let t = &g.types;
+  let plain = |node: usize| g.node_type[node] == t.object && g.name(node) == "Object";
+  let properties = |node: usize| {
+    g.edges(node)
+      .filter(|&e| g.edge_type[e] == t.property)
+      .map(|e| g.strings.get(g.edge_name[e]))
+  };
+  // Candidates: the leading properties of each plain object, in order.
+  struct Candidate<'a> {
+    count: u32,
+    props: Vec<&'a str>,
+    first_seen: usize,
+  }
+  let mut candidates: HashMap<String, Candidate> = HashMap::new();
+  let mut total = 0usize;
+  let mut name = String::new();
+  for node in 0..g.node_count() {
+    if !plain(node) {
+      continue;
+    }
+    total += 1;
+    name.clear();
+    name.push('{');
+    let mut props: Vec<&str> = Vec::new();
+    for prop in properties(node) {
+      if prop == "__proto__" {
+        continue;
+      }
+      let formatted = format_property(prop);
+      if js_len(&name) > 1 && js_len(&name) + js_len(&formatted) > MAX_NAME {
+        break;
+      }
+      if name.len() != 1 {
+        name.push_str(", ");
+      }
+      name.push_str(&formatted);
+      props.push(prop);
+    }
+    if props.is_empty() {
+      continue;
+    }
+    name.push('}');
+    let first_seen = candidates.len();
+    candidates
+      .entry(name.clone())
+      .or_insert(Candidate {
+        count: 0,
+        props,
+        first_seen,
+      })
+      .count += 1;
+  }
+  let mut sorted: Vec<(String, Candidate)> = candidates.into_iter().collect();
+  // By count, most first; ties keep first-seen order as JavaScript's stable sort does.
+  sorted.sort_by(|a, b| (b.1.count.cmp(&a.1.count)).then(a.1.first_seen.cmp(&b.1.first_seen)));
+  let min = (2.0f64).max(total as f64 / 1000.0);
+  let definitions: Vec<(String, Vec<&str>)> = sorted
+    .into_iter()
+    .take_while(|(_, c)| f64::from(c.count) >= min)
+    .map(|(name, c)| (name, c.props))
+    .collect();
+  if definitions.is_empty() {
+    return;
+  }
+
+  // DevTools sorts by UTF-16 code units, Rust by code points: the orders differ only between
+  // U+E000..U+FFFF and astral characters, and V8 writes no astral characters in snapshots.
+  // A trie over sorted property names; each definition marks the node its properties end at.
+  struct TrieNode<'a> {
+    next: FxHashMap<&'a str, usize>,
+    matched: Option<(usize, usize)>, // (property count, definition index)
+    greatest: Option<&'a str>,
+  }
+  let mut trie = vec![TrieNode {
+    next: FxHashMap::default(),
+    matched: None,
+    greatest: None,
+  }];
+  for (index, (_, props)) in definitions.iter().enumerate() {
+    let mut sorted_props = props.clone();
+    sorted_props.sort_unstable();
+    let mut at = 0;
+    for prop in &sorted_props {
+      at = match trie[at].next.get(prop) {
+        Some(&next) => next,
+        None => {
+          let next = trie.len();
+          trie.push(TrieNode {
+            next: FxHashMap::default(),
+            matched: None,
+            greatest: None,
+          });
+          trie[at].next.insert(prop, next);
+          let greater = trie[at].greatest.is_none_or(|g| g < *prop);
+          if greater {
+            trie[at].greatest = Some(prop);
+          }
+          next
+        }
+      };
+    }
+    if trie[at].matched.is_none() {
+      trie[at].matched = Some((sorted_props.len(), index));
+    }
+  }
+  let better = |a: Option<(usize, usize)>, b: Option<(usize, usize)>| match (a, b) {
+    (None, x) | (x, None) => x,
+    (Some(a), Some(b)) => Some(if a.0 != b.0 {
+      if a.0 > b.0 {
+        a
+      } else {
+        b
+      }
+    } else if a.1 <= b.1 {
+      a
+    } else {
+      b
+    }),
+  };
+  let mut interfaces = Vec::new();
+  let mut states: Vec<usize> = Vec::new();
+  for node in 0..g.node_count() {
+    if !plain(node) {
+      continue;
+    }
+    let mut props: Vec<&str> = properties(node).collect();
+    props.sort_unstable();
+    states.clear();
+    states.push(0);
+    let mut best = trie[0].matched;
+    for prop in &props {
+      let current = states.len();
+      let mut keep = Vec::with_capacity(current);
+      for &state in &states[..current] {
+        let done = trie[state].greatest.is_none_or(|g| *prop >= g);
+        if !done {
+          keep.push(state);
+        }
+        if let Some(&next) = trie[state].next.get(prop) {
+          keep.push(next);
+          best = better(best, trie[next].matched);
+        }
+      }
+      keep.sort_unstable();
+      keep.dedup();
+      states = keep;
+    }
+    if let Some((_, index)) = best {
+      interfaces.push((node as u32, index as u32));
+    }
+  }
+  let names = definitions.into_iter().map(|(name, _)| name).collect();
+  graph.interfaces = interfaces;
+  graph.interface_names = names;
+}
+
+/// Nodes reachable from the root's shortcut edges over non-weak edges: DevTools' "page
+/// objects" (in Node.js, what the `global` object reaches).
+fn page_objects(graph: &Graph) -> Vec<bool> {
+  let mut page = vec![false; graph.node_count()];
+  let mut stack = Vec::new();
+  for edge in graph.edges(0) {
+    let to = graph.edge_to[edge] as usize;
+    let kind = graph.edge_type[edge];
+    let entry =
+      kind == graph.types.shortcut || (kind == graph.types.element && is_dom_trees_root(graph, to));
+    if entry && !page[to] {
+      page[to] = true;
+      stack.push(to as u32);
+    }
+  }
+  while let Some(node) = stack.pop() {
+    for edge in graph.edges(node as usize) {
+      let to = graph.edge_to[edge] as usize;
+      if !page[to] && graph.edge_type[edge] != graph.types.weak {
+        page[to] = true;
+        stack.push(to as u32);
+      }
+    }
+  }
+  page
+}
+
+/// DevTools' `calculateShallowSizes`: arrays, hidden nodes and external string data owned by
+/// exactly one object (through non-weak edges, possibly via other owned nodes) count in that
+/// object's shallow size instead of their own.
+fn attribute_owned_sizes(graph: &mut Graph) {
+  if !graph
+    .edges(0)
+    .any(|e| is_user_root(graph, graph.edge_to[e] as usize))
+  {
+    return; // a snapshot with internals exposed: show the real allocations
+  }
+  const UNVISITED: u32 = u32::MAX;
+  const SHARED: u32 = u32::MAX - 1;
+  let n = graph.node_count();
+  let types = &graph.types;
+  let mut owner = vec![UNVISITED; n];
+  let mut work: Vec<u32> = Vec::new();
+  for (node, slot) in owner.iter_mut().enumerate() {
+    let kind = graph.node_type[node];
+    let owned = kind == types.hidden
+      || kind == types.array
+      || (kind == types.native
+        && graph.strings.get(graph.node_name[node]) == "system / ExternalStringData");
+    if !owned {
+      *slot = node as u32;
+      work.push(node as u32);
+    }
+  }
+  while let Some(node) = work.pop() {
+    let this_owner = owner[node as usize];
+    for edge in graph.edges(node as usize) {
+      if graph.edge_type[edge] == types.weak {
+        continue;
+      }
+      let to = graph.edge_to[edge];
+      let current = owner[to as usize];
+      if current == UNVISITED {
+        owner[to as usize] = this_owner;
+        work.push(to);
+      } else if current != to && current != this_owner && current != SHARED {
+        owner[to as usize] = SHARED;
+        work.push(to);
+      }
+    }
+  }
+  for (node, &by) in owner.iter().enumerate() {
+    if by == UNVISITED || by == SHARED || by as usize == node {
+      continue;
+    }
+    let by = by as usize;
+    if by == 0 || graph.node_type[by] == types.synthetic {
+      continue;
+    }
+    let size = graph.self_size[node];
+    graph.self_size[node] = 0;
+    graph.self_size[by] = graph.self_size[by].saturating_add(size);
+  }
+}
+
+/// One bit per edge: does it count for dominators?
+fn essential_edges(graph: &Graph, ephemerons: &mut Ephemerons) -> Vec<u64> {
+  let page = page_objects(graph);
+  let types = &graph.types;
+  let mut bits = vec![0u64; graph.edge_count().div_ceil(64)];
+  for node in 0..graph.node_count() {
+    for edge in graph.edges(node) {
+      let kind = graph.edge_type[edge];
+      if kind == types.weak {
+        continue;
+      }
+      if let Some(entry) = ephemerons.of(graph, edge) {
+        if entry.table_id == graph.node_id[node] {
+          continue;
+        }
+      }
+      let to = graph.edge_to[edge] as usize;
+      if to == node {
+        continue;
+      }
+      if node != 0 && (kind == types.shortcut || (page[to] && !page[node])) {
+        continue;
+      }
+      bits[edge / 64] |= 1 << (edge % 64);
+    }
+  }
+  bits
+}
+
+fn is_set(bits: &[u64], edge: usize) -> bool {
+  bits[edge / 64] & (1 << (edge % 64)) != 0
+}
+
+/// Immediate dominators, by DevTools' Lengauer–Tarjan (`calculateDominatorsAndRetainedSizes`),
+/// step for step so that even nodes no root reaches get the same dominator. Returns the
+/// dominators and the vertices in DFS order (1-based numbering as in the paper).
+fn dominators(graph: &Graph, essential: &[u64]) -> (Vec<u32>, Vec<u32>) {
+  let n_nodes = graph.node_count();
+  let len = n_nodes + 1;
+  // Predecessors over essential edges, by target.
+  let mut first_pred = vec![0u32; len + 1];
+  for edge in 0..graph.edge_count() {
+    if is_set(essential, edge) {
+      first_pred[graph.edge_to[edge] as usize + 1] += 1;
+    }
+  }
+  for i in 1..first_pred.len() {
+    first_pred[i] += first_pred[i - 1];
+  }
+  let mut preds = vec![0u32; first_pred[len - 1] as usize];
+  {
+    let mut fill = first_pred.clone();
+    for node in 0..n_nodes {
+      for edge in graph.edges(node) {
+        if is_set(essential, edge) {
+          let to = graph.edge_to[edge] as usize;
+          preds[fill[to] as usize] = node as u32;
+          fill[to] += 1;
+        }
+      }
+    }
+  }
+  let preds_of =
+    |ordinal: usize| &preds[first_pred[ordinal] as usize..first_pred[ordinal + 1] as usize];
+
+  // 1-based vertex numbers: v = ordinal + 1; 0 means "none".
+  let mut parent = vec![0u32; len];
+  let mut ancestor = vec![0u32; len];
+  let mut vertex = vec![0u32; len];
+  let mut label = vec![0u32; len];
+  let mut semi = vec![0u32; len];
+  let mut next_edge = vec![0u32; len]; // during DFS: the next edge to look at, by ordinal
+  let mut n = 0u32;
+
+  let mut dfs = |root: u32,
+                 parent: &mut [u32],
+                 semi: &mut [u32],
+                 vertex: &mut [u32],
+                 label: &mut [u32],
+                 n: &mut u32| {
+    next_edge[root as usize - 1] = graph.first_edge[root as usize - 1];
+    let mut v = root;
+    while v != 0 {
+      if semi[v as usize] == 0 {
+        *n += 1;
+        semi[v as usize] = *n;
+        vertex[*n as usize] = v;
+        label[v as usize] = v;
+      }
+      let mut v_next = parent[v as usize];
+      let ordinal = v as usize - 1;
+      let end = graph.first_edge[ordinal + 1];
+      while next_edge[ordinal] < end {
+        let edge = next_edge[ordinal] as usize;
+        next_edge[ordinal] += 1;
+        if !is_set(essential, edge) {
+          continue;
+        }
+        let w_ordinal = graph.edge_to[edge] as usize;
+        let w = w_ordinal as u32 + 1;
+        if semi[w as usize] == 0 {
+          parent[w as usize] = v;
+          next_edge[w_ordinal] = graph.first_edge[w_ordinal];
+          v_next = w;
+          // DevTools leaves the cursor on this edge and skips it next time round, as its
+          // target is numbered by then: advancing past it now is the same.
+          break;
+        }
+      }
+      v = v_next;
+    }
+  };
+
+  let r = 1u32; // the root is node 0
+  dfs(r, &mut parent, &mut semi, &mut vertex, &mut label, &mut n);
+  if (n as usize) < n_nodes {
+    for v in 1..=n_nodes as u32 {
+      if semi[v as usize] == 0 && preds_of(v as usize - 1).is_empty() {
+        parent[v as usize] = r;
+        dfs(v, &mut parent, &mut semi, &mut vertex, &mut label, &mut n);
+      }
+    }
+  }
+  if (n as usize) < n_nodes {
+    for v in 1..=n_nodes as u32 {
+      if semi[v as usize] == 0 {
+        parent[v as usize] = r;
+        n += 1;
+        semi[v as usize] = n;
+        vertex[n as usize] = v;
+        label[v as usize] = v;
+      }
+    }
+  }
+
+  // Buckets as linked lists: bucket_head by vertex, bucket_next by member.
+  let mut bucket_head = vec![0u32; len];
+  let mut bucket_next = next_edge;
+  bucket_next.fill(0);
+  let mut stack: Vec<u32> = Vec::new();
+  let mut eval = |v: u32, ancestor: &mut [u32], label: &mut [u32], semi: &[u32]| -> u32 {
+    if ancestor[v as usize] == 0 {
+      return v;
+    }
+    // compress
+    let mut x = v;
+    while ancestor[ancestor[x as usize] as usize] != 0 {
+      stack.push(x);
+      x = ancestor[x as usize];
+    }
+    while let Some(w) = stack.pop() {
+      let a = ancestor[w as usize] as usize;
+      if semi[label[a] as usize] < semi[label[w as usize] as usize] {
+        label[w as usize] = label[a];
+      }
+      ancestor[w as usize] = ancestor[a];
+    }
+    label[v as usize]
+  };
+
+  // `dom` shares `parent`'s storage: dom[v] is written only once v's parent is no longer read.
+  let mut dom = parent;
+  for i in (2..=n as usize).rev() {
+    let w = vertex[i];
+    let wu = w as usize;
+    let pw = dom[wu]; // still parent[w]
+    let preds_w = preds_of(wu - 1);
+    if preds_w.is_empty() {
+      semi[wu] = semi[r as usize];
+    }
+    for &v_ordinal in preds_w {
+      let u = eval(v_ordinal + 1, &mut ancestor, &mut label, &semi);
+      if semi[u as usize] < semi[wu] {
+        semi[wu] = semi[u as usize];
+      }
+    }
+    let b = vertex[semi[wu] as usize] as usize;
+    bucket_next[wu] = bucket_head[b];
+    bucket_head[b] = w;
+    ancestor[wu] = pw; // link
+    let mut v = bucket_head[pw as usize];
+    bucket_head[pw as usize] = 0;
+    while v != 0 {
+      let next = bucket_next[v as usize];
+      let u = eval(v, &mut ancestor, &mut label, &semi);
+      dom[v as usize] = if semi[u as usize] < semi[v as usize] {
+        u
+      } else {
+        pw
+      };
+      v = next;
+    }
+  }
+  dom[0] = r;
+  dom[r as usize] = r;
+  for i in 2..=n as usize {
+    let w = vertex[i] as usize;
+    if dom[w] != vertex[semi[w] as usize] {
+      dom[w] = dom[dom[w] as usize];
+    }
+  }
+  // To ordinals.
+  let dominator: Vec<u32> = (0..n_nodes).map(|o| dom[o + 1] - 1).collect();
+  vertex.truncate(n as usize + 1);
+  (dominator, vertex)
+}
+
+impl Heap {
+  /// Runs DevTools' load-time computations on `graph`.
+  pub fn new(mut graph: Graph, progress: &mut dyn FnMut(Stage)) -> Heap {
+    progress(Stage::Sizes);
+    propagate_dom_state(&mut graph);
+    attribute_owned_sizes(&mut graph);
+    let mut ephemerons = Ephemerons::new(graph.strings.len());
+    progress(Stage::Dominators);
+    let essential = essential_edges(&graph, &mut ephemerons);
+    let (dominator, order) = dominators(&graph, &essential);
+    drop(essential);
+    let mut retained: Vec<u64> = graph.self_size.iter().map(|&s| u64::from(s)).collect();
+    for &v in order[2..].iter().rev() {
+      let node = v as usize - 1;
+      retained[dominator[node] as usize] += retained[node];
+    }
+    drop(order);
+    progress(Stage::Distances);
+    let (distance, parent_edge) = distances(&graph, &mut ephemerons);
+    name_interfaces(&mut graph);
+    Heap {
+      graph,
+      dominator,
+      retained,
+      distance,
+      parent_edge,
+    }
+  }
+
+  /// `name @id` as DevTools labels a node.
+  pub fn label(&self, node: usize) -> String {
+    format!("{} @{}", self.display_name(node), self.graph.node_id[node])
+  }
+
+  /// A node's own name, or its class where the name says nothing (as `(system)` nodes).
+  pub fn display_name(&self, node: usize) -> Cow<'_, str> {
+    let g = &self.graph;
+    let kind = g.node_type[node];
+    if kind == g.types.object || kind == g.types.closure || kind == g.types.native {
+      let name = g.name(node);
+      if !name.is_empty() {
+        return Cow::Borrowed(name);
+      }
+    }
+    if kind == g.types.hidden || kind == g.types.synthetic || kind == g.types.array {
+      return Cow::Borrowed(g.name(node));
+    }
+    g.class_name(node)
+  }
+
+  /// Whether a node is reachable from a user root (`global`) rather than only from the
+  /// system roots.
+  pub fn user_reachable(&self, node: usize) -> bool {
+    let d = self.distance[node];
+    (0..BASE_SYSTEM_DISTANCE).contains(&d)
+  }
+
+  /// Whether DevTools' distance search follows `edge` out of `node` (weak edges aside).
+  fn distance_edge(graph: &Graph, node: usize, edge: usize) -> bool {
+    let t = &graph.types;
+    let kind = graph.node_type[node];
+    if kind == t.hidden
+      && graph.edge_string(edge) == Some("sloppy_function_map")
+      && graph.name(node) == "system / NativeContext"
+    {
+      return false;
+    }
+    if kind == t.array && graph.name(node) == "(map descriptors)" {
+      // Descriptor arrays shared between maps: DevTools skips the descriptor links. It reads
+      // the index with parseInt, so a name with no leading digits keeps its edge.
+      let index = match graph.edge_string(edge) {
+        Some(name) => {
+          let digits = name.bytes().take_while(u8::is_ascii_digit).count();
+          name[..digits].parse::<u64>().ok()
+        }
+        None => Some(u64::from(graph.edge_name[edge])),
+      };
+      return index.is_none_or(|index| index < 2 || index % 3 != 1);
+    }
+    true
+  }
+}
+
+/// DevTools' `calculateDistances` for the Summary view, plus the edge each node was first
+/// reached by (a shortest retaining path).
+fn distances(graph: &Graph, ephemerons: &mut Ephemerons) -> (Vec<i32>, Vec<u32>) {
+  let n = graph.node_count();
+  let mut distance = vec![NO_DISTANCE; n];
+  let mut parent_edge = vec![NONE; n];
+  let mut queue: Vec<u32> = Vec::with_capacity(n);
+  // One half of each WeakMap entry is skipped: the first one the search meets.
+  let mut pending = vec![false; ephemerons.entries.len()];
+  let mut bfs = |queue: &mut Vec<u32>,
+                 start: usize,
+                 distance: &mut [i32],
+                 parent_edge: &mut [u32],
+                 pending: &mut Vec<bool>| {
+    let mut index = start;
+    while index < queue.len() {
+      let node = queue[index] as usize;
+      index += 1;
+      let next = distance[node] + 1;
+      for edge in graph.edges(node) {
+        if graph.edge_type[edge] == graph.types.weak {
+          continue;
+        }
+        let to = graph.edge_to[edge] as usize;
+        if distance[to] != NO_DISTANCE {
+          continue;
+        }
+        if !Heap::distance_edge(graph, node, edge) {
+          continue;
+        }
+        if let Some(entry) = ephemerons.of(graph, edge) {
+          let e = entry.entry as usize;
+          if e >= pending.len() {
+            pending.resize(e + 1, false);
+          }
+          if !pending[e] {
+            pending[e] = true;
+            continue;
+          }
+          pending[e] = false;
+        }
+        distance[to] = next;
+        parent_edge[to] = edge as u32;
+        queue.push(to as u32);
+      }
+    }
+  };
+  for edge in graph.edges(0) {
+    let to = graph.edge_to[edge] as usize;
+    if is_user_root(graph, to) {
+      distance[to] = 1;
+      parent_edge[to] = edge as u32;
+      queue.push(to as u32);
+    }
+  }
+  let user_roots = queue.len();
+  bfs(&mut queue, 0, &mut distance, &mut parent_edge, &mut pending);
+  distance[0] = if user_roots > 0 {
+    BASE_SYSTEM_DISTANCE
+  } else {
+    0
+  };
+  let start = queue.len();
+  queue.push(0);
+  bfs(
+    &mut queue,
+    start,
+    &mut distance,
+    &mut parent_edge,
+    &mut pending,
+  );
+  (distance, parent_edge)
+}
+
+#[cfg(test)]
+mod tests {
+  use super::parse_ephemeron;
+
+  #[test]
+  fn weakmap_entry_names_parse_like_devtools_regex() {
+    let name =
+      "12 / part of key (Object @1234) -> value (Foo @5678) pair in WeakMap (table @91011)";
+    let (part, table) = parse_ephemeron(name).unwrap();
+    assert_eq!(table, 91011);
+    assert!(part.starts_with(" / part of key"));
+    assert!(parse_ephemeron("part of key").is_none());
+    assert!(
+      parse_ephemeron("1 / part of key (a @1) -> value (b @2) pair in WeakMap (table @x)")
+        .is_none()
+    );
+  }
+}

@@ -1,0 +1,592 @@
+//! The four analyses, as the JSON the CLI prints (a stable contract: see the README).
+
+use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
+
+use serde::Serialize;
+
+use crate::graph::Graph;
+use crate::heap::{Heap, BASE_SYSTEM_DISTANCE, NO_DISTANCE};
+
+const NONE: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ClassRow {
+  pub name: String,
+  pub count: u64,
+  pub shallow_size: u64,
+  pub retained_size: u64,
+  /// The smallest distance from a GC root of an object in the class (DevTools' Distance);
+  /// null when no root reaches any of them.
+  pub distance: Option<i64>,
+  /// `script_id:line:column` of the constructor, when DevTools tells two classes of the same
+  /// name apart by it.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub location: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LargeObject {
+  pub id: u32,
+  pub name: String,
+  #[serde(rename = "type")]
+  pub kind: String,
+  pub self_size: u64,
+  pub retained_size: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+  pub file: String,
+  pub nodes: u64,
+  pub edges: u64,
+  /// The root's retained size: everything the snapshot holds.
+  pub total_size: u64,
+  /// By retained size, largest first.
+  pub classes: Vec<ClassRow>,
+  pub largest: Vec<LargeObject>,
+}
+
+/// One step of a retaining path: a node, and the edge from it to the next step (null on the
+/// last step, the object itself).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Step {
+  pub node: String,
+  pub id: u32,
+  pub edge: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassDiff {
+  pub name: String,
+  pub new_count: u64,
+  pub deleted_count: u64,
+  pub delta_count: i64,
+  pub alloc_size: u64,
+  pub freed_size: u64,
+  pub size_delta: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Diff {
+  pub before: String,
+  pub after: String,
+  /// By size delta, largest growth first.
+  pub classes: Vec<ClassDiff>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LeakGroup {
+  pub name: String,
+  pub count: u64,
+  pub retained_size: u64,
+  pub path: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Leaks {
+  pub baseline: String,
+  pub target: String,
+  #[serde(rename = "final")]
+  pub final_: String,
+  /// Leaked objects in all, before grouping.
+  pub objects: u64,
+  /// By retained size, largest first.
+  pub groups: Vec<LeakGroup>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Paths {
+  pub file: String,
+  pub id: u32,
+  pub name: String,
+  pub distance: Option<i64>,
+  pub paths: Vec<Vec<Step>>,
+}
+
+fn distance_of(d: i32) -> Option<i64> {
+  (d != NO_DISTANCE).then_some(i64::from(d))
+}
+
+/// Sums `retained` over nodes with a key, counting a node only if no node above it in the
+/// dominator tree has the same key, so that nothing is counted twice (DevTools'
+/// `calculateClassesRetainedSize`).
+fn retained_by_key(heap: &Heap, key: &[u32], keys: usize) -> Vec<u64> {
+  let n = heap.graph.node_count();
+  // Children lists of the dominator tree.
+  let mut first = vec![0u32; n + 1];
+  for node in 1..n {
+    first[heap.dominator[node] as usize + 1] += 1;
+  }
+  for i in 1..=n {
+    first[i] += first[i - 1];
+  }
+  let mut children = vec![0u32; n.saturating_sub(1)];
+  let mut fill = first.clone();
+  for node in 1..n {
+    let d = heap.dominator[node] as usize;
+    children[fill[d] as usize] = node as u32;
+    fill[d] += 1;
+  }
+  drop(fill);
+  let mut active = vec![0u32; keys];
+  let mut sums = vec![0u64; keys];
+  // (node, entering?): on leaving a counted node its key becomes free again.
+  let mut stack: Vec<(u32, bool)> = vec![(0, true)];
+  while let Some((node, entering)) = stack.pop() {
+    let k = key[node as usize];
+    if !entering {
+      active[k as usize] -= 1;
+      continue;
+    }
+    if k != NONE && active[k as usize] == 0 {
+      sums[k as usize] += heap.retained[node as usize];
+      active[k as usize] += 1;
+      stack.push((node, false));
+    }
+    for &child in &children[first[node as usize] as usize..first[node as usize + 1] as usize] {
+      stack.push((child, true));
+    }
+  }
+  sums
+}
+
+/// A class as DevTools keys it: the name, and for objects the constructor's location.
+type ClassKey = (String, Option<[u32; 3]>);
+
+/// Class of every node with a shallow size (DevTools leaves size-0 nodes out of its views),
+/// as an index into the returned keys.
+fn classes_of(graph: &Graph) -> (Vec<u32>, Vec<ClassKey>) {
+  // A node's class follows from its type, its name string and (for plain objects) its
+  // interface: key on those numbers so that the 2 M nodes of a 170 MB snapshot need no string
+  // hashing, and build each name once.
+  let mut by_code: FxHashMap<(u64, Option<[u32; 3]>), u32> = FxHashMap::default();
+  let mut ids: FxHashMap<ClassKey, u32> = FxHashMap::default();
+  let mut keys = Vec::new();
+  let t = &graph.types;
+  let key = (0..graph.node_count())
+    .map(|node| {
+      if graph.self_size[node] == 0 {
+        return NONE;
+      }
+      let kind = graph.node_type[node];
+      let location = if kind == t.object {
+        graph.location(node)
+      } else {
+        None
+      };
+      let code = if kind == t.object || kind == t.native {
+        match graph.interface_of(node) {
+          Some(interface) => (1 << 40) | u64::from(interface),
+          None => u64::from(graph.node_name[node]),
+        }
+      } else {
+        (2 << 40) | u64::from(kind)
+      };
+      *by_code.entry((code, location)).or_insert_with(|| {
+        let class = (graph.class_name(node).into_owned(), location);
+        *ids.entry(class).or_insert_with_key(|class| {
+          keys.push(class.clone());
+          keys.len() as u32 - 1
+        })
+      })
+    })
+    .collect();
+  (key, keys)
+}
+
+fn location_text(location: Option<[u32; 3]>) -> Option<String> {
+  location.map(|[script, line, column]| format!("{script}:{line}:{column}"))
+}
+
+/// Sorts by `size` descending and keeps the first `top` (all if `top` is 0).
+fn top_by<T>(rows: &mut Vec<T>, top: usize, size: impl Fn(&T) -> i128) {
+  rows.sort_by_key(|row| std::cmp::Reverse(size(row)));
+  if top > 0 {
+    rows.truncate(top);
+  }
+}
+
+pub fn summary(heap: &Heap, file: &str, top: usize) -> Summary {
+  let g = &heap.graph;
+  let (key, names) = classes_of(g);
+  let mut rows: Vec<ClassRow> = names
+    .iter()
+    .map(|(name, location)| ClassRow {
+      name: name.clone(),
+      count: 0,
+      shallow_size: 0,
+      retained_size: 0,
+      distance: None,
+      location: location_text(*location),
+    })
+    .collect();
+  let mut min_distance = vec![i32::MAX; names.len()];
+  for node in 0..g.node_count() {
+    let k = key[node];
+    if k == NONE {
+      continue;
+    }
+    let row = &mut rows[k as usize];
+    row.count += 1;
+    row.shallow_size += u64::from(g.self_size[node]);
+    min_distance[k as usize] = min_distance[k as usize].min(heap.distance[node]);
+  }
+  let retained = retained_by_key(heap, &key, names.len());
+  for (i, row) in rows.iter_mut().enumerate() {
+    row.retained_size = retained[i];
+    row.distance = distance_of(min_distance[i]);
+  }
+  top_by(&mut rows, top, |r| i128::from(r.retained_size));
+
+  let mut largest: Vec<u32> = (1..g.node_count() as u32)
+    .filter(|&n| g.node_type[n as usize] != g.types.synthetic)
+    .collect();
+  let keep = if top == 0 {
+    largest.len()
+  } else {
+    top.min(largest.len())
+  };
+  let by_retained = |a: &u32, b: &u32| {
+    heap.retained[*b as usize]
+      .cmp(&heap.retained[*a as usize])
+      .then(g.node_id[*a as usize].cmp(&g.node_id[*b as usize]))
+  };
+  if keep > 0 && keep < largest.len() {
+    largest.select_nth_unstable_by(keep - 1, by_retained);
+    largest.truncate(keep);
+  }
+  largest.sort_by(by_retained);
+  let largest = largest
+    .into_iter()
+    .map(|n| {
+      let n = n as usize;
+      LargeObject {
+        id: g.node_id[n],
+        name: short(&heap.display_name(n)),
+        kind: g.type_name(n).to_string(),
+        self_size: u64::from(g.self_size[n]),
+        retained_size: heap.retained[n],
+      }
+    })
+    .collect();
+  Summary {
+    file: file.to_string(),
+    nodes: g.node_count() as u64,
+    edges: g.edge_count() as u64,
+    total_size: heap.retained[0],
+    classes: rows,
+    largest,
+  }
+}
+
+/// Names are shown on one line: long strings (source code, JSON) are cut.
+fn short(name: &str) -> String {
+  const MAX: usize = 80;
+  let flat: String = name
+    .chars()
+    .map(|c| if c.is_control() { ' ' } else { c })
+    .take(MAX + 1)
+    .collect();
+  if flat.chars().count() > MAX {
+    let cut: String = flat.chars().take(MAX - 1).collect();
+    format!("{cut}…")
+  } else {
+    flat
+  }
+}
+
+/// Per class, the ids and shallow sizes of its objects, sorted by id: what DevTools' Comparison
+/// view matches two snapshots by.
+pub struct ClassMembers {
+  pub by_class: HashMap<ClassKey, Vec<(u32, u32)>>,
+}
+
+/// Needs only the graph (shallow sizes already attributed): no dominators.
+pub fn class_members(graph: &Graph) -> ClassMembers {
+  let (key, names) = classes_of(graph);
+  let mut members: Vec<Vec<(u32, u32)>> = vec![Vec::new(); names.len()];
+  for node in 0..graph.node_count() {
+    let k = key[node];
+    if k != NONE {
+      members[k as usize].push((graph.node_id[node], graph.self_size[node]));
+    }
+  }
+  let by_class = names
+    .into_iter()
+    .zip(members)
+    .map(|(name, mut list)| {
+      list.sort_unstable();
+      (name, list)
+    })
+    .collect();
+  ClassMembers { by_class }
+}
+
+pub fn diff(before: &ClassMembers, after: &ClassMembers, names: (&str, &str), top: usize) -> Diff {
+  let empty = Vec::new();
+  let mut classes = Vec::new();
+  let mut seen: Vec<&ClassKey> = before.by_class.keys().collect();
+  seen.extend(
+    after
+      .by_class
+      .keys()
+      .filter(|k| !before.by_class.contains_key(*k)),
+  );
+  for name in seen {
+    let old = before.by_class.get(name).unwrap_or(&empty);
+    let new = after.by_class.get(name).unwrap_or(&empty);
+    let (mut i, mut j) = (0, 0);
+    let mut row = ClassDiff {
+      name: name.0.clone(),
+      new_count: 0,
+      deleted_count: 0,
+      delta_count: 0,
+      alloc_size: 0,
+      freed_size: 0,
+      size_delta: 0,
+    };
+    while i < old.len() || j < new.len() {
+      if j == new.len() || (i < old.len() && old[i].0 < new[j].0) {
+        row.deleted_count += 1;
+        row.freed_size += u64::from(old[i].1);
+        i += 1;
+      } else if i == old.len() || new[j].0 < old[i].0 {
+        row.new_count += 1;
+        row.alloc_size += u64::from(new[j].1);
+        j += 1;
+      } else {
+        i += 1;
+        j += 1;
+      }
+    }
+    if row.new_count == 0 && row.deleted_count == 0 {
+      continue;
+    }
+    row.delta_count = row.new_count as i64 - row.deleted_count as i64;
+    row.size_delta = row.alloc_size as i64 - row.freed_size as i64;
+    classes.push(row);
+  }
+  classes.sort_by(|a, b| a.name.cmp(&b.name));
+  top_by(&mut classes, top, |r| i128::from(r.size_delta));
+  Diff {
+    before: names.0.to_string(),
+    after: names.1.to_string(),
+    classes,
+  }
+}
+
+/// The shortest retaining path DevTools' distance search found to `node`, from the user root
+/// (or the system root) down to the node.
+fn first_path(heap: &Heap, node: usize) -> Vec<Step> {
+  let mut steps = vec![Step {
+    node: short(&heap.display_name(node)),
+    id: heap.graph.node_id[node],
+    edge: None,
+  }];
+  let mut at = node;
+  while at != 0 {
+    let edge = heap.parent_edge[at];
+    if edge == NONE {
+      break;
+    }
+    let from = source_of(&heap.graph, edge as usize);
+    if from == 0 {
+      break;
+    }
+    steps.push(Step {
+      node: short(&heap.display_name(from)),
+      id: heap.graph.node_id[from],
+      edge: Some(heap.graph.edge_label(edge as usize)),
+    });
+    at = from;
+  }
+  steps.reverse();
+  steps
+}
+
+/// Objects allocated after `baseline`, present in `target` and still alive in the heap
+/// (memlab's find-leaks). `baseline_ids` and `target_ids` are sorted.
+pub fn leaks(
+  heap: &Heap,
+  baseline_ids: &[u32],
+  target_ids: &[u32],
+  names: (&str, &str, &str),
+  top: usize,
+) -> Leaks {
+  let g = &heap.graph;
+  let t = &g.types;
+  let n = g.node_count();
+  let mut key = vec![NONE; n];
+  let mut groups: HashMap<String, u32> = HashMap::new();
+  let mut rows: Vec<(String, u64, usize)> = Vec::new(); // class, count, representative
+  let mut objects = 0u64;
+  let mut signature = String::new();
+  for node in 1..n {
+    let kind = g.node_type[node];
+    if g.self_size[node] == 0
+      || kind == t.hidden
+      || kind == t.code
+      || kind == t.synthetic
+      || !heap.user_reachable(node)
+    {
+      continue;
+    }
+    let id = g.node_id[node];
+    if target_ids.binary_search(&id).is_err() || baseline_ids.binary_search(&id).is_ok() {
+      continue;
+    }
+    objects += 1;
+    // Group by class and by the shape of the retaining path: classes and edge names along
+    // it, with element indices left out.
+    let class = g.class_name(node);
+    signature.clear();
+    signature.push_str(&class);
+    let mut at = node;
+    while heap.distance[at] > 1 {
+      let edge = heap.parent_edge[at] as usize;
+      if edge == NONE as usize {
+        break;
+      }
+      signature.push('\u{0}');
+      if g.types.edge_named_by_index(g.edge_type[edge]) {
+        signature.push_str("[]");
+      } else {
+        signature.push_str(g.strings.get(g.edge_name[edge]));
+      }
+      // The source of the parent edge: the node one step nearer, found by its distance.
+      at = source_of(g, edge);
+      if at == 0 {
+        break;
+      }
+      signature.push('\u{1}');
+      signature.push_str(&g.class_name(at));
+    }
+    let group = match groups.get(signature.as_str()) {
+      Some(&group) => group,
+      None => {
+        let group = rows.len() as u32;
+        groups.insert(signature.clone(), group);
+        rows.push((class.into_owned(), 0, node));
+        group
+      }
+    };
+    let row = &mut rows[group as usize];
+    row.1 += 1;
+    if heap.retained[node] > heap.retained[row.2] {
+      row.2 = node;
+    }
+    key[node] = group;
+  }
+  let retained = retained_by_key(heap, &key, rows.len());
+  drop(key);
+  let mut order: Vec<usize> = (0..rows.len()).collect();
+  order.sort_by(|&a, &b| {
+    retained[b]
+      .cmp(&retained[a])
+      .then(rows[b].1.cmp(&rows[a].1))
+  });
+  if top > 0 {
+    order.truncate(top);
+  }
+  let groups = order
+    .into_iter()
+    .map(|i| LeakGroup {
+      name: rows[i].0.clone(),
+      count: rows[i].1,
+      retained_size: retained[i],
+      path: first_path(heap, rows[i].2),
+    })
+    .collect();
+  Leaks {
+    baseline: names.0.to_string(),
+    target: names.1.to_string(),
+    final_: names.2.to_string(),
+    objects,
+    groups,
+  }
+}
+
+/// The node an edge comes from: edges are stored by source, so the source is the last node
+/// whose first edge is at or before it.
+fn source_of(graph: &Graph, edge: usize) -> usize {
+  let e = edge as u32;
+  graph.first_edge[..graph.node_count()]
+    .partition_point(|&f| f <= e)
+    .saturating_sub(1)
+}
+
+/// Up to `max` shortest retaining paths from the GC roots to the node with `id`.
+pub fn paths(heap: &Heap, file: &str, id: u32, max: usize) -> Option<Paths> {
+  let g = &heap.graph;
+  let node = g.node_id.iter().position(|&i| i == id)?;
+  let name = short(&heap.display_name(node));
+  let distance = heap.distance[node];
+  let mut result = Paths {
+    file: file.to_string(),
+    id,
+    name,
+    distance: distance_of(distance),
+    paths: Vec::new(),
+  };
+  if distance == NO_DISTANCE || node == 0 {
+    return Some(result);
+  }
+  // Retainers by target, over the edges the distance search follows.
+  let n = g.node_count();
+  let mut first = vec![0u32; n + 1];
+  for &to in &g.edge_to {
+    first[to as usize + 1] += 1;
+  }
+  for i in 1..=n {
+    first[i] += first[i - 1];
+  }
+  let mut retaining = vec![0u32; g.edge_count()];
+  let mut fill = first.clone();
+  for (edge, &to) in g.edge_to.iter().enumerate() {
+    retaining[fill[to as usize] as usize] = edge as u32;
+    fill[to as usize] += 1;
+  }
+  drop(fill);
+  let root_distance = |d: i32| d == 1 || d == BASE_SYSTEM_DISTANCE + 1;
+  // Depth-first over "one step nearer" retainers, collecting up to `max` paths.
+  let mut stack: Vec<(usize, Vec<(usize, usize)>)> = vec![(node, Vec::new())];
+  while let Some((at, tail)) = stack.pop() {
+    if result.paths.len() >= max {
+      break;
+    }
+    let d = heap.distance[at];
+    if root_distance(d) {
+      let mut steps: Vec<Step> = vec![Step {
+        node: short(&heap.display_name(at)),
+        id: g.node_id[at],
+        edge: None,
+      }];
+      for &(edge, to) in tail.iter().rev() {
+        steps.last_mut().unwrap().edge = Some(g.edge_label(edge));
+        steps.push(Step {
+          node: short(&heap.display_name(to)),
+          id: g.node_id[to],
+          edge: None,
+        });
+      }
+      result.paths.push(steps);
+      continue;
+    }
+    let mut nearer: Vec<(usize, usize)> = retaining[first[at] as usize..first[at + 1] as usize]
+      .iter()
+      .map(|&e| (e as usize, source_of(g, e as usize)))
+      .filter(|&(e, from)| {
+        g.edge_type[e] != g.types.weak && from != 0 && heap.distance[from] == d - 1
+      })
+      .collect();
+    nearer.sort_by_key(|&(e, from)| (std::cmp::Reverse(g.node_id[from]), e));
+    for (edge, from) in nearer {
+      let mut next = tail.clone();
+      next.push((edge, at));
+      stack.push((from, next));
+    }
+  }
+  Some(result)
+}
