@@ -209,6 +209,85 @@ export function off(event: 'snapshot' | 'snapshotError', listener: (...args: any
 export function once(event: 'snapshot', listener: (info: SnapshotInfo) => void): typeof rheapdump
 export function once(event: 'snapshotError', listener: (err: SnapshotError) => void): typeof rheapdump
 
+/** One step of a retaining path: a node, and the edge from it to the next step (null on the last). */
+export interface PathStep {
+  node: string
+  id: number
+  edge: string | null
+}
+
+export interface ClassRow {
+  name: string
+  count: number
+  shallow_size: number
+  retained_size: number
+  /** Fewest edges from a GC root; 100000000 and more: reached only through system roots. */
+  distance: number | null
+  /** `script_id:line:column` of the constructor, where DevTools tells same-named classes apart by it. */
+  location?: string
+}
+
+export interface SnapshotSummary {
+  file: string
+  nodes: number
+  edges: number
+  total_size: number
+  classes: ClassRow[]
+  largest: { id: number; name: string; type: string; self_size: number; retained_size: number }[]
+}
+
+export interface SnapshotDiff {
+  before: string
+  after: string
+  classes: {
+    name: string
+    new_count: number
+    deleted_count: number
+    delta_count: number
+    alloc_size: number
+    freed_size: number
+    size_delta: number
+  }[]
+}
+
+export interface LeakReport {
+  baseline: string
+  target: string
+  final: string
+  objects: number
+  groups: { name: string; count: number; retained_size: number; path: PathStep[] }[]
+}
+
+export interface RetainingPaths {
+  file: string
+  id: number
+  name: string
+  distance: number | null
+  paths: PathStep[][]
+}
+
+/** Rejections carry `code` (an errno name, ERR_SNAPSHOT_SYNTAX, ERR_NODE_NOT_FOUND) and `path`. */
+export interface AnalysisError extends Error {
+  code: string
+  path: string
+  description: string
+}
+
+export interface AnalysisOptions {
+  /** Rows to keep, largest first; 0 for all. Default 20. */
+  top?: number
+  /** Draw a progress bar on stderr (when it is a terminal) for files over 16 MiB. */
+  progress?: boolean
+}
+
+export const analysis: {
+  summary(file: string, options?: AnalysisOptions): Promise<SnapshotSummary>
+  diff(before: string, after: string, options?: AnalysisOptions): Promise<SnapshotDiff>
+  leaks(baseline: string, target: string, final: string, options?: AnalysisOptions): Promise<LeakReport>
+  path(file: string, id: number, options?: { max?: number; progress?: boolean }): Promise<RetainingPaths>
+  validate(file: string): Promise<{ nodes: number; edges: number; strings: number }>
+}
+
 declare const rheapdump: {
   writeSnapshot: typeof writeSnapshot
   snapshot: typeof snapshot
@@ -218,6 +297,7 @@ declare const rheapdump: {
   configure: typeof configure
   getConfig: typeof getConfig
   signalStatus: typeof signalStatus
+  analysis: typeof analysis
   on: typeof on
   off: typeof off
   once: typeof once

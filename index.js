@@ -548,6 +548,8 @@ function signalStatus() {
   }
 }
 
+const { summary, diff, leaks, path: retainingPaths, validate } = require('./lib/analysis')
+
 module.exports = {
   writeSnapshot,
   snapshot,
@@ -557,6 +559,7 @@ module.exports = {
   configure,
   getConfig,
   signalStatus,
+  analysis: { summary, diff, leaks, path: retainingPaths, validate },
   on: (event, listener) => (shared.emitter.on(event, listener), module.exports),
   off: (event, listener) => (shared.emitter.off(event, listener), module.exports),
   once: (event, listener) => (shared.emitter.once(event, listener), module.exports),

@@ -28,6 +28,16 @@ async function api(): Promise<void> {
   rheapdump.on('snapshot', (i) => console.log(i.path)).on('snapshotError', (e) => console.log(e.code))
   rheapdump.once('snapshot', () => {})
   rheapdump.off('snapshot', () => {})
+  const summary = await rheapdump.analysis.summary('a.heapsnapshot', { top: 10, progress: false })
+  console.log(summary.total_size, summary.classes[0]?.retained_size, summary.largest[0]?.id)
+  const diff = await rheapdump.analysis.diff('a.heapsnapshot', 'b.heapsnapshot')
+  console.log(diff.classes[0]?.size_delta)
+  const leaks = await rheapdump.analysis.leaks('a.heapsnapshot', 'b.heapsnapshot', 'c.heapsnapshot', { top: 0 })
+  console.log(leaks.groups[0]?.path.map((step) => `${step.node} @${step.id} ${step.edge ?? ''}`))
+  const paths = await rheapdump.analysis.path('c.heapsnapshot', 1234, { max: 3 })
+  console.log(paths.paths.length, paths.distance)
+  const counts = await rheapdump.analysis.validate('c.heapsnapshot')
+  console.log(counts.nodes)
 }
 
 void ok

@@ -213,9 +213,11 @@ fn js_len(text: &str) -> usize {
 /// DevTools' `inferInterfaceDefinitions` + `applyInterfaceDefinitions`: plain objects
 /// (`Object`) are named after their properties, `{id, user, createdAt}`, when enough objects
 /// share that shape (at least 2, and 1 in 1,000 of all plain objects).
-fn name_interfaces(graph: &mut Graph) {
+/// Interface definitions: names and their properties, most common first.
+pub type Interfaces = Vec<(String, Vec<String>)>;
+
+pub fn infer_interfaces(g: &Graph) -> Interfaces {
   const MAX_NAME: usize = 120;
-  let g = &*graph;
   let t = &g.types;
   let plain = |node: usize| g.node_type[node] == t.object && g.name(node) == "Object";
   let properties = |node: usize| {
@@ -272,12 +274,27 @@ fn name_interfaces(graph: &mut Graph) {
   // By count, most first; ties keep first-seen order as JavaScript's stable sort does.
   sorted.sort_by(|a, b| (b.1.count.cmp(&a.1.count)).then(a.1.first_seen.cmp(&b.1.first_seen)));
   let min = (2.0f64).max(total as f64 / 1000.0);
-  let definitions: Vec<(String, Vec<&str>)> = sorted
+  sorted
     .into_iter()
     .take_while(|(_, c)| f64::from(c.count) >= min)
-    .map(|(name, c)| (name, c.props))
-    .collect();
+    .map(|(name, c)| (name, c.props.into_iter().map(String::from).collect()))
+    .collect()
+}
+
+/// Names every plain object after the best-matching definition: the one with the most
+/// properties all present on the object, the earliest on a tie.
+pub fn apply_interfaces(graph: &mut Graph, definitions: &Interfaces) {
+  let g = &*graph;
+  let t = &g.types;
+  let plain = |node: usize| g.node_type[node] == t.object && g.name(node) == "Object";
+  let properties = |node: usize| {
+    g.edges(node)
+      .filter(|&e| g.edge_type[e] == t.property)
+      .map(|e| g.strings.get(g.edge_name[e]))
+  };
   if definitions.is_empty() {
+    graph.interfaces.clear();
+    graph.interface_names.clear();
     return;
   }
 
@@ -295,7 +312,7 @@ fn name_interfaces(graph: &mut Graph) {
     greatest: None,
   }];
   for (index, (_, props)) in definitions.iter().enumerate() {
-    let mut sorted_props = props.clone();
+    let mut sorted_props: Vec<&str> = props.iter().map(String::as_str).collect();
     sorted_props.sort_unstable();
     let mut at = 0;
     for prop in &sorted_props {
@@ -367,9 +384,24 @@ fn name_interfaces(graph: &mut Graph) {
       interfaces.push((node as u32, index as u32));
     }
   }
-  let names = definitions.into_iter().map(|(name, _)| name).collect();
+  let names = definitions.iter().map(|(name, _)| name.clone()).collect();
   graph.interfaces = interfaces;
   graph.interface_names = names;
+}
+
+/// What classes and shallow sizes need (all of DevTools' load steps but dominators and
+/// distances): DOM state, owned sizes, and interface names from `interfaces` or, if None,
+/// inferred from this snapshot.
+pub fn prepare_classes(graph: &mut Graph, interfaces: Option<&Interfaces>) {
+  propagate_dom_state(graph);
+  attribute_owned_sizes(graph);
+  match interfaces {
+    Some(definitions) => apply_interfaces(graph, definitions),
+    None => {
+      let definitions = infer_interfaces(graph);
+      apply_interfaces(graph, &definitions);
+    }
+  }
 }
 
 /// Nodes reachable from the root's shortcut edges over non-weak edges: DevTools' "page
@@ -668,8 +700,7 @@ impl Heap {
   /// Runs DevTools' load-time computations on `graph`.
   pub fn new(mut graph: Graph, progress: &mut dyn FnMut(Stage)) -> Heap {
     progress(Stage::Sizes);
-    propagate_dom_state(&mut graph);
-    attribute_owned_sizes(&mut graph);
+    prepare_classes(&mut graph, None);
     let mut ephemerons = Ephemerons::new(graph.strings.len());
     progress(Stage::Dominators);
     let essential = essential_edges(&graph, &mut ephemerons);
@@ -683,7 +714,6 @@ impl Heap {
     drop(order);
     progress(Stage::Distances);
     let (distance, parent_edge) = distances(&graph, &mut ephemerons);
-    name_interfaces(&mut graph);
     Heap {
       graph,
       dominator,
@@ -708,7 +738,9 @@ impl Heap {
         return Cow::Borrowed(name);
       }
     }
-    if kind == g.types.hidden || kind == g.types.synthetic || kind == g.types.array {
+    if (kind == g.types.hidden || kind == g.types.synthetic || kind == g.types.array)
+      && !g.name(node).is_empty()
+    {
       return Cow::Borrowed(g.name(node));
     }
     g.class_name(node)

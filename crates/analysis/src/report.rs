@@ -243,11 +243,8 @@ pub fn summary(heap: &Heap, file: &str, top: usize) -> Summary {
   let mut largest: Vec<u32> = (1..g.node_count() as u32)
     .filter(|&n| g.node_type[n as usize] != g.types.synthetic)
     .collect();
-  let keep = if top == 0 {
-    largest.len()
-  } else {
-    top.min(largest.len())
-  };
+  // Every class can be worth listing (--top 0); every object is not: 20 then.
+  let keep = if top == 0 { 20 } else { top }.min(largest.len());
   let by_retained = |a: &u32, b: &u32| {
     heap.retained[*b as usize]
       .cmp(&heap.retained[*a as usize])
@@ -450,10 +447,11 @@ pub fn leaks(
         break;
       }
       signature.push('\u{0}');
-      if g.types.edge_named_by_index(g.edge_type[edge]) {
-        signature.push_str("[]");
-      } else {
-        signature.push_str(g.strings.get(g.edge_name[edge]));
+      // Indices differ from one element to the next: leave them out, whether the edge is
+      // named by a number (elements) or by a string of digits (hash table slots).
+      match g.edge_string(edge) {
+        Some(name) if !name.bytes().all(|b| b.is_ascii_digit()) => signature.push_str(name),
+        _ => signature.push_str("[]"),
       }
       // The source of the parent edge: the node one step nearer, found by its distance.
       at = source_of(g, edge);

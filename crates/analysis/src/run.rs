@@ -1,0 +1,167 @@
+//! Whole analyses from file names to reports, with progress: what the CLI and the addon call.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use crate::graph::{self, Graph};
+use crate::heap::{infer_interfaces, prepare_classes, Heap, Interfaces, Stage};
+use crate::parse::ParseError;
+use crate::report::{self, Diff, Leaks, Paths, Summary};
+
+/// Told how far an analysis has come; the CLI draws it as a progress bar.
+pub trait Progress {
+  /// Reading `file` begins; it has `size` bytes.
+  fn file(&mut self, _file: &Path, _size: u64) {}
+  /// `bytes` more have been read.
+  fn read(&mut self, _bytes: u64) {}
+  fn stage(&mut self, _stage: &str) {}
+}
+
+/// No progress shown.
+pub struct Quiet;
+impl Progress for Quiet {}
+
+#[derive(Debug)]
+pub enum Failure {
+  /// `path` could not be read or is not a sound snapshot.
+  File { path: PathBuf, error: ParseError },
+  /// No node has this id.
+  NoSuchNode { path: PathBuf, id: u32 },
+}
+
+impl std::fmt::Display for Failure {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    match self {
+      Failure::File { path, error } => write!(f, "{}: {error}", path.display()),
+      Failure::NoSuchNode { path, id } => write!(f, "{}: no node has id {id}", path.display()),
+    }
+  }
+}
+
+impl std::error::Error for Failure {}
+
+/// Reports progress every few MB as the parser pulls bytes.
+struct Counting<'a, R> {
+  inner: R,
+  progress: &'a mut dyn Progress,
+  pending: u64,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+  fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    let n = self.inner.read(buf)?;
+    self.pending += n as u64;
+    if self.pending >= 4 << 20 || n == 0 {
+      self.progress.read(self.pending);
+      self.pending = 0;
+    }
+    Ok(n)
+  }
+}
+
+pub fn load(path: &Path, progress: &mut dyn Progress) -> Result<Graph, Failure> {
+  let failed = |error: ParseError| Failure::File {
+    path: path.to_path_buf(),
+    error,
+  };
+  let file = File::open(path).map_err(|e| failed(e.into()))?;
+  let size = file.metadata().map_err(|e| failed(e.into()))?.len();
+  progress.file(path, size);
+  let reader = Counting {
+    inner: io::BufReader::with_capacity(1 << 20, file),
+    progress,
+    pending: 0,
+  };
+  graph::load(reader, size).map_err(failed)
+}
+
+fn analyse(path: &Path, progress: &mut dyn Progress) -> Result<Heap, Failure> {
+  let graph = load(path, progress)?;
+  Ok(Heap::new(graph, &mut |stage| {
+    progress.stage(match stage {
+      Stage::Sizes => "shallow sizes",
+      Stage::Dominators => "dominators",
+      Stage::Distances => "distances",
+    })
+  }))
+}
+
+/// The sorted node ids of a snapshot: all the three-snapshot technique needs of the first two.
+fn ids(path: &Path, progress: &mut dyn Progress) -> Result<Vec<u32>, Failure> {
+  let mut ids = load(path, progress)?.node_id;
+  ids.sort_unstable();
+  Ok(ids)
+}
+
+fn name(path: &Path) -> String {
+  path.display().to_string()
+}
+
+pub fn summary(path: &Path, top: usize, progress: &mut dyn Progress) -> Result<Summary, Failure> {
+  let heap = analyse(path, progress)?;
+  progress.stage("summary");
+  Ok(report::summary(&heap, &name(path), top))
+}
+
+/// Comparison needs shallow sizes and classes only, not dominators.
+fn members(
+  path: &Path,
+  interfaces: Option<&Interfaces>,
+  progress: &mut dyn Progress,
+) -> Result<(report::ClassMembers, Interfaces), Failure> {
+  let mut graph = load(path, progress)?;
+  progress.stage("classes");
+  let interfaces = match interfaces {
+    Some(given) => given.clone(),
+    None => infer_interfaces(&graph),
+  };
+  prepare_classes(&mut graph, Some(&interfaces));
+  Ok((report::class_members(&graph), interfaces))
+}
+
+pub fn diff(
+  before: &Path,
+  after: &Path,
+  top: usize,
+  progress: &mut dyn Progress,
+) -> Result<Diff, Failure> {
+  // Both named with the later snapshot's plain-object interfaces, as DevTools compares.
+  let (new, interfaces) = members(after, None, progress)?;
+  let (old, _) = members(before, Some(&interfaces), progress)?;
+  Ok(report::diff(&old, &new, (&name(before), &name(after)), top))
+}
+
+pub fn leaks(
+  baseline: &Path,
+  target: &Path,
+  last: &Path,
+  top: usize,
+  progress: &mut dyn Progress,
+) -> Result<Leaks, Failure> {
+  let baseline_ids = ids(baseline, progress)?;
+  let target_ids = ids(target, progress)?;
+  let heap = analyse(last, progress)?;
+  progress.stage("leaks");
+  Ok(report::leaks(
+    &heap,
+    &baseline_ids,
+    &target_ids,
+    (&name(baseline), &name(target), &name(last)),
+    top,
+  ))
+}
+
+pub fn paths(
+  path: &Path,
+  id: u32,
+  max: usize,
+  progress: &mut dyn Progress,
+) -> Result<Paths, Failure> {
+  let heap = analyse(path, progress)?;
+  progress.stage("paths");
+  report::paths(&heap, &name(path), id, max).ok_or(Failure::NoSuchNode {
+    path: path.to_path_buf(),
+    id,
+  })
+}
