@@ -1,0 +1,218 @@
+'use strict'
+
+// summary, diff, leaks and path on snapshots of a real process with known contents
+// (fixtures/leaky-app.js), through the CLI and the JS API, on the Node version running the test.
+
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { spawnSync } = require('node:child_process')
+const { before, after, test } = require('node:test')
+
+const { ROOT } = require('./helpers/proc')
+
+const CLI = path.join(ROOT, 'bin', 'rheapdump.js')
+const cli = (...args) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 })
+const json = (...args) => {
+  const run = cli(...args, '--json')
+  assert.equal(run.status, 0, run.stderr)
+  assert.equal(run.stderr, '')
+  return JSON.parse(run.stdout)
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rheapdump-analysis-'))
+const snap = (name) => path.join(dir, `${name}.heapsnapshot`)
+const keys = (object) => Object.keys(object).sort()
+
+before(() => {
+  const made = spawnSync(process.execPath, [path.join(__dirname, 'fixtures', 'leaky-app.js'), dir], { encoding: 'utf8' })
+  assert.equal(made.status, 0, made.stderr)
+})
+after(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+test('summary: exact class counts, DevTools ordering, the JSON contract and an aligned table', () => {
+  const report = json('summary', snap('final'), '--top', '0')
+  assert.deepEqual(keys(report), ['classes', 'edges', 'file', 'largest', 'nodes', 'total_size'])
+  const row = (name) => report.classes.find((c) => c.name === name)
+  assert.equal(row('Session').count, 250)
+  assert.equal(row('Leak').count, 1500)
+  assert.equal(row('Temp'), undefined, 'the Temp objects were dropped before the final snapshot')
+  for (const c of report.classes) {
+    assert.deepEqual(keys(c).filter((k) => k !== 'location'), ['count', 'distance', 'name', 'retained_size', 'shallow_size'])
+    assert.ok(c.retained_size >= c.shallow_size, c.name)
+    assert.ok(c.retained_size <= report.total_size, c.name)
+  }
+  const retained = report.classes.map((c) => c.retained_size)
+  assert.deepEqual(retained, [...retained].sort((a, b) => b - a), 'classes by retained size, largest first')
+  assert.equal(row('global').distance, 1)
+  assert.ok(row('Leak').distance >= 2 && row('Leak').distance < 100, `Leak distance ${row('Leak').distance}`)
+  // Each Leak retains at least its own size; all of them together are held by `registry`.
+  assert.ok(row('Leak').retained_size >= row('Leak').shallow_size)
+  assert.equal(report.largest.length, 20, '--top 0 lists every class but the default 20 largest objects')
+  for (const o of report.largest) assert.deepEqual(keys(o), ['id', 'name', 'retained_size', 'self_size', 'type'])
+  const largest = report.largest.map((o) => o.retained_size)
+  assert.deepEqual(largest, [...largest].sort((a, b) => b - a))
+  assert.equal(report.largest[0].name, 'global')
+
+  const top = json('summary', snap('final'), '--top', '3')
+  assert.equal(top.classes.length, 3)
+  assert.equal(top.largest.length, 3)
+
+  const human = cli('summary', snap('final'), '--top', '5')
+  assert.equal(human.status, 0, human.stderr)
+  const lines = human.stdout.split('\n')
+  assert.match(lines[0], /: \d+ nodes, \d+ edges, [\d.]+ MiB in all$/)
+  const header = lines.find((l) => l.includes('Class'))
+  assert.match(header, /Class +Count +Shallow +Retained +Distance/)
+  const rows = lines.slice(lines.indexOf(header) + 2, lines.indexOf(header) + 7)
+  assert.equal(rows.length, 5)
+  // Right-aligned numbers: every row ends where the header does.
+  for (const r of rows) assert.equal(r.trimEnd().length, header.trimEnd().length, r)
+})
+
+test('summary: a chain of 40 closures shows as one path of context links', async () => {
+  const { analysis } = require(ROOT)
+  const raw = JSON.parse(fs.readFileSync(snap('baseline'), 'utf8'))
+  const fields = raw.snapshot.meta.node_fields
+  const types = raw.snapshot.meta.node_types[0]
+  const [type, name, id] = ['type', 'name', 'id'].map((f) => fields.indexOf(f))
+  const chain = []
+  for (let i = 0; i < raw.nodes.length; i += fields.length) {
+    if (types[raw.nodes[i + type]] === 'closure' && raw.strings[raw.nodes[i + name]] === 'next') chain.push(raw.nodes[i + id])
+  }
+  assert.ok(chain.length >= 41, `${chain.length} closures named next`)
+  const found = await Promise.all(chain.map((nodeId) => analysis.path(snap('baseline'), nodeId, { max: 1 })))
+  const deepest = found.reduce((a, b) => (b.distance > a.distance ? b : a))
+  assert.ok(deepest.distance >= 80, `deepest closure at distance ${deepest.distance}`)
+  const steps = deepest.paths[0]
+  assert.deepEqual(steps[0], { node: 'global', id: steps[0].id, edge: 'closures' })
+  // closure → its context → the closure it captured (`inner`) → its context → …
+  assert.ok(steps.filter((s) => s.node === 'system / Context').length >= 40, JSON.stringify(steps))
+  assert.ok(steps.filter((s) => s.node === 'next' && s.edge === '{context}').length >= 40)
+  assert.equal(steps.at(-1).id, deepest.id)
+})
+
+test('diff: the leaking class tops the Comparison, with exact new and deleted counts', () => {
+  const report = json('diff', snap('baseline'), snap('final'))
+  assert.deepEqual(keys(report), ['after', 'before', 'classes'])
+  assert.equal(report.before, snap('baseline'))
+  const [first] = report.classes
+  assert.deepEqual(keys(first), ['alloc_size', 'deleted_count', 'delta_count', 'freed_size', 'name', 'new_count', 'size_delta'])
+  assert.equal(first.name, 'Leak')
+  assert.equal(first.new_count, 1500)
+  assert.equal(first.deleted_count, 0)
+  assert.equal(first.delta_count, 1500)
+  assert.equal(first.size_delta, first.alloc_size - first.freed_size)
+  const deltas = report.classes.map((c) => c.size_delta)
+  assert.deepEqual(deltas, [...deltas].sort((a, b) => b - a), 'sorted by size delta')
+  const summary = json('summary', snap('final'), '--top', '0')
+  assert.equal(first.alloc_size, summary.classes.find((c) => c.name === 'Leak').shallow_size)
+
+  const dropped = json('diff', snap('target'), snap('final'), '--top', '0')
+  const temp = dropped.classes.find((c) => c.name === 'Temp')
+  assert.deepEqual([temp.new_count, temp.deleted_count, temp.delta_count], [0, 300, -300])
+  assert.equal(dropped.classes.find((c) => c.name === 'Leak').new_count, 500)
+
+  const human = cli('diff', snap('baseline'), snap('final'), '--top', '3')
+  assert.equal(human.status, 0, human.stderr)
+  assert.match(human.stdout, /# New +# Deleted +# Delta +Alloc\. Size +Freed Size +Size Delta/)
+  assert.match(human.stdout, /\n Leak +1500 +0 +\+1500 /)
+})
+
+test('leaks: exactly the objects allocated after baseline and alive in final, grouped with their path', () => {
+  const report = json('leaks', snap('baseline'), snap('target'), snap('final'))
+  assert.ok(Array.isArray(report.groups))
+  const [top] = report.groups
+  assert.deepEqual(keys(top), ['count', 'name', 'path', 'retained_size'])
+  assert.equal(top.name, 'Leak')
+  assert.equal(top.count, 1000, 'the 1000 Leak objects of the target phase; not the 500 made after it')
+  assert.ok(top.retained_size > 0)
+  assert.deepEqual(top.path[0], { node: 'global', id: top.path[0].id, edge: 'registry' })
+  assert.equal(top.path.at(-1).node, 'Leak')
+  assert.equal(top.path.at(-1).edge, null)
+  for (const step of top.path) assert.deepEqual(keys(step), ['edge', 'id', 'node'])
+  assert.ok(!report.groups.some((g) => g.name === 'Temp'), 'Temp objects were freed before final')
+  assert.ok(!report.groups.some((g) => g.name === 'Session'), 'Sessions predate the baseline')
+  const sizes = report.groups.map((g) => g.retained_size)
+  assert.deepEqual(sizes, [...sizes].sort((a, b) => b - a))
+
+  const human = cli('leaks', snap('baseline'), snap('target'), snap('final'), '--top', '1')
+  assert.equal(human.status, 0, human.stderr)
+  assert.match(human.stdout, /1\. 1000 × Leak, retaining [\d.]+ (KiB|MiB)\n {4}global @\d+ --registry-->\n {4}Map @\d+/)
+})
+
+test('path: every shortest path from the roots to a leaked object goes through its holder', () => {
+  const leak = json('leaks', snap('baseline'), snap('target'), snap('final')).groups[0].path.at(-1)
+  const report = json('path', snap('final'), String(leak.id), '--max', '3')
+  assert.deepEqual(keys(report), ['distance', 'file', 'id', 'name', 'paths'])
+  assert.equal(report.id, leak.id)
+  assert.equal(report.name, 'Leak')
+  assert.ok(report.paths.length >= 1)
+  for (const p of report.paths) {
+    assert.equal(p.length, report.distance, 'a shortest path has one step per edge from the root')
+    assert.ok(p.some((s) => s.edge === 'registry'), JSON.stringify(p))
+    assert.equal(p.at(-1).id, leak.id)
+  }
+  const human = cli('path', snap('final'), `@${leak.id}`)
+  assert.equal(human.status, 0, human.stderr)
+  assert.match(human.stdout, new RegExp(`^Leak @${leak.id}, distance \\d+\\n\\npath 1:\\n {4}global @\\d+ --registry-->`))
+})
+
+test('bad input: a clear error naming the file, exit 1, nothing on stdout, no crash', () => {
+  const good = fs.readFileSync(snap('baseline'))
+  const text = good.toString('utf8')
+  const bad = {
+    truncated: good.subarray(0, Math.floor(good.length / 2)),
+    empty: Buffer.alloc(0),
+    'not-json': Buffer.from('hello'),
+    'not-a-snapshot': Buffer.from('{"nodes":[1,2,3]}'),
+    'absurd-counts': Buffer.from(text.replace(/"node_count":\d+/, '"node_count":999999999999')),
+    'bad-edge': Buffer.from(text.replace(/"edges":\[(\d+),(\d+),(\d+)/, '"edges":[$1,$2,4294967295')),
+  }
+  for (const [name, content] of Object.entries(bad)) fs.writeFileSync(path.join(dir, `${name}.bad`), content)
+  const runs = []
+  for (const name of [...Object.keys(bad), 'missing']) {
+    const file = path.join(dir, `${name}.bad`)
+    runs.push([name, file, cli('summary', file)])
+    runs.push([name, file, cli('path', file, '1')])
+    runs.push([name, file, cli('diff', snap('baseline'), file)])
+    runs.push([name, file, cli('leaks', file, snap('target'), snap('final'))])
+  }
+  for (const [name, file, run] of runs) {
+    assert.equal(run.status, 1, `${name}: ${run.stderr}`)
+    assert.equal(run.stdout, '', name)
+    assert.ok(run.stderr.startsWith(`rheapdump: ${file}: `), `${name}: ${run.stderr}`)
+    assert.doesNotMatch(run.stderr, /panicked|\n +at /, name)
+  }
+  const byName = Object.fromEntries(runs.map(([name, , run]) => [name, run.stderr]))
+  assert.match(byName.missing, /ENOENT/)
+  assert.match(byName['absurd-counts'], /ERR_SNAPSHOT_SYNTAX: .*claims 999999999999 nodes/)
+  assert.match(byName.truncated, /ERR_SNAPSHOT_SYNTAX: at byte \d+: .*truncated/)
+  assert.match(byName['bad-edge'], /ERR_SNAPSHOT_SYNTAX: .*edge 0 points at 4294967295/)
+
+  const unknown = cli('path', snap('final'), '4294967295')
+  assert.equal(unknown.status, 1)
+  assert.match(unknown.stderr, /ERR_NODE_NOT_FOUND: no node has id 4294967295/)
+})
+
+test('usage errors exit 2 with the usage of the command', () => {
+  for (const args of [['summary'], ['diff', 'a'], ['leaks', 'a', 'b'], ['path', 'a'], ['path', 'a', 'x1'], ['summary', 'a', '--top', 'many'], ['frobnicate', 'a']]) {
+    const run = cli(...args)
+    assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`)
+    assert.match(run.stderr, /^rheapdump: /)
+  }
+})
+
+test('the JS API resolves to the same reports and rejects with code and path', async () => {
+  const { analysis } = require(ROOT)
+  const cliReport = json('summary', snap('final'), '--top', '5')
+  assert.deepEqual(await analysis.summary(snap('final'), { top: 5 }), cliReport)
+  const missing = path.join(dir, 'nope.heapsnapshot')
+  await assert.rejects(analysis.summary(missing), { code: 'ENOENT', path: missing })
+  await assert.rejects(analysis.diff(snap('final'), missing), { code: 'ENOENT', path: missing })
+  await assert.rejects(analysis.path(snap('final'), 4294967295), { code: 'ERR_NODE_NOT_FOUND', path: snap('final') })
+  await assert.rejects(analysis.path(snap('final'), -1), { code: 'ERR_INVALID_ARG_VALUE' })
+  await assert.rejects(analysis.summary(snap('final'), { top: 1.5 }), { code: 'ERR_INVALID_ARG_VALUE' })
+  await assert.rejects(analysis.leaks(snap('final')), { code: 'ERR_INVALID_ARG_VALUE' })
+})
