@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use rheapdump_analysis::graph::load_file;
-use rheapdump_analysis::heap::Heap;
+use rheapdump_analysis::heap::{Heap, Rules};
 use rheapdump_analysis::report::summary;
 
 fn main() {
@@ -13,7 +13,12 @@ fn main() {
   let start = Instant::now();
   let graph = load_file(file.as_ref()).unwrap_or_else(|err| panic!("{file}: {err}"));
   let loaded = start.elapsed();
-  let heap = Heap::new(graph, &mut |_| {});
+  // RHEAPDUMP_RULES=memlab: memlab's choices, to compare with memlab.
+  let rules = match std::env::var("RHEAPDUMP_RULES").as_deref() {
+    Ok("memlab") => Rules::MEMLAB,
+    _ => Rules::DEVTOOLS,
+  };
+  let heap = Heap::with_rules(graph, rules, &mut |_| {});
   let analysed = start.elapsed();
   let s = summary(&heap, &file, 0);
   eprintln!(

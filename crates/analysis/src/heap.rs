@@ -404,16 +404,20 @@ pub fn prepare_classes(graph: &mut Graph, interfaces: Option<&Interfaces>) {
   }
 }
 
-/// Nodes reachable from the root's shortcut edges over non-weak edges: DevTools' "page
-/// objects" (in Node.js, what the `global` object reaches).
-fn page_objects(graph: &Graph) -> Vec<bool> {
+/// Nodes reachable over non-weak edges from the root's shortcut edges: DevTools' "page objects"
+/// (in Node.js, what the `global` object reaches); or, for memlab, from the root's other edges.
+fn page_objects(graph: &Graph, from_shortcuts: bool) -> Vec<bool> {
   let mut page = vec![false; graph.node_count()];
   let mut stack = Vec::new();
   for edge in graph.edges(0) {
     let to = graph.edge_to[edge] as usize;
     let kind = graph.edge_type[edge];
-    let entry =
-      kind == graph.types.shortcut || (kind == graph.types.element && is_dom_trees_root(graph, to));
+    let dom_trees = kind == graph.types.element && is_dom_trees_root(graph, to);
+    let entry = if from_shortcuts {
+      kind == graph.types.shortcut || dom_trees
+    } else {
+      kind != graph.types.shortcut && !dom_trees
+    };
     if entry && !page[to] {
       page[to] = true;
       stack.push(to as u32);
@@ -490,8 +494,36 @@ fn attribute_owned_sizes(graph: &mut Graph) {
 }
 
 /// One bit per edge: does it count for dominators?
-fn essential_edges(graph: &Graph, ephemerons: &mut Ephemerons) -> Vec<u64> {
-  let page = page_objects(graph);
+/// The choices where heap analyzers differ. [`Rules::DEVTOOLS`] is what rheapdump reports; the
+/// others exist to show, in tests, that rheapdump differs from memlab exactly there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+  /// Move owned arrays' and hidden nodes' sizes to their owner (DevTools; memlab does not).
+  pub attribute_owned_sizes: bool,
+  /// Ignore the WeakMap table's edge to a value, keeping only the key's (DevTools; memlab keeps
+  /// both, so a value held by a live key is not in the key's retained size).
+  pub skip_weakmap_table_edges: bool,
+  /// Where the "page objects" start: an edge from a non-page object into a page object is
+  /// ignored. DevTools starts from the root's shortcuts (`global`); memlab from the root's
+  /// other edges (the GC roots), so that only what no root reaches is not "page".
+  pub page_from_shortcuts: bool,
+}
+
+impl Rules {
+  pub const DEVTOOLS: Rules = Rules {
+    attribute_owned_sizes: true,
+    skip_weakmap_table_edges: true,
+    page_from_shortcuts: true,
+  };
+  pub const MEMLAB: Rules = Rules {
+    attribute_owned_sizes: false,
+    skip_weakmap_table_edges: false,
+    page_from_shortcuts: false,
+  };
+}
+
+fn essential_edges(graph: &Graph, ephemerons: &mut Ephemerons, rules: Rules) -> Vec<u64> {
+  let page = page_objects(graph, rules.page_from_shortcuts);
   let types = &graph.types;
   let mut bits = vec![0u64; graph.edge_count().div_ceil(64)];
   for node in 0..graph.node_count() {
@@ -500,9 +532,11 @@ fn essential_edges(graph: &Graph, ephemerons: &mut Ephemerons) -> Vec<u64> {
       if kind == types.weak {
         continue;
       }
-      if let Some(entry) = ephemerons.of(graph, edge) {
-        if entry.table_id == graph.node_id[node] {
-          continue;
+      if rules.skip_weakmap_table_edges {
+        if let Some(entry) = ephemerons.of(graph, edge) {
+          if entry.table_id == graph.node_id[node] {
+            continue;
+          }
         }
       }
       let to = graph.edge_to[edge] as usize;
@@ -698,12 +732,22 @@ fn dominators(graph: &Graph, essential: &[u64]) -> (Vec<u32>, Vec<u32>) {
 
 impl Heap {
   /// Runs DevTools' load-time computations on `graph`.
-  pub fn new(mut graph: Graph, progress: &mut dyn FnMut(Stage)) -> Heap {
+  pub fn new(graph: Graph, progress: &mut dyn FnMut(Stage)) -> Heap {
+    Heap::with_rules(graph, Rules::DEVTOOLS, progress)
+  }
+
+  pub fn with_rules(mut graph: Graph, rules: Rules, progress: &mut dyn FnMut(Stage)) -> Heap {
     progress(Stage::Sizes);
-    prepare_classes(&mut graph, None);
+    if rules.attribute_owned_sizes {
+      prepare_classes(&mut graph, None);
+    } else {
+      propagate_dom_state(&mut graph);
+      let definitions = infer_interfaces(&graph);
+      apply_interfaces(&mut graph, &definitions);
+    }
     let mut ephemerons = Ephemerons::new(graph.strings.len());
     progress(Stage::Dominators);
-    let essential = essential_edges(&graph, &mut ephemerons);
+    let essential = essential_edges(&graph, &mut ephemerons, rules);
     let (dominator, order) = dominators(&graph, &essential);
     drop(essential);
     let mut retained: Vec<u64> = graph.self_size.iter().map(|&s| u64::from(s)).collect();

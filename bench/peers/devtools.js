@@ -1,0 +1,136 @@
+'use strict'
+
+// Loads a .heapsnapshot with Chrome DevTools' own heap snapshot worker code
+// (bundled by scripts/peers.js) and reports load time and graph size.
+// Usage: node bench/peers/devtools.js FILE [--dump OUT]
+// stdout: one JSON line {"tool":"devtools","file","load_ms","nodes","edges"}
+// --dump OUT writes per-node arrays (ids, retained, self, distance,
+// dominator_id), the Summary view's class aggregates and total_size to OUT.
+
+const fs = require('node:fs')
+const path = require('node:path')
+const { MessageChannel } = require('node:worker_threads')
+
+const bundlePath = path.join(__dirname, '..', '..', '.cache', 'peers', 'devtools-heap-snapshot.cjs')
+
+function loadBundle() {
+  try {
+    return require(bundlePath)
+  } catch (err) {
+    if (err.code === 'MODULE_NOT_FOUND' && !fs.existsSync(bundlePath)) {
+      throw new Error(`${path.relative(process.cwd(), bundlePath)} is missing; run: node scripts/peers.js`)
+    }
+    throw err
+  }
+}
+
+function parseArgs() {
+  const args = process.argv.slice(2)
+  let file = null
+  let dumpPath = null
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--dump') dumpPath = args[++i]
+    else if (file === null) file = args[i]
+    else file = undefined
+  }
+  if (!file || dumpPath === undefined) {
+    process.stderr.write(`usage: node ${path.relative(process.cwd(), __filename)} FILE [--dump OUT]\n`)
+    process.exit(2)
+  }
+  return { file, dumpPath }
+}
+
+// Writes a JSON object to `out` without materializing large arrays as strings.
+// fields: [key, length, (i) => number] for numeric arrays, [key, value] otherwise.
+function writeJson(out, fields) {
+  const fd = fs.openSync(out, 'w')
+  try {
+    fields.forEach((field, n) => {
+      fs.writeSync(fd, `${n ? ',' : '{'}${JSON.stringify(field[0])}:`)
+      if (field.length === 2) {
+        fs.writeSync(fd, JSON.stringify(field[1]))
+        return
+      }
+      const [, length, get] = field
+      const CHUNK = 65536
+      fs.writeSync(fd, '[')
+      for (let start = 0; start < length; start += CHUNK) {
+        const end = Math.min(length, start + CHUNK)
+        const parts = new Array(end - start)
+        for (let i = start; i < end; i++) parts[i - start] = get(i)
+        fs.writeSync(fd, (start ? ',' : '') + parts.join(','))
+      }
+      fs.writeSync(fd, ']')
+    })
+    fs.writeSync(fd, '}\n')
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+async function load(devtools, file) {
+  // The loader reports progress through the worker dispatcher; we don't need it.
+  const dispatcher = { sendEvent() {} }
+  const loader = new devtools.HeapSnapshotLoader(dispatcher)
+  const stream = fs.createReadStream(file, { encoding: 'utf8' })
+  for await (const chunk of stream) loader.write(chunk)
+  loader.close()
+  // DevTools splits initialization across two workers; the secondary side
+  // (retainers, dominators, retained sizes) talks to us over a MessageChannel,
+  // exactly like createJSHeapSnapshotForTesting().
+  const channel = new MessageChannel()
+  try {
+    new devtools.SecondaryInitManager(channel.port2) // eslint-disable-line no-new
+    return await loader.buildSnapshot(channel.port1)
+  } finally {
+    channel.port1.close()
+    channel.port2.close()
+  }
+}
+
+function dump(devtools, snapshot, out) {
+  const { nodes, nodeFieldCount, nodeIdOffset, nodeSelfSizeOffset, nodeCount } = snapshot
+  const id = (ordinal) => nodes.getValue(ordinal * nodeFieldCount + nodeIdOffset)
+  const retained = snapshot.retainedSizes
+  const distances = snapshot.nodeDistances
+  const dominators = snapshot.dominatorsTree
+
+  // An empty NodeFilter means "all objects": the default Summary view.
+  const aggregates = snapshot.aggregatesWithFilter(new devtools.NodeFilter())
+  const classes = Object.keys(aggregates).sort().map((key) => {
+    const a = aggregates[key]
+    return { name: a.name, key, count: a.count, self_size: a.self, retained_size: a.maxRet, distance: a.distance }
+  })
+
+  writeJson(out, [
+    ['ids', nodeCount, id],
+    ['retained', nodeCount, (i) => retained[i]],
+    ['self', nodeCount, (i) => nodes.getValue(i * nodeFieldCount + nodeSelfSizeOffset)],
+    ['distance', nodeCount, (i) => distances[i]],
+    ['dominator_id', nodeCount, (i) => id(dominators[i])],
+    ['classes', classes],
+    ['total_size', snapshot.rootNode().retainedSize()],
+  ])
+}
+
+async function main() {
+  const { file, dumpPath } = parseArgs()
+  const devtools = loadBundle()
+  const started = process.hrtime.bigint()
+  const snapshot = await load(devtools, file)
+  const loadMs = Number(process.hrtime.bigint() - started) / 1e6
+  const edges = snapshot.containmentEdges.length / snapshot.edgeFieldsCount
+  process.stdout.write(JSON.stringify({
+    tool: 'devtools',
+    file,
+    load_ms: Math.round(loadMs * 10) / 10,
+    nodes: snapshot.nodeCount,
+    edges,
+  }) + '\n')
+  if (dumpPath) dump(devtools, snapshot, dumpPath)
+}
+
+main().catch((err) => {
+  process.stderr.write(`devtools: ${err && err.stack ? err.stack : err}\n`)
+  process.exit(1)
+})
