@@ -1,6 +1,6 @@
-//! Hostile input: mutated real snapshots through the reader and the checks. Neither may panic,
-//! hang or allocate beyond what the input's size justifies; whatever they accept must be
-//! consistent.
+//! Hostile input: mutated real snapshots through the reader, the checks, and every analysis
+//! (DevTools' load steps, summary, comparison, leaks, retaining paths). None may panic, hang or
+//! allocate beyond what the input's size justifies; whatever they accept must be consistent.
 //!
 //! `npm test` runs a short deterministic pass. A long run, one command:
 //!   RHEAPDUMP_FUZZ_CASES=100000 cargo test --release -p rheapdump-analysis --test fuzz
@@ -13,7 +13,10 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use rheapdump_analysis::graph::load;
+use rheapdump_analysis::heap::Heap;
 use rheapdump_analysis::parse::read;
+use rheapdump_analysis::report;
 use rheapdump_analysis::validate::validate;
 
 const MINIMAL: &str = r#"{"snapshot":{"meta":{"node_fields":["type","name","id","self_size","edge_count"],"node_types":[["synthetic","object"],"string","number","number","number"],"edge_fields":["type","name_or_index","to_node"],"edge_types":[["element","property"],"string_or_number","node"]},"node_count":2,"edge_count":1},"nodes":[0,0,1,0,1,1,1,3,16,0],"edges":[1,1,5],"strings":["","Th\u00efng"]}"#;
@@ -121,11 +124,48 @@ fn apply(seed: &[u8], mutations: &[Mutation]) -> Vec<u8> {
 
 /// The property: no panic; anything accepted is consistent.
 fn check(bytes: &[u8]) {
+  let mut sound = false;
   if let Ok(snapshot) = read(bytes, bytes.len() as u64) {
     assert!(snapshot.nodes.len() <= bytes.len() / 2 && snapshot.edges.len() <= bytes.len() / 2);
-    if let Ok(sound) = validate(&snapshot) {
-      assert_eq!(sound.nodes * sound.node_fields, snapshot.nodes.len());
+    if let Ok(counts) = validate(&snapshot) {
+      assert_eq!(counts.nodes * counts.node_fields, snapshot.nodes.len());
+      sound = true;
     }
+  }
+  match load(bytes, bytes.len() as u64) {
+    Ok(graph) => analyse(graph),
+    // The analyses' loader takes every snapshot the checks call sound, unless its meta lacks a
+    // field or type list the analyses need (the checks need fewer).
+    Err(err) => assert!(
+      !sound || err.to_string().contains("meta"),
+      "a sound snapshot refused by the analysis loader: {err}"
+    ),
+  }
+}
+
+/// Every analysis on an accepted graph: no panic, and the root retains everything.
+fn analyse(mut graph: rheapdump_analysis::graph::Graph) {
+  let n = graph.node_count();
+  let ids = {
+    let mut ids = graph.node_id.clone();
+    ids.sort_unstable();
+    ids
+  };
+  rheapdump_analysis::heap::prepare_classes(&mut graph, None);
+  let members = report::class_members(&graph);
+  report::diff(&members, &members, ("a", "a"), 5);
+  let heap = Heap::new(graph, &mut |_| {});
+  let total: u64 = heap.graph.self_size.iter().map(|&s| u64::from(s)).sum();
+  assert_eq!(heap.retained[0], total, "the root retains every node");
+  let summary = report::summary(&heap, "fuzz", 0);
+  for row in &summary.classes {
+    assert!(
+      row.retained_size <= total && row.shallow_size <= row.retained_size.max(row.shallow_size)
+    );
+  }
+  report::leaks(&heap, &[], &ids, ("a", "b", "c"), 5);
+  for node in [0, n / 2, n - 1] {
+    report::paths(&heap, "fuzz", heap.graph.node_id[node], 3);
   }
 }
 
