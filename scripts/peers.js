@@ -41,7 +41,7 @@ function ensureInstalled() {
   const pkg = path.join(peersDir, 'package.json')
   if (!fs.existsSync(pkg)) fs.writeFileSync(pkg, '{"private":true}\n')
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
-  const args = ['install', '--no-audit', '--no-fund', ...Object.entries(PEERS).map(([n, v]) => `${n}@${v}`)]
+  const args = ['install', '--no-audit', '--no-fund', '--ignore-scripts', ...Object.entries(PEERS).map(([n, v]) => `${n}@${v}`)]
   // npm's own progress goes to stderr so stdout stays clean for callers.
   const result = spawnSync(npm, args, {
     cwd: peersDir,

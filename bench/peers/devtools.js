@@ -2,7 +2,8 @@
 
 // Loads a .heapsnapshot with Chrome DevTools' own heap snapshot worker code
 // (bundled by scripts/peers.js) and reports load time and graph size.
-// Usage: node bench/peers/devtools.js FILE [--dump OUT]
+// Usage: node bench/peers/devtools.js FILE [AFTER] [--dump OUT]
+// With AFTER, also loads AFTER and computes the Comparison view of AFTER against FILE.
 // stdout: one JSON line {"tool":"devtools","file","load_ms","nodes","edges"}
 // --dump OUT writes per-node arrays (ids, retained, self, distance,
 // dominator_id), the Summary view's class aggregates and total_size to OUT.
@@ -27,17 +28,19 @@ function loadBundle() {
 function parseArgs() {
   const args = process.argv.slice(2)
   let file = null
+  let other = null
   let dumpPath = null
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--dump') dumpPath = args[++i]
     else if (file === null) file = args[i]
+    else if (other === null) other = args[i]
     else file = undefined
   }
   if (!file || dumpPath === undefined) {
-    process.stderr.write(`usage: node ${path.relative(process.cwd(), __filename)} FILE [--dump OUT]\n`)
+    process.stderr.write(`usage: node ${path.relative(process.cwd(), __filename)} FILE [AFTER] [--dump OUT]\n`)
     process.exit(2)
   }
-  return { file, dumpPath }
+  return { file, other, dumpPath }
 }
 
 // Writes a JSON object to `out` without materializing large arrays as strings.
@@ -114,10 +117,17 @@ function dump(devtools, snapshot, out) {
 }
 
 async function main() {
-  const { file, dumpPath } = parseArgs()
+  const { file, other, dumpPath } = parseArgs()
   const devtools = loadBundle()
   const started = process.hrtime.bigint()
   const snapshot = await load(devtools, file)
+  let diffClasses
+  if (other) {
+    // The Comparison view: both snapshots loaded, AFTER compared against FILE.
+    const after = await load(devtools, other)
+    const base = snapshot.aggregatesForDiff(after.interfaceDefinitions())
+    diffClasses = Object.keys(after.calculateSnapshotDiff(1, base)).length
+  }
   const loadMs = Number(process.hrtime.bigint() - started) / 1e6
   const edges = snapshot.containmentEdges.length / snapshot.edgeFieldsCount
   process.stdout.write(JSON.stringify({
@@ -126,6 +136,8 @@ async function main() {
     load_ms: Math.round(loadMs * 10) / 10,
     nodes: snapshot.nodeCount,
     edges,
+    ...(other ? { diff_classes: diffClasses } : {}),
+    max_rss: process.resourceUsage().maxRSS * 1024,
   }) + '\n')
   if (dumpPath) dump(devtools, snapshot, dumpPath)
 }

@@ -3,7 +3,7 @@
 // Loads a .heapsnapshot with @memlab/core the way @memlab/heap-analysis'
 // getFullHeapFromFile() does (parse + preparePathFinder, which computes shortest
 // paths, dominators and retained sizes) and reports load time and graph size.
-// Usage: node bench/peers/memlab.js FILE [--dump OUT]
+// Usage: node bench/peers/memlab.js FILE [AFTER] [--dump OUT]
 // stdout: one JSON line {"tool":"memlab","file","load_ms","nodes","edges"}
 // --dump OUT writes {"ids":[...],"retained":[...]} for every node, in node order.
 
@@ -15,17 +15,19 @@ const modulesDir = path.join(__dirname, '..', '..', '.cache', 'peers', 'node_mod
 function parseArgs() {
   const args = process.argv.slice(2)
   let file = null
+  let other = null
   let dumpPath = null
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--dump') dumpPath = args[++i]
     else if (file === null) file = args[i]
+    else if (other === null) other = args[i]
     else file = undefined
   }
   if (!file || dumpPath === undefined) {
-    process.stderr.write(`usage: node ${path.relative(process.cwd(), __filename)} FILE [--dump OUT]\n`)
+    process.stderr.write(`usage: node ${path.relative(process.cwd(), __filename)} FILE [AFTER] [--dump OUT]\n`)
     process.exit(2)
   }
-  return { file, dumpPath }
+  return { file, other, dumpPath }
 }
 
 // Writes a JSON object to `out` without materializing large arrays as strings.
@@ -77,7 +79,7 @@ function loadMemlab() {
 }
 
 async function main() {
-  const { file, dumpPath } = parseArgs()
+  const { file, other, dumpPath } = parseArgs()
   const memlab = await withStdoutOnStderr(loadMemlab)
   memlab.config.muteConsole = true
   memlab.config.verbose = false
@@ -86,14 +88,17 @@ async function main() {
   memlab.config.errorHandling = memlab.ErrorHandling.Throw
 
   const started = process.hrtime.bigint()
-  const heap = await withStdoutOnStderr(async () => {
+  const loadOne = (name) => withStdoutOnStderr(async () => {
     // Equivalent of @memlab/heap-analysis getFullHeapFromFile(file).
-    const snapshot = await memlab.utils.getSnapshotFromFile(file, { buildNodeIdIndex: true })
-    if (!snapshot) throw new Error(`memlab could not parse ${file}`)
+    const snapshot = await memlab.utils.getSnapshotFromFile(name, { buildNodeIdIndex: true })
+    if (!snapshot) throw new Error(`memlab could not parse ${name}`)
     memlab.analysis.preparePathFinder(snapshot) // shortest paths, dominators, retained sizes
     memlab.info.flush()
     return snapshot
   })
+  const heap = await loadOne(file)
+  // A comparison needs both heaps (memlab has no Comparison view of its own).
+  const after = other ? await loadOne(other) : null
   const loadMs = Number(process.hrtime.bigint() - started) / 1e6
 
   process.stdout.write(JSON.stringify({
@@ -102,6 +107,8 @@ async function main() {
     load_ms: Math.round(loadMs * 10) / 10,
     nodes: heap.nodes.length,
     edges: heap.edges.length,
+    ...(after ? { after_nodes: after.nodes.length } : {}),
+    max_rss: process.resourceUsage().maxRSS * 1024,
   }) + '\n')
 
   if (dumpPath) {

@@ -1,0 +1,135 @@
+'use strict'
+
+// Snapshot analysis, rheapdump against Chrome DevTools' heap-snapshot worker and memlab, on the
+// same files: a ~160 MB and a ~400 MB snapshot of a service-like heap (bench/heap-app.js), and a
+// ~160 MB before/after pair for the comparison.
+//
+//   npm run bench:analysis            (RHEAPDUMP_BENCH_RUNS=N, default 3; RHEAPDUMP_BENCH_SIZES=160)
+//
+// Each figure is a whole process, started fresh per run: wall time from spawn to exit, and its
+// peak RSS (getrusage maxRSS). What each tool does:
+//   rheapdump  `rheapdump summary FILE --json` / `rheapdump diff BEFORE AFTER --json`
+//   devtools   load the file as DevTools does (retained sizes, distances, classes: what its Summary
+//              view needs); for diff, load both and compute its Comparison view
+//   memlab     getFullHeapFromFile (parse, paths, dominators, retained sizes); for diff, both files
+// The peers come from `node scripts/peers.js` (.cache/peers).
+
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { spawnSync, execFileSync } = require('node:child_process')
+
+const ROOT = path.join(__dirname, '..')
+const DIR = path.join(ROOT, '.cache', 'bench', 'analysis')
+const RUNS = Number(process.env.RHEAPDUMP_BENCH_RUNS || 3)
+const SIZES = (process.env.RHEAPDUMP_BENCH_SIZES || '160,400').split(',').map(Number)
+// Units of bench/heap-app.js per snapshot MB (about 190 KB a unit).
+const UNITS_PER_MB = 850 / 171
+
+function snapshotFile(mb, suffix = '') {
+  return path.join(DIR, `service-${mb}mb${suffix}.heapsnapshot`)
+}
+
+/** Writes the snapshots once; later runs reuse them. */
+function prepare() {
+  fs.mkdirSync(DIR, { recursive: true })
+  for (const mb of SIZES) {
+    if (fs.existsSync(snapshotFile(mb))) continue
+    process.stderr.write(`writing a ~${mb} MB snapshot…\n`)
+    const units = String(Math.round(mb * UNITS_PER_MB))
+    execFileSync(process.execPath, [path.join(__dirname, 'heap-app.js'), snapshotFile(mb), units], { stdio: 'inherit' })
+  }
+  const [mb] = SIZES
+  if (!fs.existsSync(snapshotFile(mb, '-after'))) {
+    process.stderr.write(`writing a ~${mb} MB before/after pair…\n`)
+    const units = Math.round(mb * UNITS_PER_MB)
+    execFileSync(
+      process.execPath,
+      [path.join(__dirname, 'heap-app.js'), snapshotFile(mb, '-before'), String(units - 50), snapshotFile(mb, '-after'), '50'],
+      { stdio: 'inherit' },
+    )
+  }
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'peers.js')], { stdio: 'inherit' })
+}
+
+const RSS_PRELOAD = path.join(__dirname, 'report-rss.js')
+
+function measure(args, { rssFromStdout }) {
+  const started = process.hrtime.bigint()
+  const result = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 256 << 20 })
+  const ms = Number(process.hrtime.bigint() - started) / 1e6
+  if (result.status !== 0) throw new Error(`${args.join(' ')} failed:\n${result.stderr}`)
+  const rss = rssFromStdout
+    ? JSON.parse(result.stdout.trim().split('\n').pop()).max_rss
+    : Number(/rheapdump-bench-max-rss (\d+)/.exec(result.stderr)[1])
+  return { ms, rss }
+}
+
+const TOOLS = {
+  summary: {
+    rheapdump: (file) => measure(['-r', RSS_PRELOAD, path.join(ROOT, 'bin', 'rheapdump.js'), 'summary', file, '--json'], {}),
+    devtools: (file) => measure([path.join(__dirname, 'peers', 'devtools.js'), file], { rssFromStdout: true }),
+    memlab: (file) => measure([path.join(__dirname, 'peers', 'memlab.js'), file], { rssFromStdout: true }),
+  },
+  diff: {
+    rheapdump: (a, b) => measure(['-r', RSS_PRELOAD, path.join(ROOT, 'bin', 'rheapdump.js'), 'diff', a, b, '--json'], {}),
+    devtools: (a, b) => measure([path.join(__dirname, 'peers', 'devtools.js'), a, b], { rssFromStdout: true }),
+    memlab: (a, b) => measure([path.join(__dirname, 'peers', 'memlab.js'), a, b], { rssFromStdout: true }),
+  },
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
+const min = (xs) => Math.min(...xs)
+const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MB`
+const s = (ms) => `${(ms / 1000).toFixed(2)} s`
+
+function bench(task, files) {
+  const size = files.reduce((sum, f) => sum + fs.statSync(f).size, 0)
+  const rows = {}
+  for (const [tool, run] of Object.entries(TOOLS[task])) {
+    const runs = []
+    for (let i = 0; i < RUNS; i++) runs.push(run(...files))
+    rows[tool] = { ms: runs.map((r) => r.ms), rss: runs.map((r) => r.rss) }
+    process.stderr.write(`  ${task} ${mb(size)} ${tool}: ${runs.map((r) => s(r.ms)).join(', ')}\n`)
+  }
+  return { task, size, rows }
+}
+
+function print(results) {
+  const header = ['task', 'input', 'tool', 'time ×', 'RSS ×', 'time min', 'time median', 'peak RSS median', 'RSS / input']
+  const lines = [header]
+  for (const { task, size, rows } of results) {
+    const base = rows.rheapdump
+    for (const [tool, r] of Object.entries(rows)) {
+      lines.push([
+        task,
+        mb(size),
+        tool,
+        tool === 'rheapdump' ? '1' : `${(median(r.ms) / median(base.ms)).toFixed(1)}`,
+        tool === 'rheapdump' ? '1' : `${(median(r.rss) / median(base.rss)).toFixed(1)}`,
+        s(min(r.ms)),
+        s(median(r.ms)),
+        mb(median(r.rss)),
+        (median(r.rss) / size).toFixed(2),
+      ])
+    }
+  }
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)))
+  const row = (l) => `| ${l.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`
+  console.log(row(lines[0]))
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`)
+  for (const l of lines.slice(1)) console.log(row(l))
+}
+
+function main() {
+  prepare()
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
+  console.log(`rheapdump analysis benchmark: Node ${process.version}, ${os.cpus().length} × ${cpu}, ${mb(os.totalmem())} RAM, ${RUNS} runs each`)
+  console.log('time × and RSS ×: the peer\'s median over rheapdump\'s (higher is better for rheapdump)\n')
+  const results = []
+  for (const size of SIZES) results.push(bench('summary', [snapshotFile(size)]))
+  results.push(bench('diff', [snapshotFile(SIZES[0], '-before'), snapshotFile(SIZES[0], '-after')]))
+  print(results)
+}
+
+main()
