@@ -26,10 +26,6 @@ function inChild(body, { cwd, env, args } = {}) {
   return result.stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line))
 }
 
-function errorFields(err) {
-  return { message: err.message, code: err.code, path: err.path }
-}
-
 test('writeSnapshot(callback) writes a default name and calls back synchronously with it', (t) => {
   const cwd = tempDir(t)
   const [result] = inChild(
@@ -193,7 +189,7 @@ test('a reader never sees a partial file under the final name', async (t) => {
   assert.equal(countObjectsByName(validateFile(file).snap, 'FixtureLeak'), 1500)
 })
 
-test('memoryUsage() reports rss and vsz as ps does, with the V8 heap and its spaces', (t) => {
+test('memoryUsage() reports rss and vsz as ps does, with the V8 heap and its spaces', () => {
   const [result] = inChild(
     `const usage = rheapdump.memoryUsage()
      const ps = require('node:child_process').execFileSync('ps', ['-o', 'rss=,vsz=', '-p', String(process.pid)], { encoding: 'utf8' })
@@ -213,7 +209,7 @@ test('memoryUsage() reports rss and vsz as ps does, with the V8 heap and its spa
   }
 })
 
-test('gc() runs a full mark-compact without --expose-gc and leaves no global gc behind', (t) => {
+test('gc() runs a full mark-compact without --expose-gc and leaves no global gc behind', () => {
   const [result] = inChild(
     `globalThis.garbage = Array.from({ length: 200000 }, (_, i) => ({ i, s: 'g' + i }))
      rheapdump.gc(); rheapdump.gc() // promote the garbage to old space, where only a full GC frees it

@@ -15,7 +15,9 @@ const mb = (b) => (b / 1048576).toFixed(0)
 let estimate = null
 try {
   estimate = require('../lib/binding').binding.estimateSnapshotCost
-} catch {}
+} catch {
+  // not built: the table then shows no estimates
+}
 
 for (const node of nodeBinaries({ install: true })) {
   console.log(`\n${node.version}`)

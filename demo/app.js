@@ -20,7 +20,10 @@ process.on('message', (message) => {
   if (message === 'stuck') {
     process.send({ event: 'stuck' })
     const end = Date.now() + 8000
-    while (Date.now() < end) {} // eight seconds of synchronous work: the event loop is frozen
+    // eight seconds of synchronous work: the event loop is frozen
+    while (Date.now() < end) {
+      // busy
+    }
     process.send({ event: 'unstuck' })
   } else if (message === 'exit') {
     process.exit(0)

@@ -40,7 +40,7 @@ function install(major) {
   try {
     execFileSync(npm, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
   } catch (err) {
-    throw new Error(`Node ${major}: npm ${args.join(' ')} failed:\n${err.stderr || err.message}`)
+    throw new Error(`Node ${major}: npm ${args.join(' ')} failed:\n${err.stderr || err.message}`, { cause: err })
   }
 }
 

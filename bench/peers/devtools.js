@@ -19,7 +19,7 @@ function loadBundle() {
     return require(bundlePath)
   } catch (err) {
     if (err.code === 'MODULE_NOT_FOUND' && !fs.existsSync(bundlePath)) {
-      throw new Error(`${path.relative(process.cwd(), bundlePath)} is missing; run: node scripts/peers.js`)
+      throw new Error(`${path.relative(process.cwd(), bundlePath)} is missing; run: node scripts/peers.js`, { cause: err })
     }
     throw err
   }
@@ -83,7 +83,7 @@ async function load(devtools, file) {
   // exactly like createJSHeapSnapshotForTesting().
   const channel = new MessageChannel()
   try {
-    new devtools.SecondaryInitManager(channel.port2) // eslint-disable-line no-new
+    new devtools.SecondaryInitManager(channel.port2)
     return await loader.buildSnapshot(channel.port1)
   } finally {
     channel.port1.close()

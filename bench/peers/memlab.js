@@ -72,7 +72,7 @@ function loadMemlab() {
     return require(path.join(modulesDir, '@memlab', 'core'))
   } catch (err) {
     if (err.code === 'MODULE_NOT_FOUND') {
-      throw new Error(`@memlab/core is not installed in ${path.relative(process.cwd(), modulesDir)}; run: node scripts/peers.js`)
+      throw new Error(`@memlab/core is not installed in ${path.relative(process.cwd(), modulesDir)}; run: node scripts/peers.js`, { cause: err })
     }
     throw err
   }
