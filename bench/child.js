@@ -10,6 +10,8 @@ const [method, heapMb] = [process.argv[2], Number(process.argv[3] || 0)]
 const root = path.join(__dirname, '..')
 const status = (key) => Number(/(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith(key)))[1]) * 1024
 const threads = () => fs.readdirSync('/proc/self/task').length
+// How long the *-stuck methods keep the event loop busy after the signal.
+const STUCK_MS = 3000
 const report = (fields) => process.stdout.write(`${JSON.stringify(fields)}\n`)
 
 function fillHeap(mb) {
@@ -37,15 +39,31 @@ function afterSnapshot(started, file) {
   }, 1000)
 }
 
+/** Context switches of every thread so far: each one is a wake-up of some thread. */
+function switches() {
+  let total = 0
+  for (const task of fs.readdirSync('/proc/self/task')) {
+    const text = fs.readFileSync(`/proc/self/task/${task}/status`, 'utf8')
+    for (const key of ['voluntary_ctxt_switches', 'nonvoluntary_ctxt_switches']) {
+      total += Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text)[1])
+    }
+  }
+  return total
+}
+
 if (method === 'idle') {
   const variant = process.argv[3]
   const started = process.hrtime.bigint()
   if (variant !== 'none') require(root)
   const requireMs = Number(process.hrtime.bigint() - started) / 1e6
-  const keep = setTimeout(() => {
-    report({ requireMs, rss: status('VmRSS:'), threads: threads() })
+  // Settle, then count wake-ups over 5 idle seconds (one timer: this process's own share is 1).
+  setTimeout(() => {
+    const before = switches()
+    setTimeout(() => {
+      const wakeupsPerSecond = (switches() - before) / 5
+      report({ requireMs, rss: status('VmRSS:'), threads: threads(), wakeupsPerSecond })
+    }, 5000)
   }, 1500)
-  void keep
   return
 }
 
@@ -68,6 +86,20 @@ if (method === 'v8') {
   const started = process.hrtime.bigint()
   rheapdump.writeSnapshot(path.join(dir, 'api.heapsnapshot'))
   afterSnapshot(started, path.join(dir, 'api.heapsnapshot'))
+} else if (method === 'node-signal-idle' || method === 'node-signal-stuck') {
+  // Node's own --heapsnapshot-signal (the parent passes the flag): its handler runs on the event
+  // loop and writes on the main thread, so the poll below first runs once the file is complete.
+  setTimeout(() => {
+    const started = process.hrtime.bigint()
+    process.kill(process.pid, 'SIGUSR2')
+    if (method === 'node-signal-stuck') {
+      const end = Date.now() + STUCK_MS
+      while (Date.now() < end) {
+        // synchronous work: Node's handler waits for it
+      }
+    }
+    waitForFile(dir, (file) => afterSnapshot(started, file))
+  }, 300)
 } else if (method === 'signal-idle' || method === 'signal-stuck') {
   require(root)
   setTimeout(() => {
