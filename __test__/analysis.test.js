@@ -204,6 +204,23 @@ test('usage errors exit 2 with the usage of the command', () => {
   }
 })
 
+test('a progress bar on stderr when it is a terminal and the file is large; none otherwise', () => {
+  // 100 units of bench/heap-app.js: a ~22 MB snapshot, over the 16 MiB threshold.
+  const big = path.join(dir, 'big.heapsnapshot')
+  const made = spawnSync(process.execPath, [path.join(ROOT, 'bench', 'heap-app.js'), big, '100'], { encoding: 'utf8' })
+  assert.equal(made.status, 0, made.stderr)
+  assert.ok(fs.statSync(big).size > 16 * 2 ** 20)
+  const piped = cli('summary', big, '--top', '1')
+  assert.equal(piped.status, 0, piped.stderr)
+  assert.equal(piped.stderr, '', 'no bar when stderr is not a terminal')
+  // util-linux `script` runs the CLI on a pseudo-terminal and records what it drew.
+  const command = [process.execPath, CLI, 'summary', big, '--top', '1'].map((a) => `'${a}'`).join(' ')
+  const tty = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', maxBuffer: 64 << 20 })
+  assert.equal(tty.status, 0, tty.stdout + tty.stderr)
+  assert.match(tty.stdout, /big\.heapsnapshot \[[=> ]{30}\] [\d.]+ [KM]iB\/[\d.]+ MiB reading/)
+  assert.match(tty.stdout, /Class +Count +Shallow +Retained +Distance/)
+})
+
 test('the JS API resolves to the same reports and rejects with code and path', async () => {
   const { analysis } = require(ROOT)
   const cliReport = json('summary', snap('final'), '--top', '5')
