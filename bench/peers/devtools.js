@@ -12,6 +12,8 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { MessageChannel } = require('node:worker_threads')
 
+const { parseArgs, writeJson } = require('./common')
+
 const bundlePath = path.join(__dirname, '..', '..', '.cache', 'peers', 'devtools-heap-snapshot.cjs')
 
 function loadBundle() {
@@ -22,52 +24,6 @@ function loadBundle() {
       throw new Error(`${path.relative(process.cwd(), bundlePath)} is missing; run: node scripts/peers.js`, { cause: err })
     }
     throw err
-  }
-}
-
-function parseArgs() {
-  const args = process.argv.slice(2)
-  let file = null
-  let other = null
-  let dumpPath = null
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--dump') dumpPath = args[++i]
-    else if (file === null) file = args[i]
-    else if (other === null) other = args[i]
-    else file = undefined
-  }
-  if (!file || dumpPath === undefined) {
-    process.stderr.write(`usage: node ${path.relative(process.cwd(), __filename)} FILE [AFTER] [--dump OUT]\n`)
-    process.exit(2)
-  }
-  return { file, other, dumpPath }
-}
-
-// Writes a JSON object to `out` without materializing large arrays as strings.
-// fields: [key, length, (i) => number] for numeric arrays, [key, value] otherwise.
-function writeJson(out, fields) {
-  const fd = fs.openSync(out, 'w')
-  try {
-    fields.forEach((field, n) => {
-      fs.writeSync(fd, `${n ? ',' : '{'}${JSON.stringify(field[0])}:`)
-      if (field.length === 2) {
-        fs.writeSync(fd, JSON.stringify(field[1]))
-        return
-      }
-      const [, length, get] = field
-      const CHUNK = 65536
-      fs.writeSync(fd, '[')
-      for (let start = 0; start < length; start += CHUNK) {
-        const end = Math.min(length, start + CHUNK)
-        const parts = new Array(end - start)
-        for (let i = start; i < end; i++) parts[i - start] = get(i)
-        fs.writeSync(fd, (start ? ',' : '') + parts.join(','))
-      }
-      fs.writeSync(fd, ']')
-    })
-    fs.writeSync(fd, '}\n')
-  } finally {
-    fs.closeSync(fd)
   }
 }
 
@@ -117,7 +73,7 @@ function dump(devtools, snapshot, out) {
 }
 
 async function main() {
-  const { file, other, dumpPath } = parseArgs()
+  const { file, other, dumpPath } = parseArgs(__filename)
   const devtools = loadBundle()
   const started = process.hrtime.bigint()
   const snapshot = await load(devtools, file)

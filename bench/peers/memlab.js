@@ -7,59 +7,12 @@
 // stdout: one JSON line {"tool":"memlab","file","load_ms","nodes","edges"}
 // --dump OUT writes {"ids":[...],"retained":[...]} for every node, in node order.
 
-const fs = require('node:fs')
 const path = require('node:path')
+
+const { parseArgs, writeJson } = require('./common')
 
 const modulesDir = path.join(__dirname, '..', '..', '.cache', 'peers', 'node_modules')
 
-function parseArgs() {
-  const args = process.argv.slice(2)
-  let file = null
-  let other = null
-  let dumpPath = null
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--dump') dumpPath = args[++i]
-    else if (file === null) file = args[i]
-    else if (other === null) other = args[i]
-    else file = undefined
-  }
-  if (!file || dumpPath === undefined) {
-    process.stderr.write(`usage: node ${path.relative(process.cwd(), __filename)} FILE [AFTER] [--dump OUT]\n`)
-    process.exit(2)
-  }
-  return { file, other, dumpPath }
-}
-
-// Writes a JSON object to `out` without materializing large arrays as strings.
-// fields: [key, length, (i) => number] for numeric arrays, [key, value] otherwise.
-function writeJson(out, fields) {
-  const fd = fs.openSync(out, 'w')
-  try {
-    fields.forEach((field, n) => {
-      fs.writeSync(fd, `${n ? ',' : '{'}${JSON.stringify(field[0])}:`)
-      if (field.length === 2) {
-        fs.writeSync(fd, JSON.stringify(field[1]))
-        return
-      }
-      const [, length, get] = field
-      const CHUNK = 65536
-      fs.writeSync(fd, '[')
-      for (let start = 0; start < length; start += CHUNK) {
-        const end = Math.min(length, start + CHUNK)
-        const parts = new Array(end - start)
-        for (let i = start; i < end; i++) parts[i - start] = get(i)
-        fs.writeSync(fd, (start ? ',' : '') + parts.join(','))
-      }
-      fs.writeSync(fd, ']')
-    })
-    fs.writeSync(fd, '}\n')
-  } finally {
-    fs.closeSync(fd)
-  }
-}
-
-// memlab prints progress ("parsing ...", "calculating dominators ...") via
-// console.log / process.stdout. Keep stdout for our single JSON line.
 function withStdoutOnStderr(fn) {
   const write = process.stdout.write
   process.stdout.write = process.stderr.write.bind(process.stderr)
@@ -79,7 +32,7 @@ function loadMemlab() {
 }
 
 async function main() {
-  const { file, other, dumpPath } = parseArgs()
+  const { file, other, dumpPath } = parseArgs(__filename)
   const memlab = await withStdoutOnStderr(loadMemlab)
   memlab.config.muteConsole = true
   memlab.config.verbose = false

@@ -210,21 +210,28 @@ fn js_len(text: &str) -> usize {
   text.encode_utf16().count()
 }
 
-/// DevTools' `inferInterfaceDefinitions` + `applyInterfaceDefinitions`: plain objects
-/// (`Object`) are named after their properties, `{id, user, createdAt}`, when enough objects
-/// share that shape (at least 2, and 1 in 1,000 of all plain objects).
+/// A plain JS object: what DevTools names by its properties.
+fn is_plain_object(g: &Graph, node: usize) -> bool {
+  g.node_type[node] == g.types.object && g.name(node) == "Object"
+}
+
+/// The names of a node's property edges, in edge order.
+fn property_names(g: &Graph, node: usize) -> impl Iterator<Item = &str> {
+  g.edges(node)
+    .filter(move |&e| g.edge_type[e] == g.types.property)
+    .map(move |e| g.strings.get(g.edge_name[e]))
+}
+
 /// Interface definitions: names and their properties, most common first.
 pub type Interfaces = Vec<(String, Vec<String>)>;
 
+/// DevTools' `inferInterfaceDefinitions` + `applyInterfaceDefinitions`: plain objects
+/// (`Object`) are named after their properties, `{id, user, createdAt}`, when enough objects
+/// share that shape (at least 2, and 1 in 1,000 of all plain objects).
 pub fn infer_interfaces(g: &Graph) -> Interfaces {
   const MAX_NAME: usize = 120;
-  let t = &g.types;
-  let plain = |node: usize| g.node_type[node] == t.object && g.name(node) == "Object";
-  let properties = |node: usize| {
-    g.edges(node)
-      .filter(|&e| g.edge_type[e] == t.property)
-      .map(|e| g.strings.get(g.edge_name[e]))
-  };
+  let plain = |node: usize| is_plain_object(g, node);
+  let properties = |node: usize| property_names(g, node);
   // Candidates: the leading properties of each plain object, in order.
   struct Candidate<'a> {
     count: u32,
@@ -285,13 +292,8 @@ pub fn infer_interfaces(g: &Graph) -> Interfaces {
 /// properties all present on the object, the earliest on a tie.
 pub fn apply_interfaces(graph: &mut Graph, definitions: &Interfaces) {
   let g = &*graph;
-  let t = &g.types;
-  let plain = |node: usize| g.node_type[node] == t.object && g.name(node) == "Object";
-  let properties = |node: usize| {
-    g.edges(node)
-      .filter(|&e| g.edge_type[e] == t.property)
-      .map(|e| g.strings.get(g.edge_name[e]))
-  };
+  let plain = |node: usize| is_plain_object(g, node);
+  let properties = |node: usize| property_names(g, node);
   if definitions.is_empty() {
     graph.interfaces.clear();
     graph.interface_names.clear();
