@@ -548,7 +548,7 @@ function signalStatus() {
   }
 }
 
-const { summary, diff, leaks, path: retainingPaths, validate } = require('./lib/analysis')
+let analysis = null
 
 module.exports = {
   writeSnapshot,
@@ -559,7 +559,14 @@ module.exports = {
   configure,
   getConfig,
   signalStatus,
-  analysis: { summary, diff, leaks, path: retainingPaths, validate },
+  // Loaded on first use: an app that only takes snapshots does not pay for it at require time.
+  get analysis() {
+    if (!analysis) {
+      const { summary, diff, leaks, path, validate } = require('./lib/analysis')
+      analysis = Object.freeze({ summary, diff, leaks, path, validate })
+    }
+    return analysis
+  },
   on: (event, listener) => (shared.emitter.on(event, listener), module.exports),
   off: (event, listener) => (shared.emitter.off(event, listener), module.exports),
   once: (event, listener) => (shared.emitter.once(event, listener), module.exports),
