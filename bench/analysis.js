@@ -2,9 +2,10 @@
 
 // Snapshot analysis, rheapdump against Chrome DevTools' heap-snapshot worker and memlab, on the
 // same files: a ~160 MB and a ~400 MB snapshot of a service-like heap (bench/heap-app.js), and a
-// ~160 MB before/after pair for the comparison.
+// before/after pair of each size for the comparison.
 //
-//   npm run bench:analysis            (RHEAPDUMP_BENCH_RUNS=N, default 3; RHEAPDUMP_BENCH_SIZES=160)
+//   npm run bench:analysis   (RHEAPDUMP_BENCH_RUNS=N, default 3; RHEAPDUMP_BENCH_SIZES=160,400;
+//                             RHEAPDUMP_BENCH_TASKS=summary,diff)
 //
 // Each figure is a whole process, started fresh per run: wall time from spawn to exit, and its
 // peak RSS (getrusage maxRSS). What each tool does:
@@ -23,6 +24,7 @@ const ROOT = path.join(__dirname, '..')
 const DIR = path.join(ROOT, '.cache', 'bench', 'analysis')
 const RUNS = Number(process.env.RHEAPDUMP_BENCH_RUNS || 3)
 const SIZES = (process.env.RHEAPDUMP_BENCH_SIZES || '160,400').split(',').map(Number)
+const TASKS = (process.env.RHEAPDUMP_BENCH_TASKS || 'summary,diff').split(',')
 // Units of bench/heap-app.js per snapshot MB (about 190 KB a unit).
 const UNITS_PER_MB = 850 / 171
 
@@ -39,8 +41,8 @@ function prepare() {
     const units = String(Math.round(mb * UNITS_PER_MB))
     execFileSync(process.execPath, [path.join(__dirname, 'heap-app.js'), snapshotFile(mb), units], { stdio: 'inherit' })
   }
-  const [mb] = SIZES
-  if (!fs.existsSync(snapshotFile(mb, '-after'))) {
+  for (const mb of SIZES) {
+    if (fs.existsSync(snapshotFile(mb, '-after'))) continue
     process.stderr.write(`writing a ~${mb} MB before/after pair…\n`)
     const units = Math.round(mb * UNITS_PER_MB)
     execFileSync(
@@ -127,8 +129,10 @@ function main() {
   console.log(`rheapdump analysis benchmark: Node ${process.version}, ${os.cpus().length} × ${cpu}, ${mb(os.totalmem())} RAM, ${RUNS} runs each`)
   console.log('time × and RSS ×: the peer\'s median over rheapdump\'s (higher is better for rheapdump)\n')
   const results = []
-  for (const size of SIZES) results.push(bench('summary', [snapshotFile(size)]))
-  results.push(bench('diff', [snapshotFile(SIZES[0], '-before'), snapshotFile(SIZES[0], '-after')]))
+  if (TASKS.includes('summary')) for (const size of SIZES) results.push(bench('summary', [snapshotFile(size)]))
+  if (TASKS.includes('diff')) {
+    for (const size of SIZES) results.push(bench('diff', [snapshotFile(size, '-before'), snapshotFile(size, '-after')]))
+  }
   print(results)
 }
 
