@@ -5,34 +5,23 @@
 // rheapdump's signal handling: the CLI uses it alone.
 
 const { binding: native } = require('./binding')
+const { analysisError, argumentError } = require('./errors')
+
+/** A value of the right type but out of range. */
+const invalid = (message) => argumentError(message, 'ERR_INVALID_ARG_VALUE')
 
 const DEFAULT_TOP = 20
 const DEFAULT_PATHS = 5
 
-/** { code, path, description } from the addon as an Error. */
-function analysisError(failure) {
-  const err = new Error(`rheapdump: ${failure.path}: ${failure.code}: ${failure.description}`)
-  err.code = failure.code
-  err.path = failure.path
-  err.description = failure.description
-  return err
-}
-
-function argumentError(message) {
-  const err = new TypeError(`rheapdump: ${message}`)
-  err.code = 'ERR_INVALID_ARG_VALUE'
-  return err
-}
-
 function checkFile(file, name) {
-  if (typeof file !== 'string' || file === '') throw argumentError(`${name} must be a file name, got ${typeof file}`)
+  if (typeof file !== 'string' || file === '') throw invalid(`${name} must be a file name, got ${typeof file}`)
   return file
 }
 
 function checkCount(value, name, fallback) {
   if (value === undefined) return fallback
   if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
-    throw argumentError(`${name} must be a whole number from 0 to 2^32-1, got ${value}`)
+    throw invalid(`${name} must be a whole number from 0 to 2^32-1, got ${value}`)
   }
   return value
 }
@@ -62,7 +51,7 @@ const reports = {
       ),
     ),
   path: (file, id, { max, progress = false } = {}) => {
-    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw argumentError(`id must be a node id (a whole number), got ${id}`)
+    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw invalid(`id must be a node id (a whole number), got ${id}`)
     return run(native.analyzePath(checkFile(file, 'file'), id, checkCount(max, 'max', DEFAULT_PATHS), progress))
   },
 }

@@ -49,4 +49,13 @@ function argumentError(message, code = 'ERR_INVALID_ARG_TYPE') {
   return err
 }
 
-module.exports = { fileError, heapdumpError, writerError, argumentError, describe }
+/** An analysis failure from the addon ({ code, path, description }) as an Error. */
+function analysisError(failure) {
+  const err = new Error(`rheapdump: ${failure.path}: ${failure.code}: ${failure.description}`)
+  err.code = failure.code
+  err.path = failure.path
+  err.description = failure.description
+  return err
+}
+
+module.exports = { fileError, heapdumpError, writerError, argumentError, analysisError, describe }
