@@ -35,22 +35,10 @@ impl Task for ValidateTask {
   type JsValue = Either<SnapshotCounts, AnalysisFailure>;
 
   fn compute(&mut self) -> napi::Result<Self::Output> {
-    let failure = |code: String, description: String| {
-      Either::B(AnalysisFailure {
-        code,
-        path: self.path.clone(),
-        description,
-      })
-    };
-    let snapshot = match read_file(std::path::Path::new(&self.path)) {
+    let path = Path::new(&self.path);
+    let snapshot = match read_file(path) {
       Ok(snapshot) => snapshot,
-      Err(ParseError::Io(err)) => {
-        return Ok(failure(
-          rheapdump_core::errno::code_of(&err).to_string(),
-          rheapdump_core::errno::describe(&err),
-        ))
-      }
-      Err(err) => return Ok(failure("ERR_SNAPSHOT_SYNTAX".to_string(), err.to_string())),
+      Err(error) => return Ok(Either::B(parse_failure(path, &error))),
     };
     Ok(match validate(&snapshot) {
       Ok(sound) => Either::A(SnapshotCounts {
@@ -59,7 +47,11 @@ impl Task for ValidateTask {
         strings: sound.strings as f64,
         node_fields: sound.node_fields as u32,
       }),
-      Err(unsound) => failure("ERR_SNAPSHOT_UNSOUND".to_string(), unsound.0),
+      Err(unsound) => Either::B(AnalysisFailure {
+        code: "ERR_SNAPSHOT_UNSOUND".to_string(),
+        path: self.path.clone(),
+        description: unsound.0,
+      }),
     })
   }
 
@@ -175,22 +167,25 @@ fn report<T: serde::Serialize>(value: &T, text: String) -> AnalysisReport {
   }
 }
 
+/// A file that could not be read (an errno code) or is not a snapshot (ERR_SNAPSHOT_SYNTAX).
+fn parse_failure(path: &Path, error: &ParseError) -> AnalysisFailure {
+  let (code, description) = match error {
+    ParseError::Io(err) => (
+      rheapdump_core::errno::code_of(err).to_string(),
+      rheapdump_core::errno::describe(err),
+    ),
+    other => ("ERR_SNAPSHOT_SYNTAX".to_string(), other.to_string()),
+  };
+  AnalysisFailure {
+    code,
+    path: path.display().to_string(),
+    description,
+  }
+}
+
 fn failure_of(failure: Failure) -> AnalysisFailure {
   match failure {
-    Failure::File { path, error } => {
-      let (code, description) = match &error {
-        ParseError::Io(err) => (
-          rheapdump_core::errno::code_of(err).to_string(),
-          rheapdump_core::errno::describe(err),
-        ),
-        other => ("ERR_SNAPSHOT_SYNTAX".to_string(), other.to_string()),
-      };
-      AnalysisFailure {
-        code,
-        path: path.display().to_string(),
-        description,
-      }
-    }
+    Failure::File { path, error } => parse_failure(&path, &error),
     Failure::NoSuchNode { path, id } => AnalysisFailure {
       code: "ERR_NODE_NOT_FOUND".to_string(),
       path: path.display().to_string(),
