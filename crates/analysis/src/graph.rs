@@ -70,6 +70,31 @@ pub struct Types {
   pub property: u8,
 }
 
+/// Before the header is read: no type declared.
+impl Default for Types {
+  fn default() -> Types {
+    Types {
+      node: Vec::new(),
+      class: Vec::new(),
+      edge: Vec::new(),
+      hidden: ABSENT,
+      array: ABSENT,
+      object: ABSENT,
+      code: ABSENT,
+      closure: ABSENT,
+      regexp: ABSENT,
+      native: ABSENT,
+      synthetic: ABSENT,
+      element: ABSENT,
+      hidden_edge: ABSENT,
+      internal: ABSENT,
+      shortcut: ABSENT,
+      weak: ABSENT,
+      property: ABSENT,
+    }
+  }
+}
+
 impl Types {
   fn new(meta: &Meta, node_type: usize, edge_type: usize) -> Types {
     let node = enum_names(&meta.node_types, node_type);
@@ -107,7 +132,7 @@ impl Types {
   }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Graph {
   pub types: Types,
   pub node_type: Vec<u8>,
@@ -238,12 +263,20 @@ impl Graph {
 }
 
 /// Field positions of one record, and where the loader is in it.
+#[derive(Default)]
 struct Layout {
   fields: usize,
   at: usize,
 }
 
 impl Layout {
+  /// The field the next value belongs to; moves on to the one after.
+  fn advance(&mut self) -> usize {
+    let at = self.at;
+    self.at = if at + 1 == self.fields { 0 } else { at + 1 };
+    at
+  }
+
   fn position(fields: &[String], name: &str) -> Result<usize, String> {
     fields
       .iter()
@@ -252,6 +285,7 @@ impl Layout {
   }
 }
 
+#[derive(Default)]
 struct Loader {
   graph: Graph,
   nodes: Layout,
@@ -336,7 +370,7 @@ impl Visitor for Loader {
     let [type_at, name_at, id_at, size_at, count_at] = self.node_at;
     let types = self.graph.types.node.len();
     for &value in values {
-      let at = self.nodes.at;
+      let at = self.nodes.advance();
       let g = &mut self.graph;
       if at == type_at {
         if value as usize >= types {
@@ -364,11 +398,6 @@ impl Visitor for Loader {
       } else if Some(at) == self.detachedness_at {
         g.detachedness.push(value.min(3) as u8);
       }
-      self.nodes.at = if at + 1 == self.nodes.fields {
-        0
-      } else {
-        at + 1
-      };
     }
     Ok(())
   }
@@ -377,7 +406,7 @@ impl Visitor for Loader {
     let [type_at, name_at, to_at] = self.edge_at;
     let (types, fields) = (self.graph.types.edge.len(), self.nodes.fields);
     for &value in values {
-      let at = self.edges.at;
+      let at = self.edges.advance();
       let g = &mut self.graph;
       if at == type_at {
         if value as usize >= types {
@@ -399,11 +428,6 @@ impl Visitor for Loader {
         }
         g.edge_to.push(ordinal as u32);
       }
-      self.edges.at = if at + 1 == self.edges.fields {
-        0
-      } else {
-        at + 1
-      };
     }
     Ok(())
   }
@@ -418,7 +442,7 @@ impl Visitor for Loader {
     };
     let nf = self.nodes.fields as u32;
     for &value in values {
-      let field = self.locations.at;
+      let field = self.locations.advance();
       if let Some(i) = at.iter().position(|&a| a == field) {
         self.location[i] = value;
       }
@@ -431,9 +455,6 @@ impl Visitor for Loader {
             .locations
             .push([index / nf, script, line, column]);
         }
-        self.locations.at = 0;
-      } else {
-        self.locations.at = field + 1;
       }
     }
     Ok(())
@@ -470,54 +491,7 @@ impl Visitor for Loader {
 
 /// Reads a snapshot into a [`Graph`]; every index in it is then in range.
 pub fn load(input: impl Read, size: u64) -> Result<Graph, ParseError> {
-  let empty = Types {
-    node: Vec::new(),
-    class: Vec::new(),
-    edge: Vec::new(),
-    hidden: ABSENT,
-    array: ABSENT,
-    object: ABSENT,
-    code: ABSENT,
-    closure: ABSENT,
-    regexp: ABSENT,
-    native: ABSENT,
-    synthetic: ABSENT,
-    element: ABSENT,
-    hidden_edge: ABSENT,
-    internal: ABSENT,
-    shortcut: ABSENT,
-    weak: ABSENT,
-    property: ABSENT,
-  };
-  let mut loader = Loader {
-    graph: Graph {
-      types: empty,
-      node_type: Vec::new(),
-      node_name: Vec::new(),
-      node_id: Vec::new(),
-      self_size: Vec::new(),
-      detachedness: Vec::new(),
-      first_edge: Vec::new(),
-      edge_type: Vec::new(),
-      edge_name: Vec::new(),
-      edge_to: Vec::new(),
-      strings: Strings::default(),
-      locations: Vec::new(),
-      interfaces: Vec::new(),
-      interface_names: Vec::new(),
-    },
-    nodes: Layout { fields: 0, at: 0 },
-    edges: Layout { fields: 0, at: 0 },
-    node_at: [0; 5],
-    detachedness_at: None,
-    location_at: None,
-    location: [0; 4],
-    locations: Layout { fields: 0, at: 0 },
-    edge_at: [0; 3],
-    node_count: 0,
-    edge_count: 0,
-    edges_declared: 0,
-  };
+  let mut loader = Loader::default();
   visit(input, size, &mut loader)?;
   Ok(loader.graph)
 }

@@ -395,8 +395,14 @@ pub fn apply_interfaces(graph: &mut Graph, definitions: &Interfaces) {
 /// distances): DOM state, owned sizes, and interface names from `interfaces` or, if None,
 /// inferred from this snapshot.
 pub fn prepare_classes(graph: &mut Graph, interfaces: Option<&Interfaces>) {
+  prepare(graph, interfaces, Rules::DEVTOOLS);
+}
+
+fn prepare(graph: &mut Graph, interfaces: Option<&Interfaces>, rules: Rules) {
   propagate_dom_state(graph);
-  attribute_owned_sizes(graph);
+  if rules.attribute_owned_sizes {
+    attribute_owned_sizes(graph);
+  }
   match interfaces {
     Some(definitions) => apply_interfaces(graph, definitions),
     None => {
@@ -495,7 +501,6 @@ fn attribute_owned_sizes(graph: &mut Graph) {
   }
 }
 
-/// One bit per edge: does it count for dominators?
 /// The choices where heap analyzers differ. [`Rules::DEVTOOLS`] is what rheapdump reports; the
 /// others exist to show, in tests, that rheapdump differs from memlab exactly there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -524,6 +529,7 @@ impl Rules {
   };
 }
 
+/// One bit per edge: does it count for dominators?
 fn essential_edges(graph: &Graph, ephemerons: &mut Ephemerons, rules: Rules) -> Vec<u64> {
   let page = page_objects(graph, rules.page_from_shortcuts);
   let types = &graph.types;
@@ -740,13 +746,7 @@ impl Heap {
 
   pub fn with_rules(mut graph: Graph, rules: Rules, progress: &mut dyn FnMut(Stage)) -> Heap {
     progress(Stage::Sizes);
-    if rules.attribute_owned_sizes {
-      prepare_classes(&mut graph, None);
-    } else {
-      propagate_dom_state(&mut graph);
-      let definitions = infer_interfaces(&graph);
-      apply_interfaces(&mut graph, &definitions);
-    }
+    prepare(&mut graph, None, rules);
     let mut ephemerons = Ephemerons::new(graph.strings.len());
     progress(Stage::Dominators);
     let essential = essential_edges(&graph, &mut ephemerons, rules);
@@ -769,27 +769,25 @@ impl Heap {
     }
   }
 
-  /// `name @id` as DevTools labels a node.
-  pub fn label(&self, node: usize) -> String {
-    format!("{} @{}", self.display_name(node), self.graph.node_id[node])
-  }
-
-  /// A node's own name, or its class where the name says nothing (as `(system)` nodes).
+  /// A node's own name where it has one that says something (objects, functions, V8's
+  /// internal and synthetic nodes), else its class (`(string)`, `(compiled code)`, …).
   pub fn display_name(&self, node: usize) -> Cow<'_, str> {
     let g = &self.graph;
+    let t = &g.types;
     let kind = g.node_type[node];
-    if kind == g.types.object || kind == g.types.closure || kind == g.types.native {
-      let name = g.name(node);
-      if !name.is_empty() {
-        return Cow::Borrowed(name);
-      }
+    let named = [
+      t.object,
+      t.closure,
+      t.native,
+      t.hidden,
+      t.synthetic,
+      t.array,
+    ]
+    .contains(&kind);
+    match g.name(node) {
+      name if named && !name.is_empty() => Cow::Borrowed(name),
+      _ => g.class_name(node),
     }
-    if (kind == g.types.hidden || kind == g.types.synthetic || kind == g.types.array)
-      && !g.name(node).is_empty()
-    {
-      return Cow::Borrowed(g.name(node));
-    }
-    g.class_name(node)
   }
 
   /// Whether a node is reachable from a user root (`global`) rather than only from the
