@@ -75,6 +75,14 @@ impl From<io::Error> for ParseError {
   }
 }
 
+/// How many values an array must hold: what the header declares, or (for arrays the header
+/// gives no count for) at most what the file's size can hold.
+#[derive(Clone, Copy)]
+enum Count {
+  Exactly(usize),
+  AtMost(usize),
+}
+
 /// The header is a few KB in every snapshot V8 writes; anything far larger is not one.
 const MAX_HEADER: usize = 4 << 20;
 const BUFFER: usize = 1 << 16;
@@ -192,11 +200,15 @@ pub fn visit(input: impl Read, size: u64, visitor: &mut impl Visitor) -> Result<
     let key = reader.key()?;
     match key.as_str() {
       "nodes" if !nodes => {
-        reader.numbers(node_values, "nodes", |values| visitor.nodes(values))?;
+        reader.numbers(Count::Exactly(node_values), "nodes", |values| {
+          visitor.nodes(values)
+        })?;
         nodes = true;
       }
       "edges" if !edges => {
-        reader.numbers(edge_values, "edges", |values| visitor.edges(values))?;
+        reader.numbers(Count::Exactly(edge_values), "edges", |values| {
+          visitor.edges(values)
+        })?;
         edges = true;
       }
       "strings" if !strings => {
@@ -205,7 +217,7 @@ pub fn visit(input: impl Read, size: u64, visitor: &mut impl Visitor) -> Result<
       }
       "locations" if !header.meta.location_fields.is_empty() => {
         // The header gives no count: at most what the file can hold.
-        reader.numbers((size / 2) as usize, "locations", |values| {
+        reader.numbers(Count::AtMost((size / 2) as usize), "locations", |values| {
           visitor.locations(values)
         })?;
       }
@@ -430,15 +442,19 @@ impl<R: Read> Reader<R> {
     Ok(value)
   }
 
-  /// `[n, n, …]` of non-negative integers that fit in u32, exactly `expected` of them, handed
+  /// `[n, n, …]` of non-negative integers that fit in u32, as many as `count` says, handed
   /// to `emit` in chunks. This is the hot loop of every analysis: it scans the buffer directly.
   fn numbers(
     &mut self,
-    expected: usize,
+    count_wanted: Count,
     what: &str,
     mut emit: impl FnMut(&[u32]) -> Result<(), String>,
   ) -> Result<(), ParseError> {
     const CHUNK: usize = 1 << 14;
+    let (expected, exact) = match count_wanted {
+      Count::Exactly(n) => (n, true),
+      Count::AtMost(n) => (n, false),
+    };
     self.expect(b'[')?;
     let mut chunk: Vec<u32> = Vec::with_capacity(CHUNK);
     let mut count = 0usize;
@@ -475,7 +491,12 @@ impl<R: Read> Reader<R> {
         if digits > 0 {
           if count == expected {
             bad = Some(format!(
-              "\"{what}\" has more values than the header's count ({expected})"
+              "\"{what}\" has more values than {} ({expected})",
+              if exact {
+                "the header's count"
+              } else {
+                "the file can hold"
+              }
             ));
             break;
           }
@@ -525,7 +546,7 @@ impl<R: Read> Reader<R> {
     if !chunk.is_empty() {
       emit(&chunk).map_err(|message| self.error(message))?;
     }
-    if count != expected && what != "locations" {
+    if exact && count != expected {
       return Err(self.error(format!(
         "\"{what}\" has {count} values; the header's count needs {expected}"
       )));
