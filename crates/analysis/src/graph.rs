@@ -12,7 +12,7 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::parse::{visit, Meta, ParseError, Visitor};
-use crate::validate::enum_names;
+use crate::validate::{enum_names, field_position};
 
 /// The strings of a snapshot, back to back.
 #[derive(Debug, Default)]
@@ -276,13 +276,6 @@ impl Layout {
     self.at = if at + 1 == self.fields { 0 } else { at + 1 };
     at
   }
-
-  fn position(fields: &[String], name: &str) -> Result<usize, String> {
-    fields
-      .iter()
-      .position(|f| f == name)
-      .ok_or_else(|| format!("meta declares no '{name}' field"))
-  }
 }
 
 #[derive(Default)]
@@ -309,11 +302,11 @@ impl Visitor for Loader {
     let nf = &meta.node_fields;
     let ef = &meta.edge_fields;
     self.node_at = [
-      Layout::position(nf, "type")?,
-      Layout::position(nf, "name")?,
-      Layout::position(nf, "id")?,
-      Layout::position(nf, "self_size")?,
-      Layout::position(nf, "edge_count")?,
+      field_position(nf, "type")?,
+      field_position(nf, "name")?,
+      field_position(nf, "id")?,
+      field_position(nf, "self_size")?,
+      field_position(nf, "edge_count")?,
     ];
     self.detachedness_at = nf.iter().position(|f| f == "detachedness");
     let lf = &meta.location_fields;
@@ -327,9 +320,9 @@ impl Visitor for Loader {
     })();
     self.locations.fields = lf.len();
     self.edge_at = [
-      Layout::position(ef, "type")?,
-      Layout::position(ef, "name_or_index")?,
-      Layout::position(ef, "to_node")?,
+      field_position(ef, "type")?,
+      field_position(ef, "name_or_index")?,
+      field_position(ef, "to_node")?,
     ];
     self.nodes.fields = nf.len();
     self.edges.fields = ef.len();

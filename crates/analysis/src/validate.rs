@@ -26,11 +26,16 @@ impl fmt::Display for Unsound {
 
 impl std::error::Error for Unsound {}
 
-fn field(fields: &[String], name: &str) -> Result<usize, Unsound> {
+/// Where `name` is among a record's fields (`meta.node_fields`, `meta.edge_fields`).
+pub fn field_position(fields: &[String], name: &str) -> Result<usize, String> {
   fields
     .iter()
     .position(|f| f == name)
-    .ok_or_else(|| Unsound(format!("meta declares no '{name}' field")))
+    .ok_or_else(|| format!("meta declares no '{name}' field"))
+}
+
+fn field(fields: &[String], name: &str) -> Result<usize, Unsound> {
+  field_position(fields, name).map_err(Unsound)
 }
 
 /// Names of an enumerated field (`meta.node_types[i]` when it is a list).
