@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use rheapdump_analysis::graph::load_file;
-use rheapdump_analysis::heap::{Heap, Rules};
+use rheapdump_analysis::heap::{Heap, Keep, Rules};
 use rheapdump_analysis::report::summary;
 
 fn main() {
@@ -18,7 +18,7 @@ fn main() {
     Ok("memlab") => Rules::MEMLAB,
     _ => Rules::DEVTOOLS,
   };
-  let heap = Heap::with_rules(graph, rules, &mut |_| {});
+  let heap = Heap::with_rules(graph, rules, Keep::Everything, &mut |_| {});
   let analysed = start.elapsed();
   let s = summary(&heap, &file, 0);
   eprintln!(

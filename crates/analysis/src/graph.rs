@@ -156,6 +156,8 @@ pub struct Graph {
   /// as an index into `interface_names`; set by [`crate::heap::Heap::new`].
   pub interfaces: Vec<(u32, u32)>,
   pub interface_names: Vec<String>,
+  /// How many edges the snapshot has, also once they are released.
+  pub(crate) edges: usize,
 }
 
 impl Graph {
@@ -174,7 +176,24 @@ impl Graph {
   }
 
   pub fn edge_count(&self) -> usize {
-    self.edge_type.len()
+    self.edges
+  }
+
+  /// Frees the edges' types and names, for an analysis that needs no more than where edges
+  /// lead from here on: on a 170 MB snapshot they are 35 of the graph's 110 MB. `edge_type`
+  /// and `edge_name` are empty afterwards.
+  pub fn release_edge_labels(&mut self) {
+    self.edge_type = Vec::new();
+    self.edge_name = Vec::new();
+  }
+
+  /// Frees the edges, for an analysis that reads only nodes from here on (summary, once its
+  /// dominators are known): on a 170 MB snapshot they are 60 of the graph's 110 MB.
+  /// `edges` and every edge column are empty afterwards.
+  pub fn release_edges(&mut self) {
+    self.release_edge_labels();
+    self.first_edge = Vec::new();
+    self.edge_to = Vec::new();
   }
 
   pub fn edges(&self, node: usize) -> std::ops::Range<usize> {
@@ -454,6 +473,7 @@ impl Visitor for Loader {
   }
 
   fn finish(&mut self) -> Result<(), String> {
+    self.graph.edges = self.graph.edge_type.len();
     self.graph.locations.sort_unstable_by_key(|l| l[0]);
     self.graph.locations.dedup_by_key(|l| l[0]);
     let g = &self.graph;

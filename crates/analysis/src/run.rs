@@ -5,7 +5,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use crate::graph::{self, Graph};
-use crate::heap::{infer_interfaces, prepare_classes, Heap, Interfaces, Stage};
+use crate::heap::{infer_interfaces, prepare_classes, Heap, Interfaces, Keep, Rules, Stage};
 use crate::parse::ParseError;
 use crate::report::{self, Diff, Leaks, Paths, Summary};
 
@@ -76,15 +76,20 @@ pub fn load(path: &Path, progress: &mut dyn Progress) -> Result<Graph, Failure> 
   graph::load(reader, size).map_err(failed)
 }
 
-fn analyse(path: &Path, progress: &mut dyn Progress) -> Result<Heap, Failure> {
+fn analyse(path: &Path, keep: Keep, progress: &mut dyn Progress) -> Result<Heap, Failure> {
   let graph = load(path, progress)?;
-  Ok(Heap::new(graph, &mut |stage| {
-    progress.stage(match stage {
-      Stage::Sizes => "shallow sizes",
-      Stage::Dominators => "dominators",
-      Stage::Distances => "distances",
-    })
-  }))
+  Ok(Heap::with_rules(
+    graph,
+    Rules::DEVTOOLS,
+    keep,
+    &mut |stage| {
+      progress.stage(match stage {
+        Stage::Sizes => "shallow sizes",
+        Stage::Dominators => "dominators",
+        Stage::Distances => "distances",
+      })
+    },
+  ))
 }
 
 /// The sorted node ids of a snapshot: all the three-snapshot technique needs of the first two.
@@ -99,7 +104,8 @@ fn name(path: &Path) -> String {
 }
 
 pub fn summary(path: &Path, top: usize, progress: &mut dyn Progress) -> Result<Summary, Failure> {
-  let heap = analyse(path, progress)?;
+  // The Summary reads only nodes once the dominators are known: the edges go before then.
+  let heap = analyse(path, Keep::Nodes, progress)?;
   progress.stage("summary");
   Ok(report::summary(&heap, &name(path), top))
 }
@@ -141,7 +147,7 @@ pub fn leaks(
 ) -> Result<Leaks, Failure> {
   let baseline_ids = ids(baseline, progress)?;
   let target_ids = ids(target, progress)?;
-  let heap = analyse(last, progress)?;
+  let heap = analyse(last, Keep::Everything, progress)?;
   progress.stage("leaks");
   Ok(report::leaks(
     &heap,
@@ -158,7 +164,7 @@ pub fn paths(
   max: usize,
   progress: &mut dyn Progress,
 ) -> Result<Paths, Failure> {
-  let heap = analyse(path, progress)?;
+  let heap = analyse(path, Keep::Everything, progress)?;
   progress.stage("paths");
   report::paths(&heap, &name(path), id, max).ok_or(Failure::NoSuchNode {
     path: path.to_path_buf(),

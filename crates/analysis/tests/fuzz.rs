@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use rheapdump_analysis::graph::load;
-use rheapdump_analysis::heap::Heap;
+use rheapdump_analysis::heap::{Heap, Keep, Rules};
 use rheapdump_analysis::parse::read;
 use rheapdump_analysis::report;
 use rheapdump_analysis::validate::validate;
@@ -133,7 +133,7 @@ fn check(bytes: &[u8]) {
     }
   }
   match load(bytes, bytes.len() as u64) {
-    Ok(graph) => analyse(graph),
+    Ok(graph) => analyse(graph, bytes),
     // The analyses' loader takes every snapshot the checks call sound, unless its meta lacks a
     // field or type list the analyses need (the checks need fewer).
     Err(err) => assert!(
@@ -143,8 +143,11 @@ fn check(bytes: &[u8]) {
   }
 }
 
-/// Every analysis on an accepted graph: no panic, and the root retains everything.
-fn analyse(mut graph: rheapdump_analysis::graph::Graph) {
+/// Every analysis on an accepted graph (loaded from `bytes`): no panic, the root retains
+/// everything, and the summary equals the one computed with the edges freed early, as the CLI
+/// computes it.
+fn analyse(mut graph: rheapdump_analysis::graph::Graph, bytes: &[u8]) {
+  let reload = || load(bytes, bytes.len() as u64).unwrap();
   let n = graph.node_count();
   let ids = {
     let mut ids = graph.node_id.clone();
@@ -154,10 +157,15 @@ fn analyse(mut graph: rheapdump_analysis::graph::Graph) {
   rheapdump_analysis::heap::prepare_classes(&mut graph, None);
   let members = report::class_members(&graph);
   report::diff(&members, &members, ("a", "a"), 5);
-  let heap = Heap::new(graph, &mut |_| {});
+  let heap = Heap::new(reload(), &mut |_| {});
+  let nodes_only = Heap::with_rules(reload(), Rules::DEVTOOLS, Keep::Nodes, &mut |_| {});
   let total: u64 = heap.graph.self_size.iter().map(|&s| u64::from(s)).sum();
   assert_eq!(heap.retained[0], total, "the root retains every node");
   let summary = report::summary(&heap, "fuzz", 0);
+  assert_eq!(
+    serde_json::to_value(&summary).unwrap(),
+    serde_json::to_value(report::summary(&nodes_only, "fuzz", 0)).unwrap()
+  );
   for row in &summary.classes {
     assert!(
       row.retained_size <= total && row.shallow_size <= row.retained_size.max(row.shallow_size)

@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use rheapdump_analysis::graph::load_file;
-use rheapdump_analysis::heap::{Heap, Rules};
+use rheapdump_analysis::heap::{Heap, Keep, Rules};
 use rheapdump_analysis::report::summary;
+use rheapdump_analysis::run::{self, Quiet};
 use serde_json::Value;
 
 fn root() -> PathBuf {
@@ -136,8 +137,15 @@ fn devtools_and_memlab_agree_with_rheapdump_on_every_node() {
         .collect(),
     );
 
-    // The Summary view, class by class (DevTools keys classes by name and location).
-    let ours = summary(&heap, "", 0);
+    // The Summary view, class by class (DevTools keys classes by name and location), as the
+    // CLI computes it: with the edges freed before the dominators. It equals the report of
+    // the heap that kept everything.
+    let ours = run::summary(&file, 0, &mut Quiet).unwrap();
+    assert_eq!(
+      serde_json::to_value(&ours).unwrap(),
+      serde_json::to_value(summary(&heap, &file.display().to_string(), 0)).unwrap(),
+      "{node:?}: summary from nodes only"
+    );
     assert_eq!(
       ours.total_size as i64,
       devtools["total_size"].as_i64().unwrap()
@@ -194,7 +202,12 @@ fn devtools_and_memlab_agree_with_rheapdump_on_every_node() {
       .filter(|&i| by_id.get(&ids[i]) != Some(&(heap.retained[i] as i64)))
       .count();
     drop(heap);
-    let as_memlab = Heap::with_rules(load_file(&file).unwrap(), Rules::MEMLAB, &mut |_| {});
+    let as_memlab = Heap::with_rules(
+      load_file(&file).unwrap(),
+      Rules::MEMLAB,
+      Keep::Everything,
+      &mut |_| {},
+    );
     let differ: Vec<usize> = (0..n)
       .filter(|&i| by_id.get(&ids[i]) != Some(&(as_memlab.retained[i] as i64)))
       .collect();
