@@ -6,7 +6,8 @@
 //!   one other object are added to that object's size and zeroed (`calculateShallowSizes`).
 //! - **Class names.** `(system)` for hidden nodes, `(compiled code)`, `Function`, `RegExp`, the
 //!   constructor name for objects, `(type)` for the rest (`calculateObjectNames`).
-//! - **Retained sizes.** A dominator tree (Lengauer–Tarjan, as DevTools) over the *essential*
+//! - **Retained sizes.** A dominator tree (DevTools' Lengauer–Tarjan search and semidominators,
+//!   then SEMI-NCA in place of its buckets: the same tree, two arrays fewer) over the *essential*
 //!   edges: not weak, not a self edge, shortcuts only from the root, no edge from an object not
 //!   reachable from the root's shortcuts (the "page") into one that is, and of a WeakMap entry
 //!   only the key's edge, not the table's (`computeIsEssentialEdge`).
