@@ -12,8 +12,8 @@ const { before, after, test } = require('node:test')
 
 const { ROOT } = require('./helpers/proc')
 
-const CLI = path.join(ROOT, 'bin', 'rheapdump.js')
-const cli = (...args) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 })
+const CLI = path.join(ROOT, 'bin', 'rheapdump')
+const cli = (...args) => spawnSync(CLI, args, { encoding: 'utf8', maxBuffer: 64 << 20 })
 const json = (...args) => {
   const run = cli(...args, '--json')
   assert.equal(run.status, 0, run.stderr)
@@ -218,7 +218,7 @@ test('a progress bar on stderr when it is a terminal and the file is large; none
   assert.equal(piped.status, 0, piped.stderr)
   assert.equal(piped.stderr, '', 'no bar when stderr is not a terminal')
   // util-linux `script` runs the CLI on a pseudo-terminal and records what it drew.
-  const command = [process.execPath, CLI, 'summary', big, '--top', '1'].map((a) => `'${a}'`).join(' ')
+  const command = [CLI, 'summary', big, '--top', '1'].map((a) => `'${a}'`).join(' ')
   const tty = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', maxBuffer: 64 << 20 })
   assert.equal(tty.status, 0, tty.stdout + tty.stderr)
   assert.match(tty.stdout, /big\.heapsnapshot \[[=> ]{30}\] [\d.]+ [KM]iB\/[\d.]+ MiB reading/)

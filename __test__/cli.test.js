@@ -10,8 +10,8 @@ const { test } = require('node:test')
 
 const { ROOT, tempDir, runScript } = require('./helpers/proc')
 
-const CLI = path.join(ROOT, 'bin', 'rheapdump.js')
-const cli = (...args) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' })
+const CLI = path.join(ROOT, 'bin', 'rheapdump')
+const cli = (...args) => spawnSync(CLI, args, { encoding: 'utf8' })
 
 function realSnapshot(t) {
   const dir = tempDir(t)
@@ -65,7 +65,20 @@ test('usage errors exit 2 with the usage text', () => {
   for (const args of [[], ['frobnicate'], ['validate'], ['validate', '--bogus', 'x']]) {
     const result = cli(...args)
     assert.equal(result.status, 2, args.join(' '))
-    assert.match(result.stdout + result.stderr, /Usage: rheapdump <command>/)
+    assert.equal(result.stdout, '', args.join(' '))
+    assert.match(result.stderr, args.length < 2 ? /Usage: rheapdump <command>|Usage: rheapdump validate <FILE>/ : /Usage: rheapdump validate/)
   }
-  assert.equal(cli('--help').status, 0)
+  const help = cli('--help')
+  assert.equal(help.status, 0)
+  for (const command of ['summary', 'diff', 'leaks', 'path', 'validate']) assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'))
+})
+
+test('without its program, the command says how to build it', (t) => {
+  const dir = tempDir(t)
+  fs.copyFileSync(CLI, path.join(dir, 'rheapdump'))
+  fs.chmodSync(path.join(dir, 'rheapdump'), 0o755)
+  fs.symlinkSync(path.join(dir, 'rheapdump'), path.join(dir, 'linked'))
+  const result = spawnSync(path.join(dir, 'linked'), ['summary', 'x'], { encoding: 'utf8' })
+  assert.equal(result.status, 1)
+  assert.match(result.stderr, new RegExp(`rheapdump: the command-line program ${dir}/rheapdump-cli is not built; run \`npm rebuild rheapdump\``))
 })

@@ -17,7 +17,8 @@ test('the packed tarball installs into a fresh app, where require and import wor
   const [{ filename, files }] = JSON.parse(npm(['pack', '--json', '--pack-destination', work], ROOT))
   const names = files.map((f) => f.path)
   assert.ok(names.includes('rheapdump.linux-x64-gnu.node'), 'carries the prebuilt binary')
-  assert.ok(names.includes('src/signal.rs') && names.includes('Cargo.lock'), 'carries the sources for a build')
+  assert.ok(names.includes('bin/rheapdump') && names.includes('bin/rheapdump-cli'), 'carries the command line and its program')
+  assert.ok(names.includes('src/signal.rs') && names.includes('crates/cli/src/main.rs') && names.includes('Cargo.lock'), 'carries the sources for a build')
   assert.ok(!names.some((n) => n.startsWith('__test__/') || n.startsWith('target/') || n.endsWith('.heapsnapshot')))
 
   const app = path.join(work, 'app')
@@ -28,6 +29,9 @@ test('the packed tarball installs into a fresh app, where require and import wor
   assert.equal(cjs.stdout.trim(), 'function true', cjs.stderr)
   const esm = spawnSync(process.execPath, ['--input-type=module', '-e', 'import r, { snapshot } from "rheapdump"; console.log(typeof r.gc, typeof snapshot)'], { cwd: app, encoding: 'utf8' })
   assert.equal(esm.stdout.trim(), 'function function', esm.stderr)
+  // npm links bin/rheapdump into node_modules/.bin; through that link it finds its program.
+  const version = spawnSync(path.join(app, 'node_modules', '.bin', 'rheapdump'), ['--version'], { cwd: app, encoding: 'utf8' })
+  assert.equal(version.stdout.trim(), `rheapdump ${require('../package.json').version}`, version.stderr)
 })
 
 test('without a fitting binary and without cargo, install says what to do and fails', (t) => {

@@ -72,10 +72,10 @@ async function main() {
   await new Promise((resolve) => child.on('exit', resolve))
 
   // 3. The analysis, from the command line, on the server: what holds the memory.
-  const cli = path.join(__dirname, '..', 'bin', 'rheapdump.js')
+  const cli = path.join(__dirname, '..', 'bin', 'rheapdump')
   const shown = `npx rheapdump summary ${path.basename(file)} --top 5`
   console.log(`\n3. ${shown}\n`)
-  const summary = require('node:child_process').spawnSync(process.execPath, [cli, 'summary', file, '--top', '5'], { encoding: 'utf8' })
+  const summary = require('node:child_process').spawnSync(cli, ['summary', file, '--top', '5'], { encoding: 'utf8' })
   // Its first lines name the file and the totals; the tables follow.
   const tables = summary.stdout.split('\n').slice(2).join('\n').trimEnd()
   console.log(tables.replace(/^/gm, '  '))

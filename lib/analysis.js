@@ -1,8 +1,8 @@
 'use strict'
 
 // Snapshot analysis: each function runs in Rust on a worker thread (crates/analysis) and
-// resolves to the report the CLI prints with --json. Loading this module does not start
-// rheapdump's signal handling: the CLI uses it alone.
+// resolves to the report the CLI (crates/cli) prints with --json. Loading this module does not
+// start rheapdump's signal handling.
 
 const { binding: native } = require('./binding')
 const { analysisError, argumentError } = require('./errors')
@@ -26,37 +26,12 @@ function checkCount(value, name, fallback) {
   return value
 }
 
-/** Runs one analysis; `{ json, text }` with the report in both forms. */
+/** Runs one analysis: its report, from the JSON the Rust side writes. */
 async function run(task) {
   const result = await task
-  if ('code' in result) throw analysisError(result)
-  return result
+  if (typeof result !== 'string') throw analysisError(result)
+  return JSON.parse(result)
 }
-
-const reports = {
-  summary: (file, { top, progress = false } = {}) =>
-    run(native.analyzeSummary(checkFile(file, 'file'), checkCount(top, 'top', DEFAULT_TOP), progress)),
-  diff: (before, after, { top, progress = false } = {}) =>
-    run(
-      native.analyzeDiff(checkFile(before, 'before'), checkFile(after, 'after'), checkCount(top, 'top', DEFAULT_TOP), progress),
-    ),
-  leaks: (baseline, target, final, { top, progress = false } = {}) =>
-    run(
-      native.analyzeLeaks(
-        checkFile(baseline, 'baseline'),
-        checkFile(target, 'target'),
-        checkFile(final, 'final'),
-        checkCount(top, 'top', DEFAULT_TOP),
-        progress,
-      ),
-    ),
-  path: (file, id, { max, progress = false } = {}) => {
-    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw invalid(`id must be a node id (a whole number), got ${id}`)
-    return run(native.analyzePath(checkFile(file, 'file'), id, checkCount(max, 'max', DEFAULT_PATHS), progress))
-  },
-}
-
-const parsed = (report) => async (...args) => JSON.parse((await report(...args)).json)
 
 /** Checks a snapshot's structure; resolves to its counts, rejects with ERR_SNAPSHOT_* otherwise. */
 async function validate(file) {
@@ -66,10 +41,20 @@ async function validate(file) {
 }
 
 module.exports = {
-  summary: parsed(reports.summary),
-  diff: parsed(reports.diff),
-  leaks: parsed(reports.leaks),
-  path: parsed(reports.path),
+  async summary(file, { top, progress = false } = {}) {
+    return run(native.analyzeSummary(checkFile(file, 'file'), checkCount(top, 'top', DEFAULT_TOP), progress))
+  },
+  async diff(before, after, { top, progress = false } = {}) {
+    const files = [checkFile(before, 'before'), checkFile(after, 'after')]
+    return run(native.analyzeDiff(...files, checkCount(top, 'top', DEFAULT_TOP), progress))
+  },
+  async leaks(baseline, target, final, { top, progress = false } = {}) {
+    const files = [checkFile(baseline, 'baseline'), checkFile(target, 'target'), checkFile(final, 'final')]
+    return run(native.analyzeLeaks(...files, checkCount(top, 'top', DEFAULT_TOP), progress))
+  },
+  async path(file, id, { max, progress = false } = {}) {
+    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw invalid(`id must be a node id (a whole number), got ${id}`)
+    return run(native.analyzePath(checkFile(file, 'file'), id, checkCount(max, 'max', DEFAULT_PATHS), progress))
+  },
   validate,
-  reports,
 }

@@ -1,7 +1,8 @@
 'use strict'
 
-// Builds the addon with cargo and puts it where lib/binding.js looks:
-// rheapdump.<platform>-<arch>[-<libc>].node in the package root.
+// Builds the addon and the command-line program with cargo and puts them where they are looked
+// for: rheapdump.<platform>-<arch>[-<libc>].node in the package root (lib/binding.js), and
+// bin/rheapdump-cli (bin/rheapdump).
 // Usage: node scripts/build.js [--debug]
 
 const { spawnSync } = require('node:child_process')
@@ -24,7 +25,7 @@ function artifactName() {
 
 function build({ release = true } = {}) {
   const cargo = process.env.CARGO || 'cargo'
-  const args = ['build', '--lib', '--package', 'rheapdump', ...(release ? ['--release'] : [])]
+  const args = ['build', '--package', 'rheapdump', '--package', 'rheapdump-cli', ...(release ? ['--release'] : [])]
   const started = Date.now()
   const result = spawnSync(cargo, args, { cwd: root, stdio: 'inherit' })
   if (result.error && result.error.code === 'ENOENT') {
@@ -34,18 +35,25 @@ function build({ release = true } = {}) {
     )
   }
   if (result.status !== 0) throw new Error(`rheapdump: cargo ${args.join(' ')} failed (exit ${result.status})`)
-  const targetDir = process.env.CARGO_TARGET_DIR || path.join(root, 'target')
-  const built = path.join(targetDir, release ? 'release' : 'debug', artifactName())
-  const dest = path.join(root, `rheapdump.${process.platform}-${process.arch}${libc()}.node`)
-  // Copy, then rename: a running process that has the old binary mapped keeps its copy intact.
+  const built = path.join(process.env.CARGO_TARGET_DIR || path.join(root, 'target'), release ? 'release' : 'debug')
+  const addon = place(path.join(built, artifactName()), path.join(root, `rheapdump.${process.platform}-${process.arch}${libc()}.node`))
+  const program = place(path.join(built, process.platform === 'win32' ? 'rheapdump.exe' : 'rheapdump'), CLI)
+  console.error(`rheapdump: built ${path.basename(addon)} and bin/${path.basename(program)} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  return addon
+}
+
+/** The command-line program (crates/cli), which bin/rheapdump runs. */
+const CLI = path.join(root, 'bin', 'rheapdump-cli')
+
+// Copy, then rename: a running process that has the old binary mapped keeps its copy intact.
+function place(built, dest) {
   const temporary = `${dest}.${process.pid}.tmp`
   fs.copyFileSync(built, temporary)
   fs.renameSync(temporary, dest)
-  console.error(`rheapdump: built ${path.basename(dest)} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   return dest
 }
 
-module.exports = { build }
+module.exports = { build, CLI }
 
 if (require.main === module) {
   try {

@@ -1,12 +1,13 @@
 'use strict'
 
 // `npm install` hook. In a checkout of the repository (there is a .git), always build from
-// source so the binary matches the code. In an installed package, keep the prebuilt binary when
-// it loads on this machine, and build from source only when none does.
+// source so the binaries match the code. In an installed package, keep the prebuilt addon and
+// command-line program when they run on this machine, and build from source only when not.
 
 const fs = require('node:fs')
 const path = require('node:path')
-const { build } = require('./build')
+const { spawnSync } = require('node:child_process')
+const { build, CLI } = require('./build')
 
 const root = path.join(__dirname, '..')
 
@@ -19,8 +20,12 @@ function prebuiltLoads() {
   }
 }
 
+function prebuiltRuns() {
+  return spawnSync(CLI, ['--version']).status === 0
+}
+
 try {
-  if (fs.existsSync(path.join(root, '.git')) || !prebuiltLoads()) build()
+  if (fs.existsSync(path.join(root, '.git')) || !prebuiltLoads() || !prebuiltRuns()) build()
 } catch (err) {
   console.error(err.message)
   process.exit(1)

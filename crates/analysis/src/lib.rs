@@ -7,6 +7,7 @@
 pub mod graph;
 pub mod heap;
 pub mod parse;
+pub mod progress;
 pub mod render;
 pub mod report;
 pub mod run;

@@ -6,8 +6,11 @@ use std::path::{Path, PathBuf};
 
 use crate::graph::{self, Graph};
 use crate::heap::{infer_interfaces, prepare_classes, Heap, Interfaces, Keep, Rules, Stage};
-use crate::parse::ParseError;
+use rheapdump_core::errno;
+
+use crate::parse::{read_file, ParseError};
 use crate::report::{self, Diff, Leaks, Paths, Summary};
+use crate::validate::{self, Soundness, Unsound};
 
 /// Told how far an analysis has come; the CLI draws it as a progress bar.
 pub trait Progress {
@@ -24,18 +27,57 @@ impl Progress for Quiet {}
 
 #[derive(Debug)]
 pub enum Failure {
-  /// `path` could not be read or is not a sound snapshot.
+  /// `path` could not be read or is not a snapshot.
   File { path: PathBuf, error: ParseError },
+  /// `path` is a snapshot whose structure does not hold together (`validate`).
+  Unsound { path: PathBuf, reason: Unsound },
   /// No node has this id.
   NoSuchNode { path: PathBuf, id: u32 },
 }
 
+impl Failure {
+  pub fn path(&self) -> &Path {
+    match self {
+      Failure::File { path, .. }
+      | Failure::Unsound { path, .. }
+      | Failure::NoSuchNode { path, .. } => path,
+    }
+  }
+
+  /// The `code` of the Error the JS API rejects with, which the CLI prints too: the errno name
+  /// (`ENOENT`) when the file could not be read, else `ERR_SNAPSHOT_SYNTAX` (not a snapshot),
+  /// `ERR_SNAPSHOT_UNSOUND` or `ERR_NODE_NOT_FOUND`.
+  pub fn code(&self) -> &'static str {
+    match self {
+      Failure::File {
+        error: ParseError::Io(err),
+        ..
+      } => errno::code_of(err),
+      Failure::File { .. } => "ERR_SNAPSHOT_SYNTAX",
+      Failure::Unsound { .. } => "ERR_SNAPSHOT_UNSOUND",
+      Failure::NoSuchNode { .. } => "ERR_NODE_NOT_FOUND",
+    }
+  }
+
+  /// What is wrong, without the path.
+  pub fn description(&self) -> String {
+    match self {
+      Failure::File {
+        error: ParseError::Io(err),
+        ..
+      } => errno::describe(err),
+      Failure::File { error, .. } => error.to_string(),
+      Failure::Unsound { reason, .. } => reason.to_string(),
+      Failure::NoSuchNode { id, .. } => format!("no node has id {id}"),
+    }
+  }
+}
+
+/// `FILE: CODE: description`, as the CLI prints it.
 impl std::fmt::Display for Failure {
   fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-    match self {
-      Failure::File { path, error } => write!(f, "{}: {error}", path.display()),
-      Failure::NoSuchNode { path, id } => write!(f, "{}: no node has id {id}", path.display()),
-    }
+    let (path, code) = (self.path().display(), self.code());
+    write!(f, "{path}: {code}: {}", self.description())
   }
 }
 
@@ -169,5 +211,17 @@ pub fn paths(
   report::paths(&heap, &name(path), id, max).ok_or(Failure::NoSuchNode {
     path: path.to_path_buf(),
     id,
+  })
+}
+
+/// The structural checks (`validate`): the counts of a sound snapshot.
+pub fn validate(path: &Path) -> Result<Soundness, Failure> {
+  let snapshot = read_file(path).map_err(|error| Failure::File {
+    path: path.to_path_buf(),
+    error,
+  })?;
+  validate::validate(&snapshot).map_err(|reason| Failure::Unsound {
+    path: path.to_path_buf(),
+    reason,
   })
 }
