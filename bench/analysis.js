@@ -8,8 +8,9 @@
 //                             RHEAPDUMP_BENCH_TASKS=summary,diff)
 //
 // Each figure is a whole process, started fresh per run: wall time from spawn to exit, and its
-// peak RSS (getrusage maxRSS). What each tool does:
-//   rheapdump  `rheapdump summary FILE --json` / `rheapdump diff BEFORE AFTER --json`
+// peak RSS (maxRSS, taken by GNU time). What each tool does:
+//   rheapdump  `rheapdump summary FILE --json` / `rheapdump diff BEFORE AFTER --json` (the
+//              native command line that `npx rheapdump` runs)
 //   devtools   load the file as DevTools does (retained sizes, distances, classes: what its Summary
 //              view needs); for diff, load both and compute its Comparison view
 //   memlab     getFullHeapFromFile (parse, paths, dominators, retained sizes); for diff, both files
@@ -34,6 +35,7 @@ function snapshotFile(mb, suffix = '') {
 
 /** Writes the snapshots once; later runs reuse them. */
 function prepare() {
+  if (!fs.existsSync(TIME)) throw new Error(`${TIME} (GNU time) measures peak RSS here: apt-get install time`)
   fs.mkdirSync(DIR, { recursive: true })
   for (const mb of SIZES) {
     if (fs.existsSync(snapshotFile(mb))) continue
@@ -54,35 +56,40 @@ function prepare() {
   execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'peers.js')], { stdio: 'inherit' })
 }
 
-const RSS_PRELOAD = path.join(__dirname, 'report-rss.js')
+// GNU time measures every tool alike, from outside: the whole process's peak RSS (wait4's
+// ru_maxrss), the native CLI and the Node peers the same way.
+const TIME = '/usr/bin/time'
 
-function measure(args, { rssFromStdout }) {
+function measure(command, args) {
+  const rssFile = path.join(os.tmpdir(), `rheapdump-bench-${process.pid}.rss`)
   const started = process.hrtime.bigint()
-  const result = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 256 << 20 })
+  const result = spawnSync(TIME, ['-f', '%M', '-o', rssFile, command, ...args], { encoding: 'utf8', maxBuffer: 256 << 20 })
   const ms = Number(process.hrtime.bigint() - started) / 1e6
-  if (result.status !== 0) throw new Error(`${args.join(' ')} failed:\n${result.stderr}`)
-  const rss = rssFromStdout
-    ? JSON.parse(result.stdout.trim().split('\n').pop()).max_rss
-    : Number(/rheapdump-bench-max-rss (\d+)/.exec(result.stderr)[1])
-  return { ms, rss }
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stderr}`)
+  const kib = Number(fs.readFileSync(rssFile, 'utf8').trim().split('\n').pop())
+  fs.rmSync(rssFile, { force: true })
+  return { ms, rss: kib * 1024 }
 }
+
+const CLI = path.join(ROOT, 'bin', 'rheapdump')
+const peer = (name, ...args) => measure(process.execPath, [path.join(__dirname, 'peers', `${name}.js`), ...args])
 
 const TOOLS = {
   summary: {
-    rheapdump: (file) => measure(['-r', RSS_PRELOAD, path.join(ROOT, 'bin', 'rheapdump.js'), 'summary', file, '--json'], {}),
-    devtools: (file) => measure([path.join(__dirname, 'peers', 'devtools.js'), file], { rssFromStdout: true }),
-    memlab: (file) => measure([path.join(__dirname, 'peers', 'memlab.js'), file], { rssFromStdout: true }),
+    rheapdump: (file) => measure(CLI, ['summary', file, '--json']),
+    devtools: (file) => peer('devtools', file),
+    memlab: (file) => peer('memlab', file),
   },
   diff: {
-    rheapdump: (a, b) => measure(['-r', RSS_PRELOAD, path.join(ROOT, 'bin', 'rheapdump.js'), 'diff', a, b, '--json'], {}),
-    devtools: (a, b) => measure([path.join(__dirname, 'peers', 'devtools.js'), a, b], { rssFromStdout: true }),
-    memlab: (a, b) => measure([path.join(__dirname, 'peers', 'memlab.js'), a, b], { rssFromStdout: true }),
+    rheapdump: (a, b) => measure(CLI, ['diff', a, b, '--json']),
+    devtools: (a, b) => peer('devtools', a, b),
+    memlab: (a, b) => peer('memlab', a, b),
   },
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
 const min = (xs) => Math.min(...xs)
-const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MB`
+const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MiB`
 const s = (ms) => `${(ms / 1000).toFixed(2)} s`
 
 function bench(task, files) {
