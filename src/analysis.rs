@@ -44,7 +44,7 @@ impl Task for ValidateTask {
   type JsValue = Either<SnapshotCounts, AnalysisFailure>;
 
   fn compute(&mut self) -> napi::Result<Self::Output> {
-    Ok(match run::validate(Path::new(&self.path)) {
+    Ok(match run::validate(Path::new(&self.path), &mut Quiet) {
       Ok(sound) => Either::A(SnapshotCounts {
         nodes: sound.nodes as f64,
         edges: sound.edges as f64,

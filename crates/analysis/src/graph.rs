@@ -281,16 +281,16 @@ impl Graph {
   }
 }
 
-/// Field positions of one record, and where the loader is in it.
+/// How many fields a record has, and which one the next value belongs to.
 #[derive(Default)]
-struct Layout {
-  fields: usize,
+pub(crate) struct Layout {
+  pub(crate) fields: usize,
   at: usize,
 }
 
 impl Layout {
   /// The field the next value belongs to; moves on to the one after.
-  fn advance(&mut self) -> usize {
+  pub(crate) fn advance(&mut self) -> usize {
     let at = self.at;
     self.at = if at + 1 == self.fields { 0 } else { at + 1 };
     at

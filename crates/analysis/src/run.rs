@@ -4,11 +4,11 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use crate::graph::{self, Graph};
-use crate::heap::{infer_interfaces, prepare_classes, Heap, Interfaces, Keep, Rules, Stage};
 use rheapdump_core::errno;
 
-use crate::parse::{read_file, ParseError};
+use crate::graph::{self, Graph};
+use crate::heap::{infer_interfaces, prepare_classes, Heap, Interfaces, Keep, Rules, Stage};
+use crate::parse::ParseError;
 use crate::report::{self, Diff, Leaks, Paths, Summary};
 use crate::validate::{self, Soundness, Unsound};
 
@@ -102,20 +102,32 @@ impl<R: Read> Read for Counting<'_, R> {
   }
 }
 
-pub fn load(path: &Path, progress: &mut dyn Progress) -> Result<Graph, Failure> {
-  let failed = |error: ParseError| Failure::File {
-    path: path.to_path_buf(),
-    error,
-  };
-  let file = File::open(path).map_err(|e| failed(e.into()))?;
-  let size = file.metadata().map_err(|e| failed(e.into()))?.len();
+impl Failure {
+  fn file(path: &Path, error: ParseError) -> Failure {
+    Failure::File {
+      path: path.to_path_buf(),
+      error,
+    }
+  }
+}
+
+/// Opens `path` for one streaming read that reports its progress; returns the file's size too.
+fn open<'a>(path: &Path, progress: &'a mut dyn Progress) -> Result<(impl Read + 'a, u64), Failure> {
+  let failed = |err: io::Error| Failure::file(path, err.into());
+  let file = File::open(path).map_err(failed)?;
+  let size = file.metadata().map_err(failed)?.len();
   progress.file(path, size);
   let reader = Counting {
     inner: io::BufReader::with_capacity(1 << 20, file),
     progress,
     pending: 0,
   };
-  graph::load(reader, size).map_err(failed)
+  Ok((reader, size))
+}
+
+pub fn load(path: &Path, progress: &mut dyn Progress) -> Result<Graph, Failure> {
+  let (reader, size) = open(path, progress)?;
+  graph::load(reader, size).map_err(|error| Failure::file(path, error))
 }
 
 fn analyse(path: &Path, keep: Keep, progress: &mut dyn Progress) -> Result<Heap, Failure> {
@@ -214,14 +226,13 @@ pub fn paths(
   })
 }
 
-/// The structural checks (`validate`): the counts of a sound snapshot.
-pub fn validate(path: &Path) -> Result<Soundness, Failure> {
-  let snapshot = read_file(path).map_err(|error| Failure::File {
-    path: path.to_path_buf(),
-    error,
-  })?;
-  validate::validate(&snapshot).map_err(|reason| Failure::Unsound {
-    path: path.to_path_buf(),
-    reason,
-  })
+/// The structural checks (`validate`), in one streaming pass: the counts of a sound snapshot.
+pub fn validate(path: &Path, progress: &mut dyn Progress) -> Result<Soundness, Failure> {
+  let (reader, size) = open(path, progress)?;
+  validate::validate(reader, size)
+    .map_err(|error| Failure::file(path, error))?
+    .map_err(|reason| Failure::Unsound {
+      path: path.to_path_buf(),
+      reason,
+    })
 }

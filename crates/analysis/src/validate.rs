@@ -1,10 +1,12 @@
 //! The structural checks a sound snapshot passes (see NOTES.md): counts agree, every edge points
-//! at a node, every name is a string index, ids are unique, node 0 is the synthetic root.
+//! at a node, every name is a string index, ids are unique, node 0 is the synthetic root. One
+//! streaming pass, so a multi-GB file is checked in a small fraction of its size.
 
-use std::collections::HashSet;
 use std::fmt;
+use std::io::Read;
 
-use crate::parse::HeapSnapshot;
+use crate::graph::Layout;
+use crate::parse::{visit, Meta, ParseError, Visitor};
 
 /// What a sound snapshot holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,104 +54,241 @@ pub fn enum_names(types: &[serde_json::Value], index: usize) -> Vec<String> {
     .unwrap_or_default()
 }
 
-pub fn validate(snapshot: &HeapSnapshot) -> Result<Soundness, Unsound> {
-  let meta = &snapshot.meta;
-  let nf = meta.node_fields.len();
-  let ef = meta.edge_fields.len();
-  let (nodes, edges, strings) = (&snapshot.nodes, &snapshot.edges, snapshot.strings.len());
-  if nodes.len() != snapshot.node_count * nf {
-    return Err(Unsound(format!(
-      "nodes has {} values, node_count {} × {nf} fields needs {}",
-      nodes.len(),
-      snapshot.node_count,
-      snapshot.node_count * nf
-    )));
+/// Checks the snapshot `input` (`size` bytes) in one streaming pass: `Err` when it cannot be read
+/// or is not a snapshot, `Ok(Err)` when it is one whose structure does not hold together. Holds
+/// one id and ordinal per node (8 bytes), nothing else per node, edge or string.
+pub fn validate(input: impl Read, size: u64) -> Result<Result<Soundness, Unsound>, ParseError> {
+  let mut checks = Checks::default();
+  let read = visit(input, size, &mut checks);
+  // A fault stops the read early; it is the answer, not the syntax error that carries it out.
+  if let Some(fault) = checks.fault {
+    return Ok(Err(fault));
   }
-  if edges.len() != snapshot.edge_count * ef {
-    return Err(Unsound(format!(
-      "edges has {} values, edge_count {} × {ef} fields needs {}",
-      edges.len(),
-      snapshot.edge_count,
-      snapshot.edge_count * ef
-    )));
-  }
-  let node_type = field(&meta.node_fields, "type")?;
-  let node_name = field(&meta.node_fields, "name")?;
-  let node_id = field(&meta.node_fields, "id")?;
-  let node_edges = field(&meta.node_fields, "edge_count")?;
-  let edge_type = field(&meta.edge_fields, "type")?;
-  let edge_name = field(&meta.edge_fields, "name_or_index")?;
-  let edge_to = field(&meta.edge_fields, "to_node")?;
-  let node_types = enum_names(&meta.node_types, node_type);
-  let edge_types = enum_names(&meta.edge_types, edge_type);
-  let index_edges: Vec<u32> = ["element", "hidden"]
-    .iter()
-    .filter_map(|t| edge_types.iter().position(|e| e == t).map(|p| p as u32))
-    .collect();
+  read?;
+  Ok(Ok(Soundness {
+    nodes: checks.node_count,
+    edges: checks.edge_count,
+    strings: checks.strings,
+    node_fields: checks.nodes.fields,
+  }))
+}
 
-  if snapshot.node_count == 0 {
-    return Err(Unsound("the snapshot has no nodes".into()));
-  }
-  if node_types
-    .get(nodes[node_type] as usize)
-    .map(String::as_str)
-    != Some("synthetic")
-  {
-    return Err(Unsound("node 0 is not the synthetic root".into()));
-  }
-  let mut ids = HashSet::with_capacity(snapshot.node_count);
-  let mut edge_sum: u64 = 0;
-  for (ordinal, node) in nodes.chunks_exact(nf).enumerate() {
-    if node[node_type] as usize >= node_types.len() {
-      return Err(Unsound(format!(
-        "node {ordinal}: type {} is not in meta",
-        node[node_type]
-      )));
+/// A field's value in the record being read, and the record's ordinal.
+#[derive(Default)]
+struct Record {
+  ordinal: usize,
+  kind: u32,
+  name: u32,
+  /// The node's id and edge count, or the edge's target.
+  id_or_to: u32,
+  edge_count: u32,
+}
+
+/// The largest string index a node's or an edge's name uses, and the first record that uses it:
+/// whether it names a string is known only once the strings, which come last, are counted.
+#[derive(Default)]
+struct Names(Option<(u32, usize)>);
+
+impl Names {
+  fn see(&mut self, name: u32, ordinal: usize) {
+    if self.0.is_none_or(|(largest, _)| name > largest) {
+      self.0 = Some((name, ordinal));
     }
-    if node[node_name] as usize >= strings {
-      return Err(Unsound(format!(
-        "node {ordinal}: name {} is not a string index",
-        node[node_name]
-      )));
-    }
-    if !ids.insert(node[node_id]) {
-      return Err(Unsound(format!(
-        "node {ordinal}: id {} is not unique",
-        node[node_id]
-      )));
-    }
-    edge_sum += u64::from(node[node_edges]);
   }
-  if edge_sum != snapshot.edge_count as u64 {
-    return Err(Unsound(format!(
-      "the nodes' edge counts add up to {edge_sum}, edge_count is {}",
-      snapshot.edge_count
-    )));
+
+  fn check(&self, what: &str, strings: usize) -> Result<(), Unsound> {
+    match self.0 {
+      Some((name, ordinal)) if name as usize >= strings => Err(Unsound(format!(
+        "{what} {ordinal}: name {name} is not a string index"
+      ))),
+      _ => Ok(()),
+    }
   }
-  for (ordinal, edge) in edges.chunks_exact(ef).enumerate() {
-    let to = edge[edge_to] as usize;
-    if to >= nodes.len() || !to.is_multiple_of(nf) {
+}
+
+#[derive(Default)]
+struct Checks {
+  node_count: usize,
+  edge_count: usize,
+  strings: usize,
+  nodes: Layout,
+  edges: Layout,
+  /// Node field positions: type, name, id, edge_count.
+  node_at: [usize; 4],
+  /// Edge field positions: type, name_or_index, to_node.
+  edge_at: [usize; 3],
+  node_types: Vec<String>,
+  edge_types: usize,
+  /// Edge types whose name_or_index is a number, not a string index.
+  index_edges: Vec<u32>,
+  node: Record,
+  edge: Record,
+  /// Each node's `id << 32 | ordinal`, sorted at the end to find a repeated id.
+  ids: Vec<u64>,
+  edge_sum: u64,
+  node_names: Names,
+  edge_names: Names,
+  fault: Option<Unsound>,
+}
+
+impl Checks {
+  /// Keeps the first fault and stops the read with it.
+  fn fault(&mut self, fault: Unsound) -> String {
+    let message = fault.0.clone();
+    self.fault.get_or_insert(fault);
+    message
+  }
+
+  fn setup(&mut self, meta: &Meta, node_count: usize, edge_count: usize) -> Result<(), Unsound> {
+    let (nf, ef) = (&meta.node_fields, &meta.edge_fields);
+    self.node_at = [
+      field(nf, "type")?,
+      field(nf, "name")?,
+      field(nf, "id")?,
+      field(nf, "edge_count")?,
+    ];
+    self.edge_at = [
+      field(ef, "type")?,
+      field(ef, "name_or_index")?,
+      field(ef, "to_node")?,
+    ];
+    self.nodes.fields = nf.len();
+    self.edges.fields = ef.len();
+    self.node_types = enum_names(&meta.node_types, self.node_at[0]);
+    let edge_types = enum_names(&meta.edge_types, self.edge_at[0]);
+    self.index_edges = ["element", "hidden"]
+      .iter()
+      .filter_map(|t| edge_types.iter().position(|e| e == t).map(|p| p as u32))
+      .collect();
+    self.edge_types = edge_types.len();
+    if node_count == 0 {
+      return Err(Unsound("the snapshot has no nodes".into()));
+    }
+    (self.node_count, self.edge_count) = (node_count, edge_count);
+    // `visit` has checked that the file is large enough to hold this many nodes.
+    self.ids.reserve_exact(node_count);
+    Ok(())
+  }
+
+  fn node(&mut self) -> Result<(), Unsound> {
+    let node = &self.node;
+    let ordinal = node.ordinal;
+    match self.node_types.get(node.kind as usize) {
+      None => {
+        return Err(Unsound(format!(
+          "node {ordinal}: type {} is not in meta",
+          node.kind
+        )))
+      }
+      Some(kind) if ordinal == 0 && kind != "synthetic" => {
+        return Err(Unsound("node 0 is not the synthetic root".into()))
+      }
+      Some(_) => {}
+    }
+    self.node_names.see(node.name, ordinal);
+    self
+      .ids
+      .push(u64::from(node.id_or_to) << 32 | ordinal as u64);
+    self.edge_sum += u64::from(node.edge_count);
+    self.node.ordinal += 1;
+    Ok(())
+  }
+
+  fn edge(&mut self) -> Result<(), Unsound> {
+    let edge = &self.edge;
+    let (to, ordinal) = (edge.id_or_to as usize, edge.ordinal);
+    if to >= self.node_count * self.nodes.fields || !to.is_multiple_of(self.nodes.fields) {
       return Err(Unsound(format!(
         "edge {ordinal}: to_node {to} is not a node"
       )));
     }
-    if edge[edge_type] as usize >= edge_types.len() {
+    if edge.kind as usize >= self.edge_types {
       return Err(Unsound(format!(
         "edge {ordinal}: type {} is not in meta",
-        edge[edge_type]
+        edge.kind
       )));
     }
-    if !index_edges.contains(&edge[edge_type]) && edge[edge_name] as usize >= strings {
-      return Err(Unsound(format!(
-        "edge {ordinal}: name {} is not a string index",
-        edge[edge_name]
-      )));
+    if !self.index_edges.contains(&edge.kind) {
+      self.edge_names.see(edge.name, ordinal);
     }
+    self.edge.ordinal += 1;
+    Ok(())
   }
-  Ok(Soundness {
-    nodes: snapshot.node_count,
-    edges: snapshot.edge_count,
-    strings,
-    node_fields: nf,
-  })
+
+  fn end(&mut self) -> Result<(), Unsound> {
+    self.ids.sort_unstable();
+    let repeated = self.ids.windows(2).find(|w| w[0] >> 32 == w[1] >> 32);
+    if let Some(&[first, second]) = repeated {
+      return Err(Unsound(format!(
+        "node {}: id {} is not unique (node {} has it too)",
+        second as u32,
+        second >> 32,
+        first as u32
+      )));
+    }
+    if self.edge_sum != self.edge_count as u64 {
+      return Err(Unsound(format!(
+        "the nodes' edge counts add up to {}, edge_count is {}",
+        self.edge_sum, self.edge_count
+      )));
+    }
+    self.node_names.check("node", self.strings)?;
+    self.edge_names.check("edge", self.strings)
+  }
+}
+
+impl Visitor for Checks {
+  fn header(&mut self, meta: &Meta, node_count: usize, edge_count: usize) -> Result<(), String> {
+    self
+      .setup(meta, node_count, edge_count)
+      .map_err(|fault| self.fault(fault))
+  }
+
+  fn nodes(&mut self, values: &[u32]) -> Result<(), String> {
+    let [type_at, name_at, id_at, count_at] = self.node_at;
+    for &value in values {
+      let at = self.nodes.advance();
+      let node = &mut self.node;
+      if at == type_at {
+        node.kind = value;
+      } else if at == name_at {
+        node.name = value;
+      } else if at == id_at {
+        node.id_or_to = value;
+      } else if at == count_at {
+        node.edge_count = value;
+      }
+      if at + 1 == self.nodes.fields {
+        self.node().map_err(|fault| self.fault(fault))?;
+      }
+    }
+    Ok(())
+  }
+
+  fn edges(&mut self, values: &[u32]) -> Result<(), String> {
+    let [type_at, name_at, to_at] = self.edge_at;
+    for &value in values {
+      let at = self.edges.advance();
+      let edge = &mut self.edge;
+      if at == type_at {
+        edge.kind = value;
+      } else if at == name_at {
+        edge.name = value;
+      } else if at == to_at {
+        edge.id_or_to = value;
+      }
+      if at + 1 == self.edges.fields {
+        self.edge().map_err(|fault| self.fault(fault))?;
+      }
+    }
+    Ok(())
+  }
+
+  fn string(&mut self, _text: String) {
+    self.strings += 1;
+  }
+
+  fn finish(&mut self) -> Result<(), String> {
+    self.end().map_err(|fault| self.fault(fault))
+  }
 }

@@ -15,7 +15,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use rheapdump_analysis::graph::load;
 use rheapdump_analysis::heap::{Heap, Keep, Rules};
-use rheapdump_analysis::parse::read;
+use rheapdump_analysis::parse::{read, HeapSnapshot};
 use rheapdump_analysis::report;
 use rheapdump_analysis::validate::validate;
 
@@ -122,15 +122,83 @@ fn apply(seed: &[u8], mutations: &[Mutation]) -> Vec<u8> {
   bytes
 }
 
-/// The property: no panic; anything accepted is consistent.
+/// The structural checks by their definition, on the whole parsed snapshot: the oracle for the
+/// streaming `validate`.
+fn sound_by_definition(s: &HeapSnapshot) -> bool {
+  let at = |fields: &[String], name: &str| fields.iter().position(|f| f == name);
+  let (nf, ef) = (&s.meta.node_fields, &s.meta.edge_fields);
+  let (Some(n_type), Some(n_name), Some(n_id), Some(n_edges)) = (
+    at(nf, "type"),
+    at(nf, "name"),
+    at(nf, "id"),
+    at(nf, "edge_count"),
+  ) else {
+    return false;
+  };
+  let (Some(e_type), Some(e_name), Some(e_to)) =
+    (at(ef, "type"), at(ef, "name_or_index"), at(ef, "to_node"))
+  else {
+    return false;
+  };
+  let names = |types: &[serde_json::Value], i: usize| -> Vec<String> {
+    let list = types.get(i).and_then(|t| t.as_array());
+    let text = |n: &serde_json::Value| n.as_str().unwrap_or_default().to_string();
+    list
+      .map(|l| l.iter().map(text).collect())
+      .unwrap_or_default()
+  };
+  let (node_types, edge_types) = (
+    names(&s.meta.node_types, n_type),
+    names(&s.meta.edge_types, e_type),
+  );
+  let nodes: Vec<&[u32]> = s.nodes.chunks(nf.len()).collect();
+  let ids: std::collections::HashSet<u32> = nodes.iter().map(|n| n[n_id]).collect();
+  let by_index = |t: u32| ["element", "hidden"].contains(&edge_types[t as usize].as_str());
+  !nodes.is_empty()
+    && node_types
+      .get(nodes[0][n_type] as usize)
+      .is_some_and(|t| t == "synthetic")
+    && nodes
+      .iter()
+      .all(|n| (n[n_type] as usize) < node_types.len())
+    && nodes.iter().all(|n| (n[n_name] as usize) < s.strings.len())
+    && ids.len() == nodes.len()
+    && nodes.iter().map(|n| u64::from(n[n_edges])).sum::<u64>() == s.edge_count as u64
+    && s.edges.chunks(ef.len()).all(|e| {
+      let to = e[e_to] as usize;
+      to < s.nodes.len()
+        && to.is_multiple_of(nf.len())
+        && (e[e_type] as usize) < edge_types.len()
+        && (by_index(e[e_type]) || (e[e_name] as usize) < s.strings.len())
+    })
+}
+
+/// The property: no panic; anything accepted is consistent; `validate` judges as the
+/// definition does.
 fn check(bytes: &[u8]) {
+  let size = bytes.len() as u64;
+  let verdict = validate(bytes, size);
   let mut sound = false;
-  if let Ok(snapshot) = read(bytes, bytes.len() as u64) {
-    assert!(snapshot.nodes.len() <= bytes.len() / 2 && snapshot.edges.len() <= bytes.len() / 2);
-    if let Ok(counts) = validate(&snapshot) {
-      assert_eq!(counts.nodes * counts.node_fields, snapshot.nodes.len());
-      sound = true;
+  match read(bytes, size) {
+    Ok(snapshot) => {
+      assert!(snapshot.nodes.len() <= bytes.len() / 2 && snapshot.edges.len() <= bytes.len() / 2);
+      let verdict = verdict.expect("validate reads what read reads");
+      assert_eq!(
+        verdict.is_ok(),
+        sound_by_definition(&snapshot),
+        "{verdict:?}"
+      );
+      if let Ok(counts) = verdict {
+        assert_eq!(counts.nodes * counts.node_fields, snapshot.nodes.len());
+        assert_eq!(counts.strings, snapshot.strings.len());
+        sound = true;
+      }
     }
+    // A fault found before the file goes wrong is an answer too; a sound verdict is not.
+    Err(_) => assert!(
+      !matches!(verdict, Ok(Ok(_))),
+      "validate accepted what read refuses"
+    ),
   }
   match load(bytes, bytes.len() as u64) {
     Ok(graph) => analyse(graph, bytes),
@@ -184,17 +252,22 @@ fn cases() -> u32 {
     .unwrap_or(40)
 }
 
+/// A runner of `cases` cases with a fixed RNG seed: the short pass in `npm test` is the same
+/// every time.
+fn runner(cases: u32, seed: u8) -> TestRunner {
+  let config = Config {
+    cases,
+    failure_persistence: None,
+    ..Config::default()
+  };
+  TestRunner::new_with_rng(
+    config,
+    TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]),
+  )
+}
+
 fn run(seed: &'static [u8], cases: u32) {
-  // A fixed RNG seed: the short pass in `npm test` is the same every time.
-  let mut runner = TestRunner::new_with_rng(
-    Config {
-      cases,
-      failure_persistence: None,
-      ..Config::default()
-    },
-    TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]),
-  );
-  runner
+  runner(cases, 7)
     .run(&prop::collection::vec(mutation(), 1..4), |mutations| {
       check(&apply(seed, &mutations));
       Ok(())
@@ -212,10 +285,94 @@ fn mutated_real_snapshots_never_panic() {
   run(real(), cases());
 }
 
+/// A change to a parsed snapshot that keeps it readable: one value of `nodes` or `edges` set to a
+/// small number, to any number or to another value of the same array (a repeated id, an edge
+/// moved to another node's start), or strings dropped from the end.
+#[derive(Debug, Clone)]
+enum Fault {
+  Small(bool, usize, u32),
+  Any(bool, usize, u32),
+  Copy(bool, usize, usize),
+  FewerStrings(usize),
+}
+
+fn fault() -> impl Strategy<Value = Fault> {
+  prop_oneof![
+    (any::<bool>(), any::<usize>(), 0u32..16).prop_map(|(e, i, v)| Fault::Small(e, i, v)),
+    (any::<bool>(), any::<usize>(), any::<u32>()).prop_map(|(e, i, v)| Fault::Any(e, i, v)),
+    (any::<bool>(), any::<usize>(), any::<usize>()).prop_map(|(e, i, j)| Fault::Copy(e, i, j)),
+    (1usize..4).prop_map(Fault::FewerStrings),
+  ]
+}
+
+/// `seed` with `faults`, written back as JSON (its header and the three arrays).
+fn with_faults(seed: &[u8], faults: &[Fault]) -> Vec<u8> {
+  let mut json: serde_json::Value = serde_json::from_slice(seed).unwrap();
+  for fault in faults {
+    let array = |edges: bool| if edges { "edges" } else { "nodes" };
+    let (key, at, value) = match *fault {
+      Fault::Small(edges, i, v) | Fault::Any(edges, i, v) => (array(edges), i, Some(v)),
+      Fault::Copy(edges, i, j) => {
+        let values = json[array(edges)].as_array().unwrap();
+        (
+          array(edges),
+          i,
+          values[j % values.len()].as_u64().map(|v| v as u32),
+        )
+      }
+      Fault::FewerStrings(n) => {
+        let strings = json["strings"].as_array_mut().unwrap();
+        strings.truncate(strings.len().saturating_sub(n));
+        continue;
+      }
+    };
+    let values = json[key].as_array_mut().unwrap();
+    if let (false, Some(value)) = (values.is_empty(), value) {
+      let i = at % values.len();
+      values[i] = value.into();
+    }
+  }
+  // The header first, as V8 writes it (a serde_json map sorts its keys).
+  let mut text = String::from("{");
+  for key in ["snapshot", "nodes", "edges", "strings"] {
+    text += &format!("{}:{},", serde_json::json!(key), json[key]);
+  }
+  text.pop();
+  text.push('}');
+  text.into_bytes()
+}
+
+#[test]
+fn validate_judges_readable_snapshots_as_the_definition_does() {
+  for (seed, cases) in [(MINIMAL.as_bytes(), cases() * 10), (real(), cases())] {
+    let (sound, unsound) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+    runner(cases, 11)
+      .run(&prop::collection::vec(fault(), 1..3), |faults| {
+        let bytes = with_faults(seed, &faults);
+        let snapshot = read(&bytes[..], bytes.len() as u64).unwrap();
+        let verdict = validate(&bytes[..], bytes.len() as u64).unwrap();
+        assert_eq!(
+          verdict.is_ok(),
+          sound_by_definition(&snapshot),
+          "{faults:?}: {verdict:?}"
+        );
+        let count = if verdict.is_ok() { &sound } else { &unsound };
+        count.set(count.get() + 1);
+        Ok(())
+      })
+      .unwrap();
+    let (sound, unsound) = (sound.get(), unsound.get());
+    eprintln!("{sound} sound, {unsound} unsound");
+    assert!(
+      sound > 0 && unsound > cases / 2,
+      "{sound} sound, {unsound} unsound"
+    );
+  }
+}
+
 #[test]
 fn the_unmutated_seeds_are_sound() {
   for seed in [MINIMAL.as_bytes(), real()] {
-    let snapshot = read(seed, seed.len() as u64).unwrap();
-    validate(&snapshot).unwrap();
+    validate(seed, seed.len() as u64).unwrap().unwrap();
   }
 }

@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 use rheapdump_analysis::progress::Bar;
 use rheapdump_analysis::render;
 use rheapdump_analysis::run::{self, Failure, Progress, Quiet};
+use rheapdump_analysis::validate::Soundness;
 use serde::Serialize;
 
 #[derive(Parser)]
@@ -108,26 +109,15 @@ fn output<T: Serialize>(report: &T, json: bool, text: fn(&T) -> String) -> Strin
   }
 }
 
-fn validate(file: &Path, json: bool) -> ExitCode {
+/// What `validate` prints of a sound snapshot.
+fn soundness(file: &Path, sound: &Soundness, json: bool) -> String {
   let name = file.display().to_string();
-  match run::validate(file) {
-    Ok(sound) if json => print(&format!(
-      "{}\n",
-      serde_json::json!({ "file": name, "valid": true, "nodes": sound.nodes, "edges": sound.edges, "strings": sound.strings })
-    )),
-    Ok(sound) => print(&format!(
-      "{name}: sound heap snapshot: {} nodes, {} edges, {} strings\n",
-      sound.nodes, sound.edges, sound.strings
-    )),
-    Err(failure) => {
-      if json {
-        print(&format!(
-          "{}\n",
-          serde_json::json!({ "file": name, "valid": false, "code": failure.code(), "error": failure.description() })
-        ));
-      }
-      fail(&failure)
-    }
+  if json {
+    let report = serde_json::json!({ "file": name, "valid": true, "nodes": sound.nodes, "edges": sound.edges, "strings": sound.strings });
+    format!("{report}\n")
+  } else {
+    let (nodes, edges, strings) = (sound.nodes, sound.edges, sound.strings);
+    format!("{name}: sound heap snapshot: {nodes} nodes, {edges} edges, {strings} strings\n")
   }
 }
 
@@ -160,9 +150,7 @@ fn main() -> ExitCode {
     }
   };
   let json = cli.json;
-  if let Command::Validate { file } = &cli.command {
-    return validate(file, json);
-  }
+  let validating = matches!(cli.command, Command::Validate { .. });
   let mut bar = Bar::default();
   let progress: &mut dyn Progress = if io::stderr().is_terminal() {
     &mut bar
@@ -187,12 +175,22 @@ fn main() -> ExitCode {
     Command::Path { file, id, max } => {
       run::paths(&file, id, max, progress).map(|p| output(&p, json, render::paths))
     }
-    Command::Validate { .. } => unreachable!("handled above"),
+    Command::Validate { file } => {
+      run::validate(&file, progress).map(|sound| soundness(&file, &sound, json))
+    }
   };
   // The bar is cleared before the report is printed, or clearing it would erase report lines.
   drop(bar);
   match outcome {
     Ok(text) => print(&text),
-    Err(failure) => fail(&failure),
+    Err(failure) => {
+      // validate --json answers on stdout either way.
+      if validating && json {
+        let path = failure.path().display().to_string();
+        let report = serde_json::json!({ "file": path, "valid": false, "code": failure.code(), "error": failure.description() });
+        print(&format!("{report}\n"));
+      }
+      fail(&failure)
+    }
   }
 }
