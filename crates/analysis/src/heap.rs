@@ -42,8 +42,8 @@ pub struct Heap {
   pub dominator: Vec<u32>,
   pub retained: Vec<u64>,
   pub distance: Vec<i32>,
-  /// The edge by which the breadth-first search for distances first reached each node; empty
-  /// under [`Keep::Nodes`].
+  /// The edge by which the breadth-first search for distances first reached each node; only
+  /// under [`Keep::Everything`].
   pub parent_edge: Vec<u32>,
 }
 
@@ -781,6 +781,9 @@ pub enum Keep {
   /// Nodes only: the edges are freed before the dominators are computed (summary). The peak
   /// memory is then about the file's size rather than 1.4 times it.
   Nodes,
+  /// Nodes, edges and distances, and no dominator tree: `dominator`, `retained` and
+  /// `parent_edge` are empty. Shortest retaining paths (`path`) need no more.
+  Distances,
 }
 
 impl Heap {
@@ -800,6 +803,15 @@ impl Heap {
     let mut ephemerons = Ephemerons::new(graph.strings.len());
     progress(Stage::Distances);
     let (distance, parent_edge) = distances(&graph, &mut ephemerons, keep);
+    if keep == Keep::Distances {
+      return Heap {
+        graph,
+        dominator: Vec::new(),
+        retained: Vec::new(),
+        distance,
+        parent_edge,
+      };
+    }
     progress(Stage::Dominators);
     let essential = essential_edges(&graph, &mut ephemerons, rules);
     drop(ephemerons);
@@ -887,7 +899,7 @@ fn distances(graph: &Graph, ephemerons: &mut Ephemerons, keep: Keep) -> (Vec<i32
   let mut distance = vec![NO_DISTANCE; n];
   let mut parent_edge = match keep {
     Keep::Everything => vec![NONE; n],
-    Keep::Nodes => Vec::new(),
+    Keep::Nodes | Keep::Distances => Vec::new(),
   };
   let mut queue: Vec<u32> = Vec::with_capacity(n);
   // One half of each WeakMap entry is skipped: the first one the search meets.

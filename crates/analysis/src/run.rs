@@ -218,7 +218,8 @@ pub fn paths(
   max: usize,
   progress: &mut dyn Progress,
 ) -> Result<Paths, Failure> {
-  let heap = analyse(path, Keep::Everything, progress)?;
+  // Paths follow distances; they need no dominator tree.
+  let heap = analyse(path, Keep::Distances, progress)?;
   progress.stage("paths");
   report::paths(&heap, &name(path), id, max).ok_or(Failure::NoSuchNode {
     path: path.to_path_buf(),

@@ -212,8 +212,8 @@ fn check(bytes: &[u8]) {
 }
 
 /// Every analysis on an accepted graph (loaded from `bytes`): no panic, the root retains
-/// everything, and the summary equals the one computed with the edges freed early, as the CLI
-/// computes it.
+/// everything, the summary equals the one computed with the edges freed early and the paths
+/// those computed without dominators, as the CLI computes them.
 fn analyse(mut graph: rheapdump_analysis::graph::Graph, bytes: &[u8]) {
   let reload = || load(bytes, bytes.len() as u64).unwrap();
   let n = graph.node_count();
@@ -240,8 +240,12 @@ fn analyse(mut graph: rheapdump_analysis::graph::Graph, bytes: &[u8]) {
     );
   }
   report::leaks(&heap, &[], &ids, ("a", "b", "c"), 5);
+  // `path` builds no dominator tree; its paths are the full heap's.
+  let distances_only = Heap::with_rules(reload(), Rules::DEVTOOLS, Keep::Distances, &mut |_| {});
   for node in [0, n / 2, n - 1] {
-    report::paths(&heap, "fuzz", heap.graph.node_id[node], 3);
+    let id = heap.graph.node_id[node];
+    let paths = |heap: &Heap| serde_json::to_value(report::paths(heap, "fuzz", id, 3)).unwrap();
+    assert_eq!(paths(&heap), paths(&distances_only));
   }
 }
 
