@@ -257,11 +257,15 @@ impl Graph {
   /// An edge's name as DevTools' retainer view writes it: `name` for properties and context
   /// variables, `[3]` for elements, `{name}` for internal and hidden edges, `[[name]]` for weak.
   pub fn edge_label(&self, edge: usize) -> String {
+    self.label(self.edge_type[edge], self.edge_name[edge])
+  }
+
+  /// The label of an edge of type `kind` and name_or_index `name` (see [`Graph::edge_label`]).
+  pub fn label(&self, kind: u8, name: u32) -> String {
     let t = &self.types;
-    let kind = self.edge_type[edge];
-    let name = match self.edge_string(edge) {
+    let name = match self.name_string(kind, name) {
       Some(text) => text.to_string(),
-      None => self.edge_name[edge].to_string(),
+      None => name.to_string(),
     };
     if kind == t.element {
       format!("[{name}]")
@@ -276,8 +280,13 @@ impl Graph {
 
   /// The edge's name string, or None for edges named by a number.
   pub fn edge_string(&self, edge: usize) -> Option<&str> {
-    (!self.types.edge_named_by_index(self.edge_type[edge]))
-      .then(|| self.strings.get(self.edge_name[edge]))
+    self.name_string(self.edge_type[edge], self.edge_name[edge])
+  }
+
+  /// The name string of an edge of type `kind` and name_or_index `name`, or None when that
+  /// type is named by a number.
+  pub fn name_string(&self, kind: u8, name: u32) -> Option<&str> {
+    (!self.types.edge_named_by_index(kind)).then(|| self.strings.get(name))
   }
 }
 

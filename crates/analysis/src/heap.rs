@@ -42,9 +42,44 @@ pub struct Heap {
   pub dominator: Vec<u32>,
   pub retained: Vec<u64>,
   pub distance: Vec<i32>,
-  /// The edge by which the breadth-first search for distances first reached each node; only
-  /// under [`Keep::Everything`].
-  pub parent_edge: Vec<u32>,
+  /// Each node's parent on the shortest retaining path the distance search found; empty
+  /// under [`Keep::Nodes`] and [`Keep::Distances`].
+  pub parents: Parents,
+}
+
+/// The edge by which the breadth-first search for distances first reached each node, by node:
+/// its source, type and name, which outlive the edges (`Keep::Parents`).
+#[derive(Default)]
+pub struct Parents {
+  /// The source node, or `u32::MAX` for the root and nodes not reached.
+  pub from: Vec<u32>,
+  pub edge_type: Vec<u8>,
+  pub edge_name: Vec<u32>,
+}
+
+impl Parents {
+  fn new(n: usize) -> Parents {
+    Parents {
+      from: vec![NONE; n],
+      edge_type: vec![0; n],
+      edge_name: vec![0; n],
+    }
+  }
+
+  /// Records that `edge` of `graph`, out of `from`, reached `to` first (when parents are kept).
+  fn set(&mut self, graph: &Graph, to: usize, from: usize, edge: usize) {
+    if let Some(slot) = self.from.get_mut(to) {
+      *slot = from as u32;
+      self.edge_type[to] = graph.edge_type[edge];
+      self.edge_name[to] = graph.edge_name[edge];
+    }
+  }
+
+  /// The parent of `node`: its source and the edge's label, as `Graph::label` reads them.
+  pub fn of(&self, node: usize) -> Option<(usize, u8, u32)> {
+    let from = *self.from.get(node)?;
+    (from != NONE).then(|| (from as usize, self.edge_type[node], self.edge_name[node]))
+  }
 }
 
 /// What an internal edge's name says when it is one half of a WeakMap entry.
@@ -782,8 +817,18 @@ pub enum Keep {
   /// memory is then about the file's size rather than 1.4 times it.
   Nodes,
   /// Nodes, edges and distances, and no dominator tree: `dominator`, `retained` and
-  /// `parent_edge` are empty. Shortest retaining paths (`path`) need no more.
+  /// `parents` are empty. Shortest retaining paths (`path`) need no more.
   Distances,
+  /// As [`Keep::Nodes`], and each node's parent on its shortest retaining path, recorded
+  /// before the edges are freed (`leaks`).
+  Parents,
+}
+
+impl Keep {
+  /// Whether the edges go once the dominator search no longer needs them.
+  fn frees_edges(self) -> bool {
+    matches!(self, Keep::Nodes | Keep::Parents)
+  }
 }
 
 impl Heap {
@@ -802,26 +847,26 @@ impl Heap {
     prepare(&mut graph, None, rules);
     let mut ephemerons = Ephemerons::new(graph.strings.len());
     progress(Stage::Distances);
-    let (distance, parent_edge) = distances(&graph, &mut ephemerons, keep);
+    let (distance, parents) = distances(&graph, &mut ephemerons, keep);
     if keep == Keep::Distances {
       return Heap {
         graph,
         dominator: Vec::new(),
         retained: Vec::new(),
         distance,
-        parent_edge,
+        parents,
       };
     }
     progress(Stage::Dominators);
     let essential = essential_edges(&graph, &mut ephemerons, rules);
     drop(ephemerons);
-    if keep == Keep::Nodes {
+    if keep.frees_edges() {
       graph.release_edge_labels();
     }
     let mut numbering = Numbering::new(&graph, &essential);
     let predecessors = numbering.predecessors(&mut graph, &essential);
     drop(essential);
-    if keep == Keep::Nodes {
+    if keep.frees_edges() {
       graph.release_edges();
     }
     let (dominator, order) = numbering.dominators(predecessors);
@@ -834,7 +879,7 @@ impl Heap {
       dominator,
       retained,
       distance,
-      parent_edge,
+      parents,
     }
   }
 
@@ -892,14 +937,14 @@ impl Heap {
   }
 }
 
-/// DevTools' `calculateDistances` for the Summary view, plus (unless only nodes are kept) the
-/// edge each node was first reached by: a shortest retaining path.
-fn distances(graph: &Graph, ephemerons: &mut Ephemerons, keep: Keep) -> (Vec<i32>, Vec<u32>) {
+/// DevTools' `calculateDistances` for the Summary view, plus (under [`Keep::Everything`] and
+/// [`Keep::Parents`]) the edge each node was first reached by: a shortest retaining path.
+fn distances(graph: &Graph, ephemerons: &mut Ephemerons, keep: Keep) -> (Vec<i32>, Parents) {
   let n = graph.node_count();
   let mut distance = vec![NO_DISTANCE; n];
-  let mut parent_edge = match keep {
-    Keep::Everything => vec![NONE; n],
-    Keep::Nodes | Keep::Distances => Vec::new(),
+  let mut parents = match keep {
+    Keep::Everything | Keep::Parents => Parents::new(n),
+    Keep::Nodes | Keep::Distances => Parents::default(),
   };
   let mut queue: Vec<u32> = Vec::with_capacity(n);
   // One half of each WeakMap entry is skipped: the first one the search meets.
@@ -907,7 +952,7 @@ fn distances(graph: &Graph, ephemerons: &mut Ephemerons, keep: Keep) -> (Vec<i32
   let mut bfs = |queue: &mut Vec<u32>,
                  start: usize,
                  distance: &mut [i32],
-                 parent_edge: &mut [u32],
+                 parents: &mut Parents,
                  pending: &mut Vec<bool>| {
     let mut index = start;
     while index < queue.len() {
@@ -937,9 +982,7 @@ fn distances(graph: &Graph, ephemerons: &mut Ephemerons, keep: Keep) -> (Vec<i32
           pending[e] = false;
         }
         distance[to] = next;
-        if let Some(slot) = parent_edge.get_mut(to) {
-          *slot = edge as u32;
-        }
+        parents.set(graph, to, node, edge);
         queue.push(to as u32);
       }
     }
@@ -948,14 +991,12 @@ fn distances(graph: &Graph, ephemerons: &mut Ephemerons, keep: Keep) -> (Vec<i32
     let to = graph.edge_to[edge] as usize;
     if is_user_root(graph, to) {
       distance[to] = 1;
-      if let Some(slot) = parent_edge.get_mut(to) {
-        *slot = edge as u32;
-      }
+      parents.set(graph, to, 0, edge);
       queue.push(to as u32);
     }
   }
   let user_roots = queue.len();
-  bfs(&mut queue, 0, &mut distance, &mut parent_edge, &mut pending);
+  bfs(&mut queue, 0, &mut distance, &mut parents, &mut pending);
   distance[0] = if user_roots > 0 {
     BASE_SYSTEM_DISTANCE
   } else {
@@ -963,14 +1004,8 @@ fn distances(graph: &Graph, ephemerons: &mut Ephemerons, keep: Keep) -> (Vec<i32
   };
   let start = queue.len();
   queue.push(0);
-  bfs(
-    &mut queue,
-    start,
-    &mut distance,
-    &mut parent_edge,
-    &mut pending,
-  );
-  (distance, parent_edge)
+  bfs(&mut queue, start, &mut distance, &mut parents, &mut pending);
+  (distance, parents)
 }
 
 #[cfg(test)]

@@ -383,19 +383,14 @@ fn first_path(heap: &Heap, node: usize) -> Vec<Step> {
     edge: None,
   }];
   let mut at = node;
-  while at != 0 {
-    let edge = heap.parent_edge[at];
-    if edge == NONE {
-      break;
-    }
-    let from = source_of(&heap.graph, edge as usize);
+  while let Some((from, kind, name)) = heap.parents.of(at) {
     if from == 0 {
       break;
     }
     steps.push(Step {
       node: short(&heap.display_name(from)),
       id: heap.graph.node_id[from],
-      edge: Some(heap.graph.edge_label(edge as usize)),
+      edge: Some(heap.graph.label(kind, name)),
     });
     at = from;
   }
@@ -403,15 +398,24 @@ fn first_path(heap: &Heap, node: usize) -> Vec<Step> {
   steps
 }
 
+/// The ids of `target` not in `baseline`, both sorted: the objects allocated between them.
+pub fn new_ids(baseline: &[u32], target: &[u32]) -> Vec<u32> {
+  let mut rest = baseline;
+  target
+    .iter()
+    .copied()
+    .filter(|id| {
+      // Both ascend: skip the baseline ids below `id`, then see whether it is next.
+      rest = &rest[rest.partition_point(|b| b < id)..];
+      rest.first() != Some(id)
+    })
+    .collect()
+}
+
 /// Objects allocated after `baseline`, present in `target` and still alive in the heap
-/// (memlab's find-leaks). `baseline_ids` and `target_ids` are sorted.
-pub fn leaks(
-  heap: &Heap,
-  baseline_ids: &[u32],
-  target_ids: &[u32],
-  names: (&str, &str, &str),
-  top: usize,
-) -> Leaks {
+/// (memlab's find-leaks). `new_ids`, sorted: the ids in `target` that are not in `baseline`
+/// ([`new_ids`]).
+pub fn leaks(heap: &Heap, new_ids: &[u32], names: (&str, &str, &str), top: usize) -> Leaks {
   let g = &heap.graph;
   let t = &g.types;
   let n = g.node_count();
@@ -431,7 +435,7 @@ pub fn leaks(
       continue;
     }
     let id = g.node_id[node];
-    if target_ids.binary_search(&id).is_err() || baseline_ids.binary_search(&id).is_ok() {
+    if new_ids.binary_search(&id).is_err() {
       continue;
     }
     objects += 1;
@@ -442,19 +446,17 @@ pub fn leaks(
     signature.push_str(&class);
     let mut at = node;
     while heap.distance[at] > 1 {
-      let edge = heap.parent_edge[at] as usize;
-      if edge == NONE as usize {
+      let Some((from, kind, name)) = heap.parents.of(at) else {
         break;
-      }
+      };
       signature.push('\u{0}');
       // Indices differ from one element to the next: leave them out, whether the edge is
       // named by a number (elements) or by a string of digits (hash table slots).
-      match g.edge_string(edge) {
+      match g.name_string(kind, name) {
         Some(name) if !name.bytes().all(|b| b.is_ascii_digit()) => signature.push_str(name),
         _ => signature.push_str("[]"),
       }
-      // The source of the parent edge: the node one step nearer, found by its distance.
-      at = source_of(g, edge);
+      at = from;
       if at == 0 {
         break;
       }
@@ -587,4 +589,43 @@ pub fn paths(heap: &Heap, file: &str, id: u32, max: usize) -> Option<Paths> {
     }
   }
   Some(result)
+}
+
+#[cfg(test)]
+mod tests {
+  use super::new_ids;
+
+  #[test]
+  fn new_ids_are_the_target_ids_the_baseline_lacks() {
+    // Small pseudo-random sorted sets, overlapping in every way, against the definition.
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+      seed ^= seed << 13;
+      seed ^= seed >> 7;
+      seed ^= seed << 17;
+      (seed % 40) as u32
+    };
+    for _ in 0..2000 {
+      let mut set = || {
+        let len = next();
+        let mut ids: Vec<u32> = (0..len).map(|_| next()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+      };
+      let (baseline, target) = (set(), set());
+      let expected: Vec<u32> = target
+        .iter()
+        .copied()
+        .filter(|id| baseline.binary_search(id).is_err())
+        .collect();
+      assert_eq!(
+        new_ids(&baseline, &target),
+        expected,
+        "{baseline:?} {target:?}"
+      );
+    }
+    assert_eq!(new_ids(&[], &[1, 2]), vec![1, 2]);
+    assert_eq!(new_ids(&[1, 2], &[]), Vec::<u32>::new());
+  }
 }

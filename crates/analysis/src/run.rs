@@ -199,14 +199,16 @@ pub fn leaks(
   top: usize,
   progress: &mut dyn Progress,
 ) -> Result<Leaks, Failure> {
+  // Of the first two snapshots only the ids that are new in the second are kept.
   let baseline_ids = ids(baseline, progress)?;
-  let target_ids = ids(target, progress)?;
-  let heap = analyse(last, Keep::Everything, progress)?;
+  let new_ids = report::new_ids(&baseline_ids, &ids(target, progress)?);
+  drop(baseline_ids);
+  // Retaining paths need each node's parent edge, not the edges: they go as for a summary.
+  let heap = analyse(last, Keep::Parents, progress)?;
   progress.stage("leaks");
   Ok(report::leaks(
     &heap,
-    &baseline_ids,
-    &target_ids,
+    &new_ids,
     (&name(baseline), &name(target), &name(last)),
     top,
   ))

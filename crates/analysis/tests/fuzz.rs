@@ -212,8 +212,8 @@ fn check(bytes: &[u8]) {
 }
 
 /// Every analysis on an accepted graph (loaded from `bytes`): no panic, the root retains
-/// everything, the summary equals the one computed with the edges freed early and the paths
-/// those computed without dominators, as the CLI computes them.
+/// everything, and the summary, leaks and paths equal those computed with no more than the CLI
+/// keeps for each (edges freed early, parents only, no dominators).
 fn analyse(mut graph: rheapdump_analysis::graph::Graph, bytes: &[u8]) {
   let reload = || load(bytes, bytes.len() as u64).unwrap();
   let n = graph.node_count();
@@ -239,7 +239,12 @@ fn analyse(mut graph: rheapdump_analysis::graph::Graph, bytes: &[u8]) {
       row.retained_size <= total && row.shallow_size <= row.retained_size.max(row.shallow_size)
     );
   }
-  report::leaks(&heap, &[], &ids, ("a", "b", "c"), 5);
+  // `leaks` keeps each node's parent and frees the edges; its report is the full heap's.
+  let parents_only = Heap::with_rules(reload(), Rules::DEVTOOLS, Keep::Parents, &mut |_| {});
+  let leaks =
+    |heap: &Heap| serde_json::to_value(report::leaks(heap, &ids, ("a", "b", "c"), 0)).unwrap();
+  assert_eq!(leaks(&heap), leaks(&parents_only));
+  drop(parents_only);
   // `path` builds no dominator tree; its paths are the full heap's.
   let distances_only = Heap::with_rules(reload(), Rules::DEVTOOLS, Keep::Distances, &mut |_| {});
   for node in [0, n / 2, n - 1] {
