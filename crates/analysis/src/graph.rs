@@ -293,11 +293,15 @@ impl Graph {
 /// How many fields a record has, and which one the next value belongs to.
 #[derive(Default)]
 pub(crate) struct Layout {
-  pub(crate) fields: usize,
+  fields: usize,
   at: usize,
 }
 
 impl Layout {
+  pub(crate) fn new(fields: usize) -> Layout {
+    Layout { fields, at: 0 }
+  }
+
   /// The field the next value belongs to; moves on to the one after.
   pub(crate) fn advance(&mut self) -> usize {
     let at = self.at;

@@ -69,19 +69,39 @@ pub fn validate(input: impl Read, size: u64) -> Result<Result<Soundness, Unsound
     nodes: checks.node_count,
     edges: checks.edge_count,
     strings: checks.strings,
-    node_fields: checks.nodes.fields,
+    node_fields: checks.nodes.record.len(),
   }))
 }
 
-/// A field's value in the record being read, and the record's ordinal.
+/// The node or edge records of one array, gathered value by value across the chunks the
+/// parser hands over.
 #[derive(Default)]
-struct Record {
-  ordinal: usize,
-  kind: u32,
-  name: u32,
-  /// The node's id and edge count, or the edge's target.
-  id_or_to: u32,
-  edge_count: u32,
+struct Records {
+  layout: Layout,
+  /// The record being read, one value per field.
+  record: Vec<u32>,
+  /// How many whole records have been read.
+  read: usize,
+}
+
+impl Records {
+  fn new(fields: usize) -> Records {
+    Records {
+      layout: Layout::new(fields),
+      record: vec![0; fields],
+      read: 0,
+    }
+  }
+
+  /// Takes the next value; the record's ordinal once it is whole.
+  fn push(&mut self, value: u32) -> Option<usize> {
+    let at = self.layout.advance();
+    self.record[at] = value;
+    (at + 1 == self.record.len()).then(|| {
+      self.read += 1;
+      self.read - 1
+    })
+  }
 }
 
 /// The largest string index a node's or an edge's name uses, and the first record that uses it:
@@ -111,8 +131,8 @@ struct Checks {
   node_count: usize,
   edge_count: usize,
   strings: usize,
-  nodes: Layout,
-  edges: Layout,
+  nodes: Records,
+  edges: Records,
   /// Node field positions: type, name, id, edge_count.
   node_at: [usize; 4],
   /// Edge field positions: type, name_or_index, to_node.
@@ -121,8 +141,6 @@ struct Checks {
   edge_types: usize,
   /// Edge types whose name_or_index is a number, not a string index.
   index_edges: Vec<u32>,
-  node: Record,
-  edge: Record,
   /// Each node's `id << 32 | ordinal`, sorted at the end to find a repeated id.
   ids: Vec<u64>,
   edge_sum: u64,
@@ -152,8 +170,8 @@ impl Checks {
       field(ef, "name_or_index")?,
       field(ef, "to_node")?,
     ];
-    self.nodes.fields = nf.len();
-    self.edges.fields = ef.len();
+    self.nodes = Records::new(nf.len());
+    self.edges = Records::new(ef.len());
     self.node_types = enum_names(&meta.node_types, self.node_at[0]);
     let edge_types = enum_names(&meta.edge_types, self.edge_at[0]);
     self.index_edges = ["element", "hidden"]
@@ -170,14 +188,14 @@ impl Checks {
     Ok(())
   }
 
-  fn node(&mut self) -> Result<(), Unsound> {
-    let node = &self.node;
-    let ordinal = node.ordinal;
-    match self.node_types.get(node.kind as usize) {
+  fn node(&mut self, ordinal: usize) -> Result<(), Unsound> {
+    let [type_at, name_at, id_at, count_at] = self.node_at;
+    let node = &self.nodes.record;
+    match self.node_types.get(node[type_at] as usize) {
       None => {
         return Err(Unsound(format!(
           "node {ordinal}: type {} is not in meta",
-          node.kind
+          node[type_at]
         )))
       }
       Some(kind) if ordinal == 0 && kind != "synthetic" => {
@@ -185,33 +203,30 @@ impl Checks {
       }
       Some(_) => {}
     }
-    self.node_names.see(node.name, ordinal);
-    self
-      .ids
-      .push(u64::from(node.id_or_to) << 32 | ordinal as u64);
-    self.edge_sum += u64::from(node.edge_count);
-    self.node.ordinal += 1;
+    self.node_names.see(node[name_at], ordinal);
+    self.ids.push(u64::from(node[id_at]) << 32 | ordinal as u64);
+    self.edge_sum += u64::from(node[count_at]);
     Ok(())
   }
 
-  fn edge(&mut self) -> Result<(), Unsound> {
-    let edge = &self.edge;
-    let (to, ordinal) = (edge.id_or_to as usize, edge.ordinal);
-    if to >= self.node_count * self.nodes.fields || !to.is_multiple_of(self.nodes.fields) {
+  fn edge(&mut self, ordinal: usize) -> Result<(), Unsound> {
+    let [type_at, name_at, to_at] = self.edge_at;
+    let edge = &self.edges.record;
+    let (to, fields) = (edge[to_at] as usize, self.nodes.record.len());
+    if to >= self.node_count * fields || !to.is_multiple_of(fields) {
       return Err(Unsound(format!(
         "edge {ordinal}: to_node {to} is not a node"
       )));
     }
-    if edge.kind as usize >= self.edge_types {
+    if edge[type_at] as usize >= self.edge_types {
       return Err(Unsound(format!(
         "edge {ordinal}: type {} is not in meta",
-        edge.kind
+        edge[type_at]
       )));
     }
-    if !self.index_edges.contains(&edge.kind) {
-      self.edge_names.see(edge.name, ordinal);
+    if !self.index_edges.contains(&edge[type_at]) {
+      self.edge_names.see(edge[name_at], ordinal);
     }
-    self.edge.ordinal += 1;
     Ok(())
   }
 
@@ -245,40 +260,18 @@ impl Visitor for Checks {
   }
 
   fn nodes(&mut self, values: &[u32]) -> Result<(), String> {
-    let [type_at, name_at, id_at, count_at] = self.node_at;
     for &value in values {
-      let at = self.nodes.advance();
-      let node = &mut self.node;
-      if at == type_at {
-        node.kind = value;
-      } else if at == name_at {
-        node.name = value;
-      } else if at == id_at {
-        node.id_or_to = value;
-      } else if at == count_at {
-        node.edge_count = value;
-      }
-      if at + 1 == self.nodes.fields {
-        self.node().map_err(|fault| self.fault(fault))?;
+      if let Some(ordinal) = self.nodes.push(value) {
+        self.node(ordinal).map_err(|fault| self.fault(fault))?;
       }
     }
     Ok(())
   }
 
   fn edges(&mut self, values: &[u32]) -> Result<(), String> {
-    let [type_at, name_at, to_at] = self.edge_at;
     for &value in values {
-      let at = self.edges.advance();
-      let edge = &mut self.edge;
-      if at == type_at {
-        edge.kind = value;
-      } else if at == name_at {
-        edge.name = value;
-      } else if at == to_at {
-        edge.id_or_to = value;
-      }
-      if at + 1 == self.edges.fields {
-        self.edge().map_err(|fault| self.fault(fault))?;
+      if let Some(ordinal) = self.edges.push(value) {
+        self.edge(ordinal).map_err(|fault| self.fault(fault))?;
       }
     }
     Ok(())
