@@ -23,6 +23,9 @@ function artifactName() {
   return 'librheapdump.so'
 }
 
+/** The command-line program (crates/cli), which bin/rheapdump runs. */
+const CLI = path.join(root, 'bin', 'rheapdump-cli')
+
 function build({ release = true } = {}) {
   const cargo = process.env.CARGO || 'cargo'
   const args = ['build', '--package', 'rheapdump', '--package', 'rheapdump-cli', ...(release ? ['--release'] : [])]
@@ -41,9 +44,6 @@ function build({ release = true } = {}) {
   console.error(`rheapdump: built ${path.basename(addon)} and bin/${path.basename(program)} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   return addon
 }
-
-/** The command-line program (crates/cli), which bin/rheapdump runs. */
-const CLI = path.join(root, 'bin', 'rheapdump-cli')
 
 // Copy, then rename: a running process that has the old binary mapped keeps its copy intact.
 function place(built, dest) {

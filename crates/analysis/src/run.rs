@@ -36,6 +36,13 @@ pub enum Failure {
 }
 
 impl Failure {
+  fn file(path: &Path, error: ParseError) -> Failure {
+    Failure::File {
+      path: path.to_path_buf(),
+      error,
+    }
+  }
+
   pub fn path(&self) -> &Path {
     match self {
       Failure::File { path, .. }
@@ -99,15 +106,6 @@ impl<R: Read> Read for Counting<'_, R> {
       self.pending = 0;
     }
     Ok(n)
-  }
-}
-
-impl Failure {
-  fn file(path: &Path, error: ParseError) -> Failure {
-    Failure::File {
-      path: path.to_path_buf(),
-      error,
-    }
   }
 }
 
