@@ -14,12 +14,12 @@ export interface SnapshotInfo {
   /** Wall time from start to the file being durable under its name. */
   durationMs: number
   trigger: SnapshotTrigger
-  /** For signal and near-heap-limit snapshots: 'watchdog' (taken inside a V8 interrupt) or 'loop' (taken when the event loop turned). */
-  via?: 'watchdog' | 'loop'
+  /** For signal and near-heap-limit snapshots: 'interrupt' (taken inside a V8 interrupt, in the middle of running JavaScript) or 'loop' (taken when the event loop turned). */
+  via?: 'interrupt' | 'loop'
   /** For automatic snapshots: why, e.g. 'heap used 512.3 MiB > 500.0 MiB' or 'near the heap limit'. */
   reason?: string
-  /** Process RSS in bytes before, at the peak (when this snapshot raised the process's peak; else null) and after (freed memory returned to the OS). */
-  rss: { before: number; peak: number | null; after: number }
+  /** Process RSS in bytes before, at the peak (VmHWM when this snapshot raised the process's peak; otherwise it stayed below an earlier peak and this is the larger of before and after) and after (freed memory returned to the OS). */
+  rss: { before: number; peak: number; after: number }
 }
 
 /**
@@ -49,7 +49,7 @@ export interface SnapshotOptions {
 export interface Config {
   /** SIGUSR2 writes a snapshot. Default true; off with NODE_HEAPDUMP_OPTIONS=nosignal or RHEAPDUMP_SIGNAL=0. */
   signal: boolean
-  /** A watchdog Worker (~10 MB RSS) makes signal snapshots work while the event loop is stuck. Default true; RHEAPDUMP_WATCHDOG=0. */
+  /** Signal and near-heap-limit snapshots interrupt running JavaScript (a V8 interrupt), so they are taken even while the event loop is stuck; false: they wait for the loop. No thread, no Worker, no inspector. Default true; RHEAPDUMP_WATCHDOG=0. */
   watchdog: boolean
   /** No stderr line for successful signal snapshots (failures are always reported). Default false; RHEAPDUMP_QUIET=1. */
   quiet: boolean
@@ -105,7 +105,7 @@ export interface SignalStatus {
   coalesced: number
   /** Whether SIGUSR2 is being watched. */
   active: boolean
-  /** Whether the watchdog Worker runs. */
+  /** Whether a signal reaches a stuck event loop (through a V8 interrupt; the `watchdog` setting). */
   watchdog: boolean
 }
 
@@ -121,7 +121,7 @@ export interface MonitorOptions {
   /** Bytes a full GC's heap must grow by to count as a growth. Default 32768. */
   leakMinGrowth?: number
   snapshots?: {
-    /** Snapshot just before V8 runs out of heap: true (one) or how many. Needs the watchdog. */
+    /** Snapshot just before V8 runs out of heap: true (one) or how many. Taken at the next V8 interrupt after the GC that hit the limit. */
     nearHeapLimit?: boolean | number
     /** Snapshot when V8's used heap exceeds this many bytes. */
     heapUsed?: number

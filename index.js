@@ -3,24 +3,28 @@
 // rheapdump: heap snapshots on SIGUSR2 (even while the event loop is stuck), heapdump's
 // writeSnapshot as a drop-in, a Promise API, memoryUsage() and gc().
 //
-// Who does what: the native addon watches the signal on a thread of its own and handles files
-// (src/signal.rs, crates/core); this file holds the API and runs every snapshot on the JS thread
-// that owns the heap; lib/watchdog.js reaches the main thread while its loop is busy.
+// Who does what: the native addon watches the signal on a thread of its own, reaches the main
+// thread on its event loop or, when the loop is stuck, inside a V8 interrupt (src/signal.rs,
+// src/handoff.rs), and handles files (crates/core); this file holds the API and runs every
+// snapshot on the JS thread that owns the heap.
 
 const EventEmitter = require('node:events')
 const fs = require('node:fs')
 const path = require('node:path')
 const v8 = require('node:v8')
 const vm = require('node:vm')
-const { isMainThread, Worker } = require('node:worker_threads')
+const { isMainThread } = require('node:worker_threads')
 
-const { binding: native, file: bindingFile } = require('./lib/binding')
+const { binding: native } = require('./lib/binding')
 const { Monitor, DEFAULTS: MONITOR_DEFAULTS, SNAPSHOT_DEFAULTS } = require('./lib/monitor')
 const { fileError, heapdumpError, writerError, argumentError, describe } = require('./lib/errors')
 
 // State shared by every copy of rheapdump loaded on this thread (two versions in node_modules):
 // one signal owner, one set of listeners, so one signal still makes one snapshot.
-const SHARED_KEY = 'rheapdump.shared'
+// The key carries the shape's version: a change to the shape of this object (a field removed,
+// renamed or given another meaning) takes a new version, so that copies of different shapes
+// never read each other's state; adding a field that older copies ignore does not.
+const SHARED_KEY = 'rheapdump.shared.v2'
 const shared = (process[Symbol.for(SHARED_KEY)] ??= createShared())
 
 function createShared() {
@@ -40,7 +44,6 @@ function createShared() {
     diagnosticDir: startup.diagnosticDir ?? null,
     emitter: new EventEmitter(),
     controller: null,
-    onRequest: null,
   }
 }
 
@@ -72,8 +75,9 @@ function takeSnapshot({ dir, filename, trigger, force = false }) {
     trigger,
     rss: {
       before: before.rss,
-      // VmHWM only tells the peak of this snapshot when the snapshot raised it.
-      peak: after.peakRss > before.peakRss ? after.peakRss : null,
+      // VmHWM tells the peak of this snapshot when the snapshot raised it; otherwise the
+      // snapshot stayed below an earlier peak, and the highest RSS seen is the best known.
+      peak: after.peakRss > before.peakRss ? after.peakRss : Math.max(before.rss, after.rss),
       after: after.rss,
     },
   }
@@ -162,9 +166,15 @@ function writeSnapshot(filename, callback) {
   announce(error, result)
   if (typeof callback === 'function') {
     if (error) callback(error)
-    else callback(null, filename ?? result.path)
+    else callback(null, filename ?? heapdumpName(result.path))
   }
   return !error
+}
+
+// heapdump names a default-named file as written, relative to the working directory.
+function heapdumpName(written) {
+  const relative = path.relative(currentDir(), written)
+  return relative.startsWith('..') || path.isAbsolute(relative) ? written : relative
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -245,21 +255,39 @@ function checkDirectory(dir) {
 // ---------------------------------------------------------------------------------------------
 // Signals
 
-// Why the native side asked for a snapshot (src/signal.rs REASON_*).
+// Why the native side asked for a snapshot (crates/core/src/request.rs, Reason).
 const REQUEST_TRIGGERS = { 1: 'signal', 2: 'near-heap-limit' }
 
-/** Serves a request claimed from the native side, on the main thread; `via` says how it got here. */
-function onRequest(via, reason) {
+/**
+ * The main thread's receiver of snapshot requests (src/handoff.rs): called from the event loop
+ * (`via` 'loop') and from inside a V8 interrupt in the middle of running JavaScript
+ * ('interrupt'); the first to claim the request writes it.
+ */
+function receiveRequest(via = 'loop') {
+  const reason = native.claimRequest()
+  if (!reason) return
+  // Inside an interrupt, an exception that escapes from here (the interrupted code was near its
+  // stack limit) hands the request back: the native side lets the event loop serve it.
+  let handedBack = via === 'interrupt'
   try {
     const trigger = REQUEST_TRIGGERS[reason] || 'signal'
-    reportedSnapshot({ trigger, via, note: trigger === 'near-heap-limit' ? 'near the heap limit' : null })
+    const note = trigger === 'near-heap-limit' ? 'near the heap limit' : null
+    reportedSnapshot({ trigger, via, note, deferrable: via === 'interrupt' })
+    handedBack = false
   } finally {
-    native.signalDone()
+    if (!handedBack) native.requestDone()
   }
 }
 
-/** A snapshot nobody awaits (signal, automatic): its outcome goes to stderr and to the events. */
-function reportedSnapshot({ trigger, via, dir, note }) {
+function isStackOverflow(err) {
+  return err instanceof RangeError && /call stack/i.test(err.message)
+}
+
+/**
+ * A snapshot nobody awaits (signal, automatic): its outcome goes to stderr and to the events.
+ * A `deferrable` one lets a stack overflow escape, for the caller to retry from the loop.
+ */
+function reportedSnapshot({ trigger, via, dir, note, deferrable = false }) {
   try {
     const info = takeSnapshot({ dir, trigger })
     if (via) info.via = via
@@ -270,6 +298,7 @@ function reportedSnapshot({ trigger, via, dir, note }) {
     }
     announce(null, info)
   } catch (err) {
+    if (deferrable && isStackOverflow(err)) throw err
     writeStderr(`rheapdump: heap snapshot failed: ${err.code} ${err.path} (${err.description})`)
     announce(err)
   }
@@ -304,70 +333,29 @@ function formatBytes(bytes) {
 }
 
 function createController() {
-  let watchdog = null
   let receiving = false
+  let interruptible = false
   let nearHeapLimit = false
-
-  function startWatchdog() {
-    if (watchdog) return
-    watchdog = new Worker(path.join(__dirname, 'lib', 'watchdog.js'), {
-      name: 'rheapdump-watchdog',
-      workerData: { binding: bindingFile, sharedKey: SHARED_KEY },
-      execArgv: [],
-      argv: [],
-      stdin: false,
-      resourceLimits: { maxOldGenerationSizeMb: 16 },
-    })
-    const current = watchdog
-    // The watchdog's reply comes through the main loop: receiving it means the loop turns again,
-    // and the Worker may disconnect its inspector session safely.
-    current.on('message', (message) => {
-      if (message === 'written') current.postMessage('loop-turned')
-    })
-    current.on('error', (err) => {
-      native.unregisterWatchdog()
-      writeStderr(`rheapdump: the watchdog stopped (${err.message}); signals now wait for the event loop`)
-    })
-    current.on('exit', () => {
-      if (watchdog === current) watchdog = null
-    })
-    // Last: adding a 'message' listener refs the Worker's port again.
-    current.unref()
-  }
-
-  function stopWatchdog() {
-    if (!watchdog) return
-    native.unregisterWatchdog()
-    const stopping = watchdog
-    watchdog = null
-    stopping.terminate()
-    // A request the Worker claimed dies with it (the main thread is here, so none is running):
-    // let the next signal start afresh.
-    native.signalDone()
-  }
 
   return {
     apply(config) {
       const wanted = config.signal || nearHeapLimit
       if (wanted && !receiving) {
-        native.setMainReceiver(() => {
-          const reason = native.claimSignal()
-          if (reason) onRequest('loop', reason)
-        })
+        interruptible = native.setMainReceiver(receiveRequest)
         receiving = true
       }
+      native.setInterrupts(config.watchdog)
       if (config.signal) native.startSignalWatcher()
       else native.stopSignalWatcher()
-      if (wanted && config.watchdog) startWatchdog()
-      else stopWatchdog()
     },
     armNearHeapLimit(count) {
       native.armNearHeapLimit(count)
       nearHeapLimit = true
       this.apply(shared.config)
     },
-    get watchdogThreadId() {
-      return watchdog ? watchdog.threadId : null
+    /** Whether a request reaches a stuck main thread (the `watchdog` setting, where V8 allows). */
+    get interrupts() {
+      return receiving && interruptible && shared.config.watchdog
     },
   }
 }
@@ -518,7 +506,6 @@ function obtainGc() {
 
 if (isMainThread && !shared.controller) {
   shared.controller = createController()
-  shared.onRequest = onRequest
   if (shared.config.signal) {
     try {
       shared.controller.apply(shared.config)
@@ -537,14 +524,17 @@ if (isMainThread && !shared.controller) {
   }
 }
 
-/** Signal deliveries seen and coalesced, and whether the watcher and watchdog run. */
+/**
+ * Signal deliveries seen and coalesced, whether the watcher runs, and whether a signal reaches
+ * a stuck event loop (`watchdog`: through a V8 interrupt).
+ */
 function signalStatus() {
   const stats = native.signalStats()
   return {
     received: stats.received,
     coalesced: stats.coalesced,
     active: stats.active,
-    watchdog: shared.controller ? shared.controller.watchdogThreadId !== null : false,
+    watchdog: shared.controller ? shared.controller.interrupts : false,
   }
 }
 

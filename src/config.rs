@@ -6,7 +6,7 @@ use rheapdump_core::config::{diagnostic_dir, EnvConfig};
 pub struct StartupConfig {
   /// Whether SIGUSR2 should write a snapshot.
   pub signal: bool,
-  /// Whether a watchdog Worker should take snapshots while the event loop is busy.
+  /// Whether a snapshot request may interrupt running JavaScript (reach a stuck event loop).
   pub watchdog: bool,
   /// Whether signal-triggered snapshots stay silent on stderr.
   pub quiet: bool,

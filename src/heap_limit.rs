@@ -1,17 +1,16 @@
 //! Snapshots just before V8 runs out of heap.
 //!
 //! V8 calls a near-heap-limit callback, inside a garbage collection on the JS thread, when the
-//! old generation is about to hit its limit. Node-API offers no way to register one, so the two
-//! V8 functions needed are looked up in the node binary by their (Itanium C++ ABI) names: a
-//! non-virtual member function is a C function whose first argument is `this`. If a runtime does
-//! not export them, arming fails with a clear error.
+//! old generation is about to hit its limit. Node-API offers no way to register one, so V8's
+//! `AddNearHeapLimitCallback` is looked up in the node binary (see `host`). If a runtime does
+//! not export it, arming fails with a clear error.
 //!
 //! Nothing can run JavaScript inside a GC, so the callback only raises the limit once, giving
 //! the heap room to finish what it is doing and to take the snapshot, and asks for a snapshot
-//! through the same path as SIGUSR2 (`signal::request`): the watchdog Worker then has the main
-//! thread write it at its next interrupt, moments later, with rheapdump's naming, directory,
-//! guard and atomic file. Each arming allows a set number of snapshots; after that the callback
-//! leaves the limit alone and V8 fails as it would have.
+//! through the same path as SIGUSR2 (`handoff::request`): the main thread writes it at its next
+//! interrupt, moments later, with rheapdump's naming, directory, guard and atomic file. Each
+//! arming allows a set number of snapshots; after that the callback leaves the limit alone and
+//! V8 fails as it would have.
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -19,10 +18,12 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use napi::{Error, Result};
 use napi_derive::napi;
 
-use crate::signal::{lookup, request, REASON_NEAR_HEAP_LIMIT};
+use rheapdump_core::request::Reason;
+
+use crate::handoff::request;
+use crate::host::{current_isolate, lookup};
 
 type NearHeapLimitCallback = extern "C" fn(*mut c_void, usize, usize) -> usize;
-type GetCurrent = unsafe extern "C" fn() -> *mut c_void;
 type AddNearHeapLimitCallback =
   unsafe extern "C" fn(*mut c_void, NearHeapLimitCallback, *mut c_void);
 
@@ -41,7 +42,10 @@ extern "C" fn on_near_heap_limit(_data: *mut c_void, current: usize, _initial: u
       left.checked_sub(1)
     })
     .is_ok();
-  if armed && request(REASON_NEAR_HEAP_LIMIT) {
+  if armed {
+    // Raised even when the request is coalesced into one already outstanding: that snapshot
+    // needs the room just as much.
+    request(Reason::NearHeapLimit);
     raised_limit(current)
   } else {
     current
@@ -52,21 +56,20 @@ extern "C" fn on_near_heap_limit(_data: *mut c_void, current: usize, _initial: u
 #[napi]
 pub fn arm_near_heap_limit(count: u32) -> Result<()> {
   if !REGISTERED.swap(true, Ordering::AcqRel) {
-    // SAFETY: the types are the C signatures of v8::Isolate::GetCurrent() and of the member
-    // function v8::Isolate::AddNearHeapLimitCallback(NearHeapLimitCallback, void*) with its
-    // implicit `this` first.
-    let get_current: Option<GetCurrent> = unsafe { lookup("_ZN2v87Isolate10GetCurrentEv\0") };
+    // SAFETY: the type is the C signature of the member function
+    // v8::Isolate::AddNearHeapLimitCallback(NearHeapLimitCallback, void*) with `this` first;
+    // a #[napi] function runs on the JS thread that owns the isolate.
     let add: Option<AddNearHeapLimitCallback> =
       unsafe { lookup("_ZN2v87Isolate24AddNearHeapLimitCallbackEPFmPvmmES1_\0") };
-    let (Some(get_current), Some(add)) = (get_current, add) else {
+    let (Some(isolate), Some(add)) = (unsafe { current_isolate() }, add) else {
       REGISTERED.store(false, Ordering::Release);
       return Err(Error::from_reason(
         "this runtime does not export V8's AddNearHeapLimitCallback; near-heap-limit snapshots need Node.js",
       ));
     };
-    // SAFETY: called on the JS thread that owns the isolate (a #[napi] function runs there), so
-    // GetCurrent returns it; the callback is a plain function that lives as long as the process.
-    unsafe { add(get_current(), on_near_heap_limit, std::ptr::null_mut()) };
+    // SAFETY: the isolate of this JS thread; the callback is a plain function that lives as
+    // long as the process.
+    unsafe { add(isolate, on_near_heap_limit, std::ptr::null_mut()) };
   }
   REMAINING.store(count, Ordering::Release);
   Ok(())

@@ -1,4 +1,4 @@
-//! SIGUSR2 → snapshot, even while the event loop is stuck.
+//! SIGUSR2 → a snapshot request, on a thread of our own, whatever the main thread is doing.
 //!
 //! # Why not a plain signal handler
 //! libuv owns signal dispositions inside Node: when the app adds its first
@@ -9,69 +9,55 @@
 //! libuv's own multiplexing: it coexists with the app's listeners in any order and keeps the
 //! disposition installed while it lives.
 //!
-//! # The hand-off, and why each step
+//! # What runs where
 //! 1. libuv's handler (async-signal-safe, libuv's code) writes the signal to a pipe of every loop
 //!    that watches it.
 //! 2. Our watcher lives on a loop of its own, run by the `rheapdump-signal` thread. Not the main
 //!    loop: that one is exactly what is stuck when a snapshot is most needed, and signals queued
 //!    behind a long snapshot would each start another one when it ends. On our own loop the
-//!    watcher's callback runs at once, always, and can coalesce: while a snapshot is in flight
-//!    (`BUSY`), further signals are only counted.
-//! 3. The callback notifies, through weak thread-safe functions, both the watchdog Worker (its
-//!    loop is free even when the main loop is not; it makes the main thread write the snapshot
-//!    through an inspector session, inside a V8 interrupt) and the main thread (which writes the
-//!    snapshot when its loop next turns). Whichever runs first calls `claimSignal()` and takes
-//!    the request; the other finds it claimed and does nothing. So a free loop answers at once,
-//!    a stuck one through the watchdog, and a watchdog that is still starting when the signal
-//!    arrives is handed the unclaimed request as soon as it registers.
-//! 4. JS calls `signalDone()` when the snapshot is written or has failed, clearing `BUSY`.
+//!    watcher's callback runs at once, always, and coalesces: while a request is outstanding,
+//!    further signals are only counted.
+//! 3. The callback makes a request (`handoff::request`), which reaches the main thread on its
+//!    event loop or inside a V8 interrupt; see `handoff` for that half.
 //!
-//! The snapshot itself always runs on the main JS thread, which owns the heap; nothing but a
-//! pipe read and an atomic swap happens on this thread.
+//! Nothing but a pipe read, an atomic compare-and-swap and two notifications happens on this
+//! thread; the snapshot itself always runs on the main JS thread, which owns the heap. The
+//! thread sleeps in `epoll_wait` between signals: no idle wake-ups.
+//!
+//! # Limitations
+//! - **Another `sigaction` on SIGUSR2.** An addon (or a preload) that installs its own handler
+//!   after us replaces libuv's, and we see no signal until libuv reinstalls its own (when the
+//!   app adds its first SIGUSR2 listener). Node's `--heapsnapshot-signal=SIGUSR2` is a plain
+//!   listener and coexists: both then write a snapshot.
+//! - **A blocking system call delays the snapshot.** An interrupt runs between two JavaScript
+//!   instructions; a main thread blocked in native code (`fs.readFileSync` on a slow disk,
+//!   `execSync`, `Atomics.wait`) runs none until the call returns, and neither does its loop.
+//! - **Not inside a garbage collection.** V8's near-heap-limit callback runs inside a GC, where
+//!   no JavaScript may run: it only makes a request, served at the next interrupt.
+//! - **A debugger pause.** While a debugger holds the main thread paused at a breakpoint, no
+//!   JavaScript of the app runs and no interrupt is served; the snapshot follows the resume.
+//! - **The main thread's heap only.** Workers' heaps are written with the API from inside
+//!   each Worker; the signal never reaches a Worker.
 //!
 //! # Lifetime
 //! The thread starts with `startSignalWatcher` on the main thread and stops in that
 //! environment's cleanup hook (or `stopSignalWatcher`), which closes both handles so that libuv
-//! restores the disposition it would have without us. The thread-safe functions are weak: they
-//! never keep a process alive. Nothing here touches a Worker's loop, so a Worker that loaded
-//! rheapdump exits with no handle of ours open.
-//!
-//! The libuv functions are looked up in the host process with `dlsym`: Node exports them, and a
-//! runtime that does not (some Node-API hosts) gets a clear error instead of a failed load.
+//! restores the disposition it would have without us. Nothing here touches a Worker's loop, so
+//! a Worker that loaded rheapdump exits with no handle of ours open.
 
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 
-use napi::bindgen_prelude::Function;
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
+use rheapdump_core::request::Reason;
 
-type Notify = ThreadsafeFunction<(), (), (), Status, false, true>;
+use crate::handoff::request;
+use crate::host::lookup;
 
-struct Receivers {
-  main: Option<Notify>,
-  watchdog: Option<Notify>,
-}
-
-static RECEIVERS: Mutex<Receivers> = Mutex::new(Receivers {
-  main: None,
-  watchdog: None,
-});
-/// A request is outstanding: notified, or being written.
-static BUSY: AtomicBool = AtomicBool::new(false);
-/// The outstanding request has been taken by a receiver.
-static CLAIMED: AtomicBool = AtomicBool::new(true);
-/// Why the outstanding request was made: one of the `REASON_*` values.
-static REASON: AtomicU32 = AtomicU32::new(REASON_SIGNAL);
-
-/// SIGUSR2.
-pub const REASON_SIGNAL: u32 = 1;
-/// V8 is about to run out of heap (see `heap_limit`).
-pub const REASON_NEAR_HEAP_LIMIT: u32 = 2;
 static RECEIVED: AtomicU64 = AtomicU64::new(0);
 static COALESCED: AtomicU64 = AtomicU64::new(0);
 static THREAD: Mutex<Option<SignalThread>> = Mutex::new(None);
@@ -86,15 +72,6 @@ struct StopHandle(*mut c_void);
 // SAFETY: the pointer is only passed to uv_async_send, which is thread-safe, and the handle
 // outlives every use: it is freed by the signal thread only after the stop it requests.
 unsafe impl Send for StopHandle {}
-
-/// Makes `onRequest` the main thread's receiver of snapshot requests (signals and near-heap-limit).
-/// Call on the main thread only.
-#[napi]
-pub fn set_main_receiver(on_request: Function<(), ()>) -> Result<()> {
-  let notify = weak_notify(&on_request)?;
-  RECEIVERS.lock().unwrap_or_else(|e| e.into_inner()).main = Some(notify);
-  Ok(())
-}
 
 /// Starts the signal thread, once per process. Throws when the host exports no libuv.
 #[napi]
@@ -114,44 +91,6 @@ pub fn stop_signal_watcher() {
   if let Some(thread) = thread {
     thread.stop();
   }
-}
-
-/// Makes `onSignal`, on the calling (watchdog) Worker, the preferred receiver until that Worker's
-/// environment is torn down.
-#[napi]
-pub fn register_watchdog(env: Env, on_signal: Function<(), ()>) -> Result<()> {
-  let notify = weak_notify(&on_signal)?;
-  if BUSY.load(Ordering::Acquire) && !CLAIMED.load(Ordering::Acquire) {
-    // A signal came while this Worker was starting: the main thread may be stuck, so offer the
-    // request here too; claimSignal() keeps it to one snapshot.
-    notify.call((), ThreadsafeFunctionCallMode::NonBlocking);
-  }
-  RECEIVERS.lock().unwrap_or_else(|e| e.into_inner()).watchdog = Some(notify);
-  env.add_env_cleanup_hook((), |_| unregister_watchdog())?;
-  Ok(())
-}
-
-/// Makes the main thread the receiver again.
-#[napi]
-pub fn unregister_watchdog() {
-  RECEIVERS.lock().unwrap_or_else(|e| e.into_inner()).watchdog = None;
-}
-
-/// Takes the outstanding request, for exactly one caller per request: returns why it was made
-/// (1: SIGUSR2, 2: near the heap limit), or 0 when there is none to take.
-#[napi]
-pub fn claim_signal() -> u32 {
-  if BUSY.load(Ordering::Acquire) && !CLAIMED.swap(true, Ordering::AcqRel) {
-    REASON.load(Ordering::Acquire)
-  } else {
-    0
-  }
-}
-
-/// Ends the snapshot in flight: the next signal starts a new one.
-#[napi]
-pub fn signal_done() {
-  BUSY.store(false, Ordering::Release);
 }
 
 /// Signal counts since the process started.
@@ -174,38 +113,10 @@ pub fn signal_stats() -> SignalStats {
   }
 }
 
-fn weak_notify(on_signal: &Function<(), ()>) -> Result<Notify> {
-  on_signal
-    .build_threadsafe_function::<()>()
-    .weak::<true>()
-    .callee_handled::<false>()
-    .build()
-}
-
-/// Asks for a snapshot: notifies the receivers unless one is already outstanding or being
-/// written (then the request is served by that one). Any thread; never blocks.
-pub fn request(reason: u32) -> bool {
-  if BUSY.swap(true, Ordering::AcqRel) {
-    return false;
-  }
-  REASON.store(reason, Ordering::Release);
-  CLAIMED.store(false, Ordering::Release);
-  let receivers = RECEIVERS.lock().unwrap_or_else(|e| e.into_inner());
-  let mut told = false;
-  for notify in [&receivers.watchdog, &receivers.main].into_iter().flatten() {
-    told |= notify.call((), ThreadsafeFunctionCallMode::NonBlocking) == Status::Ok;
-  }
-  if !told {
-    // Nobody could be told (environments shutting down): do not stay busy forever.
-    BUSY.store(false, Ordering::Release);
-  }
-  told
-}
-
 /// Runs on the signal thread, for every SIGUSR2.
 fn on_sigusr2() {
   RECEIVED.fetch_add(1, Ordering::Relaxed);
-  if !request(REASON_SIGNAL) {
+  if !request(Reason::Signal) {
     COALESCED.fetch_add(1, Ordering::Relaxed);
   }
 }
@@ -390,22 +301,5 @@ impl Uv {
       close: symbol!("uv_close"),
       err_name: symbol!("uv_err_name"),
     })
-  }
-}
-
-/// Looks a function up in the host process's global symbol table.
-///
-/// # Safety
-/// `F` must be a function pointer type matching the C signature of the symbol `name` (which
-/// ends with a NUL).
-pub(crate) unsafe fn lookup<F: Copy>(name: &str) -> Option<F> {
-  assert_eq!(std::mem::size_of::<F>(), std::mem::size_of::<*mut c_void>());
-  // SAFETY: name is NUL-terminated; RTLD_DEFAULT searches the symbols the process has loaded.
-  let address = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr().cast()) };
-  if address.is_null() {
-    None
-  } else {
-    // SAFETY: a non-null address of a function whose signature F declares (caller's promise).
-    Some(unsafe { std::mem::transmute_copy::<*mut c_void, F>(&address) })
   }
 }

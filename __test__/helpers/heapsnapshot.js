@@ -62,18 +62,24 @@ function validateFile(file) {
   return { ...validateSnapshot(snap), snap }
 }
 
-function countObjectsByName(snap, name) {
+/** The ids of the objects (node type 'object') called `name`, in node order. */
+function idsOfObjectsNamed(snap, name) {
   const { meta } = snap.snapshot
   const nf = meta.node_fields.length
   const typeField = meta.node_fields.indexOf('type')
   const nameField = meta.node_fields.indexOf('name')
+  const idField = meta.node_fields.indexOf('id')
   const objectType = meta.node_types[typeField].indexOf('object')
   const nameIndex = snap.strings.indexOf(name)
-  let count = 0
+  const ids = []
   for (let i = 0; i < snap.nodes.length; i += nf) {
-    if (snap.nodes[i + typeField] === objectType && snap.nodes[i + nameField] === nameIndex) count++
+    if (snap.nodes[i + typeField] === objectType && snap.nodes[i + nameField] === nameIndex) ids.push(snap.nodes[i + idField])
   }
-  return count
+  return ids
 }
 
-module.exports = { readSnapshot, validateSnapshot, validateFile, countObjectsByName }
+function countObjectsByName(snap, name) {
+  return idsOfObjectsNamed(snap, name).length
+}
+
+module.exports = { readSnapshot, validateSnapshot, validateFile, countObjectsByName, idsOfObjectsNamed }

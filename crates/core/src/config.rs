@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `NODE_HEAPDUMP_OPTIONS=nosignal` | heapdump's switch: no SIGUSR2 handler (comma list; `signal` turns it back on) |
 //! | `RHEAPDUMP_SIGNAL=0` | no SIGUSR2 handler |
-//! | `RHEAPDUMP_WATCHDOG=0` | no watchdog Worker: signals wait for the event loop |
+//! | `RHEAPDUMP_WATCHDOG=0` | signals never interrupt running JavaScript: they wait for the event loop |
 //! | `RHEAPDUMP_QUIET=1` | no line on stderr per signal-triggered snapshot |
 //! | `RHEAPDUMP_GUARD=0` | take snapshots even when they would likely exhaust memory or disk |
 //! | `RHEAPDUMP_DIR=path` | directory for snapshots with default names |

@@ -8,6 +8,7 @@ pub mod errno;
 pub mod estimate;
 pub mod naming;
 pub mod procfs;
+pub mod request;
 pub mod resources;
 pub mod snapshot_file;
 pub mod trim;
