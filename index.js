@@ -11,12 +11,12 @@
 const EventEmitter = require('node:events')
 const fs = require('node:fs')
 const path = require('node:path')
-const v8 = require('node:v8')
-const vm = require('node:vm')
-const { isMainThread } = require('node:worker_threads')
 
 const { binding: native } = require('./lib/binding')
-const { Monitor, DEFAULTS: MONITOR_DEFAULTS, SNAPSHOT_DEFAULTS } = require('./lib/monitor')
+
+// Loaded on first use: node:v8 alone costs ~2 MB of RSS in a process that never snapshots.
+let v8Module = null
+const v8 = () => (v8Module ??= require('node:v8'))
 const { fileError, heapdumpError, writerError, argumentError, describe } = require('./lib/errors')
 
 // State shared by every copy of rheapdump loaded on this thread (two versions in node_modules):
@@ -58,7 +58,7 @@ function takeSnapshot({ dir, filename, trigger, force = false }) {
   const file = native.createSnapshotFile(filename === undefined ? targetDir : null, filename ?? null)
   if ('code' in file) throw fileError(file)
   try {
-    v8.writeHeapSnapshot(file.writerPath)
+    v8().writeHeapSnapshot(file.writerPath)
   } catch (thrown) {
     file.abandon()
     throw writerError(thrown, file.displayPath)
@@ -90,7 +90,7 @@ const NODE_MAJOR = Number(process.versions.node.split('.')[0])
  * The estimate is the worst case measured for this Node major (crates/core/src/estimate.rs).
  */
 function checkBudget(dir, rss, trigger) {
-  const budget = native.snapshotBudget(NODE_MAJOR, v8.getHeapStatistics().used_heap_size, dir)
+  const budget = native.snapshotBudget(NODE_MAJOR, v8().getHeapStatistics().used_heap_size, dir)
   let available = budget.memoryAvailable
   let source = budget.memorySource
   if (shared.config.memoryLimit !== null && (available === null || shared.config.memoryLimit - rss < available)) {
@@ -269,6 +269,10 @@ function receiveRequest(via = 'loop') {
   // Inside an interrupt, an exception that escapes from here (the interrupted code was near its
   // stack limit) hands the request back: the native side lets the event loop serve it.
   let handedBack = via === 'interrupt'
+  if (native.fallback && !shared.config.quiet && !shared.fallbackNoted) {
+    shared.fallbackNoted = true
+    writeStderr(`rheapdump: without its native addon (${native.reason}), SIGUSR2 snapshots wait for the event loop`)
+  }
   try {
     const trigger = REQUEST_TRIGGERS[reason] || 'signal'
     const note = trigger === 'near-heap-limit' ? 'near the heap limit' : null
@@ -411,6 +415,7 @@ const AUTOMATIC_OPTIONS = { nearHeapLimit: 'boolean|number', heapUsed: 'number',
  * above a heap/RSS threshold (at most `max`, at least `minInterval` ms apart).
  */
 function monitor(options) {
+  const { Monitor, DEFAULTS: MONITOR_DEFAULTS, SNAPSHOT_DEFAULTS } = require('./lib/monitor')
   const checked = { ...MONITOR_DEFAULTS, ...checkOptions(options, MONITOR_OPTIONS, 'monitor') }
   if (checked.pressure > 1) throw argumentError(`monitor(options): 'pressure' is a share of wall time, at most 1; got ${checked.pressure}`, 'ERR_OUT_OF_RANGE')
   if (!Number.isInteger(checked.leakGrowths)) throw argumentError(`monitor(options): 'leakGrowths' must be an integer`, 'ERR_OUT_OF_RANGE')
@@ -449,9 +454,9 @@ function armNearHeapLimit(count, fn) {
 function memoryUsage() {
   const proc = native.processMemory()
   const usage = process.memoryUsage()
-  const heap = v8.getHeapStatistics()
+  const heap = v8().getHeapStatistics()
   const spaces = {}
-  for (const space of v8.getHeapSpaceStatistics()) {
+  for (const space of v8().getHeapSpaceStatistics()) {
     spaces[space.space_name] = {
       size: space.space_size,
       used: space.space_used_size,
@@ -461,7 +466,7 @@ function memoryUsage() {
   }
   return {
     rss: proc.rss,
-    vsz: proc.vsz,
+    ...(proc.vsz === undefined ? {} : { vsz: proc.vsz }),
     peakRss: proc.peakRss ?? null,
     heapTotal: usage.heapTotal,
     heapUsed: usage.heapUsed,
@@ -493,18 +498,18 @@ function obtainGc() {
   if (typeof globalThis.gc === 'function') return globalThis.gc
   // --expose-gc only installs `gc` in contexts created while it is set: create one, take its
   // gc, and turn the flag off again so that later Workers and contexts do not get a global gc.
-  v8.setFlagsFromString('--expose-gc')
+  v8().setFlagsFromString('--expose-gc')
   try {
-    return vm.runInNewContext('gc')
+    return require('node:vm').runInNewContext('gc')
   } finally {
-    v8.setFlagsFromString('--no-expose-gc')
+    v8().setFlagsFromString('--no-expose-gc')
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Start-up: the first copy on the main thread owns the signal.
 
-if (isMainThread && !shared.controller) {
+if (!shared.controller && native.isMainThread()) {
   shared.controller = createController()
   if (shared.config.signal) {
     try {

@@ -9,6 +9,7 @@ const path = require('node:path')
 const { test } = require('node:test')
 
 const { ROOT, tempDir } = require('./helpers/proc')
+const { validateFile } = require('./helpers/heapsnapshot')
 
 const npm = (args, cwd) => execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, encoding: 'utf8' })
 
@@ -34,9 +35,35 @@ test('the packed tarball installs into a fresh app, where require and import wor
   assert.equal(version.stdout.trim(), `rheapdump ${require('../package.json').version}`, version.stderr)
 })
 
-test('without a fitting binary and without cargo, install says what to do and fails', (t) => {
+test('without a fitting binary and without cargo, npm install of the tarball exits 0 with one line, and the fallback keeps the API', (t) => {
+  const work = tempDir(t)
+  const [{ filename }] = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', work], ROOT))
+  const app = path.join(work, 'app')
+  fs.mkdirSync(app)
+  fs.writeFileSync(path.join(app, 'package.json'), '{"name":"app","version":"1.0.0","private":true}')
+  // RHEAPDUMP_FALLBACK=1 makes the shipped binary count as not fitting; CARGO points nowhere.
+  const env = { ...process.env, RHEAPDUMP_FALLBACK: '1', CARGO: path.join(work, 'no-cargo-here') }
+  const install = spawnSync('npm', ['install', '--foreground-scripts', '--no-audit', '--no-fund', '--loglevel=error', path.join(work, filename)], { cwd: app, encoding: 'utf8', env })
+  assert.equal(install.status, 0, install.stderr)
+  const lines = install.stderr.split('\n').filter((l) => l.startsWith('rheapdump:'))
+  assert.equal(lines.length, 1, install.stderr)
+  assert.match(lines[0], /^rheapdump: no native binary fits linux-x64 and none could be built \(cargo was not found\); using the pure-JS fallback: .*npm rebuild rheapdump/)
+
+  const use = spawnSync(process.execPath, ['-e', `
+    const r = require('rheapdump')
+    const written = r.writeSnapshot()
+    r.analysis.summary('x').catch((err) => console.log(JSON.stringify({ written, code: err.code, vsz: 'vsz' in r.memoryUsage(), gc: r.gc().durationMs >= 0 })))
+  `], { cwd: app, encoding: 'utf8', env: { ...process.env, RHEAPDUMP_FALLBACK: '1' } })
+  assert.deepEqual(JSON.parse(use.stdout), { written: true, code: 'ERR_RHEAPDUMP_NO_ADDON', vsz: false, gc: true }, use.stderr)
+  const [snapshot] = fs.readdirSync(app).filter((n) => n.endsWith('.heapsnapshot'))
+  assert.equal(fs.statSync(path.join(app, snapshot)).mode & 0o777, 0o600)
+  validateFile(path.join(app, snapshot))
+})
+
+test('in a checkout, a failed build fails the install, so that developers see it', (t) => {
   const pkg = tempDir(t)
   for (const entry of ['package.json', 'index.js', 'lib', 'scripts']) fs.cpSync(path.join(ROOT, entry), path.join(pkg, entry), { recursive: true })
+  fs.mkdirSync(path.join(pkg, '.git'))
   const result = spawnSync(process.execPath, [path.join(pkg, 'scripts', 'install.js')], {
     cwd: pkg,
     encoding: 'utf8',

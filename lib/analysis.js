@@ -58,3 +58,8 @@ module.exports = {
   },
   validate,
 }
+
+// Without the native addon (lib/fallback.js), every analysis rejects with ERR_RHEAPDUMP_NO_ADDON.
+if (native.fallback) {
+  for (const name of Object.keys(module.exports)) module.exports[name] = async () => native.noAddon('snapshot analysis')
+}

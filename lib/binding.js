@@ -2,6 +2,8 @@
 
 // Loads the compiled addon that fits this platform. Several may ship side by side (prebuilt and
 // built from source); a glibc build fails to load on musl and vice versa, so try each in turn.
+// When none loads (or RHEAPDUMP_FALLBACK=1), the pure-JS fallback stands in (lib/fallback.js),
+// with `reason` saying why.
 
 const fs = require('node:fs')
 const path = require('node:path')
@@ -14,7 +16,7 @@ function candidates() {
   return [`${base}-gnu.node`, `${base}-musl.node`]
 }
 
-function load() {
+function loadAddon() {
   const errors = []
   for (const name of candidates()) {
     const file = path.join(root, name)
@@ -33,6 +35,20 @@ function load() {
   )
   err.code = 'ERR_RHEAPDUMP_BINARY'
   throw err
+}
+
+function load() {
+  let reason = 'RHEAPDUMP_FALLBACK=1'
+  if (process.env.RHEAPDUMP_FALLBACK !== '1') {
+    try {
+      return { ...loadAddon(), reason: null }
+    } catch (err) {
+      reason = err.message
+    }
+  }
+  const fallback = require('./fallback')
+  fallback.reason = reason
+  return { binding: fallback, file: null, reason }
 }
 
 module.exports = load()

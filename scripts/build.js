@@ -32,12 +32,17 @@ function build({ release = true } = {}) {
   const started = Date.now()
   const result = spawnSync(cargo, args, { cwd: root, stdio: 'inherit' })
   if (result.error && result.error.code === 'ENOENT') {
-    throw new Error(
-      'rheapdump: no prebuilt binary fits this platform and cargo was not found to build one. ' +
-        'Install Rust (https://rustup.rs), then run `npm rebuild rheapdump`.',
+    throw Object.assign(
+      new Error(
+        'rheapdump: no prebuilt binary fits this platform and cargo was not found to build one. ' +
+          'Install Rust (https://rustup.rs), then run `npm rebuild rheapdump`.',
+      ),
+      { cause: 'cargo was not found' },
     )
   }
-  if (result.status !== 0) throw new Error(`rheapdump: cargo ${args.join(' ')} failed (exit ${result.status})`)
+  if (result.status !== 0) {
+    throw Object.assign(new Error(`rheapdump: cargo ${args.join(' ')} failed (exit ${result.status})`), { cause: `cargo build failed (exit ${result.status})` })
+  }
   const built = path.join(process.env.CARGO_TARGET_DIR || path.join(root, 'target'), release ? 'release' : 'debug')
   const addon = place(path.join(built, artifactName()), path.join(root, `rheapdump.${process.platform}-${process.arch}${libc()}.node`))
   const program = place(path.join(built, process.platform === 'win32' ? 'rheapdump.exe' : 'rheapdump'), CLI)

@@ -1,8 +1,11 @@
 'use strict'
 
 // `npm install` hook. In a checkout of the repository (there is a .git), always build from
-// source so the binaries match the code. In an installed package, keep the prebuilt addon and
-// command-line program when they run on this machine, and build from source only when not.
+// source so the binaries match the code, and fail when that fails. In an installed package,
+// keep the prebuilt addon and command-line program when they run on this machine, and build
+// from source only when not; when that cannot be done either (no Rust toolchain, an exotic
+// platform), say so in one line and succeed: the package then runs its pure-JS fallback
+// (lib/fallback.js), so `npm install rheapdump` never fails.
 
 const fs = require('node:fs')
 const path = require('node:path')
@@ -10,14 +13,10 @@ const { spawnSync } = require('node:child_process')
 const { build, CLI } = require('./build')
 
 const root = path.join(__dirname, '..')
+const checkout = fs.existsSync(path.join(root, '.git'))
 
 function prebuiltLoads() {
-  try {
-    require('../lib/binding')
-    return true
-  } catch {
-    return false
-  }
+  return !require('../lib/binding').binding.fallback
 }
 
 function prebuiltRuns() {
@@ -25,8 +24,15 @@ function prebuiltRuns() {
 }
 
 try {
-  if (fs.existsSync(path.join(root, '.git')) || !prebuiltLoads() || !prebuiltRuns()) build()
+  if (checkout || !prebuiltLoads() || !prebuiltRuns()) build()
 } catch (err) {
-  console.error(err.message)
-  process.exit(1)
+  if (checkout) {
+    console.error(err.message)
+    process.exit(1)
+  }
+  console.error(
+    `rheapdump: no native binary fits ${process.platform}-${process.arch} and none could be built (${err.cause || err.message}); ` +
+      'using the pure-JS fallback: snapshots work, SIGUSR2 waits for the event loop, no analysis. ' +
+      'For the full package, install Rust (https://rustup.rs) and run `npm rebuild rheapdump`.',
+  )
 }

@@ -1,8 +1,10 @@
 'use strict'
 
 // `npm test`: the Rust tests, then the whole JS suite once per supported Node major (20, 22, 24,
-// 26; official binaries from the npm registry, see scripts/node-versions.js). Ends with one
-// "N passed, N failed" line over all runs.
+// 26; official binaries from the npm registry, see scripts/node-versions.js), then the API,
+// signal and heapdump-suite tests once more with the pure-JS fallback forced
+// (RHEAPDUMP_FALLBACK=1; tests of what only the addon does are skipped there, with the reason).
+// Ends with one "N passed, N failed" line over all runs.
 //
 // RHEAPDUMP_NODE_MAJORS=20,26 restricts the majors; extra arguments are passed to `node --test`
 // (e.g. a single test file).
@@ -34,16 +36,16 @@ function cargoTests() {
   return { name: 'cargo test', passed, failed }
 }
 
-function nodeTests(node, files) {
+function nodeTests(node, files, { name = `node ${node.version}`, env = {} } = {}) {
   const result = run(node.path, ['--test', '--test-reporter=spec', ...files], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, RHEAPDUMP_SIGNAL: undefined, RHEAPDUMP_WATCHDOG: undefined, RHEAPDUMP_DIR: undefined },
+    env: { ...process.env, RHEAPDUMP_SIGNAL: undefined, RHEAPDUMP_WATCHDOG: undefined, RHEAPDUMP_DIR: undefined, RHEAPDUMP_FALLBACK: undefined, ...env },
   })
   process.stdout.write(result.stdout)
   const count = (label) => Number((result.stdout.match(new RegExp(`^ℹ ${label} (\\d+)$`, 'm')) || [])[1] || 0)
   let failed = count('fail') + count('cancelled')
   if (result.status !== 0 && failed === 0) failed = 1
-  return { name: `node ${node.version}`, passed: count('pass'), failed }
+  return { name, passed: count('pass'), failed }
 }
 
 function main() {
@@ -56,6 +58,12 @@ function main() {
   for (const node of nodeBinaries({ install: true })) {
     console.log(`\n=== ${node.version} (${node.path}) ===`)
     runs.push(nodeTests(node, files))
+  }
+  if (!extra.length) {
+    const current = { version: process.version, path: process.execPath }
+    console.log(`\n=== ${process.version}, pure-JS fallback (RHEAPDUMP_FALLBACK=1) ===`)
+    const fallbackFiles = ['api', 'signal', 'heapdump-suite'].map((name) => path.join(testDir, `${name}.test.js`))
+    runs.push(nodeTests(current, fallbackFiles, { name: 'fallback', env: { RHEAPDUMP_FALLBACK: '1' } }))
   }
   console.log('\nSummary:')
   for (const r of runs) console.log(`  ${r.name.padEnd(16)} ${r.passed} passed, ${r.failed} failed`)

@@ -118,4 +118,12 @@ function runScript(source, { cwd, env = {}, args = [], timeout = 60000, execPath
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr }
 }
 
-module.exports = { ROOT, tempDir, tmpfs, waitFor, startApp, snapshotFiles, runScript }
+/**
+ * The test's `skip` option: under RHEAPDUMP_FALLBACK=1 (the pure-JS fallback, lib/fallback.js)
+ * a test of what only the addon does is skipped with the reason; otherwise false.
+ */
+function needsAddon(why) {
+  return process.env.RHEAPDUMP_FALLBACK === '1' ? `the pure-JS fallback ${why}` : false
+}
+
+module.exports = { ROOT, tempDir, tmpfs, waitFor, startApp, snapshotFiles, runScript, needsAddon }

@@ -1,0 +1,221 @@
+'use strict'
+
+// The addon's interface in plain JavaScript, for platforms with no prebuilt binary and no Rust
+// toolchain (and for RHEAPDUMP_FALLBACK=1): `npm install rheapdump` never fails, and the API
+// keeps working. What it cannot do, it says:
+// - SIGUSR2 goes through a `process.on` listener, which waits for the event loop: a stuck loop
+//   gets its snapshot when it frees up (the addon reaches it through a V8 interrupt);
+// - no near-heap-limit snapshots, no `vsz`, no cgroup-aware guard (free memory only);
+// - the analyses and the command line need the native program (ERR_RHEAPDUMP_NO_ADDON).
+// Files keep the addon's rules: written under a temporary name with mode 0600, made durable,
+// then given their final name; a default name never replaces an existing file.
+
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { threadId } = require('node:worker_threads')
+
+const SWITCHES = { 1: true, true: true, on: true, yes: true, 0: false, false: false, off: false, no: false }
+
+function startupConfig(execArgv) {
+  const warnings = []
+  const config = { signal: true, watchdog: true, quiet: false, guard: true, nearHeapLimit: 0, warnings }
+  for (const item of (process.env.NODE_HEAPDUMP_OPTIONS || '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (item === 'nosignal' || item === 'signal') config.signal = item === 'signal'
+    else warnings.push(`NODE_HEAPDUMP_OPTIONS: unrecognized option '${item}' (expected 'signal' or 'nosignal')`)
+  }
+  for (const [name, key] of [['RHEAPDUMP_SIGNAL', 'signal'], ['RHEAPDUMP_WATCHDOG', 'watchdog'], ['RHEAPDUMP_QUIET', 'quiet'], ['RHEAPDUMP_GUARD', 'guard']]) {
+    const value = process.env[name]
+    if (value === undefined) continue
+    const on = SWITCHES[value.trim().toLowerCase()]
+    if (on === undefined) warnings.push(`${name}: '${value}' is not a switch (use 1/0, true/false, on/off, yes/no)`)
+    else config[key] = on
+  }
+  if (process.env.RHEAPDUMP_DIR) config.dir = process.env.RHEAPDUMP_DIR
+  // Node's --diagnostic-dir: the command line wins over NODE_OPTIONS, the last one within each.
+  for (const args of [execArgv, (process.env.NODE_OPTIONS || '').split(/\s+/)]) {
+    const flag = args.findLast((arg) => arg.startsWith('--diagnostic-dir='))
+    if (flag && flag.length > '--diagnostic-dir='.length) {
+      config.diagnosticDir = flag.slice('--diagnostic-dir='.length)
+      break
+    }
+  }
+  return config
+}
+
+function processMemory() {
+  // No /proc here: RSS from libuv, the peak from getrusage; VSZ is not known.
+  return { rss: process.memoryUsage.rss(), peakRss: process.resourceUsage().maxRSS * 1024 }
+}
+
+let sequence = 0
+let temporaries = 0
+
+function defaultName() {
+  const now = performance.timeOrigin + performance.now()
+  const stamp = new Date(Math.floor(now)).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '')
+  const micros = String(Math.floor((now % 1000) * 1000)).padStart(6, '0')
+  return `heapdump-${stamp}.${micros}Z-${process.pid}-${sequence++}.heapsnapshot`
+}
+
+function failure(err, fallbackPath, syscall) {
+  const match = /^[A-Z0-9_]+: ([^,]+)/.exec(String(err.message))
+  return { code: err.code || 'EIO', syscall: err.syscall || syscall, path: fallbackPath, description: match ? match[1] : String(err.message) }
+}
+
+function createSnapshotFile(dir, filename) {
+  const finalPath = filename === null ? null : path.resolve(filename)
+  const directory = finalPath === null ? path.resolve(dir) : path.dirname(finalPath)
+  const displayPath = finalPath ?? directory
+  if (finalPath !== null && isDeviceOrFifo(finalPath)) return inPlace(finalPath)
+  const temporary = path.join(directory, `.rheapdump-${process.pid}-${threadId}-${temporaries++}.tmp`)
+  try {
+    fs.closeSync(fs.openSync(temporary, 'wx', 0o600))
+  } catch (err) {
+    return failure(err, displayPath, 'open')
+  }
+  let open = true
+  return {
+    writerPath: temporary,
+    displayPath,
+    commit() {
+      if (!open) return { code: 'ERR_INVALID_STATE', syscall: 'commit', path: displayPath, description: 'snapshot file already committed or abandoned' }
+      open = false
+      let target = finalPath
+      try {
+        const fd = fs.openSync(temporary, 'r+')
+        fs.fsyncSync(fd)
+        fs.closeSync(fd)
+        if (target === null) {
+          // link() refuses an existing name: a default name never replaces a file.
+          target = path.join(directory, defaultName())
+          fs.linkSync(temporary, target)
+          fs.unlinkSync(temporary)
+        } else {
+          fs.renameSync(temporary, target)
+        }
+        return { path: target, bytes: fs.statSync(target).size }
+      } catch (err) {
+        fs.rmSync(temporary, { force: true })
+        return failure(err, target ?? directory, 'rename')
+      }
+    },
+    abandon() {
+      open = false
+      fs.rmSync(temporary, { force: true })
+    },
+  }
+}
+
+// A device or FIFO named directly (never through a symlink) is written in place, as the addon
+// does: renaming over it would replace the device node.
+function isDeviceOrFifo(file) {
+  try {
+    const stat = fs.lstatSync(file)
+    return stat.isCharacterDevice() || stat.isBlockDevice() || stat.isFIFO()
+  } catch {
+    return false
+  }
+}
+
+function inPlace(file) {
+  return { writerPath: file, displayPath: file, commit: () => ({ path: file, bytes: 0 }), abandon() {} }
+}
+
+// The worst case measured per Node major (see crates/core/src/estimate.rs).
+function snapshotBudget(nodeMajor, heapUsed, dir) {
+  const [extra, file] = nodeMajor <= 21 ? [35, 2.6] : nodeMajor <= 23 ? [34.5, 2.65] : [34, 2.45]
+  let diskFree = null
+  try {
+    const stats = fs.statfsSync(dir)
+    diskFree = stats.bavail * stats.bsize
+  } catch {
+    // unknown: the disk check is skipped
+  }
+  return {
+    extraMemory: heapUsed * extra,
+    fileSize: heapUsed * file,
+    memoryAvailable: os.freemem(),
+    memorySource: 'free memory',
+    diskFree,
+  }
+}
+
+const DEFAULT_NAME = /^heapdump-\d{8}T\d{6}\.\d{6}Z-(\d+)-\d+\.heapsnapshot$/
+
+/** This process's default-named snapshots in `dir` beyond `keep`, oldest first, never `current`. */
+function pruneSnapshots(dir, keep, current) {
+  const ours = fs
+    .readdirSync(dir)
+    .filter((name) => DEFAULT_NAME.exec(name)?.[1] === String(process.pid))
+    .sort()
+  const removed = []
+  for (const name of ours.slice(0, Math.max(0, ours.length - keep))) {
+    if (name === current) continue
+    fs.rmSync(path.join(dir, name), { force: true })
+    removed.push(name)
+  }
+  return removed
+}
+
+// Signals: one process.on listener, which runs when the event loop turns.
+let receiver = null
+let pending = false
+let claimed = false
+let listening = false
+const stats = { received: 0, coalesced: 0 }
+
+// libuv hands every queued signal to the listener in one go: the snapshot runs after them, so
+// a burst makes one snapshot, as with the addon.
+function onSignal() {
+  stats.received++
+  if (pending || !receiver) {
+    stats.coalesced += pending ? 1 : 0
+    return
+  }
+  pending = true
+  setImmediate(receiver)
+}
+
+function noAddon(what) {
+  const err = new Error(`rheapdump: ${what} needs the native addon, which did not load on ${process.platform}-${process.arch}`)
+  err.code = 'ERR_RHEAPDUMP_NO_ADDON'
+  throw err
+}
+
+module.exports = {
+  fallback: true,
+  /** Why the addon is not there; lib/binding.js sets it. */
+  reason: null,
+  startupConfig,
+  processMemory,
+  createSnapshotFile,
+  releaseFreeMemory: () => false,
+  snapshotBudget,
+  pruneSnapshots,
+  setMainReceiver(receive) {
+    receiver = receive
+    return false
+  },
+  setInterrupts() {},
+  startSignalWatcher() {
+    if (!listening) process.on('SIGUSR2', onSignal)
+    listening = true
+  },
+  stopSignalWatcher() {
+    process.off('SIGUSR2', onSignal)
+    listening = false
+  },
+  claimRequest() {
+    if (!pending || claimed) return 0
+    claimed = true
+    return 1
+  },
+  requestDone() {
+    pending = claimed = false
+  },
+  signalStats: () => ({ ...stats, active: listening }),
+  armNearHeapLimit: () => noAddon('near-heap-limit snapshots'),
+  isMainThread: () => require('node:worker_threads').isMainThread,
+  noAddon,
+}
