@@ -8,6 +8,9 @@
 
 use std::ffi::c_void;
 
+use napi::{sys, Env};
+use napi_derive::napi;
+
 /// `v8::Isolate::GetCurrent()`.
 pub type GetCurrentIsolate = unsafe extern "C" fn() -> *mut c_void;
 pub const GET_CURRENT_ISOLATE: &str = "_ZN2v87Isolate10GetCurrentEv\0";
@@ -42,4 +45,20 @@ pub unsafe fn lookup<F: Copy>(name: &str) -> Option<F> {
     // SAFETY: a non-null address of a function whose signature F declares (caller's promise).
     Some(unsafe { std::mem::transmute_copy::<*mut c_void, F>(&address) })
   }
+}
+
+/// Whether the caller runs on the main thread (whose event loop is libuv's default loop), not
+/// in a Worker. Cheaper at start-up than loading `node:worker_threads`.
+#[napi]
+pub fn is_main_thread(env: Env) -> bool {
+  type DefaultLoop = unsafe extern "C" fn() -> *mut c_void;
+  // SAFETY: uv_default_loop takes no argument and returns the default loop (creating it is a
+  // no-op in Node, where it exists before any addon loads).
+  let Some(default_loop) = (unsafe { lookup::<DefaultLoop>("uv_default_loop\0") }) else {
+    return true;
+  };
+  let mut current = std::ptr::null_mut();
+  // SAFETY: env is the calling thread's environment.
+  let status = unsafe { sys::napi_get_uv_event_loop(env.raw(), &mut current) };
+  status != sys::Status::napi_ok || current.cast::<c_void>() == unsafe { default_loop() }
 }
