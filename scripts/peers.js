@@ -1,7 +1,9 @@
 'use strict'
 
-// Sets up the peer heap-snapshot analyzers used by bench/peers/*.js
-// (benchmarks and parity tests). Idempotent:
+// Sets up the peers rheapdump is measured against: the heap-snapshot analyzers used by
+// bench/peers/*.js (benchmarks and parity tests), and heapdump 0.3.15 with the test
+// libraries its own suite needs (its install script is not run: only its tests are used,
+// by __test__/heapdump-suite.test.js). Idempotent:
 //   1. installs the pinned peers into .cache/peers if any is missing or at the
 //      wrong version;
 //   2. bundles Chrome DevTools' heap snapshot worker into
@@ -24,6 +26,9 @@ const PEERS = {
   'chrome-devtools-frontend': '1.0.1705227',
   esbuild: '0.28.2',
   '@memlab/core': '2.0.5',
+  heapdump: '0.3.15',
+  tap: '0.4.13',
+  shelljs: '0.3.0',
 }
 
 function installedVersion(name) {
@@ -163,7 +168,7 @@ async function ensure() {
   return bundlePath
 }
 
-module.exports = { ensure, bundlePath, modulesDir, PEERS }
+module.exports = { ensure, ensureInstalled, bundlePath, modulesDir, PEERS }
 
 if (require.main === module) {
   ensure().catch((err) => {
