@@ -106,7 +106,7 @@ if (method === 'v8') {
     const started = process.hrtime.bigint()
     process.kill(process.pid, 'SIGUSR2')
     if (method === 'signal-stuck') {
-      // The loop stays stuck until the file is complete: only the watchdog can write it.
+      // The loop stays stuck until the file is complete: only the interrupt can write it.
       for (;;) {
         const file = fs.readdirSync(dir).find((f) => f.endsWith('.heapsnapshot'))
         if (file) return afterSnapshot(started, path.join(dir, file))

@@ -2,7 +2,8 @@
 
 // npm run bench: rheapdump against Node's own writer (v8.writeHeapSnapshot and
 // --heapsnapshot-signal) and heapdump 0.3.15 on the same heap, and the idle cost of
-// require('rheapdump'): time, RSS, threads, wake-ups per second. Each figure is min / median over RUNS processes.
+// require('rheapdump') on each supported Node major: time, RSS, threads, wake-ups per second.
+// Each figure is min / median over RUNS processes.
 //
 //   BENCH_HEAP_MB=50,200 BENCH_RUNS=3 node bench/snapshot.js
 //
@@ -13,6 +14,8 @@ const { execFileSync, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
+
+const { nodeBinaries } = require('../scripts/node-versions')
 
 const root = path.join(__dirname, '..')
 const runs = Number(process.env.BENCH_RUNS || 3)
@@ -31,11 +34,11 @@ function heapdumpAvailable() {
   }
 }
 
-function measure(args, env = {}, nodeFlags = []) {
+function measure(args, env = {}, nodeFlags = [], node = process.execPath) {
   const results = []
   for (let i = 0; i < runs; i++) {
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'rheapdump-bench-'))
-    const child = spawnSync(process.execPath, [...nodeFlags, path.join(__dirname, 'child.js'), ...args], {
+    const child = spawnSync(node, [...nodeFlags, path.join(__dirname, 'child.js'), ...args], {
       cwd,
       encoding: 'utf8',
       env: { ...process.env, RHEAPDUMP_QUIET: '1', ...env },
@@ -64,29 +67,32 @@ function table(header, rows) {
 function main() {
   console.log(`node ${process.version}, ${os.cpus().length} × ${os.cpus()[0].model}, ${mb(os.totalmem())} MB RAM, ${runs} runs each (min / median)\n`)
 
-  console.log('Idle cost of require(\'rheapdump\')')
-  const idle = [
-    ['no rheapdump', ['idle', 'none'], {}],
-    ['rheapdump, watchdog on (default)', ['idle', 'default'], {}],
-    ['rheapdump, RHEAPDUMP_WATCHDOG=0', ['idle', 'default'], { RHEAPDUMP_WATCHDOG: '0' }],
-  ].map(([name, args, env]) => [name, measure(args, env)])
-  const base = stat(idle[0][1], 'rss').median
-  table(
-    ['', 'require ms', 'RSS MB', 'RSS cost MB', 'threads', 'wake-ups/s idle'],
-    idle.map(([name, r]) => {
+  console.log('Idle cost of require(\'rheapdump\'), per Node major')
+  const rows = []
+  for (const node of nodeBinaries({ install: true })) {
+    const idle = [
+      ['no rheapdump', ['idle', 'none'], {}],
+      ['rheapdump (default)', ['idle', 'default'], {}],
+    ].map(([name, args, env]) => [name, measure(args, env, [], node.path)])
+    const base = stat(idle[0][1], 'rss').median
+    const baseThreads = stat(idle[0][1], 'threads').median
+    for (const [name, r] of idle) {
       const rss = stat(r, 'rss')
       const req = stat(r, 'requireMs')
       const wake = stat(r, 'wakeupsPerSecond')
-      return [
+      const threads = stat(r, 'threads').median
+      rows.push([
+        node.version,
         name,
         `${req.min.toFixed(1)} / ${req.median.toFixed(1)}`,
         `${mb(rss.median)}`,
         mb(rss.median - base),
-        stat(r, 'threads').median,
+        `${threads} (+${threads - baseThreads})`,
         `${wake.min.toFixed(1)} / ${wake.median.toFixed(1)}`,
-      ]
-    }),
-  )
+      ])
+    }
+  }
+  table(['node', '', 'require ms', 'RSS MB', 'RSS cost MB', 'threads', 'wake-ups/s idle'], rows)
 
   const withHeapdump = heapdumpAvailable()
   for (const heap of heaps) {
