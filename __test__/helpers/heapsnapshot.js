@@ -1,7 +1,7 @@
 'use strict'
 
 // An independent reader of .heapsnapshot files for the tests: it checks the structure the way
-// NOTES.md lists (field positions read from `meta`, never assumed) and counts objects by name.
+// V8's serializer guarantees (field positions read from `meta`, never assumed) and counts objects by name.
 
 const fs = require('node:fs')
 

@@ -1,4 +1,4 @@
-//! The structural checks a sound snapshot passes (see NOTES.md): counts agree, every edge points
+//! The structural checks a sound snapshot passes: counts agree, every edge points
 //! at a node, every name is a string index, ids are unique, node 0 is the synthetic root. One
 //! streaming pass, so a multi-GB file is checked in a small fraction of its size.
 
