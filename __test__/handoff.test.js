@@ -124,3 +124,24 @@ test('a snapshot taken in an exit handler, with a signal pending, exits cleanly'
   for (const file of snapshotFiles(cwd)) validateFile(file)
   assert.ok(snapshotFiles(cwd).includes(path.join(cwd, 'at-exit.heapsnapshot')))
 })
+
+test('under the permission model, a signal while the loop is stuck never aborts the process', (t) => {
+  // The watchdog's connectToMainThread() aborted here (`parent_handle_ != nullptr`) on 20-24.
+  const cwd = tempDir(t)
+  const permission = process.versions.node.startsWith('20.') ? '--experimental-permission' : '--permission'
+  const run = runScript(`
+    const rheapdump = require(${JSON.stringify(ROOT)})
+    rheapdump.on('snapshot', (info) => console.log(JSON.stringify({ via: info.via })))
+    rheapdump.on('snapshotError', (err) => console.log(JSON.stringify({ code: err.code })))
+    setTimeout(() => {
+      process.kill(process.pid, 'SIGUSR2')
+      const end = Date.now() + 1500
+      while (Date.now() < end) {}
+      setTimeout(() => {}, 300)
+    }, 100)
+  `, { cwd, args: [permission, '--allow-addons', '--allow-worker', '--allow-fs-read=*', `--allow-fs-write=${cwd}`], timeout: 60000 })
+  assert.deepEqual([run.status, run.signal], [0, null], run.stderr)
+  assert.doesNotMatch(run.stderr, /Assertion|Aborted|FATAL/)
+  const outcome = JSON.parse(run.stdout)
+  assert.ok(outcome.via === 'interrupt' || outcome.code, run.stdout)
+})
