@@ -71,12 +71,15 @@ function main() {
   const rows = []
   for (const node of nodeBinaries({ install: true })) {
     const idle = [
-      ['no rheapdump', ['idle', 'none'], {}],
-      ['rheapdump (default)', ['idle', 'default'], {}],
-    ].map(([name, args, env]) => [name, measure(args, env, [], node.path)])
-    const base = stat(idle[0][1], 'rss').median
-    const baseThreads = stat(idle[0][1], 'threads').median
-    for (const [name, r] of idle) {
+      ['bare: no rheapdump', ['idle', 'none']],
+      ['bare: rheapdump (default)', ['idle', 'default']],
+      ['warmed up: no rheapdump', ['idle', 'none', 'warm']],
+      ['warmed up: rheapdump (default)', ['idle', 'default', 'warm']],
+    ].map(([name, args]) => [name, measure(args, {}, [], node.path)])
+    for (const [index, [name, r]] of idle.entries()) {
+      const baseline = idle[index - (index % 2)][1]
+      const base = stat(baseline, 'rss').median
+      const baseThreads = stat(baseline, 'threads').median
       const rss = stat(r, 'rss')
       const req = stat(r, 'requireMs')
       const wake = stat(r, 'wakeupsPerSecond')
@@ -93,6 +96,7 @@ function main() {
     }
   }
   table(['node', '', 'require ms', 'RSS MB', 'RSS cost MB', 'threads', 'wake-ups/s idle'], rows)
+  console.log('Warmed up: a hot function has been tiered up by V8 before the require, as in any running service.')
 
   const withHeapdump = heapdumpAvailable()
   for (const heap of heaps) {
