@@ -16,8 +16,11 @@
 //! If anything fails, or the process dies, the anonymous file simply vanishes; a named temporary
 //! file is unlinked when the `PendingSnapshot` is dropped.
 //!
-//! An explicit path that already names something other than a regular file (a device, a FIFO)
-//! is written in place: replacing `/dev/null` with a regular file would be a disaster.
+//! An explicit path that already names a device or a FIFO is written in place: replacing
+//! `/dev/null` with a regular file would be a disaster. That is decided on the name itself
+//! (`lstat`, then `O_NOFOLLOW`): a symlink at the final name is replaced like a regular file,
+//! whatever it points to. A FIFO is opened without waiting: with no reader it fails at once with
+//! `ENXIO` instead of blocking the heap's thread for ever.
 
 use std::ffi::{CString, OsStr};
 use std::fs::{File, OpenOptions};
@@ -125,7 +128,9 @@ impl PendingSnapshot {
       Target::Explicit { path } => (parent_dir(path), Some(path.clone())),
     };
     if let Some(path) = &explicit {
-      match std::fs::metadata(path) {
+      // The name itself decides, never what a symlink there points to: a link planted by someone
+      // else must not steer the heap into their FIFO or device.
+      match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.is_dir() => {
           return Err(FileError::new(
             &io::Error::from_raw_os_error(libc::EISDIR),
@@ -133,16 +138,18 @@ impl PendingSnapshot {
             path,
           ))
         }
-        Ok(meta) if !meta.is_file() => {
-          return Ok(PendingSnapshot {
-            target,
-            started_at,
-            dir_path,
-            dir: None,
-            file: None,
-            storage: Storage::InPlace,
-            committed: false,
-          })
+        Ok(meta) if !meta.is_file() && !meta.file_type().is_symlink() => {
+          if let Some(file) = open_in_place(path)? {
+            return Ok(PendingSnapshot {
+              target,
+              started_at,
+              dir_path,
+              dir: None,
+              file: Some(file),
+              storage: Storage::InPlace,
+              committed: false,
+            });
+          }
         }
         Ok(_) => {}
         Err(err) if err.kind() == io::ErrorKind::NotFound => {}
@@ -188,7 +195,8 @@ impl PendingSnapshot {
   /// The path to give the writer.
   pub fn writer_path(&self) -> PathBuf {
     match (&self.storage, &self.file) {
-      (Storage::InPlace, _) | (_, None) => self.explicit_path().to_path_buf(),
+      (_, None) => self.explicit_path().to_path_buf(),
+      (Storage::InPlace, Some(_)) if !proc_fd_available() => self.explicit_path().to_path_buf(),
       (Storage::Named(name), Some(_)) if !proc_fd_available() => {
         self.dir_path.join(OsStr::from_bytes(name.as_bytes()))
       }
@@ -206,7 +214,11 @@ impl PendingSnapshot {
 
   /// Makes the written snapshot durable and gives it its final name.
   pub fn commit(mut self) -> Result<Written, FileError> {
-    let (Some(dir), Some(file)) = (&self.dir, &self.file) else {
+    let (Some(dir), Some(file), false) = (
+      &self.dir,
+      &self.file,
+      matches!(self.storage, Storage::InPlace),
+    ) else {
       let path = self.explicit_path().to_path_buf();
       let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
       self.committed = true;
@@ -371,6 +383,56 @@ fn c_name(name: &OsStr) -> CString {
       .unwrap_or_default(),
   )
   .unwrap_or_default()
+}
+
+/// Opens an existing device or FIFO named directly at `path` for writing, without following a
+/// symlink and without waiting for a FIFO's reader. `None` when the name turned out to be a
+/// symlink or a regular file after all (it changed since it was looked at): it is then replaced.
+fn open_in_place(path: &Path) -> Result<Option<File>, FileError> {
+  // O_NONBLOCK: opening a FIFO for writing otherwise blocks until some process opens it for
+  // reading, which may be never, and this runs on the thread that owns the heap.
+  let opened = OpenOptions::new()
+    .write(true)
+    .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+    .open(path);
+  let file = match opened {
+    Ok(file) => file,
+    Err(err) if err.raw_os_error() == Some(libc::ELOOP) => return Ok(None),
+    Err(err) if err.raw_os_error() == Some(libc::ENXIO) => {
+      let description = if is_fifo(path) {
+        "no process has the FIFO open for reading".to_string()
+      } else {
+        errno::describe(&err)
+      };
+      return Err(FileError {
+        code: errno::code_of(&err),
+        syscall: "open",
+        path: path.to_path_buf(),
+        description,
+      });
+    }
+    Err(err) => return Err(FileError::new(&err, "open", path)),
+  };
+  let meta = file
+    .metadata()
+    .map_err(|err| FileError::new(&err, "fstat", path))?;
+  if meta.is_file() {
+    return Ok(None);
+  }
+  // The writer gets a descriptor of its own (see writer_path); it blocks like any writer.
+  // SAFETY: fcntl on a descriptor this function owns.
+  unsafe {
+    let flags = libc::fcntl(file.as_raw_fd(), libc::F_GETFL);
+    if flags >= 0 {
+      libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK);
+    }
+  }
+  Ok(Some(file))
+}
+
+fn is_fifo(path: &Path) -> bool {
+  use std::os::unix::fs::FileTypeExt;
+  std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_fifo())
 }
 
 fn open_dir(path: &Path) -> io::Result<OwnedFd> {
