@@ -16,7 +16,8 @@ const { isMainThread, Worker } = require('node:worker_threads')
 
 const { binding: native, file: bindingFile } = require('./lib/binding')
 const { Monitor, DEFAULTS: MONITOR_DEFAULTS, SNAPSHOT_DEFAULTS } = require('./lib/monitor')
-const { fileError, heapdumpError, writerError, argumentError, describe } = require('./lib/errors')
+const { fileError, heapdumpError, writerError, argumentError } = require('./lib/errors')
+const { checkOptions, checkFilename, currentDir, number, bytes, count, milliseconds, U32_MAX, TIMER_MAX } = require('./lib/options')
 
 // State shared by every copy of rheapdump loaded on this thread (two versions in node_modules):
 // one signal owner, one set of listeners, so one signal still makes one snapshot.
@@ -49,6 +50,7 @@ function createShared() {
 
 function takeSnapshot({ dir, filename, trigger, force = false }) {
   const started = process.hrtime.bigint()
+  if (filename !== undefined) checkFilename(filename)
   const before = native.processMemory()
   const targetDir = filename === undefined ? resolveDir(dir) : path.dirname(path.resolve(currentDir(), filename))
   if (shared.config.guard && !force) checkBudget(targetDir, before.rss, trigger)
@@ -130,14 +132,6 @@ function resolveDir(dir) {
   return currentDir()
 }
 
-function currentDir() {
-  try {
-    return process.cwd()
-  } catch {
-    return '.' // the working directory was deleted; the snapshot will fail with ENOENT on it
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // heapdump-compatible API
 
@@ -176,6 +170,9 @@ const SNAPSHOT_OPTIONS = { dir: 'string', filename: 'string', force: 'boolean' }
 function snapshot(options) {
   return new Promise((resolve, reject) => {
     const checked = checkOptions(options, SNAPSHOT_OPTIONS, 'snapshot')
+    if (checked.dir !== undefined && checked.filename !== undefined) {
+      throw argumentError(`snapshot(options): give 'dir' or 'filename', not both (a filename says the directory too)`, 'ERR_INVALID_ARG_VALUE')
+    }
     setImmediate(() => {
       try {
         const info = takeSnapshot({ ...checked, trigger: 'api' })
@@ -187,59 +184,6 @@ function snapshot(options) {
       }
     })
   })
-}
-
-function checkOptions(options, schema, fn) {
-  if (options === undefined || options === null) return {}
-  if (typeof options !== 'object' || Array.isArray(options)) {
-    throw argumentError(`${fn}(options): options must be an object, got ${describeValue(options)}`)
-  }
-  const checked = {}
-  for (const [key, value] of Object.entries(options)) {
-    const type = schema[key]
-    if (!type) {
-      throw argumentError(
-        `${fn}(options): unknown option '${key}' (known: ${Object.keys(schema).join(', ')})`,
-        'ERR_INVALID_ARG_VALUE',
-      )
-    }
-    if (value === undefined) continue
-    const nullable = type.endsWith('?')
-    const types = (nullable ? type.slice(0, -1) : type).split('|')
-    if (!(types.includes(typeof value) || (nullable && value === null))) {
-      throw argumentError(`${fn}(options): '${key}' must be a ${types.join(' or a ')}${nullable ? ' or null' : ''}, got ${describeValue(value)}`)
-    }
-    if (typeof value === 'number' && !(Number.isFinite(value) && value > 0)) {
-      throw argumentError(`${fn}(options): '${key}' must be a positive number, got ${value}`, 'ERR_OUT_OF_RANGE')
-    }
-    checked[key] = value
-  }
-  if ('dir' in checked && checked.dir !== null) checkDirectory(checked.dir)
-  return checked
-}
-
-function describeValue(value) {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  return typeof value === 'string' ? `the string '${value}'` : `a ${typeof value}`
-}
-
-/** Fails early, with code and path, for a directory no snapshot could be written to. */
-function checkDirectory(dir) {
-  const resolved = path.resolve(currentDir(), dir)
-  let stat
-  try {
-    stat = fs.statSync(resolved)
-    if (!stat.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR', syscall: 'stat' })
-    fs.accessSync(resolved, fs.constants.W_OK | fs.constants.X_OK)
-  } catch (err) {
-    throw fileError({
-      code: err.code || 'EIO',
-      syscall: err.syscall || 'access',
-      path: resolved,
-      description: err.code === 'ENOTDIR' ? 'not a directory' : describe(err),
-    })
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -380,9 +324,9 @@ const CONFIG_OPTIONS = {
   watchdog: 'boolean',
   quiet: 'boolean',
   guard: 'boolean',
-  memoryLimit: 'number?',
-  keep: 'number?',
-  nearHeapLimit: 'boolean|number',
+  memoryLimit: bytes({ nullable: true }),
+  keep: count({ max: U32_MAX, nullable: true }),
+  nearHeapLimit: number({ min: 0, max: U32_MAX, orBoolean: true }),
   dir: 'string?',
 }
 
@@ -390,7 +334,7 @@ const CONFIG_OPTIONS = {
 function configure(options) {
   const checked = checkOptions(options, CONFIG_OPTIONS, 'configure')
   if ('nearHeapLimit' in checked) {
-    checked.nearHeapLimit = nearHeapLimitCount(checked.nearHeapLimit, 'configure')
+    checked.nearHeapLimit = nearHeapLimitCount(checked.nearHeapLimit)
     armNearHeapLimit(checked.nearHeapLimit, 'configure')
   }
   Object.assign(shared.config, checked)
@@ -408,14 +352,21 @@ function getConfig() {
 // Monitoring
 
 const MONITOR_OPTIONS = {
-  interval: 'number',
-  window: 'number',
-  pressure: 'number',
-  leakGrowths: 'number',
-  leakMinGrowth: 'number',
+  interval: milliseconds({ min: 100, max: TIMER_MAX }),
+  window: milliseconds({ min: 100 }),
+  pressure: number({ above: 0, max: 1, integer: false }),
+  leakGrowths: count(),
+  leakMinGrowth: number({ min: 0 }),
   snapshots: 'object',
 }
-const AUTOMATIC_OPTIONS = { nearHeapLimit: 'boolean|number', heapUsed: 'number', rss: 'number', max: 'number', minInterval: 'number', dir: 'string' }
+const AUTOMATIC_OPTIONS = {
+  nearHeapLimit: CONFIG_OPTIONS.nearHeapLimit,
+  heapUsed: bytes(),
+  rss: bytes(),
+  max: count(),
+  minInterval: milliseconds(),
+  dir: 'string',
+}
 
 /**
  * Watches GC activity and memory; returns an EventEmitter with 'gc', 'stats', 'leak' and
@@ -424,14 +375,12 @@ const AUTOMATIC_OPTIONS = { nearHeapLimit: 'boolean|number', heapUsed: 'number',
  */
 function monitor(options) {
   const checked = { ...MONITOR_DEFAULTS, ...checkOptions(options, MONITOR_OPTIONS, 'monitor') }
-  if (checked.pressure > 1) throw argumentError(`monitor(options): 'pressure' is a share of wall time, at most 1; got ${checked.pressure}`, 'ERR_OUT_OF_RANGE')
-  if (!Number.isInteger(checked.leakGrowths)) throw argumentError(`monitor(options): 'leakGrowths' must be an integer`, 'ERR_OUT_OF_RANGE')
   if (checked.snapshots) {
     checked.snapshots = { ...SNAPSHOT_DEFAULTS, ...checkOptions(checked.snapshots, AUTOMATIC_OPTIONS, 'monitor(snapshots)') }
     if (checked.snapshots.nearHeapLimit !== undefined) {
-      const count = nearHeapLimitCount(checked.snapshots.nearHeapLimit, 'monitor(snapshots)')
-      armNearHeapLimit(count, 'monitor')
-      shared.config.nearHeapLimit = count
+      const snapshots = nearHeapLimitCount(checked.snapshots.nearHeapLimit)
+      armNearHeapLimit(snapshots, 'monitor')
+      shared.config.nearHeapLimit = snapshots
     }
   }
   return new Monitor(checked, {
@@ -441,12 +390,8 @@ function monitor(options) {
 }
 
 // Each near-heap-limit snapshot raises the heap limit once; like Node's own, one by default.
-function nearHeapLimitCount(value, fn) {
-  const count = value === true ? 1 : value === false ? 0 : value
-  if (!Number.isInteger(count)) {
-    throw argumentError(`${fn}: 'nearHeapLimit' must be a boolean or a whole number of snapshots`, 'ERR_OUT_OF_RANGE')
-  }
-  return count
+function nearHeapLimitCount(value) {
+  return value === true ? 1 : value === false ? 0 : value
 }
 
 function armNearHeapLimit(count, fn) {

@@ -104,10 +104,15 @@ pub fn create_snapshot_file(
   }
 }
 
-/// Deletes the oldest of rheapdump's default-named snapshots in `dir` beyond `keep`; never any
-/// other file, never `current`. Returns the names deleted.
+/// Deletes the oldest of this process's default-named snapshots in `dir` beyond `keep`; never
+/// another process's, never any other file, never `current`. Returns the names deleted.
 #[napi]
 pub fn prune_snapshots(dir: String, keep: u32, current: String) -> napi::Result<Vec<String>> {
-  rheapdump_core::naming::prune(std::path::Path::new(&dir), keep as usize, &current)
-    .map_err(|err| napi::Error::from_reason(format!("cannot prune snapshots in {dir}: {err}")))
+  rheapdump_core::naming::prune(
+    std::path::Path::new(&dir),
+    keep as usize,
+    &current,
+    std::process::id(),
+  )
+  .map_err(|err| napi::Error::from_reason(format!("cannot prune snapshots in {dir}: {err}")))
 }
