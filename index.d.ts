@@ -266,7 +266,7 @@ export interface RetainingPaths {
   paths: PathStep[][]
 }
 
-/** Rejections carry `code` (an errno name, ERR_SNAPSHOT_SYNTAX, ERR_NODE_NOT_FOUND) and `path`. */
+/** Rejections carry `code` (an errno name, ERR_SNAPSHOT_SYNTAX, ERR_NODE_NOT_FOUND, ERR_SNAPSHOT_NOT_A_FILE for a pipe, FIFO or device) and `path`. */
 export interface AnalysisError extends Error {
   code: string
   path: string
