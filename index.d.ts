@@ -63,6 +63,8 @@ export interface Config {
   keep: number | null
   /** Snapshots to take just before V8 runs out of heap: true/1 for one, 0/false for none. Default 0; RHEAPDUMP_NEAR_HEAP_LIMIT=1. */
   nearHeapLimit: number
+  /** Milliseconds a guarded snapshot waits for other processes sharing its memory budget (cgroup, else host) to finish theirs before it is refused with ERR_RHEAPDUMP_BUSY. Default 5000. */
+  queueTimeout: number
 }
 
 export interface SpaceUsage {

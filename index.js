@@ -37,6 +37,7 @@ function createShared() {
       keep: null,
       nearHeapLimit: startup.nearHeapLimit,
       dir: startup.dir ?? null,
+      queueTimeout: 5000,
     },
     diagnosticDir: startup.diagnosticDir ?? null,
     emitter: new EventEmitter(),
@@ -51,9 +52,20 @@ function createShared() {
 function takeSnapshot({ dir, filename, trigger, force = false }) {
   const started = process.hrtime.bigint()
   if (filename !== undefined) checkFilename(filename)
-  const before = native.processMemory()
   const targetDir = filename === undefined ? resolveDir(dir) : path.dirname(path.resolve(currentDir(), filename))
-  if (shared.config.guard && !force) checkBudget(targetDir, before.rss, trigger)
+  const guarded = shared.config.guard && !force
+  const turn = guarded ? waitForTurn(targetDir, trigger) : null
+  try {
+    return snapshotInTurn({ filename, trigger, started, targetDir, guarded })
+  } finally {
+    turn?.release() // never held past the snapshot: the next process is waiting
+  }
+}
+
+function snapshotInTurn({ filename, trigger, started, targetDir, guarded }) {
+  // Measured after the wait: the process before us may have used, and returned, the memory.
+  const before = native.processMemory()
+  if (guarded) checkBudget(targetDir, before.rss, trigger)
   const file = native.createSnapshotFile(filename === undefined ? targetDir : null, filename ?? null)
   if ('code' in file) throw fileError(file)
   try {
@@ -105,6 +117,28 @@ function checkBudget(dir, rss, trigger) {
   }
   if (!refusal) return
   // Snapshots nobody awaits report failures on their own line (reportedSnapshot); API calls here.
+  if (trigger === 'api') writeStderr(`rheapdump: heap snapshot refused: ${refusal.description}`)
+  throw refusal
+}
+
+let uncoordinatedWarned = false
+
+/**
+ * Processes that share a memory budget (a cluster in one cgroup, all signalled at once) take
+ * their snapshots one at a time, each checking the budget when its turn comes; a process that
+ * waits longer than `queueTimeout` ms is refused (crates/core/src/turn.rs).
+ */
+function waitForTurn(dir, trigger) {
+  const turn = native.waitForSnapshotTurn(shared.config.queueTimeout)
+  if (!('reason' in turn)) return turn
+  if (turn.reason === 'unavailable') {
+    if (!uncoordinatedWarned) process.emitWarning(`snapshots are not coordinated with other processes: ${turn.description}`, 'RheapdumpWarning')
+    uncoordinatedWarned = true
+    return null
+  }
+  const seconds = (turn.waitedMs / 1000).toFixed(1)
+  const refusal = guardError('ERR_RHEAPDUMP_BUSY', dir, null, null,
+    `another process sharing its memory budget (${turn.budget}) was taking a snapshot for all of ${seconds} s (queueTimeout)`)
   if (trigger === 'api') writeStderr(`rheapdump: heap snapshot refused: ${refusal.description}`)
   throw refusal
 }
@@ -328,6 +362,7 @@ const CONFIG_OPTIONS = {
   keep: count({ max: U32_MAX, nullable: true }),
   nearHeapLimit: number({ min: 0, max: U32_MAX, orBoolean: true }),
   dir: 'string?',
+  queueTimeout: milliseconds({ max: TIMER_MAX }),
 }
 
 /** Changes settings at run time; returns the settings now in force. */

@@ -9,6 +9,7 @@ mod guard;
 mod heap_limit;
 mod memory;
 mod snapshot_file;
+mod turn;
 
 #[cfg(unix)]
 mod signal;

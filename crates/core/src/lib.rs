@@ -11,3 +11,4 @@ pub mod procfs;
 pub mod resources;
 pub mod snapshot_file;
 pub mod trim;
+pub mod turn;
