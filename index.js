@@ -66,7 +66,8 @@ function snapshotInTurn({ filename, trigger, started, targetDir, guarded }) {
   // Measured after the wait: the process before us may have used, and returned, the memory.
   const before = native.processMemory()
   if (guarded) checkBudget(targetDir, before.rss, trigger)
-  const file = native.createSnapshotFile(filename === undefined ? targetDir : null, filename ?? null)
+  const byName = checkWritePermission(filename === undefined ? targetDir : path.resolve(currentDir(), filename))
+  const file = native.createSnapshotFile(filename === undefined ? targetDir : null, filename ?? null, byName)
   if ('code' in file) throw fileError(file)
   try {
     v8.writeHeapSnapshot(file.writerPath)
@@ -119,6 +120,26 @@ function checkBudget(dir, rss, trigger) {
   // Snapshots nobody awaits report failures on their own line (reportedSnapshot); API calls here.
   if (trigger === 'api') writeStderr(`rheapdump: heap snapshot refused: ${refusal.description}`)
   throw refusal
+}
+
+/**
+ * Under Node's permission model (--permission), the addon writes only where Node would let this
+ * process write, and hands Node's writer a real path there (a temporary file, renamed after):
+ * Node checks the path the writer opens, and /proc/self/fd/N is not in --allow-fs-write=<dir>.
+ * Returns whether the writer needs that real path.
+ */
+function checkWritePermission(target) {
+  const permission = process.permission
+  if (typeof permission?.has !== 'function') return false
+  if (!permission.has('fs.write', target)) {
+    throw fileError({
+      code: 'ERR_ACCESS_DENIED',
+      syscall: 'open',
+      path: target,
+      description: "Node's permission model does not allow writing here (see --allow-fs-write)",
+    })
+  }
+  return true
 }
 
 let uncoordinatedWarned = false

@@ -198,6 +198,44 @@ test('filenames and option pairs that cannot mean what they say are refused with
   assert.deepEqual(fs.readdirSync(dir), [])
 })
 
+// --permission from Node 22.13 and 23.5; --experimental-permission before.
+const PERMISSION = process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission'
+
+test('under Node\'s permission model snapshots are written where --allow-fs-write allows, and nowhere else', (t) => {
+  const cwd = tempDir(t)
+  const elsewhere = tempDir(t)
+  const [returned, outcome, returnedElsewhere, refusal, named] = inChild(
+    `let outcome = null
+     out(rheapdump.writeSnapshot((err, file) => { outcome = err ? { message: err.cause.message } : { file } }))
+     out(outcome)
+     out(rheapdump.writeSnapshot(${JSON.stringify(path.join(elsewhere, 'x.heapsnapshot'))}, (err) => { outcome = { message: err.message, code: err.code, path: err.path } }))
+     out(outcome)
+     rheapdump.snapshot({ filename: 'named.heapsnapshot' }).then((info) => out(info.path), (err) => out(err.message))`,
+    { cwd, args: [PERMISSION, '--allow-fs-read=*', `--allow-fs-write=${cwd}`, '--allow-addons'] },
+  )
+  assert.equal(returned, true, JSON.stringify(outcome))
+  assert.equal(path.dirname(outcome.file), cwd)
+  assert.equal(returnedElsewhere, false)
+  assert.deepEqual(refusal, { message: 'heapdump write error ERR_ACCESS_DENIED', code: 'ERR_ACCESS_DENIED', path: path.join(elsewhere, 'x.heapsnapshot') })
+  assert.equal(named, 'named.heapsnapshot')
+  assert.deepEqual(fs.readdirSync(elsewhere), [])
+  assert.deepEqual(fs.readdirSync(cwd).sort(), [path.basename(outcome.file), 'named.heapsnapshot'].sort())
+  for (const file of [outcome.file, path.join(cwd, 'named.heapsnapshot')]) {
+    assert.equal(countObjectsByName(validateFile(file).snap, 'FixtureLeak'), 1500)
+  }
+})
+
+test('under the permission model without --allow-addons, require says which flag loads rheapdump', () => {
+  const result = runScript(
+    `try { require(${JSON.stringify(ROOT)}) } catch (err) { console.log(JSON.stringify({ code: err.code, message: err.message })) }`,
+    { args: [PERMISSION, '--allow-fs-read=*'] },
+  )
+  const { code, message } = JSON.parse(result.stdout)
+  assert.equal(code, 'ERR_DLOPEN_DISABLED')
+  assert.match(message, /permission model forbids native addons.*--allow-addons/)
+  assert.doesNotMatch(message, /Rust|reinstall/i)
+})
+
 test('a snapshot matches one from Node\'s own writer of the same heap', (t) => {
   const cwd = tempDir(t)
   inChild(

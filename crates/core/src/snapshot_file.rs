@@ -105,6 +105,8 @@ pub struct PendingSnapshot {
   dir: Option<OwnedFd>,
   file: Option<File>,
   storage: Storage,
+  /// Hand the writer a real path in the directory instead of `/proc/self/fd/N`.
+  by_name: bool,
   committed: bool,
 }
 
@@ -113,15 +115,22 @@ const NAME_ATTEMPTS: usize = 64;
 
 impl PendingSnapshot {
   pub fn create(target: Target) -> Result<Self, FileError> {
-    Self::create_with(target, true)
+    Self::create_with(target, true, false)
   }
 
   /// As `create`, but always with a named temporary file, as on filesystems without O_TMPFILE.
   pub fn create_named(target: Target) -> Result<Self, FileError> {
-    Self::create_with(target, false)
+    Self::create_with(target, false, false)
   }
 
-  fn create_with(target: Target, try_anonymous: bool) -> Result<Self, FileError> {
+  /// As `create_named`, and the writer is handed the temporary file's real path (or the device's
+  /// or FIFO's own), never `/proc/self/fd/N`: Node's permission model checks the path a writer
+  /// opens, and `--allow-fs-write=<dir>` does not cover `/proc/self/fd/`.
+  pub fn create_by_name(target: Target) -> Result<Self, FileError> {
+    Self::create_with(target, false, true)
+  }
+
+  fn create_with(target: Target, try_anonymous: bool, by_name: bool) -> Result<Self, FileError> {
     let started_at = Utc::now();
     let (dir_path, explicit) = match &target {
       Target::DefaultName { dir } => (dir.clone(), None),
@@ -147,6 +156,7 @@ impl PendingSnapshot {
               dir: None,
               file: Some(file),
               storage: Storage::InPlace,
+              by_name,
               committed: false,
             });
           }
@@ -188,16 +198,18 @@ impl PendingSnapshot {
       dir: Some(dir),
       file: Some(file),
       storage,
+      by_name,
       committed: false,
     })
   }
 
   /// The path to give the writer.
   pub fn writer_path(&self) -> PathBuf {
+    let by_name = self.by_name || !proc_fd_available();
     match (&self.storage, &self.file) {
       (_, None) => self.explicit_path().to_path_buf(),
-      (Storage::InPlace, Some(_)) if !proc_fd_available() => self.explicit_path().to_path_buf(),
-      (Storage::Named(name), Some(_)) if !proc_fd_available() => {
+      (Storage::InPlace, Some(_)) if by_name => self.explicit_path().to_path_buf(),
+      (Storage::Named(name), Some(_)) if by_name => {
         self.dir_path.join(OsStr::from_bytes(name.as_bytes()))
       }
       (_, Some(file)) => PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd())),

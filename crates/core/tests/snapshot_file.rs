@@ -370,3 +370,25 @@ fn a_deleted_directory_is_enoent_not_the_kernels_eperm() {
   let err = PendingSnapshot::create(default_in(&through)).err().unwrap();
   assert_eq!(err.code, "ENOENT");
 }
+
+#[test]
+fn by_name_the_writer_gets_a_real_path_in_the_directory_and_commit_renames_it() {
+  let dir = tempfile::tempdir().unwrap();
+  let pending = PendingSnapshot::create_by_name(default_in(dir.path())).unwrap();
+  let writer = pending.writer_path();
+  assert_eq!(writer.parent().unwrap(), dir.path());
+  assert!(writer
+    .file_name()
+    .unwrap()
+    .to_str()
+    .unwrap()
+    .starts_with(".rheapdump-"));
+  write_like_node(&pending, "snapshot");
+  let written = pending.commit().unwrap();
+  assert_eq!(
+    entries(dir.path()),
+    vec![written.path.file_name().unwrap().to_str().unwrap()]
+  );
+  assert_eq!(fs::read_to_string(&written.path).unwrap(), "snapshot");
+  assert_eq!(fs::metadata(&written.path).unwrap().mode() & 0o777, 0o600);
+}
