@@ -7,7 +7,7 @@
 //! on a lock file named after the cgroup whose limit binds (or the host, where none does), then
 //! checks the budget, writes and lets go. The lock dies with its holder, whatever kills it.
 //!
-//! The lock file lives in `/dev/shm` (else `/tmp`), named after the user and a hash of the
+//! The lock file lives in `/dev/shm` (else `/tmp`, or `RHEAPDUMP_LOCK_DIR`), named after the user and a hash of the
 //! budget's key, created 0600 with `O_NOFOLLOW`; a file there owned by someone else is never
 //! used. Where no lock can be had the snapshot goes ahead uncoordinated, guarded as before.
 
@@ -42,8 +42,12 @@ pub fn own_budget_key() -> String {
   })
 }
 
-/// The directory for lock files: `/dev/shm` (memory, local to this machine) or `/tmp`.
+/// The directory for lock files: `RHEAPDUMP_LOCK_DIR` if set (processes that should take turns
+/// must agree on it), else `/dev/shm` (memory, local to this machine) or `/tmp`.
 pub fn lock_dir() -> PathBuf {
+  if let Some(dir) = std::env::var_os("RHEAPDUMP_LOCK_DIR").filter(|dir| !dir.is_empty()) {
+    return PathBuf::from(dir);
+  }
   ["/dev/shm", "/tmp"]
     .iter()
     .map(PathBuf::from)
