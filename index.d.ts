@@ -40,7 +40,7 @@ export interface SnapshotError extends Error {
 export interface SnapshotOptions {
   /** Directory for a default-named file. Default: configure({ dir }), RHEAPDUMP_DIR, --diagnostic-dir, then the working directory. */
   dir?: string
-  /** Exact path of the file; an existing regular file there is replaced atomically. */
+  /** Exact path of the file (not together with dir); an existing regular file or symlink there is replaced atomically. */
   filename?: string
   /** Take it even if the guard estimates it would exhaust memory or disk. */
   force?: boolean
@@ -59,10 +59,12 @@ export interface Config {
   guard: boolean
   /** Bytes of RSS the process may reach during a snapshot, on top of the cgroup and machine limits; or null. */
   memoryLimit: number | null
-  /** Keep at most this many of rheapdump's default-named snapshots per directory (oldest deleted; other files never); or null. */
+  /** Keep at most this many (1 to 2**32-1) of this process's default-named snapshots per directory (oldest deleted; other processes' and other files never); or null. */
   keep: number | null
   /** Snapshots to take just before V8 runs out of heap: true/1 for one, 0/false for none. Default 0; RHEAPDUMP_NEAR_HEAP_LIMIT=1. */
   nearHeapLimit: number
+  /** Milliseconds a guarded snapshot waits for other processes sharing its memory budget (cgroup, else host) to finish theirs before it is refused with ERR_RHEAPDUMP_BUSY. Default 5000. */
+  queueTimeout: number
 }
 
 export interface SpaceUsage {
@@ -110,7 +112,7 @@ export interface SignalStatus {
 }
 
 export interface MonitorOptions {
-  /** Milliseconds between 'stats' events (and 'pressure' checks). Default 10000. */
+  /** Milliseconds between 'stats' events (and 'pressure' checks), 100 to 2**31-1. Default 10000. */
   interval?: number
   /** Sliding window for the GC share, in milliseconds. Default 60000. */
   window?: number
@@ -266,7 +268,7 @@ export interface RetainingPaths {
   paths: PathStep[][]
 }
 
-/** Rejections carry `code` (an errno name, ERR_SNAPSHOT_SYNTAX, ERR_NODE_NOT_FOUND) and `path`. */
+/** Rejections carry `code` (an errno name, ERR_SNAPSHOT_SYNTAX, ERR_NODE_NOT_FOUND, ERR_SNAPSHOT_NOT_A_FILE for a pipe, FIFO or device) and `path`. */
 export interface AnalysisError extends Error {
   code: string
   path: string

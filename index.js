@@ -17,7 +17,8 @@ const { binding: native } = require('./lib/binding')
 // Loaded on first use: node:v8 alone costs ~2 MB of RSS in a process that never snapshots.
 let v8Module = null
 const v8 = () => (v8Module ??= require('node:v8'))
-const { fileError, heapdumpError, writerError, argumentError, describe } = require('./lib/errors')
+const { fileError, heapdumpError, writerError, argumentError } = require('./lib/errors')
+const { checkOptions, checkFilename, currentDir, number, bytes, count, milliseconds, U32_MAX, TIMER_MAX } = require('./lib/options')
 
 // State shared by every copy of rheapdump loaded on this thread (two versions in node_modules):
 // one signal owner, one set of listeners, so one signal still makes one snapshot.
@@ -40,6 +41,7 @@ function createShared() {
       keep: null,
       nearHeapLimit: startup.nearHeapLimit,
       dir: startup.dir ?? null,
+      queueTimeout: 5000,
     },
     diagnosticDir: startup.diagnosticDir ?? null,
     emitter: new EventEmitter(),
@@ -52,10 +54,23 @@ function createShared() {
 
 function takeSnapshot({ dir, filename, trigger, force = false }) {
   const started = process.hrtime.bigint()
-  const before = native.processMemory()
+  if (filename !== undefined) checkFilename(filename)
   const targetDir = filename === undefined ? resolveDir(dir) : path.dirname(path.resolve(currentDir(), filename))
-  if (shared.config.guard && !force) checkBudget(targetDir, before.rss, trigger)
-  const file = native.createSnapshotFile(filename === undefined ? targetDir : null, filename ?? null)
+  const guarded = shared.config.guard && !force
+  const turn = guarded ? waitForTurn(targetDir, trigger) : null
+  try {
+    return snapshotInTurn({ filename, trigger, started, targetDir, guarded })
+  } finally {
+    turn?.release() // never held past the snapshot: the next process is waiting
+  }
+}
+
+function snapshotInTurn({ filename, trigger, started, targetDir, guarded }) {
+  // Measured after the wait: the process before us may have used, and returned, the memory.
+  const before = native.processMemory()
+  if (guarded) checkBudget(targetDir, before.rss, trigger)
+  const byName = checkWritePermission(filename === undefined ? targetDir : path.resolve(currentDir(), filename))
+  const file = native.createSnapshotFile(filename === undefined ? targetDir : null, filename ?? null, byName)
   if ('code' in file) throw fileError(file)
   try {
     v8().writeHeapSnapshot(file.writerPath)
@@ -111,6 +126,48 @@ function checkBudget(dir, rss, trigger) {
   throw refusal
 }
 
+/**
+ * Under Node's permission model (--permission), the addon writes only where Node would let this
+ * process write, and hands Node's writer a real path there (a temporary file, renamed after):
+ * Node checks the path the writer opens, and /proc/self/fd/N is not in --allow-fs-write=<dir>.
+ * Returns whether the writer needs that real path.
+ */
+function checkWritePermission(target) {
+  const permission = process.permission
+  if (typeof permission?.has !== 'function') return false
+  if (!permission.has('fs.write', target)) {
+    throw fileError({
+      code: 'ERR_ACCESS_DENIED',
+      syscall: 'open',
+      path: target,
+      description: "Node's permission model does not allow writing here (see --allow-fs-write)",
+    })
+  }
+  return true
+}
+
+let uncoordinatedWarned = false
+
+/**
+ * Processes that share a memory budget (a cluster in one cgroup, all signalled at once) take
+ * their snapshots one at a time, each checking the budget when its turn comes; a process that
+ * waits longer than `queueTimeout` ms is refused (crates/core/src/turn.rs).
+ */
+function waitForTurn(dir, trigger) {
+  const turn = native.waitForSnapshotTurn(shared.config.queueTimeout)
+  if (!('reason' in turn)) return turn
+  if (turn.reason === 'unavailable') {
+    if (!uncoordinatedWarned) process.emitWarning(`snapshots are not coordinated with other processes: ${turn.description}`, 'RheapdumpWarning')
+    uncoordinatedWarned = true
+    return null
+  }
+  const seconds = (turn.waitedMs / 1000).toFixed(1)
+  const refusal = guardError('ERR_RHEAPDUMP_BUSY', dir, null, null,
+    `another process sharing its memory budget (${turn.budget}) was taking a snapshot for all of ${seconds} s (queueTimeout)`)
+  if (trigger === 'api') writeStderr(`rheapdump: heap snapshot refused: ${refusal.description}`)
+  throw refusal
+}
+
 function guardError(code, dir, needed, available, description) {
   const err = new Error(`rheapdump: heap snapshot refused: ${description}; pass { force: true } to take it anyway`)
   Object.assign(err, { code, path: dir, needed, available, description })
@@ -132,14 +189,6 @@ function resolveDir(dir) {
   const chosen = dir ?? shared.config.dir ?? shared.diagnosticDir
   if (chosen != null) return path.resolve(currentDir(), chosen)
   return currentDir()
-}
-
-function currentDir() {
-  try {
-    return process.cwd()
-  } catch {
-    return '.' // the working directory was deleted; the snapshot will fail with ENOENT on it
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -186,6 +235,9 @@ const SNAPSHOT_OPTIONS = { dir: 'string', filename: 'string', force: 'boolean' }
 function snapshot(options) {
   return new Promise((resolve, reject) => {
     const checked = checkOptions(options, SNAPSHOT_OPTIONS, 'snapshot')
+    if (checked.dir !== undefined && checked.filename !== undefined) {
+      throw argumentError(`snapshot(options): give 'dir' or 'filename', not both (a filename says the directory too)`, 'ERR_INVALID_ARG_VALUE')
+    }
     setImmediate(() => {
       try {
         const info = takeSnapshot({ ...checked, trigger: 'api' })
@@ -197,59 +249,6 @@ function snapshot(options) {
       }
     })
   })
-}
-
-function checkOptions(options, schema, fn) {
-  if (options === undefined || options === null) return {}
-  if (typeof options !== 'object' || Array.isArray(options)) {
-    throw argumentError(`${fn}(options): options must be an object, got ${describeValue(options)}`)
-  }
-  const checked = {}
-  for (const [key, value] of Object.entries(options)) {
-    const type = schema[key]
-    if (!type) {
-      throw argumentError(
-        `${fn}(options): unknown option '${key}' (known: ${Object.keys(schema).join(', ')})`,
-        'ERR_INVALID_ARG_VALUE',
-      )
-    }
-    if (value === undefined) continue
-    const nullable = type.endsWith('?')
-    const types = (nullable ? type.slice(0, -1) : type).split('|')
-    if (!(types.includes(typeof value) || (nullable && value === null))) {
-      throw argumentError(`${fn}(options): '${key}' must be a ${types.join(' or a ')}${nullable ? ' or null' : ''}, got ${describeValue(value)}`)
-    }
-    if (typeof value === 'number' && !(Number.isFinite(value) && value > 0)) {
-      throw argumentError(`${fn}(options): '${key}' must be a positive number, got ${value}`, 'ERR_OUT_OF_RANGE')
-    }
-    checked[key] = value
-  }
-  if ('dir' in checked && checked.dir !== null) checkDirectory(checked.dir)
-  return checked
-}
-
-function describeValue(value) {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  return typeof value === 'string' ? `the string '${value}'` : `a ${typeof value}`
-}
-
-/** Fails early, with code and path, for a directory no snapshot could be written to. */
-function checkDirectory(dir) {
-  const resolved = path.resolve(currentDir(), dir)
-  let stat
-  try {
-    stat = fs.statSync(resolved)
-    if (!stat.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR', syscall: 'stat' })
-    fs.accessSync(resolved, fs.constants.W_OK | fs.constants.X_OK)
-  } catch (err) {
-    throw fileError({
-      code: err.code || 'EIO',
-      syscall: err.syscall || 'access',
-      path: resolved,
-      description: err.code === 'ENOTDIR' ? 'not a directory' : describe(err),
-    })
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -372,17 +371,18 @@ const CONFIG_OPTIONS = {
   watchdog: 'boolean',
   quiet: 'boolean',
   guard: 'boolean',
-  memoryLimit: 'number?',
-  keep: 'number?',
-  nearHeapLimit: 'boolean|number',
+  memoryLimit: bytes({ nullable: true }),
+  keep: count({ max: U32_MAX, nullable: true }),
+  nearHeapLimit: number({ min: 0, max: U32_MAX, orBoolean: true }),
   dir: 'string?',
+  queueTimeout: milliseconds({ max: TIMER_MAX }),
 }
 
 /** Changes settings at run time; returns the settings now in force. */
 function configure(options) {
   const checked = checkOptions(options, CONFIG_OPTIONS, 'configure')
   if ('nearHeapLimit' in checked) {
-    checked.nearHeapLimit = nearHeapLimitCount(checked.nearHeapLimit, 'configure')
+    checked.nearHeapLimit = nearHeapLimitCount(checked.nearHeapLimit)
     armNearHeapLimit(checked.nearHeapLimit, 'configure')
   }
   Object.assign(shared.config, checked)
@@ -400,14 +400,21 @@ function getConfig() {
 // Monitoring
 
 const MONITOR_OPTIONS = {
-  interval: 'number',
-  window: 'number',
-  pressure: 'number',
-  leakGrowths: 'number',
-  leakMinGrowth: 'number',
+  interval: milliseconds({ min: 100, max: TIMER_MAX }),
+  window: milliseconds({ min: 100 }),
+  pressure: number({ above: 0, max: 1, integer: false }),
+  leakGrowths: count(),
+  leakMinGrowth: number({ min: 0 }),
   snapshots: 'object',
 }
-const AUTOMATIC_OPTIONS = { nearHeapLimit: 'boolean|number', heapUsed: 'number', rss: 'number', max: 'number', minInterval: 'number', dir: 'string' }
+const AUTOMATIC_OPTIONS = {
+  nearHeapLimit: CONFIG_OPTIONS.nearHeapLimit,
+  heapUsed: bytes(),
+  rss: bytes(),
+  max: count(),
+  minInterval: milliseconds(),
+  dir: 'string',
+}
 
 /**
  * Watches GC activity and memory; returns an EventEmitter with 'gc', 'stats', 'leak' and
@@ -417,14 +424,12 @@ const AUTOMATIC_OPTIONS = { nearHeapLimit: 'boolean|number', heapUsed: 'number',
 function monitor(options) {
   const { Monitor, DEFAULTS: MONITOR_DEFAULTS, SNAPSHOT_DEFAULTS } = require('./lib/monitor')
   const checked = { ...MONITOR_DEFAULTS, ...checkOptions(options, MONITOR_OPTIONS, 'monitor') }
-  if (checked.pressure > 1) throw argumentError(`monitor(options): 'pressure' is a share of wall time, at most 1; got ${checked.pressure}`, 'ERR_OUT_OF_RANGE')
-  if (!Number.isInteger(checked.leakGrowths)) throw argumentError(`monitor(options): 'leakGrowths' must be an integer`, 'ERR_OUT_OF_RANGE')
   if (checked.snapshots) {
     checked.snapshots = { ...SNAPSHOT_DEFAULTS, ...checkOptions(checked.snapshots, AUTOMATIC_OPTIONS, 'monitor(snapshots)') }
     if (checked.snapshots.nearHeapLimit !== undefined) {
-      const count = nearHeapLimitCount(checked.snapshots.nearHeapLimit, 'monitor(snapshots)')
-      armNearHeapLimit(count, 'monitor')
-      shared.config.nearHeapLimit = count
+      const snapshots = nearHeapLimitCount(checked.snapshots.nearHeapLimit)
+      armNearHeapLimit(snapshots, 'monitor')
+      shared.config.nearHeapLimit = snapshots
     }
   }
   return new Monitor(checked, {
@@ -434,12 +439,8 @@ function monitor(options) {
 }
 
 // Each near-heap-limit snapshot raises the heap limit once; like Node's own, one by default.
-function nearHeapLimitCount(value, fn) {
-  const count = value === true ? 1 : value === false ? 0 : value
-  if (!Number.isInteger(count)) {
-    throw argumentError(`${fn}: 'nearHeapLimit' must be a boolean or a whole number of snapshots`, 'ERR_OUT_OF_RANGE')
-  }
-  return count
+function nearHeapLimitCount(value) {
+  return value === true ? 1 : value === false ? 0 : value
 }
 
 function armNearHeapLimit(count, fn) {

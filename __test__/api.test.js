@@ -139,7 +139,101 @@ test('configure() validates its options and reports the settings in force', (t) 
   )
   assert.equal(bad.code, 'ERR_INVALID_ARG_TYPE')
   assert.equal(unknown.code, 'ERR_INVALID_ARG_VALUE')
-  assert.deepEqual(good, { signal: false, watchdog: true, quiet: true, guard: true, memoryLimit: null, keep: null, nearHeapLimit: 0, dir })
+  assert.deepEqual(good, { signal: false, watchdog: true, quiet: true, guard: true, memoryLimit: null, keep: null, nearHeapLimit: 0, dir, queueTimeout: 5000 })
+})
+
+test('configure() refuses numbers the addon would wrap or truncate, and keys from Object.prototype', () => {
+  const results = inChild(
+    `for (const options of [{ keep: 2 ** 32 }, { keep: 0.5 }, { keep: 0 }, { memoryLimit: 1.5 }, { nearHeapLimit: 2 ** 32 }, { nearHeapLimit: -1 }, { constructor: 1 }, { hasOwnProperty: 1 }]) {
+       try { rheapdump.configure(options); out('accepted') } catch (err) { out({ code: err.code, message: err.message }) }
+     }
+     out(rheapdump.getConfig())`,
+  )
+  assert.deepEqual(results.slice(0, 8).map((r) => r.code), [
+    'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE',
+    'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE',
+  ])
+  assert.match(results[0].message, /'keep' must be an integer from 1 to 4294967295, got 4294967296/)
+  assert.match(results[6].message, /unknown option 'constructor'/)
+  assert.equal(results[8].keep, null)
+  assert.equal(results[8].nearHeapLimit, 0)
+})
+
+test('keep deletes only this process\'s own default-named snapshots, never another pid\'s', (t) => {
+  const dir = tempDir(t)
+  const another = path.join(dir, 'heapdump-20200101T000000.000000Z-1-0.heapsnapshot')
+  const mine = (pid) => path.join(dir, `heapdump-20200101T000000.000000Z-${pid}-0.heapsnapshot`)
+  fs.writeFileSync(another, 'another process')
+  const [pid, written] = inChild(
+    `require('node:fs').writeFileSync(${JSON.stringify(dir)} + '/heapdump-20200101T000000.000000Z-' + process.pid + '-0.heapsnapshot', 'mine, older')
+     out(process.pid)
+     rheapdump.configure({ keep: 1, quiet: true })
+     rheapdump.snapshot({ dir: ${JSON.stringify(dir)} }).then((info) => out(info.path))`,
+  )
+  assert.equal(fs.readFileSync(another, 'utf8'), 'another process')
+  assert.ok(!fs.existsSync(mine(pid)), 'this process\'s older snapshot is pruned')
+  assert.deepEqual(snapshotFiles(dir).sort(), [another, written].sort())
+})
+
+test('filenames and option pairs that cannot mean what they say are refused with a code', (t) => {
+  const cwd = tempDir(t)
+  const dir = tempDir(t)
+  const results = inChild(
+    `const report = (err) => ({ message: err.message, code: err.code })
+     let error = null
+     out({ returned: rheapdump.writeSnapshot('newdir/', (err) => { error = report(err) }), error })
+     out({ returned: rheapdump.writeSnapshot('a\\0b.heapsnapshot', (err) => { error = report(err) }), error })
+     ;(async () => {
+       for (const options of [{ dir: ${JSON.stringify(dir)}, filename: 'x.heapsnapshot' }, { filename: 'nul\\0.heapsnapshot' }, { dir: 'nul\\0' }]) {
+         try { await rheapdump.snapshot(options); out('resolved') } catch (err) { out(report(err)) }
+       }
+     })()`,
+    { cwd },
+  )
+  assert.deepEqual(results[0], { returned: false, error: { message: 'heapdump write error EISDIR', code: 'EISDIR' } })
+  assert.deepEqual(results[1], { returned: false, error: { message: 'heapdump write error ERR_INVALID_ARG_VALUE', code: 'ERR_INVALID_ARG_VALUE' } })
+  assert.deepEqual(results.slice(2).map((r) => r.code), ['ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE'])
+  assert.match(results[2].message, /'dir' or 'filename', not both/)
+  assert.deepEqual(fs.readdirSync(cwd), [])
+  assert.deepEqual(fs.readdirSync(dir), [])
+})
+
+// --permission from Node 22.13 and 23.5; --experimental-permission before.
+const PERMISSION = process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission'
+
+test('under Node\'s permission model snapshots are written where --allow-fs-write allows, and nowhere else', (t) => {
+  const cwd = tempDir(t)
+  const elsewhere = tempDir(t)
+  const [returned, outcome, returnedElsewhere, refusal, named] = inChild(
+    `let outcome = null
+     out(rheapdump.writeSnapshot((err, file) => { outcome = err ? { message: err.cause.message } : { file } }))
+     out(outcome)
+     out(rheapdump.writeSnapshot(${JSON.stringify(path.join(elsewhere, 'x.heapsnapshot'))}, (err) => { outcome = { message: err.message, code: err.code, path: err.path } }))
+     out(outcome)
+     rheapdump.snapshot({ filename: 'named.heapsnapshot' }).then((info) => out(info.path), (err) => out(err.message))`,
+    { cwd, args: [PERMISSION, '--allow-fs-read=*', `--allow-fs-write=${cwd}`, '--allow-addons'] },
+  )
+  assert.equal(returned, true, JSON.stringify(outcome))
+  assert.equal(path.dirname(outcome.file), cwd)
+  assert.equal(returnedElsewhere, false)
+  assert.deepEqual(refusal, { message: 'heapdump write error ERR_ACCESS_DENIED', code: 'ERR_ACCESS_DENIED', path: path.join(elsewhere, 'x.heapsnapshot') })
+  assert.equal(named, 'named.heapsnapshot')
+  assert.deepEqual(fs.readdirSync(elsewhere), [])
+  assert.deepEqual(fs.readdirSync(cwd).sort(), [path.basename(outcome.file), 'named.heapsnapshot'].sort())
+  for (const file of [outcome.file, path.join(cwd, 'named.heapsnapshot')]) {
+    assert.equal(countObjectsByName(validateFile(file).snap, 'FixtureLeak'), 1500)
+  }
+})
+
+test('under the permission model without --allow-addons, require says which flag loads rheapdump', () => {
+  const result = runScript(
+    `try { require(${JSON.stringify(ROOT)}) } catch (err) { console.log(JSON.stringify({ code: err.code, message: err.message })) }`,
+    { args: [PERMISSION, '--allow-fs-read=*'] },
+  )
+  const { code, message } = JSON.parse(result.stdout)
+  assert.equal(code, 'ERR_DLOPEN_DISABLED')
+  assert.match(message, /permission model forbids native addons.*--allow-addons/)
+  assert.doesNotMatch(message, /Rust|reinstall/i)
 })
 
 test('a snapshot matches one from Node\'s own writer of the same heap', (t) => {

@@ -82,3 +82,23 @@ test('without its program, the command says how to build it', (t) => {
   assert.equal(result.status, 1)
   assert.match(result.stderr, new RegExp(`rheapdump: the command-line program ${dir}/rheapdump-cli is not built; run \`npm rebuild rheapdump\``))
 })
+
+test('a pipe or FIFO is refused at once with ERR_SNAPSHOT_NOT_A_FILE, by the CLI and the JS API', async (t) => {
+  const { dir, file } = realSnapshot(t)
+  const piped = spawnSync('bash', ['-c', `"$0" summary <(cat "$1")`, CLI, file], { encoding: 'utf8', timeout: 20000 })
+  assert.equal(piped.status, 1, piped.stderr)
+  assert.match(piped.stderr, /ERR_SNAPSHOT_NOT_A_FILE: a pipe or FIFO, not a regular file: .*save the snapshot to a file first/)
+  const fifo = path.join(dir, 'pipe')
+  spawnSync('mkfifo', [fifo])
+  const fromCli = spawnSync(CLI, ['validate', fifo], { encoding: 'utf8', timeout: 20000 })
+  assert.equal(fromCli.status, 1, `${fromCli.signal ?? ''} ${fromCli.stderr}`)
+  // In a child: a FIFO that never settles would keep this test's own process alive.
+  const fromApi = runScript(
+    `const { analysis } = require(${JSON.stringify(ROOT)})
+     Promise.allSettled([analysis.summary(${JSON.stringify(fifo)}), analysis.validate(${JSON.stringify(fifo)})])
+       .then((results) => console.log(JSON.stringify(results.map((r) => [r.reason.code, r.reason.path]))))`,
+    { env: { RHEAPDUMP_SIGNAL: '0' }, timeout: 20000 },
+  )
+  assert.equal(fromApi.status, 0, `${fromApi.signal ?? ''} ${fromApi.stderr}`)
+  assert.deepEqual(JSON.parse(fromApi.stdout), [['ERR_SNAPSHOT_NOT_A_FILE', fifo], ['ERR_SNAPSHOT_NOT_A_FILE', fifo]])
+})

@@ -4,7 +4,7 @@
 // a distinct code and no file; `force` overrides it.
 
 const assert = require('node:assert/strict')
-const { execFileSync } = require('node:child_process')
+const { execFileSync, spawn } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
 const { test } = require('node:test')
@@ -24,6 +24,39 @@ function run(body, { cwd, env } = {}) {
   const result = runScript(HEAP + body, { cwd, env: { RHEAPDUMP_SIGNAL: '0', ...env } })
   assert.equal(result.status, 0, result.stderr)
   return { results: result.stdout.trim().split('\n').map((l) => JSON.parse(l)), stderr: result.stderr }
+}
+
+/** A memory cgroup of our own (v1 or v2), or null where none can be made; removed after the test. */
+function memoryCgroup(t, name) {
+  const v1 = '/sys/fs/cgroup/memory'
+  const base = fs.existsSync(path.join(v1, 'memory.limit_in_bytes')) ? v1 : fs.existsSync('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : null
+  const dir = base && path.join(base, `${name}-${process.pid}`)
+  const file = (v1name, v2name) => path.join(dir, base === v1 ? v1name : v2name)
+  try {
+    fs.mkdirSync(dir)
+  } catch (err) {
+    t.skip(`cannot create a memory cgroup here: ${err.code || err.message}`)
+    return null
+  }
+  const pids = () => fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number)
+  t.after(async () => {
+    for (const pid of pids()) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // gone already
+      }
+    }
+    await waitFor(() => pids().length === 0, { what: 'the cgroup to empty' })
+    fs.rmdirSync(dir)
+  })
+  return {
+    dir,
+    setLimit: (bytes) => fs.writeFileSync(file('memory.limit_in_bytes', 'memory.max'), String(bytes)),
+    usage: () => Number(fs.readFileSync(file('memory.usage_in_bytes', 'memory.current'), 'utf8')),
+    oomKills: () => Number(/oom_kill (\d+)/.exec(fs.readFileSync(file('memory.oom_control', 'memory.events'), 'utf8'))?.[1] ?? 0),
+    pids,
+  }
 }
 
 test('under a low memoryLimit a snapshot is refused with the figures, and force takes it anyway', (t) => {
@@ -74,20 +107,12 @@ test('RHEAPDUMP_GUARD=0 turns the guard off', (t) => {
 })
 
 test('a real cgroup memory limit is read, and the snapshot is refused inside it', (t) => {
-  const v1 = '/sys/fs/cgroup/memory'
-  const base = fs.existsSync(path.join(v1, 'memory.limit_in_bytes')) ? v1 : fs.existsSync('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : null
-  const group = base && path.join(base, `rheapdump-test-${process.pid}`)
-  try {
-    fs.mkdirSync(group)
-    fs.writeFileSync(path.join(group, base === v1 ? 'memory.limit_in_bytes' : 'memory.max'), String(200 * 1024 * 1024))
-  } catch (err) {
-    t.skip(`cannot create a memory cgroup here: ${err.code || err.message}`)
-    return
-  }
-  t.after(() => fs.rmdirSync(group))
+  const group = memoryCgroup(t, 'rheapdump-test')
+  if (!group) return
+  group.setLimit(200 * 1024 * 1024)
   const dir = tempDir(t)
   const script = HEAP + `settle(rheapdump.snapshot({ dir: ${JSON.stringify(dir)} })).then(out)`
-  const output = execFileSync('sh', ['-c', `echo $$ > ${group}/cgroup.procs && exec "$0" -e "$1"`, process.execPath, script], {
+  const output = execFileSync('sh', ['-c', `echo $$ > ${group.dir}/cgroup.procs && exec "$0" -e "$1"`, process.execPath, script], {
     encoding: 'utf8',
     env: { ...process.env, RHEAPDUMP_SIGNAL: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -96,6 +121,62 @@ test('a real cgroup memory limit is read, and the snapshot is refused inside it'
   assert.equal(result.code, 'ERR_RHEAPDUMP_INSUFFICIENT_MEMORY', output)
   assert.ok(result.available < 200 * 1024 * 1024)
   assert.deepEqual(fs.readdirSync(dir), [])
+})
+
+const CLUSTER = `
+  const cluster = require('node:cluster')
+  const fs = require('node:fs')
+  require(${JSON.stringify(ROOT)})
+  class FixtureLeak { constructor(i) { this.i = i; this.name = 'leak-' + i } }
+  globalThis.keep = Array.from({ length: 200000 }, (_, i) => new FixtureLeak(i))
+  const line = (value) => fs.writeSync(1, JSON.stringify(value) + '\\n')
+  if (cluster.isPrimary) {
+    let ready = 0
+    cluster.on('exit', (worker, code, signal) => line({ exit: worker.process.pid, code, signal }))
+    cluster.on('message', (worker, message) => { if (++ready === 4) line({ ready: process.memoryUsage().heapUsed }) })
+    for (let i = 0; i < 4; i++) cluster.fork()
+  } else {
+    process.send('ready')
+  }
+  setInterval(() => {}, 1000)
+`
+
+test('a cluster signalled as a group in a cgroup with room for one snapshot: no OOM kill, one snapshot at a time', async (t) => {
+  const group = memoryCgroup(t, 'rheapdump-cluster')
+  if (!group) return
+  const dir = tempDir(t)
+  const script = path.join(dir, 'cluster.js')
+  fs.writeFileSync(script, CLUSTER)
+  // Detached: the primary leads a process group of its own, which its workers join.
+  const primary = spawn('sh', ['-c', `echo $$ > ${group.dir}/cgroup.procs && exec "$0" "$1"`, process.execPath, script], {
+    cwd: dir,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  primary.stdout.on('data', (chunk) => (stdout += chunk))
+  primary.stderr.on('data', (chunk) => (stderr += chunk))
+  const events = () => stdout.split('\n').filter((l) => l.endsWith('}')).map((l) => JSON.parse(l))
+  const ready = await waitFor(() => events().find((e) => e.ready), { what: `the cluster; ${stderr}` })
+  // Room for one snapshot by the guard's own (worst-case) estimate, not for two real ones.
+  const { extraMemory } = require('../lib/binding').binding.estimateSnapshotCost(Number(process.versions.node.split('.')[0]), ready.ready)
+  group.setLimit(Math.round(group.usage() + 1.15 * extraMemory))
+  process.kill(-primary.pid, 'SIGUSR2')
+  const outcomes = () => stderr.split('\n').filter((l) => /^rheapdump: (wrote|heap snapshot failed)/.test(l))
+  const over = () => outcomes().length === 5 || events().some((e) => e.exit) || primary.exitCode !== null || primary.signalCode !== null || group.oomKills() > 0
+  await waitFor(over, { timeout: 120000, what: 'all 5 outcomes or a death' })
+  assert.equal(group.oomKills(), 0, `OOM kills; ${stderr}`)
+  assert.deepEqual(events().filter((e) => e.exit), [], `no worker died; ${stderr}`)
+  assert.equal(outcomes().length, 5, stderr)
+  const written = snapshotFiles(dir)
+  assert.ok(written.length >= 1, stderr)
+  assert.equal(outcomes().filter((l) => l.startsWith('rheapdump: wrote')).length, written.length)
+  for (const line of outcomes().filter((l) => l.includes('failed'))) {
+    assert.match(line, /failed: (ERR_RHEAPDUMP_BUSY .*another process sharing its memory budget|ERR_RHEAPDUMP_INSUFFICIENT_MEMORY)/)
+  }
+  for (const file of written) assert.equal(countObjectsByName(validateFile(file).snap, 'FixtureLeak'), 200000)
+  assert.equal(group.pids().length, 5)
 })
 
 test('a snapshot that would not fit on the disk is refused; forced, it fails with ENOSPC and leaves nothing', (t) => {

@@ -86,11 +86,15 @@ test('an idle process raises no pressure, and a monitor never keeps a process al
 
 test('monitor() rejects bad options with a code', () => {
   const { lines } = inChild(`
-    for (const options of [{ pressure: 2 }, { interval: 'x' }, { bogus: 1 }, { snapshots: { nearHeapLimit: 1.5 } }, { leakGrowths: 2.5 }]) {
+    const cases = [{ pressure: 2 }, { interval: 'x' }, { bogus: 1 }, { snapshots: { nearHeapLimit: 1.5 } }, { leakGrowths: 2.5 },
+      { interval: 3e9 }, { interval: 0.001 }, { snapshots: { max: 0.5 } }, { snapshots: { nearHeapLimit: 2 ** 32 } }, { constructor: 1 }]
+    process.on('warning', (warning) => out(warning.name))
+    for (const options of cases) {
       try { rheapdump.monitor(options).stop(); out('accepted') } catch (err) { out(err.code) }
     }
   `)
-  assert.deepEqual(lines, ['ERR_OUT_OF_RANGE', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE'])
+  assert.deepEqual(lines, ['ERR_OUT_OF_RANGE', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE',
+    'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE', 'ERR_INVALID_ARG_VALUE'])
 })
 
 const nearLimitSwitches = [

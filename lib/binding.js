@@ -24,13 +24,21 @@ function loadAddon() {
     try {
       return { binding: require(file), file }
     } catch (err) {
-      errors.push(`${name}: ${err.message}`)
+      errors.push(Object.assign(err, { message: `${name}: ${err.message}` }))
     }
+  }
+  if (errors.some((error) => error.code === 'ERR_DLOPEN_DISABLED')) {
+    const err = new Error(
+      "rheapdump: Node's permission model forbids native addons in this process, and rheapdump is " +
+        'one. Start node with --allow-addons as well as --permission to load it.',
+    )
+    err.code = 'ERR_DLOPEN_DISABLED'
+    throw err
   }
   const tried = candidates().join(', ')
   const err = new Error(
     `rheapdump: no native binary for ${process.platform}-${process.arch} could be loaded ` +
-      `(looked for ${tried} in ${root}${errors.length ? `; ${errors.join('; ')}` : ''}). ` +
+      `(looked for ${tried} in ${root}${errors.length ? `; ${errors.map((error) => error.message).join('; ')}` : ''}). ` +
       'Reinstall the package with a Rust toolchain on PATH to build it from source (npm rebuild rheapdump).',
   )
   err.code = 'ERR_RHEAPDUMP_BINARY'

@@ -5,7 +5,8 @@
 // keeps working. What it cannot do, it says:
 // - SIGUSR2 goes through a `process.on` listener, which waits for the event loop: a stuck loop
 //   gets its snapshot when it frees up (the addon reaches it through a V8 interrupt);
-// - no near-heap-limit snapshots, no `vsz`, no cgroup-aware guard (free memory only);
+// - no near-heap-limit snapshots, no `vsz`, no cgroup-aware guard (free memory only), no turns
+//   between processes that share a memory budget (a lock that dies with its holder needs flock);
 // - the analyses and the command line need the native program (ERR_RHEAPDUMP_NO_ADDON).
 // Files keep the addon's rules: written under a temporary name with mode 0600, made durable,
 // then given their final name; a default name never replaces an existing file.
@@ -216,6 +217,7 @@ module.exports = {
   },
   signalStats: () => ({ ...stats, active: listening }),
   armNearHeapLimit: () => noAddon('near-heap-limit snapshots'),
+  waitForSnapshotTurn: () => ({ release() {} }),
   isMainThread: () => require('node:worker_threads').isMainThread,
   noAddon,
 }

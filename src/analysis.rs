@@ -18,8 +18,8 @@ pub struct SnapshotCounts {
 /// Why an analysis failed; lib/analysis.js turns it into an Error.
 #[napi(object)]
 pub struct AnalysisFailure {
-  /// An errno name for I/O failures, else ERR_SNAPSHOT_SYNTAX, ERR_SNAPSHOT_UNSOUND or
-  /// ERR_NODE_NOT_FOUND.
+  /// An errno name for I/O failures, else ERR_SNAPSHOT_SYNTAX, ERR_SNAPSHOT_UNSOUND,
+  /// ERR_NODE_NOT_FOUND or ERR_SNAPSHOT_NOT_A_FILE (a pipe, FIFO or device).
   pub code: String,
   pub path: String,
   pub description: String,

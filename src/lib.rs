@@ -15,3 +15,4 @@ mod host;
 mod memory;
 mod signal;
 mod snapshot_file;
+mod turn;

@@ -80,11 +80,13 @@ impl SnapshotFile {
   }
 }
 
-/// Opens a file for a snapshot with a default name in `dir`, or at exactly `filename`.
+/// Opens a file for a snapshot with a default name in `dir`, or at exactly `filename`. With
+/// `byName`, the writer gets a real path in the directory (for Node's permission model).
 #[napi]
 pub fn create_snapshot_file(
   dir: Option<String>,
   filename: Option<String>,
+  by_name: Option<bool>,
 ) -> Either<SnapshotFile, FileFailure> {
   let target = match filename {
     Some(path) => Target::Explicit {
@@ -94,7 +96,12 @@ pub fn create_snapshot_file(
       dir: PathBuf::from(dir.unwrap_or_else(|| ".".to_string())),
     },
   };
-  match PendingSnapshot::create(target) {
+  let pending = if by_name == Some(true) {
+    PendingSnapshot::create_by_name(target)
+  } else {
+    PendingSnapshot::create(target)
+  };
+  match pending {
     Ok(pending) => Either::A(SnapshotFile {
       writer_path: pending.writer_path().to_string_lossy().into_owned(),
       display_path: pending.display_path().to_string_lossy().into_owned(),
@@ -104,10 +111,15 @@ pub fn create_snapshot_file(
   }
 }
 
-/// Deletes the oldest of rheapdump's default-named snapshots in `dir` beyond `keep`; never any
-/// other file, never `current`. Returns the names deleted.
+/// Deletes the oldest of this process's default-named snapshots in `dir` beyond `keep`; never
+/// another process's, never any other file, never `current`. Returns the names deleted.
 #[napi]
 pub fn prune_snapshots(dir: String, keep: u32, current: String) -> napi::Result<Vec<String>> {
-  rheapdump_core::naming::prune(std::path::Path::new(&dir), keep as usize, &current)
-    .map_err(|err| napi::Error::from_reason(format!("cannot prune snapshots in {dir}: {err}")))
+  rheapdump_core::naming::prune(
+    std::path::Path::new(&dir),
+    keep as usize,
+    &current,
+    std::process::id(),
+  )
+  .map_err(|err| napi::Error::from_reason(format!("cannot prune snapshots in {dir}: {err}")))
 }

@@ -9,6 +9,15 @@ const os = require('node:os')
 const path = require('node:path')
 
 const ROOT = path.join(__dirname, '..', '..')
+
+// Guarded snapshots take turns with every process on the host that has no cgroup limit (see
+// README, Guard); node --test runs test files in parallel, so each file's processes get a lock
+// directory of their own and never wait for another file's snapshot storms.
+if (!process.env.RHEAPDUMP_LOCK_DIR) {
+  const lockDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rheapdump-locks-'))
+  process.env.RHEAPDUMP_LOCK_DIR = lockDir
+  process.on('exit', () => fs.rmSync(lockDir, { recursive: true, force: true }))
+}
 const APP = path.join(__dirname, '..', 'fixtures', 'app.js')
 
 function tempDir(t, prefix = 'rheapdump-test-') {

@@ -1,7 +1,8 @@
 //! Whole analyses from file names to reports, with progress: what the CLI and the addon call.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use rheapdump_core::errno;
@@ -33,6 +34,8 @@ pub enum Failure {
   Unsound { path: PathBuf, reason: Unsound },
   /// No node has this id.
   NoSuchNode { path: PathBuf, id: u32 },
+  /// `path` is a pipe, FIFO, device or socket (`kind`), not a regular file.
+  NotAFile { path: PathBuf, kind: &'static str },
 }
 
 impl Failure {
@@ -47,13 +50,14 @@ impl Failure {
     match self {
       Failure::File { path, .. }
       | Failure::Unsound { path, .. }
-      | Failure::NoSuchNode { path, .. } => path,
+      | Failure::NoSuchNode { path, .. }
+      | Failure::NotAFile { path, .. } => path,
     }
   }
 
   /// The `code` of the Error the JS API rejects with, which the CLI prints too: the errno name
   /// (`ENOENT`) when the file could not be read, else `ERR_SNAPSHOT_SYNTAX` (not a snapshot),
-  /// `ERR_SNAPSHOT_UNSOUND` or `ERR_NODE_NOT_FOUND`.
+  /// `ERR_SNAPSHOT_UNSOUND`, `ERR_NODE_NOT_FOUND` or `ERR_SNAPSHOT_NOT_A_FILE`.
   pub fn code(&self) -> &'static str {
     match self {
       Failure::File {
@@ -63,6 +67,7 @@ impl Failure {
       Failure::File { .. } => "ERR_SNAPSHOT_SYNTAX",
       Failure::Unsound { .. } => "ERR_SNAPSHOT_UNSOUND",
       Failure::NoSuchNode { .. } => "ERR_NODE_NOT_FOUND",
+      Failure::NotAFile { .. } => "ERR_SNAPSHOT_NOT_A_FILE",
     }
   }
 
@@ -76,6 +81,10 @@ impl Failure {
       Failure::File { error, .. } => error.to_string(),
       Failure::Unsound { reason, .. } => reason.to_string(),
       Failure::NoSuchNode { id, .. } => format!("no node has id {id}"),
+      Failure::NotAFile { kind, .. } => format!(
+        "{kind}, not a regular file: the reader needs the file's size to bound what it \
+         allocates; save the snapshot to a file first"
+      ),
     }
   }
 }
@@ -111,9 +120,7 @@ impl<R: Read> Read for Counting<'_, R> {
 
 /// Opens `path` for one streaming read that reports its progress; returns the file's size too.
 fn open<'a>(path: &Path, progress: &'a mut dyn Progress) -> Result<(impl Read + 'a, u64), Failure> {
-  let failed = |err: io::Error| Failure::file(path, err.into());
-  let file = File::open(path).map_err(failed)?;
-  let size = file.metadata().map_err(failed)?.len();
+  let (file, size) = open_regular(path)?;
   progress.file(path, size);
   let reader = Counting {
     inner: io::BufReader::with_capacity(1 << 20, file),
@@ -121,6 +128,38 @@ fn open<'a>(path: &Path, progress: &'a mut dyn Progress) -> Result<(impl Read + 
     pending: 0,
   };
   Ok((reader, size))
+}
+
+/// Opens `path` if it is a regular file. The reader bounds what it allocates by the file's size
+/// (the header is untrusted), which a pipe does not have; and a plain open of a FIFO waits for a
+/// writer for ever. O_NONBLOCK makes this open return at once whatever the file is (it changes
+/// nothing for reading a regular file).
+fn open_regular(path: &Path) -> Result<(File, u64), Failure> {
+  let failed = |err: io::Error| Failure::file(path, err.into());
+  let file = OpenOptions::new()
+    .read(true)
+    .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+    .open(path)
+    .map_err(failed)?;
+  let meta = file.metadata().map_err(failed)?;
+  let kind = meta.file_type();
+  let not_a_file = |kind| {
+    Err(Failure::NotAFile {
+      path: path.to_path_buf(),
+      kind,
+    })
+  };
+  if kind.is_file() {
+    Ok((file, meta.len()))
+  } else if kind.is_dir() {
+    Err(failed(io::Error::from_raw_os_error(libc::EISDIR)))
+  } else if kind.is_fifo() {
+    not_a_file("a pipe or FIFO")
+  } else if kind.is_char_device() || kind.is_block_device() {
+    not_a_file("a device")
+  } else {
+    not_a_file("a socket")
+  }
 }
 
 pub fn load(path: &Path, progress: &mut dyn Progress) -> Result<Graph, Failure> {

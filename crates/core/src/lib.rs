@@ -12,3 +12,4 @@ pub mod request;
 pub mod resources;
 pub mod snapshot_file;
 pub mod trim;
+pub mod turn;

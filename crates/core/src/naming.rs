@@ -20,21 +20,23 @@ pub fn default_file_name(at: DateTime<Utc>, pid: u32, seq: u64) -> String {
 /// True for names this crate generates, exactly: the only files rheapdump ever deletes.
 /// heapdump's own `heapdump-<ms>.<us>.heapsnapshot` does not match.
 pub fn is_default_file_name(name: &str) -> bool {
-  let Some(middle) = name
+  default_file_pid(name).is_some()
+}
+
+/// The pid in a name this crate generates; `None` for any other name.
+pub fn default_file_pid(name: &str) -> Option<u32> {
+  let middle = name
     .strip_prefix(PREFIX)
-    .and_then(|rest| rest.strip_suffix(SUFFIX))
-  else {
-    return false;
-  };
+    .and_then(|rest| rest.strip_suffix(SUFFIX))?;
   let mut parts = middle.split('-');
   let (Some(time), Some(pid), Some(seq), None) =
     (parts.next(), parts.next(), parts.next(), parts.next())
   else {
-    return false;
+    return None;
   };
   let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
   let time = time.as_bytes();
-  time.len() == 23
+  let valid = time.len() == 23
     && time[8] == b'T'
     && time[15] == b'.'
     && time[22] == b'Z'
@@ -42,21 +44,32 @@ pub fn is_default_file_name(name: &str) -> bool {
       .iter()
       .all(|part| part.iter().all(u8::is_ascii_digit))
     && digits(pid)
-    && digits(seq)
+    && digits(seq);
+  if valid {
+    pid.parse().ok()
+  } else {
+    None
+  }
 }
 
-/// Deletes the oldest of this crate's snapshots in `dir` so that at most `keep` remain, counting
-/// `current` (the one just written) among them whatever its age: another process's snapshots may
-/// carry later names. Other files are never touched. Returns the names deleted.
-pub fn prune(dir: &std::path::Path, keep: usize, current: &str) -> std::io::Result<Vec<String>> {
+/// Deletes the oldest of the snapshots that process `pid` wrote in `dir` under default names so
+/// that at most `keep` of them remain, counting `current` (the one just written). Nothing else is
+/// ever touched: not other processes' snapshots (a cluster's workers share a directory), not
+/// this app's from earlier runs, not files named by the user. Returns the names deleted.
+pub fn prune(
+  dir: &std::path::Path,
+  keep: usize,
+  current: &str,
+  pid: u32,
+) -> std::io::Result<Vec<String>> {
   let mut ours: Vec<String> = std::fs::read_dir(dir)?
     .filter_map(|entry| entry.ok())
     .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
     .filter_map(|entry| entry.file_name().into_string().ok())
-    .filter(|name| is_default_file_name(name) && name != current)
+    .filter(|name| default_file_pid(name) == Some(pid) && name != current)
     .collect();
-  // The names sort chronologically; among equal times, by pid and then sequence as text, which
-  // is good enough for choosing what to drop.
+  // The names sort chronologically; among equal times, by sequence as text, which is good
+  // enough for choosing what to drop.
   ours.sort();
   let excess = ours.len().saturating_sub(keep.saturating_sub(1));
   let mut deleted = Vec::new();
@@ -118,14 +131,17 @@ mod tests {
   }
 
   #[test]
-  fn prune_keeps_the_newest_and_never_touches_other_files() {
+  fn prune_keeps_the_newest_of_this_process_and_never_touches_other_files() {
     let dir = std::env::temp_dir().join(format!("rheapdump-prune-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let base = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     let ours: Vec<_> = (0..5)
       .map(|i| default_file_name(base + chrono::Duration::seconds(i), 7, 0))
       .collect();
+    let another_pid = default_file_name(base + chrono::Duration::seconds(9), 8, 0);
     let others = [
+      another_pid.as_str(),
+      "heapdump-20250101T000000.000000Z-8-0.heapsnapshot",
       "heapdump-1234.5678.heapsnapshot",
       "app.log",
       "Heap.20260101.000000.7.0.001.heapsnapshot",
@@ -133,15 +149,14 @@ mod tests {
     for name in ours.iter().map(String::as_str).chain(others) {
       std::fs::write(dir.join(name), "x").unwrap();
     }
-    // The current one is the oldest here (another process wrote the later ones): it stays.
-    let deleted = prune(&dir, 2, &ours[0]).unwrap();
-    assert_eq!(deleted, ours[1..4].to_vec());
+    let deleted = prune(&dir, 2, &ours[4], 7).unwrap();
+    assert_eq!(deleted, ours[0..3].to_vec());
     let mut left: Vec<_> = std::fs::read_dir(&dir)
       .unwrap()
       .map(|e| e.unwrap().file_name().into_string().unwrap())
       .collect();
     left.sort();
-    let mut expected: Vec<_> = [&ours[0], &ours[4]]
+    let mut expected: Vec<_> = [&ours[3], &ours[4]]
       .into_iter()
       .cloned()
       .chain(others.iter().map(|s| s.to_string()))

@@ -16,8 +16,11 @@
 //! If anything fails, or the process dies, the anonymous file simply vanishes; a named temporary
 //! file is unlinked when the `PendingSnapshot` is dropped.
 //!
-//! An explicit path that already names something other than a regular file (a device, a FIFO)
-//! is written in place: replacing `/dev/null` with a regular file would be a disaster.
+//! An explicit path that already names a device or a FIFO is written in place: replacing
+//! `/dev/null` with a regular file would be a disaster. That is decided on the name itself
+//! (`lstat`, then `O_NOFOLLOW`): a symlink at the final name is replaced like a regular file,
+//! whatever it points to. A FIFO is opened without waiting: with no reader it fails at once with
+//! `ENXIO` instead of blocking the heap's thread for ever.
 
 use std::ffi::{CString, OsStr};
 use std::fs::{File, OpenOptions};
@@ -102,6 +105,8 @@ pub struct PendingSnapshot {
   dir: Option<OwnedFd>,
   file: Option<File>,
   storage: Storage,
+  /// Hand the writer a real path in the directory instead of `/proc/self/fd/N`.
+  by_name: bool,
   committed: bool,
 }
 
@@ -110,22 +115,31 @@ const NAME_ATTEMPTS: usize = 64;
 
 impl PendingSnapshot {
   pub fn create(target: Target) -> Result<Self, FileError> {
-    Self::create_with(target, true)
+    Self::create_with(target, true, false)
   }
 
   /// As `create`, but always with a named temporary file, as on filesystems without O_TMPFILE.
   pub fn create_named(target: Target) -> Result<Self, FileError> {
-    Self::create_with(target, false)
+    Self::create_with(target, false, false)
   }
 
-  fn create_with(target: Target, try_anonymous: bool) -> Result<Self, FileError> {
+  /// As `create_named`, and the writer is handed the temporary file's real path (or the device's
+  /// or FIFO's own), never `/proc/self/fd/N`: Node's permission model checks the path a writer
+  /// opens, and `--allow-fs-write=<dir>` does not cover `/proc/self/fd/`.
+  pub fn create_by_name(target: Target) -> Result<Self, FileError> {
+    Self::create_with(target, false, true)
+  }
+
+  fn create_with(target: Target, try_anonymous: bool, by_name: bool) -> Result<Self, FileError> {
     let started_at = Utc::now();
     let (dir_path, explicit) = match &target {
       Target::DefaultName { dir } => (dir.clone(), None),
       Target::Explicit { path } => (parent_dir(path), Some(path.clone())),
     };
     if let Some(path) = &explicit {
-      match std::fs::metadata(path) {
+      // The name itself decides, never what a symlink there points to: a link planted by someone
+      // else must not steer the heap into their FIFO or device.
+      match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.is_dir() => {
           return Err(FileError::new(
             &io::Error::from_raw_os_error(libc::EISDIR),
@@ -133,16 +147,19 @@ impl PendingSnapshot {
             path,
           ))
         }
-        Ok(meta) if !meta.is_file() => {
-          return Ok(PendingSnapshot {
-            target,
-            started_at,
-            dir_path,
-            dir: None,
-            file: None,
-            storage: Storage::InPlace,
-            committed: false,
-          })
+        Ok(meta) if !meta.is_file() && !meta.file_type().is_symlink() => {
+          if let Some(file) = open_in_place(path)? {
+            return Ok(PendingSnapshot {
+              target,
+              started_at,
+              dir_path,
+              dir: None,
+              file: Some(file),
+              storage: Storage::InPlace,
+              by_name,
+              committed: false,
+            });
+          }
         }
         Ok(_) => {}
         Err(err) if err.kind() == io::ErrorKind::NotFound => {}
@@ -181,15 +198,18 @@ impl PendingSnapshot {
       dir: Some(dir),
       file: Some(file),
       storage,
+      by_name,
       committed: false,
     })
   }
 
   /// The path to give the writer.
   pub fn writer_path(&self) -> PathBuf {
+    let by_name = self.by_name || !proc_fd_available();
     match (&self.storage, &self.file) {
-      (Storage::InPlace, _) | (_, None) => self.explicit_path().to_path_buf(),
-      (Storage::Named(name), Some(_)) if !proc_fd_available() => {
+      (_, None) => self.explicit_path().to_path_buf(),
+      (Storage::InPlace, Some(_)) if by_name => self.explicit_path().to_path_buf(),
+      (Storage::Named(name), Some(_)) if by_name => {
         self.dir_path.join(OsStr::from_bytes(name.as_bytes()))
       }
       (_, Some(file)) => PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd())),
@@ -206,7 +226,11 @@ impl PendingSnapshot {
 
   /// Makes the written snapshot durable and gives it its final name.
   pub fn commit(mut self) -> Result<Written, FileError> {
-    let (Some(dir), Some(file)) = (&self.dir, &self.file) else {
+    let (Some(dir), Some(file), false) = (
+      &self.dir,
+      &self.file,
+      matches!(self.storage, Storage::InPlace),
+    ) else {
       let path = self.explicit_path().to_path_buf();
       let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
       self.committed = true;
@@ -371,6 +395,56 @@ fn c_name(name: &OsStr) -> CString {
       .unwrap_or_default(),
   )
   .unwrap_or_default()
+}
+
+/// Opens an existing device or FIFO named directly at `path` for writing, without following a
+/// symlink and without waiting for a FIFO's reader. `None` when the name turned out to be a
+/// symlink or a regular file after all (it changed since it was looked at): it is then replaced.
+fn open_in_place(path: &Path) -> Result<Option<File>, FileError> {
+  // O_NONBLOCK: opening a FIFO for writing otherwise blocks until some process opens it for
+  // reading, which may be never, and this runs on the thread that owns the heap.
+  let opened = OpenOptions::new()
+    .write(true)
+    .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+    .open(path);
+  let file = match opened {
+    Ok(file) => file,
+    Err(err) if err.raw_os_error() == Some(libc::ELOOP) => return Ok(None),
+    Err(err) if err.raw_os_error() == Some(libc::ENXIO) => {
+      let description = if is_fifo(path) {
+        "no process has the FIFO open for reading".to_string()
+      } else {
+        errno::describe(&err)
+      };
+      return Err(FileError {
+        code: errno::code_of(&err),
+        syscall: "open",
+        path: path.to_path_buf(),
+        description,
+      });
+    }
+    Err(err) => return Err(FileError::new(&err, "open", path)),
+  };
+  let meta = file
+    .metadata()
+    .map_err(|err| FileError::new(&err, "fstat", path))?;
+  if meta.is_file() {
+    return Ok(None);
+  }
+  // The writer gets a descriptor of its own (see writer_path); it blocks like any writer.
+  // SAFETY: fcntl on a descriptor this function owns.
+  unsafe {
+    let flags = libc::fcntl(file.as_raw_fd(), libc::F_GETFL);
+    if flags >= 0 {
+      libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK);
+    }
+  }
+  Ok(Some(file))
+}
+
+fn is_fifo(path: &Path) -> bool {
+  use std::os::unix::fs::FileTypeExt;
+  std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_fifo())
 }
 
 fn open_dir(path: &Path) -> io::Result<OwnedFd> {

@@ -1,5 +1,5 @@
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use rheapdump_core::naming::is_default_file_name;
@@ -113,31 +113,103 @@ fn a_symlink_at_the_explicit_path_is_replaced_and_its_target_untouched() {
   assert_eq!(fs::read_to_string(&path).unwrap(), "snapshot");
 }
 
-#[test]
-fn an_existing_fifo_is_written_in_place() {
-  let dir = tempfile::tempdir().unwrap();
-  let fifo = dir.path().join("pipe");
-  let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+fn make_fifo(path: &Path) {
+  let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
   // SAFETY: a valid NUL-terminated path.
   assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+/// The read end of a FIFO, opened without waiting for a writer.
+fn fifo_reader(path: &Path) -> fs::File {
+  use std::os::unix::fs::OpenOptionsExt;
+  fs::OpenOptions::new()
+    .read(true)
+    .custom_flags(libc::O_NONBLOCK)
+    .open(path)
+    .unwrap()
+}
+
+fn read_available(reader: &mut fs::File) -> String {
+  use std::io::Read;
+  let mut text = String::new();
+  let _ = reader.read_to_string(&mut text); // WouldBlock once the pipe is empty
+  text
+}
+
+#[test]
+fn an_existing_fifo_with_a_reader_is_written_in_place() {
+  let dir = tempfile::tempdir().unwrap();
+  let fifo = dir.path().join("pipe");
+  make_fifo(&fifo);
+  let mut reader = fifo_reader(&fifo);
   let pending = PendingSnapshot::create(Target::Explicit { path: fifo.clone() }).unwrap();
-  assert_eq!(pending.writer_path(), fifo);
+  write_like_node(&pending, "snapshot");
   let written = pending.commit().unwrap();
   assert_eq!(written.path, fifo);
-  assert!(fs::symlink_metadata(&fifo)
-    .unwrap()
-    .file_type()
-    .is_fifo_like());
+  assert_eq!(read_available(&mut reader), "snapshot");
+  assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
   assert_eq!(entries(dir.path()), vec!["pipe"]);
 }
 
-trait FifoLike {
-  fn is_fifo_like(&self) -> bool;
+#[test]
+fn a_fifo_nobody_reads_fails_at_once_with_enxio_instead_of_blocking() {
+  let dir = tempfile::tempdir().unwrap();
+  let fifo = dir.path().join("pipe");
+  make_fifo(&fifo);
+  let started = std::time::Instant::now();
+  let err = PendingSnapshot::create(Target::Explicit { path: fifo.clone() })
+    .err()
+    .expect("no reader: an error");
+  assert!(started.elapsed() < std::time::Duration::from_secs(1));
+  assert_eq!((err.code, err.syscall, err.path), ("ENXIO", "open", fifo));
+  assert_eq!(err.description, "no process has the FIFO open for reading");
 }
-impl FifoLike for fs::FileType {
-  fn is_fifo_like(&self) -> bool {
-    std::os::unix::fs::FileTypeExt::is_fifo(self)
+
+#[test]
+fn a_symlink_to_a_fifo_is_replaced_and_the_fifo_receives_nothing() {
+  let dir = tempfile::tempdir().unwrap();
+  let fifo = dir.path().join("their-pipe");
+  make_fifo(&fifo);
+  let mut reader = fifo_reader(&fifo);
+  let path = dir.path().join("snap.heapsnapshot");
+  std::os::unix::fs::symlink(&fifo, &path).unwrap();
+  let pending = PendingSnapshot::create(Target::Explicit { path: path.clone() }).unwrap();
+  write_like_node(&pending, "snapshot");
+  pending.commit().unwrap();
+  assert!(fs::symlink_metadata(&path).unwrap().file_type().is_file());
+  assert_eq!(fs::read_to_string(&path).unwrap(), "snapshot");
+  assert_eq!(read_available(&mut reader), "");
+}
+
+#[test]
+fn a_device_named_directly_is_written_in_place_but_a_symlink_to_it_is_replaced() {
+  let dir = tempfile::tempdir().unwrap();
+  let null = dir.path().join("null");
+  let c = std::ffi::CString::new(null.to_str().unwrap()).unwrap();
+  // SAFETY: a valid NUL-terminated path. A private clone of /dev/null (1, 3): never the real one.
+  if unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o600, libc::makedev(1, 3)) } != 0 {
+    eprintln!("skipped: mknod needs CAP_MKNOD");
+    return;
   }
+  let pending = PendingSnapshot::create(Target::Explicit { path: null.clone() }).unwrap();
+  write_like_node(&pending, "snapshot");
+  pending.commit().unwrap();
+  assert!(fs::symlink_metadata(&null)
+    .unwrap()
+    .file_type()
+    .is_char_device());
+
+  let link = dir.path().join("snap.heapsnapshot");
+  std::os::unix::fs::symlink(&null, &link).unwrap();
+  let pending = PendingSnapshot::create(Target::Explicit { path: link.clone() }).unwrap();
+  write_like_node(&pending, "snapshot");
+  pending.commit().unwrap();
+  assert!(fs::symlink_metadata(&link).unwrap().file_type().is_file());
+  assert_eq!(fs::read_to_string(&link).unwrap(), "snapshot");
+  assert!(fs::symlink_metadata(&null)
+    .unwrap()
+    .file_type()
+    .is_char_device());
 }
 
 #[test]
@@ -297,4 +369,26 @@ fn a_deleted_directory_is_enoent_not_the_kernels_eperm() {
   ));
   let err = PendingSnapshot::create(default_in(&through)).err().unwrap();
   assert_eq!(err.code, "ENOENT");
+}
+
+#[test]
+fn by_name_the_writer_gets_a_real_path_in_the_directory_and_commit_renames_it() {
+  let dir = tempfile::tempdir().unwrap();
+  let pending = PendingSnapshot::create_by_name(default_in(dir.path())).unwrap();
+  let writer = pending.writer_path();
+  assert_eq!(writer.parent().unwrap(), dir.path());
+  assert!(writer
+    .file_name()
+    .unwrap()
+    .to_str()
+    .unwrap()
+    .starts_with(".rheapdump-"));
+  write_like_node(&pending, "snapshot");
+  let written = pending.commit().unwrap();
+  assert_eq!(
+    entries(dir.path()),
+    vec![written.path.file_name().unwrap().to_str().unwrap()]
+  );
+  assert_eq!(fs::read_to_string(&written.path).unwrap(), "snapshot");
+  assert_eq!(fs::metadata(&written.path).unwrap().mode() & 0o777, 0o600);
 }
