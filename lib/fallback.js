@@ -84,9 +84,7 @@ function createSnapshotFile(dir, filename) {
       open = false
       let target = finalPath
       try {
-        const fd = fs.openSync(temporary, 'r+')
-        fs.fsyncSync(fd)
-        fs.closeSync(fd)
+        durable(temporary)
         if (target === null) {
           // link() refuses an existing name: a default name never replaces a file.
           target = path.join(directory, defaultName())
@@ -105,6 +103,18 @@ function createSnapshotFile(dir, filename) {
       open = false
       fs.rmSync(temporary, { force: true })
     },
+  }
+}
+
+/** fsync, where allowed: Node 20's permission model refuses it (ERR_ACCESS_DENIED) to everyone. */
+function durable(file) {
+  const fd = fs.openSync(file, 'r+')
+  try {
+    fs.fsyncSync(fd)
+  } catch (err) {
+    if (err.code !== 'ERR_ACCESS_DENIED') throw err
+  } finally {
+    fs.closeSync(fd)
   }
 }
 

@@ -133,8 +133,9 @@ class Monitor extends EventEmitter {
     else if (rss !== undefined && memory.rss > rss) reason = `RSS ${mib(memory.rss)} > ${mib(rss)}`
     if (!reason) return
     this.#automatic.taken++
-    this.#automatic.last = now
     this.#hooks.automaticSnapshot({ dir, reason })
+    // From the end of this snapshot: a long one must not eat into the interval.
+    this.#automatic.last = Date.now()
   }
 
   #stats() {

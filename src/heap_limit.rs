@@ -18,9 +18,9 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use napi::{Error, Result};
 use napi_derive::napi;
 
-use rheapdump_core::request::Reason;
+use rheapdump_core::request::{Phase, Reason};
 
-use crate::handoff::request;
+use crate::handoff::{request, REQUEST};
 use crate::host::{current_isolate, lookup};
 
 type NearHeapLimitCallback = extern "C" fn(*mut c_void, usize, usize) -> usize;
@@ -29,6 +29,9 @@ type AddNearHeapLimitCallback =
 
 static REMAINING: AtomicU32 = AtomicU32::new(0);
 static REGISTERED: AtomicBool = AtomicBool::new(false);
+/// Raises given while the near-heap-limit snapshot is outstanding.
+static IN_FLIGHT_RAISES: AtomicU32 = AtomicU32::new(0);
+const MAX_IN_FLIGHT_RAISES: u32 = 3;
 
 /// Headroom given once per snapshot: enough for the collection before the snapshot and for the
 /// app to reach its next interrupt, not enough to hide a leak for long.
@@ -37,12 +40,25 @@ fn raised_limit(current: usize) -> usize {
 }
 
 extern "C" fn on_near_heap_limit(_data: *mut c_void, current: usize, _initial: usize) -> usize {
+  if matches!(
+    REQUEST.phase(),
+    Phase::Pending(Reason::NearHeapLimit) | Phase::Claimed(Reason::NearHeapLimit)
+  ) {
+    // The snapshot asked for is not written yet, and the garbage collections it runs may hit
+    // the limit again (seen on Node 24): room for it, or the process dies before it is taken.
+    // A few times at most, so that a snapshot that never comes cannot hide a leak for long.
+    if IN_FLIGHT_RAISES.fetch_add(1, Ordering::AcqRel) < MAX_IN_FLIGHT_RAISES {
+      return raised_limit(current);
+    }
+    return current;
+  }
   let armed = REMAINING
     .fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| {
       left.checked_sub(1)
     })
     .is_ok();
   if armed {
+    IN_FLIGHT_RAISES.store(0, Ordering::Release);
     // Raised even when the request is coalesced into one already outstanding: that snapshot
     // needs the room just as much.
     request(Reason::NearHeapLimit);
