@@ -214,6 +214,8 @@ export interface PathStep {
   node: string
   id: number
   edge: string | null
+  /** `file:line:column` (1-based) of the node's function or constructor, where the snapshot tells. */
+  source?: string
 }
 
 export interface ClassRow {
@@ -255,7 +257,29 @@ export interface LeakReport {
   target: string
   final: string
   objects: number
+  /** By class and shape of the retaining path (memlab's clusters); keys of hash tables and indices left out. */
   groups: { name: string; count: number; retained_size: number; path: PathStep[] }[]
+  /** Where the leaked objects accumulate: the nearest object on their path that was in the baseline. */
+  owners: LeakOwner[]
+}
+
+export interface LeakOwner {
+  id: number
+  name: string
+  class: string
+  /** `file:line:column` of the owner's function or class, or of the nearest node on its path with one. */
+  source: string | null
+  /** The name of the node `source` belongs to. */
+  source_of: string | null
+  /** Leaked objects it holds, and what they retain. */
+  count: number
+  retained_size: number
+  /** Objects allocated after the target that it holds too. */
+  growth_count: number
+  growth_size: number
+  /** Its leaked objects by class (functions by name), largest retained size first; at most 10. */
+  classes: { name: string; count: number; retained_size: number; source?: string; example: number }[]
+  path: PathStep[]
 }
 
 export interface RetainingPaths {

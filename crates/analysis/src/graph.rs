@@ -11,6 +11,8 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
+use rustc_hash::FxHashMap;
+
 use crate::parse::{visit, Meta, ParseError, Visitor};
 use crate::validate::{enum_names, field_position};
 
@@ -156,6 +158,8 @@ pub struct Graph {
   /// as an index into `interface_names`; set by [`crate::heap::Heap::new`].
   pub interfaces: Vec<(u32, u32)>,
   pub interface_names: Vec<String>,
+  /// The URL of each script a location names, by script id (sorted): (script id, string index).
+  pub scripts: Vec<(u32, u32)>,
   /// How many edges the snapshot has, also once they are released.
   pub(crate) edges: usize,
 }
@@ -169,6 +173,75 @@ impl Graph {
       .ok()?;
     let [_, script, line, column] = self.locations[found];
     Some([script, line, column])
+  }
+
+  /// Where the node's function or constructor is written, as editors count (1-based):
+  /// `/srv/app/cache.js:12:3`; None when the snapshot has no location for it or does not
+  /// name its script.
+  pub fn source(&self, node: usize) -> Option<String> {
+    let [script, line, column] = self.location(node)?;
+    let found = self.scripts.binary_search_by_key(&script, |s| s.0).ok()?;
+    let url = self.strings.get(self.scripts[found].1);
+    Some(format!("{url}:{}:{}", line + 1, column + 1))
+  }
+
+  /// Script ids to URLs: a function's location names its script by id only, but its shared
+  /// function info leads to the script (`shared` → `script` or `script_or_debug_info`), whose
+  /// node is named by its URL.
+  fn find_scripts(&mut self) {
+    let t = &self.types;
+    let edge_to = |node: usize, named: &dyn Fn(&str) -> bool| {
+      self
+        .edges(node)
+        .find(|&e| self.edge_type[e] == t.internal && named(self.strings.get(self.edge_name[e])))
+        .map(|e| self.edge_to[e] as usize)
+    };
+    let mut scripts: FxHashMap<u32, u32> = FxHashMap::default();
+    for &[node, script, _, _] in &self.locations {
+      let node = node as usize;
+      if self.node_type[node] != t.closure || scripts.contains_key(&script) {
+        continue;
+      }
+      let found = edge_to(node, &|name| name == "shared")
+        .and_then(|shared| edge_to(shared, &|name| name.starts_with("script")))
+        .map(|script| self.node_name[script])
+        .filter(|&name| {
+          let url = self.strings.get(name);
+          !url.is_empty() && !url.starts_with("system / ")
+        });
+      if let Some(name) = found {
+        scripts.insert(script, name);
+      }
+    }
+    self.scripts = scripts.into_iter().collect();
+    self.scripts.sort_unstable();
+  }
+
+  /// Objects whose named properties live in a hash table (dictionary mode: caches keyed by
+  /// data, objects made by `Object.create(null)`, objects with deleted properties), sorted. The
+  /// snapshot does not say so; the size of the property store does. A dictionary holds at least
+  /// 1.5 slots of 3 words per property, a fast object's property array one word per property
+  /// and a few of slack.
+  pub fn dictionary_objects(&self) -> Vec<u32> {
+    let t = &self.types;
+    (0..self.node_count())
+      .filter(|&node| self.node_type[node] == t.object)
+      .filter(|&node| {
+        let mut properties = 0u64;
+        let mut store = None;
+        for e in self.edges(node) {
+          if self.edge_type[e] == t.property {
+            properties += 1;
+          } else if self.edge_type[e] == t.internal
+            && self.strings.get(self.edge_name[e]) == "properties"
+          {
+            store = Some(self.edge_to[e] as usize);
+          }
+        }
+        store.is_some_and(|store| u64::from(self.self_size[store]) > 16 * properties + 48)
+      })
+      .map(|node| node as u32)
+      .collect()
   }
 
   pub fn node_count(&self) -> usize {
@@ -511,6 +584,7 @@ impl Visitor for Loader {
         ));
       }
     }
+    self.graph.find_scripts();
     Ok(())
   }
 }

@@ -129,6 +129,9 @@ pub fn diff(d: &Diff) -> String {
 fn path(steps: &[Step], out: &mut String) {
   for step in steps {
     let _ = write!(out, "    {} @{}", step.node, step.id);
+    if let Some(source) = &step.source {
+      let _ = write!(out, " ({source})");
+    }
     if let Some(edge) = &step.edge {
       let _ = write!(out, " --{edge}-->");
     }
@@ -136,11 +139,67 @@ fn path(steps: &[Step], out: &mut String) {
   }
 }
 
-pub fn leaks(l: &Leaks) -> String {
-  let mut out = format!(
+/// `1 new object`, `2 new objects`.
+fn objects(count: u64, noun: &str) -> String {
+  let s = if count == 1 { "" } else { "s" };
+  format!("{count} {noun}{s}")
+}
+
+fn leaks_header(l: &Leaks) -> String {
+  format!(
     "{} objects allocated after {}, present in {} and still alive in {}\n",
     l.objects, l.baseline, l.target, l.final_
-  );
+  )
+}
+
+/// The leaks by owner: where they accumulate, what they are, and the path to the owner.
+pub fn leaks(l: &Leaks) -> String {
+  let mut out = leaks_header(l);
+  if l.owners.is_empty() {
+    out.push_str("no leak candidates\n");
+    return out;
+  }
+  for (i, owner) in l.owners.iter().enumerate() {
+    let _ = write!(out, "\n{}. {} @{}", i + 1, owner.name, owner.id);
+    match (&owner.source, &owner.source_of) {
+      (Some(source), Some(of)) if *of != owner.name => {
+        let _ = write!(out, " in {of} ({source})");
+      }
+      (Some(source), _) => {
+        let _ = write!(out, " ({source})");
+      }
+      _ => {}
+    }
+    let _ = writeln!(
+      out,
+      " holds {}, retaining {}; {} more since the target ({})",
+      objects(owner.count, "new object"),
+      size(owner.retained_size),
+      owner.growth_count,
+      size(owner.growth_size)
+    );
+    let mut classes = table(&["Class", "Count", "Retained", "Example", "Source"], 1);
+    for class in &owner.classes {
+      classes.add_row(vec![
+        class.name.clone(),
+        class.count.to_string(),
+        size(class.retained_size),
+        format!("@{}", class.example),
+        class.source.clone().unwrap_or_default(),
+      ]);
+    }
+    for line in classes.to_string().lines() {
+      let _ = writeln!(out, "    {}", line.trim_end());
+    }
+    out.push_str("  retained by\n");
+    path(&owner.path, &mut out);
+  }
+  out
+}
+
+/// The leaks by class and shape of the retaining path, as memlab clusters them (`--by-path`).
+pub fn leak_groups(l: &Leaks) -> String {
+  let mut out = leaks_header(l);
   if l.groups.is_empty() {
     out.push_str("no leak candidates\n");
     return out;

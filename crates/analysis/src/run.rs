@@ -130,18 +130,17 @@ pub fn load(path: &Path, progress: &mut dyn Progress) -> Result<Graph, Failure> 
 
 fn analyse(path: &Path, keep: Keep, progress: &mut dyn Progress) -> Result<Heap, Failure> {
   let graph = load(path, progress)?;
-  Ok(Heap::with_rules(
-    graph,
-    Rules::DEVTOOLS,
-    keep,
-    &mut |stage| {
-      progress.stage(match stage {
-        Stage::Sizes => "shallow sizes",
-        Stage::Dominators => "dominators",
-        Stage::Distances => "distances",
-      })
-    },
-  ))
+  Ok(build(graph, keep, progress))
+}
+
+fn build(graph: Graph, keep: Keep, progress: &mut dyn Progress) -> Heap {
+  Heap::with_rules(graph, Rules::DEVTOOLS, keep, &mut |stage| {
+    progress.stage(match stage {
+      Stage::Sizes => "shallow sizes",
+      Stage::Dominators => "dominators",
+      Stage::Distances => "distances",
+    })
+  })
 }
 
 /// The sorted node ids of a snapshot: all the three-snapshot technique needs of the first two.
@@ -197,16 +196,23 @@ pub fn leaks(
   top: usize,
   progress: &mut dyn Progress,
 ) -> Result<Leaks, Failure> {
-  // Of the first two snapshots only the ids that are new in the second are kept.
+  // Of the first two snapshots only the ids are kept: those of the baseline, and those of
+  // the target that are new.
   let baseline_ids = ids(baseline, progress)?;
   let new_ids = report::new_ids(&baseline_ids, &ids(target, progress)?);
-  drop(baseline_ids);
+  let graph = load(last, progress)?;
+  let dictionaries = graph.dictionary_objects();
   // Retaining paths need each node's parent edge, not the edges: they go as for a summary.
-  let heap = analyse(last, Keep::Parents, progress)?;
+  let heap = build(graph, Keep::Parents, progress);
   progress.stage("leaks");
+  let history = report::History {
+    baseline: &baseline_ids,
+    new: &new_ids,
+  };
   Ok(report::leaks(
     &heap,
-    &new_ids,
+    &history,
+    &dictionaries,
     (&name(baseline), &name(target), &name(last)),
     top,
   ))

@@ -58,9 +58,12 @@ enum Command {
     target: PathBuf,
     #[arg(value_name = "FINAL")]
     last: PathBuf,
-    /// Groups to show (0 for all)
+    /// Owners (or groups) to show (0 for all)
     #[arg(long, value_name = "N", default_value_t = 20)]
     top: usize,
+    /// Group by class and retaining path, as memlab's find-leaks clusters, instead of by owner
+    #[arg(long)]
+    by_path: bool,
   },
   /// The shortest retaining paths from the GC roots to node @ID
   Path {
@@ -169,8 +172,14 @@ fn main() -> ExitCode {
       target,
       last,
       top,
+      by_path,
     } => {
-      run::leaks(&baseline, &target, &last, top, progress).map(|l| output(&l, json, render::leaks))
+      let text = if by_path {
+        render::leak_groups
+      } else {
+        render::leaks
+      };
+      run::leaks(&baseline, &target, &last, top, progress).map(|l| output(&l, json, text))
     }
     Command::Path { file, id, max } => {
       run::paths(&file, id, max, progress).map(|p| output(&p, json, render::paths))

@@ -1,0 +1,101 @@
+'use strict'
+
+// The leak hunt on a service that looks like production code (fixtures/quote-service: HTTP, a
+// logger, a memoizing cache, an event bus) with two planted leaks: a listener added per request
+// and never removed, and a cache keyed by customer. Three snapshots are taken in the service
+// with rheapdump's writeSnapshot().
+
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { spawnSync } = require('node:child_process')
+const { before, after, test } = require('node:test')
+
+const { ROOT } = require('./helpers/proc')
+
+const CLI = path.join(ROOT, 'bin', 'rheapdump')
+const SERVICE = path.join(__dirname, 'fixtures', 'quote-service')
+const cli = (...args) => spawnSync(CLI, args, { encoding: 'utf8', maxBuffer: 64 << 20 })
+const json = (...args) => {
+  const run = cli(...args, '--json')
+  assert.equal(run.status, 0, run.stderr)
+  return JSON.parse(run.stdout)
+}
+
+// Requests before the baseline, between baseline and target, and between target and final.
+const WARMUP = 40
+const TARGET = 250
+const FINAL = 80
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rheapdump-hunt-'))
+let files
+
+/** Runs the service in `cwd` and returns its three snapshots' names and its pid. */
+function hunt(cwd, counts = [WARMUP, TARGET, FINAL]) {
+  fs.mkdirSync(cwd, { recursive: true })
+  const run = spawnSync(process.execPath, [path.join(SERVICE, 'hunt.js'), ROOT, ...counts.map(String)], { cwd, encoding: 'utf8' })
+  assert.equal(run.status, 0, run.stderr)
+  return JSON.parse(run.stdout)
+}
+
+/** `file:line:` of the first line of `file` in the service that contains `text`. */
+function lineOf(file, text) {
+  const full = path.join(SERVICE, file)
+  const line = fs.readFileSync(full, 'utf8').split('\n').findIndex((l) => l.includes(text)) + 1
+  assert.ok(line > 0, `${text} in ${file}`)
+  return `${full}:${line}:`
+}
+
+before(() => {
+  files = hunt(path.join(dir, 'one')).files
+})
+after(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+test('leaks names both accumulation points first, with file:line, exact counts and few classes', () => {
+  const report = json('leaks', ...files)
+  const [first, second] = report.owners
+  const listeners = [first, second].find((o) => o.class === 'Array')
+  const cache = [first, second].find((o) => o.class !== 'Array')
+  assert.ok(listeners && cache, JSON.stringify(report.owners.slice(0, 3).map((o) => [o.name, o.source])))
+
+  // The listener array of RateFeed._events.rates, located at the class that holds it.
+  assert.deepEqual(listeners.path.slice(-3).map((s) => s.edge), ['_events', 'rates', null])
+  assert.ok(listeners.source.startsWith(lineOf('rate-feed.js', 'constructor(')), listeners.source)
+  assert.equal(listeners.source_of, 'RateFeed')
+  const byName = (owner, pattern) => owner.classes.find((c) => pattern.test(c.name))
+  assert.equal(byName(listeners, /^QuoteRequest$/).count, TARGET, 'one QuoteRequest per request after the baseline')
+  assert.ok(byName(listeners, /^QuoteRequest$/).source.startsWith(lineOf('quotes.js', 'constructor(')))
+
+  // The cache of the memoized function, located at the closure whose context holds it.
+  assert.equal(cache.path.at(-2).edge, 'cache')
+  assert.ok(cache.source.startsWith(lineOf('memoize.js', 'return function memoized')), cache.source)
+  assert.equal(cache.source_of, 'memoized')
+  assert.equal(byName(cache, /exempt/).count, TARGET, 'one tax rate per new customer')
+
+  for (const owner of [listeners, cache]) {
+    const top3 = owner.classes.slice(0, 3).reduce((sum, c) => sum + c.retained_size, 0)
+    assert.ok(top3 >= 0.8 * owner.retained_size, `${owner.name}: ${top3} of ${owner.retained_size}`)
+    assert.ok(owner.growth_count > 0, 'both leaks went on growing after the target')
+    assert.ok(owner.count <= report.objects)
+  }
+  const sizes = report.owners.map((o) => o.retained_size)
+  assert.deepEqual(sizes, [...sizes].sort((a, b) => b - a))
+
+  const human = cli('leaks', ...files, '--top', '2')
+  assert.equal(human.status, 0, human.stderr)
+  assert.match(human.stdout, /\n[12]\. Array @\d+ in RateFeed \(\S+rate-feed\.js:\d+:\d+\) holds \d+ new objects/)
+  assert.match(human.stdout, /\n[12]\. Object @\d+ in memoized \(\S+memoize\.js:\d+:\d+\) holds \d+ new objects/)
+  assert.match(human.stdout, /\n {5}QuoteRequest +250 +[\d.]+ KiB +@\d+ +\S+quotes\.js:\d+:\d+\n/)
+})
+
+test('leaks --by-path: the keys of a dictionary-mode cache do not split its group', () => {
+  const report = json('leaks', ...files, '--top', '0')
+  const cached = report.groups.filter((g) => /exempt/.test(g.name))
+  assert.equal(cached.length, 1, JSON.stringify(cached.map((g) => g.path.at(-2))))
+  assert.equal(cached[0].count, TARGET)
+  assert.ok(report.groups.length < 100, `${report.groups.length} groups`)
+  const human = cli('leaks', ...files, '--by-path', '--top', '3')
+  assert.equal(human.status, 0, human.stderr)
+  assert.match(human.stdout, /\n1\. \d+ × \S+, retaining /)
+})
