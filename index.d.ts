@@ -227,6 +227,8 @@ export interface ClassRow {
   distance: number | null
   /** `script_id:line:column` of the constructor, where DevTools tells same-named classes apart by it. */
   location?: string
+  /** The same place as `file:line:column`, 1-based, where the snapshot names the script. */
+  source?: string
 }
 
 export interface SnapshotSummary {
@@ -235,7 +237,7 @@ export interface SnapshotSummary {
   edges: number
   total_size: number
   classes: ClassRow[]
-  largest: { id: number; name: string; type: string; self_size: number; retained_size: number }[]
+  largest: { id: number; name: string; type: string; self_size: number; retained_size: number; source?: string }[]
 }
 
 export interface SnapshotDiff {

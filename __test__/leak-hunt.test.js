@@ -99,3 +99,20 @@ test('leaks --by-path: the keys of a dictionary-mode cache do not split its grou
   assert.equal(human.status, 0, human.stderr)
   assert.match(human.stdout, /\n1\. \d+ × \S+, retaining /)
 })
+
+test('summary: classes written in the service carry file:line:column, 1-based, in JSON and table', () => {
+  const report = json('summary', files[2], '--top', '0')
+  const row = (name) => report.classes.find((c) => c.name === name)
+  // `constructor(` is where V8 places a class's function; columns count from 1 as in editors.
+  const at = (file, text) => {
+    const source = fs.readFileSync(path.join(SERVICE, file), 'utf8').split('\n')
+    const line = source.findIndex((l) => l.includes(text))
+    return `${path.join(SERVICE, file)}:${line + 1}:${source[line].indexOf(text) + text.length}`
+  }
+  assert.equal(row('RateFeed').source, at('rate-feed.js', 'constructor('))
+  assert.equal(row('QuoteRequest').source, at('quotes.js', 'constructor('))
+  assert.equal(row('Logger').source, at('logger.js', 'constructor('))
+  assert.match(row('QuoteRequest').location, /^\d+:\d+:\d+$/, 'the DevTools location stays as it was')
+  const human = cli('summary', files[2], '--top', '0')
+  assert.match(human.stdout, /\n QuoteRequest +\d+ .* +\S+quotes\.js:\d+:\d+ *\n/)
+})

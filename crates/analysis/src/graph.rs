@@ -179,7 +179,11 @@ impl Graph {
   /// `/srv/app/cache.js:12:3`; None when the snapshot has no location for it or does not
   /// name its script.
   pub fn source(&self, node: usize) -> Option<String> {
-    let [script, line, column] = self.location(node)?;
+    self.source_at(self.location(node)?)
+  }
+
+  /// A location (`[script id, line, column]`, 0-based) as `file:line:column`, 1-based.
+  pub fn source_at(&self, [script, line, column]: [u32; 3]) -> Option<String> {
     let found = self.scripts.binary_search_by_key(&script, |s| s.0).ok()?;
     let url = self.strings.get(self.scripts[found].1);
     Some(format!("{url}:{}:{}", line + 1, column + 1))

@@ -64,15 +64,28 @@ pub fn summary(s: &Summary) -> String {
     s.edges,
     size(s.total_size)
   );
-  let mut classes = table(&["Class", "Count", "Shallow", "Retained", "Distance"], 1);
+  // Where the classes are written, when the snapshot tells for any of them.
+  let sources = s.classes.iter().any(|row| row.source.is_some());
+  let mut header = vec!["Class", "Count", "Shallow", "Retained", "Distance"];
+  if sources {
+    header.push("Source");
+  }
+  let mut classes = table(&header, 1);
   for row in &s.classes {
-    classes.add_row(vec![
+    let mut cells = vec![
       row.name.clone(),
       row.count.to_string(),
       size(row.shallow_size),
       size(row.retained_size),
       distance(row.distance),
-    ]);
+    ];
+    if sources {
+      cells.push(row.source.clone().unwrap_or_default());
+    }
+    classes.add_row(cells);
+  }
+  if let Some(column) = classes.column_mut(5) {
+    column.set_cell_alignment(CellAlignment::Left);
   }
   out.push_str(&classes.to_string());
   out.push_str("\n\nLargest objects by retained size\n");

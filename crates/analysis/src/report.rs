@@ -24,6 +24,10 @@ pub struct ClassRow {
   /// name apart by it.
   #[serde(skip_serializing_if = "Option::is_none")]
   pub location: Option<String>,
+  /// The same place as `file:line:column`, 1-based as editors count, where the snapshot names
+  /// the script.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub source: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -34,6 +38,9 @@ pub struct LargeObject {
   pub kind: String,
   pub self_size: u64,
   pub retained_size: u64,
+  /// `file:line:column` of its function or constructor, where the snapshot tells.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub source: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -276,6 +283,7 @@ pub fn summary(heap: &Heap, file: &str, top: usize) -> Summary {
       retained_size: 0,
       distance: None,
       location: location_text(*location),
+      source: location.and_then(|l| g.source_at(l)),
     })
     .collect();
   let mut min_distance = vec![i32::MAX; names.len()];
@@ -321,6 +329,7 @@ pub fn summary(heap: &Heap, file: &str, top: usize) -> Summary {
         kind: g.type_name(n).to_string(),
         self_size: u64::from(g.self_size[n]),
         retained_size: heap.retained[n],
+        source: g.source(n),
       }
     })
     .collect();
