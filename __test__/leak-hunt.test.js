@@ -116,3 +116,51 @@ test('summary: classes written in the service carry file:line:column, 1-based, i
   const human = cli('summary', files[2], '--top', '0')
   assert.match(human.stdout, /\n QuoteRequest +\d+ .* +\S+quotes\.js:\d+:\d+ *\n/)
 })
+
+test('path: distinct retaining paths, shortest first, none through rheapdump while others exist', () => {
+  const { owners } = json('leaks', ...files)
+  const listeners = owners.find((o) => o.class === 'Array')
+  // The rate feed is held by its own timer and by the server that created it.
+  const feed = listeners.path.find((s) => s.node === 'RateFeed')
+  const report = json('path', files[2], String(feed.id), '--max', '5')
+  assert.ok(report.paths.length >= 2, JSON.stringify(report.paths))
+  const lengths = report.paths.map((p) => p.length)
+  assert.deepEqual(lengths, [...lengths].sort((a, b) => a - b))
+  assert.equal(lengths[0], report.distance, 'the first path is a shortest one')
+  const retainers = report.paths.map((p) => p.at(-2).id)
+  assert.equal(new Set(retainers).size, retainers.length, `each through another retainer: ${retainers}`)
+  for (const p of report.paths) {
+    assert.equal(p.at(-1).id, feed.id)
+    assert.ok(!p.some((s) => /rheapdump/.test(s.edge)), JSON.stringify(p))
+  }
+  // A leaked object with one retainer: one path, not the same path again and again.
+  const quote = listeners.classes.find((c) => c.name === 'QuoteRequest')
+  const single = json('path', files[2], String(quote.example), '--max', '5')
+  assert.equal(single.paths.length, 1, JSON.stringify(single.paths.map((p) => p.map((s) => s.edge))))
+  assert.equal(single.paths[0].at(-2).edge, '{bound_this}', 'held by its bound listener')
+})
+
+test('summary --class lists instances whose ids path accepts; diff --class the new ones', () => {
+  const all = json('summary', files[2], '--class', 'QuoteRequest', '--top', '0')
+  assert.equal(all.class, 'QuoteRequest')
+  // Every request leaked its QuoteRequest; V8 names the class's prototype after it too.
+  assert.ok([0, 1].includes(all.count - (WARMUP + TARGET + FINAL)), `${all.count} QuoteRequest objects`)
+  assert.equal(all.instances.length, all.count)
+  const sizes = all.instances.map((o) => o.retained_size)
+  assert.deepEqual(sizes, [...sizes].sort((a, b) => b - a))
+  for (const o of all.instances.slice(0, 3)) {
+    assert.ok(o.retained_size >= o.self_size && o.self_size > 0)
+    assert.match(o.source, /quotes\.js:\d+:\d+$/)
+    const paths = json('path', files[2], String(o.id))
+    assert.equal(paths.id, o.id)
+    assert.equal(paths.paths[0].at(-1).id, o.id)
+  }
+  const added = json('diff', files[0], files[2], '--class', 'QuoteRequest', '--top', '5')
+  assert.equal(added.before, files[0])
+  assert.equal(added.count, TARGET + FINAL, 'the ones made after the baseline')
+  assert.equal(added.instances.length, 5)
+  const baselineIds = new Set(json('summary', files[0], '--class', 'QuoteRequest', '--top', '0').instances.map((o) => o.id))
+  for (const o of added.instances) assert.ok(!baselineIds.has(o.id))
+  const human = cli('summary', files[2], '--class', 'memoized')
+  assert.match(human.stdout, /^1 memoized objects in .*\n\n Id +Name +Shallow +Retained +Distance +Source *\n.*\n @\d+ +memoized +\d+ B +[\d.]+ KiB +\d+ +\S+memoize\.js:\d+:\d+ *\n$/)
+})

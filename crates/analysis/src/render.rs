@@ -5,7 +5,7 @@ use std::fmt::Write;
 use bytesize::ByteSize;
 use comfy_table::{CellAlignment, LineStyle, Table, TableStyle};
 
-use crate::report::{Diff, Leaks, Paths, Step, Summary};
+use crate::report::{Diff, Instances, Leaks, Paths, Step, Summary};
 
 pub fn size(bytes: u64) -> String {
   ByteSize::b(bytes).display().iec().to_string()
@@ -246,5 +246,50 @@ pub fn paths(p: &Paths) -> String {
     let _ = writeln!(out, "\npath {}:", i + 1);
     path(steps, &mut out);
   }
+  out
+}
+
+/// `summary --class` and `diff --class`: the objects, with ids for `path`.
+pub fn instances(i: &Instances) -> String {
+  let mut out = match &i.before {
+    Some(before) => format!(
+      "{} {} objects in {} that {} lacks ({} shallow)\n",
+      i.count,
+      i.class,
+      i.file,
+      before,
+      size(i.shallow_size)
+    ),
+    None => format!(
+      "{} {} objects in {} ({} shallow)\n",
+      i.count,
+      i.class,
+      i.file,
+      size(i.shallow_size)
+    ),
+  };
+  if i.instances.is_empty() {
+    return out;
+  }
+  out.push('\n');
+  let mut objects = table(
+    &["Id", "Name", "Shallow", "Retained", "Distance", "Source"],
+    2,
+  );
+  for object in &i.instances {
+    objects.add_row(vec![
+      format!("@{}", object.id),
+      object.name.clone(),
+      size(object.self_size),
+      size(object.retained_size),
+      distance(object.distance),
+      object.source.clone().unwrap_or_default(),
+    ]);
+  }
+  if let Some(column) = objects.column_mut(5) {
+    column.set_cell_alignment(CellAlignment::Left);
+  }
+  out.push_str(&objects.to_string());
+  out.push('\n');
   out
 }

@@ -343,6 +343,80 @@ pub fn summary(heap: &Heap, file: &str, top: usize) -> Summary {
   }
 }
 
+/// One object of a class (`summary --class`, `diff --class`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Instance {
+  pub id: u32,
+  pub name: String,
+  pub self_size: u64,
+  pub retained_size: u64,
+  pub distance: Option<i64>,
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub source: Option<String>,
+}
+
+/// The objects of one class, largest retained size first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Instances {
+  pub file: String,
+  /// With `diff --class`: the earlier snapshot; only objects it lacks are listed.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub before: Option<String>,
+  pub class: String,
+  /// All of them (before `--top`), and their shallow size.
+  pub count: u64,
+  pub shallow_size: u64,
+  pub instances: Vec<Instance>,
+}
+
+/// The objects of class `class` (as the Summary names classes; a function also by its own
+/// name), largest retained size first, the first `top` (all if 0). With `before` (sorted ids
+/// of an earlier snapshot of the process), only those allocated since.
+pub fn instances(
+  heap: &Heap,
+  file: &str,
+  class: &str,
+  before: Option<(&str, &[u32])>,
+  top: usize,
+) -> Instances {
+  let g = &heap.graph;
+  let mut nodes: Vec<usize> = (1..g.node_count())
+    .filter(|&node| g.self_size[node] > 0)
+    .filter(|&node| {
+      g.class_name(node) == class || (g.node_type[node] == g.types.closure && g.name(node) == class)
+    })
+    .filter(|&node| before.is_none_or(|(_, ids)| ids.binary_search(&g.node_id[node]).is_err()))
+    .collect();
+  let count = nodes.len() as u64;
+  let shallow_size = nodes.iter().map(|&n| u64::from(g.self_size[n])).sum();
+  nodes.sort_by(|&a, &b| {
+    heap.retained[b]
+      .cmp(&heap.retained[a])
+      .then(g.node_id[a].cmp(&g.node_id[b]))
+  });
+  if top > 0 {
+    nodes.truncate(top);
+  }
+  Instances {
+    file: file.to_string(),
+    before: before.map(|(name, _)| name.to_string()),
+    class: class.to_string(),
+    count,
+    shallow_size,
+    instances: nodes
+      .into_iter()
+      .map(|n| Instance {
+        id: g.node_id[n],
+        name: short(&heap.display_name(n)),
+        self_size: u64::from(g.self_size[n]),
+        retained_size: heap.retained[n],
+        distance: distance_of(heap.distance[n]),
+        source: g.source(n),
+      })
+      .collect(),
+  }
+}
+
 /// Names are shown on one line: long strings (source code, JSON) are cut.
 fn short(name: &str) -> String {
   const MAX: usize = 80;
@@ -803,7 +877,180 @@ fn source_of(graph: &Graph, edge: usize) -> usize {
     .saturating_sub(1)
 }
 
-/// Up to `max` shortest retaining paths from the GC roots to the node with `id`.
+/// Each node's retaining edges, by target.
+struct Retainers {
+  first: Vec<u32>,
+  edges: Vec<u32>,
+}
+
+impl Retainers {
+  fn new(g: &Graph) -> Retainers {
+    let n = g.node_count();
+    let mut first = vec![0u32; n + 1];
+    for &to in &g.edge_to {
+      first[to as usize + 1] += 1;
+    }
+    for i in 1..=n {
+      first[i] += first[i - 1];
+    }
+    let mut edges = vec![0u32; g.edge_count()];
+    let mut fill = first.clone();
+    for (edge, &to) in g.edge_to.iter().enumerate() {
+      edges[fill[to as usize] as usize] = edge as u32;
+      fill[to as usize] += 1;
+    }
+    Retainers { first, edges }
+  }
+
+  /// The edges into `node`, each with its source.
+  fn of<'a>(&'a self, g: &'a Graph, node: usize) -> impl Iterator<Item = (usize, usize)> + 'a {
+    let edges = &self.edges[self.first[node] as usize..self.first[node + 1] as usize];
+    edges
+      .iter()
+      .map(move |&e| (e as usize, source_of(g, e as usize)))
+  }
+}
+
+/// A path as (node, edge to the next node) from a root's child down to the object.
+type Hops = Vec<(usize, Option<usize>)>;
+
+fn steps_of(heap: &Heap, hops: &Hops) -> Vec<Step> {
+  hops
+    .iter()
+    .map(|&(node, edge)| Step::of(heap, node, edge.map(|e| heap.graph.edge_label(e))))
+    .collect()
+}
+
+/// rheapdump's own objects in the heap it analyses (the state it keeps on `process` under
+/// `Symbol(rheapdump.shared)`, its modules): a path through them is true but misleads, as if
+/// rheapdump held what the application holds.
+fn rheapdump_edge(g: &Graph, edge: usize) -> bool {
+  g.edge_string(edge)
+    .is_some_and(|name| name.contains("rheapdump"))
+}
+
+/// Breadth-first from the user roots (distance 1) over strong edges, never entering `blocked`
+/// nodes, and, if `clean`, never through rheapdump's objects: each node's parent edge.
+fn search(heap: &Heap, blocked: &[bool], clean: bool) -> Vec<u32> {
+  let g = &heap.graph;
+  let n = g.node_count();
+  let mut parent = vec![NONE; n];
+  let mut seen = vec![false; n];
+  let mut queue: std::collections::VecDeque<usize> = (1..n)
+    .filter(|&node| heap.distance[node] == 1 && !blocked[node])
+    .collect();
+  for &node in &queue {
+    seen[node] = true;
+  }
+  while let Some(at) = queue.pop_front() {
+    for e in g.edges(at) {
+      let to = g.edge_to[e] as usize;
+      if seen[to]
+        || blocked[to]
+        || g.edge_type[e] == g.types.weak
+        || (clean && rheapdump_edge(g, e))
+      {
+        continue;
+      }
+      seen[to] = true;
+      parent[to] = e as u32;
+      queue.push_back(to);
+    }
+  }
+  parent
+}
+
+/// The path `search` found to `node`, from its root's child, or None if it found none.
+fn found_path(heap: &Heap, parent: &[u32], node: usize) -> Option<Hops> {
+  let g = &heap.graph;
+  let mut hops = vec![(node, None)];
+  let mut at = node;
+  // The search starts from the nodes at distance 1; every other node it reached has a parent.
+  while heap.distance[at] != 1 {
+    let e = parent[at];
+    if e == NONE {
+      return None;
+    }
+    at = source_of(g, e as usize);
+    hops.push((at, Some(e as usize)));
+  }
+  hops.reverse();
+  Some(hops)
+}
+
+/// Up to `max` retaining paths to `node` that differ where it matters: each through another
+/// retainer of the object or, where the object has one retainer only, of the nearest object
+/// above it that has several. Shortest first; paths through rheapdump's own objects only where
+/// no other exists, and after the others. Empty when no user root reaches the node.
+fn distinct_paths(heap: &Heap, retainers: &Retainers, node: usize, max: usize) -> Vec<Vec<Step>> {
+  let g = &heap.graph;
+  let usable = |e: usize, from: usize| {
+    g.edge_type[e] != g.types.weak && from != 0 && heap.user_reachable(from)
+  };
+  // Up the chain of single retainers: the part every path shares.
+  let mut blocked = vec![false; g.node_count()];
+  let mut suffix: Hops = vec![(node, None)];
+  let mut at = node;
+  blocked[at] = true;
+  let branches = loop {
+    let mut retaining: Vec<(usize, usize)> = retainers
+      .of(g, at)
+      .filter(|&(e, from)| usable(e, from) && !blocked[from])
+      .collect();
+    retaining.sort_by_key(|&(e, from)| (from, e));
+    retaining.dedup_by_key(|r| r.1);
+    if retaining.len() == 1 && heap.distance[at] != 1 {
+      let (e, from) = retaining[0];
+      suffix.push((from, Some(e)));
+      at = from;
+      blocked[at] = true;
+      continue;
+    }
+    break retaining;
+  };
+  suffix.reverse();
+  if heap.distance[at] == 1 || branches.is_empty() {
+    return vec![steps_of(heap, &suffix)];
+  }
+  // Where the branches join: shortest paths to each retainer of `at` that do not run through
+  // the shared part, preferably not through rheapdump's objects either.
+  let clean = search(heap, &blocked, true);
+  let mut candidates: Vec<(bool, usize, u32, Hops)> = Vec::new();
+  let mut any = None;
+  for &(e, from) in &branches {
+    let (through_rheapdump, hops) = match found_path(heap, &clean, from) {
+      Some(hops) => (false, hops),
+      None => {
+        let parent = any.get_or_insert_with(|| search(heap, &blocked, false));
+        match found_path(heap, parent, from) {
+          Some(hops) => (true, hops),
+          None => continue,
+        }
+      }
+    };
+    // A retainer reached only through another (an array's elements store, an object's
+    // property store, both of which V8 lists beside the holder's own edge) adds nothing.
+    if hops[..hops.len() - 1]
+      .iter()
+      .any(|&(node, _)| branches.iter().any(|&(_, other)| other == node))
+    {
+      continue;
+    }
+    let mut hops = hops;
+    hops.last_mut().unwrap().1 = Some(e);
+    hops.extend_from_slice(&suffix);
+    candidates.push((through_rheapdump, hops.len(), g.node_id[from], hops));
+  }
+  candidates.sort_by_key(|c| (c.0, c.1, c.2));
+  candidates.truncate(max);
+  candidates
+    .iter()
+    .map(|(_, _, _, hops)| steps_of(heap, hops))
+    .collect()
+}
+
+/// Up to `max` retaining paths from the GC roots to the node with `id`: distinct ones
+/// ([`distinct_paths`]) for what a user root reaches, the shortest ones for the rest.
 pub fn paths(heap: &Heap, file: &str, id: u32, max: usize) -> Option<Paths> {
   let g = &heap.graph;
   let node = g.node_id.iter().position(|&i| i == id)?;
@@ -816,25 +1063,14 @@ pub fn paths(heap: &Heap, file: &str, id: u32, max: usize) -> Option<Paths> {
     distance: distance_of(distance),
     paths: Vec::new(),
   };
-  if distance == NO_DISTANCE || node == 0 {
+  if distance == NO_DISTANCE || node == 0 || max == 0 {
     return Some(result);
   }
-  // Retainers by target, over the edges the distance search follows.
-  let n = g.node_count();
-  let mut first = vec![0u32; n + 1];
-  for &to in &g.edge_to {
-    first[to as usize + 1] += 1;
+  let retainers = Retainers::new(g);
+  if heap.user_reachable(node) {
+    result.paths = distinct_paths(heap, &retainers, node, max);
+    return Some(result);
   }
-  for i in 1..=n {
-    first[i] += first[i - 1];
-  }
-  let mut retaining = vec![0u32; g.edge_count()];
-  let mut fill = first.clone();
-  for (edge, &to) in g.edge_to.iter().enumerate() {
-    retaining[fill[to as usize] as usize] = edge as u32;
-    fill[to as usize] += 1;
-  }
-  drop(fill);
   let root_distance = |d: i32| d == 1 || d == BASE_SYSTEM_DISTANCE + 1;
   // Depth-first over "one step nearer" retainers, collecting up to `max` paths.
   let mut stack: Vec<(usize, Vec<(usize, usize)>)> = vec![(node, Vec::new())];
@@ -852,9 +1088,8 @@ pub fn paths(heap: &Heap, file: &str, id: u32, max: usize) -> Option<Paths> {
       result.paths.push(steps);
       continue;
     }
-    let mut nearer: Vec<(usize, usize)> = retaining[first[at] as usize..first[at + 1] as usize]
-      .iter()
-      .map(|&e| (e as usize, source_of(g, e as usize)))
+    let mut nearer: Vec<(usize, usize)> = retainers
+      .of(g, at)
       .filter(|&(e, from)| {
         g.edge_type[e] != g.types.weak && from != 0 && heap.distance[from] == d - 1
       })

@@ -161,6 +161,26 @@ pub fn summary(path: &Path, top: usize, progress: &mut dyn Progress) -> Result<S
   Ok(report::summary(&heap, &name(path), top))
 }
 
+/// The objects of one class in `path`, or with `before` only those that snapshot lacks.
+pub fn instances(
+  path: &Path,
+  class: &str,
+  before: Option<&Path>,
+  top: usize,
+  progress: &mut dyn Progress,
+) -> Result<report::Instances, Failure> {
+  let earlier = match before {
+    Some(before) => Some((name(before), ids(before, progress)?)),
+    None => None,
+  };
+  let heap = analyse(path, Keep::Nodes, progress)?;
+  progress.stage("instances");
+  let before = earlier
+    .as_ref()
+    .map(|(name, ids)| (name.as_str(), ids.as_slice()));
+  Ok(report::instances(&heap, &name(path), class, before, top))
+}
+
 /// Comparison needs shallow sizes and classes only, not dominators.
 fn members(
   path: &Path,

@@ -39,17 +39,23 @@ enum Command {
   /// (DevTools' Summary view)
   Summary {
     file: PathBuf,
-    /// Classes to show (0 for all)
+    /// Classes (or objects, with --class) to show (0 for all)
     #[arg(long, value_name = "N", default_value_t = 20)]
     top: usize,
+    /// List this class's objects with their ids instead (a function also by its name)
+    #[arg(long, value_name = "NAME")]
+    class: Option<String>,
   },
   /// What was allocated and freed, by class (DevTools' Comparison view)
   Diff {
     before: PathBuf,
     after: PathBuf,
-    /// Classes to show (0 for all)
+    /// Classes (or objects, with --class) to show (0 for all)
     #[arg(long, value_name = "N", default_value_t = 20)]
     top: usize,
+    /// List the objects of this class that AFTER has and BEFORE lacks, with their ids
+    #[arg(long, value_name = "NAME")]
+    class: Option<String>,
   },
   /// Objects allocated after BASELINE, present in TARGET and still alive in FINAL, grouped by
   /// class and retaining path
@@ -161,12 +167,25 @@ fn main() -> ExitCode {
     &mut Quiet
   };
   let outcome = match cli.command {
-    Command::Summary { file, top } => {
+    Command::Summary {
+      file,
+      top,
+      class: Some(class),
+    } => run::instances(&file, &class, None, top, progress)
+      .map(|i| output(&i, json, render::instances)),
+    Command::Summary { file, top, .. } => {
       run::summary(&file, top, progress).map(|s| output(&s, json, render::summary))
     }
-    Command::Diff { before, after, top } => {
-      run::diff(&before, &after, top, progress).map(|d| output(&d, json, render::diff))
-    }
+    Command::Diff {
+      before,
+      after,
+      top,
+      class: Some(class),
+    } => run::instances(&after, &class, Some(&before), top, progress)
+      .map(|i| output(&i, json, render::instances)),
+    Command::Diff {
+      before, after, top, ..
+    } => run::diff(&before, &after, top, progress).map(|d| output(&d, json, render::diff)),
     Command::Leaks {
       baseline,
       target,
