@@ -252,6 +252,8 @@ export interface SnapshotDiff {
     freed_size: number
     size_delta: number
   }[]
+  /** Why the comparison may mean little (two processes, out of order, ids renumbered, two Node versions); empty when sound. */
+  warnings: string[]
 }
 
 export interface LeakReport {
@@ -263,6 +265,8 @@ export interface LeakReport {
   groups: { name: string; count: number; retained_size: number; path: PathStep[] }[]
   /** Where the leaked objects accumulate: the nearest object on their path that was in the baseline. */
   owners: LeakOwner[]
+  /** As in SnapshotDiff. */
+  warnings: string[]
 }
 
 export interface LeakOwner {

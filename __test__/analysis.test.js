@@ -100,7 +100,8 @@ test('summary: a chain of 40 closures shows as one path of context links', async
 
 test('diff: the leaking class tops the Comparison, with exact new and deleted counts', () => {
   const report = json('diff', snap('baseline'), snap('final'))
-  assert.deepEqual(keys(report), ['after', 'before', 'classes'])
+  assert.deepEqual(keys(report), ['after', 'before', 'classes', 'warnings'])
+  assert.deepEqual(report.warnings, [])
   assert.equal(report.before, snap('baseline'))
   const [first] = report.classes
   assert.deepEqual(keys(first), ['alloc_size', 'deleted_count', 'delta_count', 'freed_size', 'name', 'new_count', 'size_delta'])

@@ -164,3 +164,43 @@ test('summary --class lists instances whose ids path accepts; diff --class the n
   const human = cli('summary', files[2], '--class', 'memoized')
   assert.match(human.stdout, /^1 memoized objects in .*\n\n Id +Name +Shallow +Retained +Distance +Source *\n.*\n @\d+ +memoized +\d+ B +[\d.]+ KiB +\d+ +\S+memoize\.js:\d+:\d+ *\n$/)
 })
+
+test('guard rails: warnings for swapped and mixed-process files, none on a correct run; a directory', () => {
+  const quiet = [cli('leaks', ...files, '--json'), cli('diff', files[0], files[2], '--json'), cli('diff', files[0], files[2], '--class', 'Logger', '--json')]
+  for (const run of quiet) {
+    assert.equal(run.status, 0, run.stderr)
+    assert.equal(run.stderr, '', 'no warning on a correct run')
+    assert.deepEqual(JSON.parse(run.stdout).warnings, [])
+  }
+
+  const swapped = cli('leaks', files[1], files[0], files[2], '--json')
+  assert.equal(swapped.status, 0, swapped.stderr)
+  const [warning] = JSON.parse(swapped.stdout).warnings
+  assert.match(warning, /^\S+-1\.heapsnapshot was taken after \S+-0\.heapsnapshot: give the snapshots oldest first$/)
+  assert.equal(swapped.stderr, `rheapdump: warning: ${warning}\n`)
+
+  // A second process of the same service, writing into the same directory.
+  const other = hunt(path.join(dir, 'one'), [5, 5, 5])
+  assert.notEqual(other.pid, path.basename(files[0]).split('-')[2])
+  const mixed = cli('diff', files[0], other.files[1], '--json')
+  const warnings = JSON.parse(mixed.stdout).warnings
+  assert.equal(warnings.length, 1, warnings.join('\n'))
+  assert.match(warnings[0], new RegExp(`come from different processes \\(pid \\d+ and pid ${other.pid}\\)`))
+  assert.match(mixed.stderr, /rheapdump: warning: .*different processes/)
+
+  // The directory now holds both runs: the newest process's three snapshots are taken.
+  const newest = cli('leaks', path.join(dir, 'one'), '--json')
+  assert.equal(newest.status, 0, newest.stderr)
+  const report = JSON.parse(newest.stdout)
+  assert.deepEqual([report.baseline, report.target, report.final], other.files)
+  assert.equal(newest.stderr, `rheapdump: ${path.join(dir, 'one')}: the newest 3 snapshots of pid ${other.pid}: ${other.files.join(', ')}\n`)
+  const pair = cli('diff', path.join(dir, 'one'), '--json')
+  assert.deepEqual([JSON.parse(pair.stdout).before, JSON.parse(pair.stdout).after], other.files.slice(1))
+  const empty = cli('leaks', path.join(dir, 'none-here'))
+  assert.equal(empty.status, 2)
+  const lonely = path.join(dir, 'lonely')
+  fs.mkdirSync(lonely)
+  const few = cli('diff', lonely)
+  assert.equal(few.status, 2)
+  assert.match(few.stderr, /no process wrote 2 snapshots/)
+})

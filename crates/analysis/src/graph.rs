@@ -248,6 +248,23 @@ impl Graph {
       .collect()
   }
 
+  /// The Node.js version the snapshot was taken in (`v20.20.2`): the `version` property of the
+  /// `process` object. None when there is none (not Node, or the edges are freed).
+  pub fn node_version(&self) -> Option<&str> {
+    let t = &self.types;
+    (0..self.node_count())
+      .filter(|&node| self.node_type[node] == t.object && self.name(node) == "process")
+      .filter(|&node| node + 1 < self.first_edge.len())
+      .flat_map(|node| self.edges(node))
+      .filter(|&e| {
+        self.edge_type[e] == t.property && self.strings.get(self.edge_name[e]) == "version"
+      })
+      .map(|e| self.name(self.edge_to[e] as usize))
+      .find(|version| {
+        version.starts_with('v') && version[1..].starts_with(|c: char| c.is_ascii_digit())
+      })
+  }
+
   pub fn node_count(&self) -> usize {
     self.node_type.len()
   }

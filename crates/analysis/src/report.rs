@@ -96,6 +96,9 @@ pub struct Diff {
   pub after: String,
   /// By size delta, largest growth first.
   pub classes: Vec<ClassDiff>,
+  /// Why the comparison may mean little: files from two processes, given out of order,
+  /// with ids renumbered or from two Node versions. Empty for a sound comparison.
+  pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -157,6 +160,8 @@ pub struct Leaks {
   pub groups: Vec<LeakGroup>,
   /// Where the leaked objects accumulate, largest retained size first.
   pub owners: Vec<LeakOwner>,
+  /// As in `diff`: why the comparison may mean little; empty for a sound one.
+  pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -367,6 +372,8 @@ pub struct Instances {
   pub count: u64,
   pub shallow_size: u64,
   pub instances: Vec<Instance>,
+  /// With `diff --class`, as in `diff`; empty for a sound comparison.
+  pub warnings: Vec<String>,
 }
 
 /// The objects of class `class` (as the Summary names classes; a function also by its own
@@ -414,6 +421,7 @@ pub fn instances(
         source: g.source(n),
       })
       .collect(),
+    warnings: Vec::new(),
   }
 }
 
@@ -510,6 +518,7 @@ pub fn diff(before: &ClassMembers, after: &ClassMembers, names: (&str, &str), to
     before: names.0.to_string(),
     after: names.1.to_string(),
     classes,
+    warnings: Vec::new(),
   }
 }
 
@@ -784,6 +793,7 @@ pub fn leaks(
     objects,
     groups,
     owners,
+    warnings: Vec::new(),
   }
 }
 

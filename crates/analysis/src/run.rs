@@ -8,6 +8,7 @@ use rheapdump_core::errno;
 
 use crate::graph::{self, Graph};
 use crate::heap::{infer_interfaces, prepare_classes, Heap, Interfaces, Keep, Rules, Stage};
+use crate::origin::{self, common_share, Origin};
 use crate::parse::ParseError;
 use crate::report::{self, Diff, Leaks, Paths, Summary};
 use crate::validate::{self, Soundness, Unsound};
@@ -144,10 +145,32 @@ fn build(graph: Graph, keep: Keep, progress: &mut dyn Progress) -> Heap {
 }
 
 /// The sorted node ids of a snapshot: all the three-snapshot technique needs of the first two.
-fn ids(path: &Path, progress: &mut dyn Progress) -> Result<Vec<u32>, Failure> {
-  let mut ids = load(path, progress)?.node_id;
+/// A snapshot's sorted node ids, and where it comes from.
+fn ids(path: &Path, progress: &mut dyn Progress) -> Result<(Vec<u32>, Origin), Failure> {
+  let graph = load(path, progress)?;
+  let origin = origin_of(path, &graph);
+  let mut ids = graph.node_id;
   ids.sort_unstable();
-  Ok(ids)
+  Ok((ids, origin))
+}
+
+fn origin_of(path: &Path, graph: &Graph) -> Origin {
+  // V8 numbers heap objects with odd ids in the order it first sees them; embedder (native)
+  // nodes get even ids made from addresses, which say nothing about time.
+  let max_id = graph
+    .node_id
+    .iter()
+    .copied()
+    .filter(|id| id % 2 == 1)
+    .max()
+    .unwrap_or(0);
+  Origin::new(path, graph.node_version(), max_id)
+}
+
+fn sorted_ids(graph: &Graph) -> Vec<u32> {
+  let mut ids = graph.node_id.clone();
+  ids.sort_unstable();
+  ids
 }
 
 fn name(path: &Path) -> String {
@@ -173,12 +196,20 @@ pub fn instances(
     Some(before) => Some((name(before), ids(before, progress)?)),
     None => None,
   };
-  let heap = analyse(path, Keep::Nodes, progress)?;
+  let graph = load(path, progress)?;
+  let mut warnings = Vec::new();
+  if let Some((_, (ids, origin))) = &earlier {
+    let share = common_share(ids, &sorted_ids(&graph));
+    warnings = origin::warnings(&[origin.clone(), origin_of(path, &graph)], &[share]);
+  }
+  let heap = build(graph, Keep::Nodes, progress);
   progress.stage("instances");
   let before = earlier
     .as_ref()
-    .map(|(name, ids)| (name.as_str(), ids.as_slice()));
-  Ok(report::instances(&heap, &name(path), class, before, top))
+    .map(|(name, (ids, _))| (name.as_str(), ids.as_slice()));
+  let mut report = report::instances(&heap, &name(path), class, before, top);
+  report.warnings = warnings;
+  Ok(report)
 }
 
 /// Comparison needs shallow sizes and classes only, not dominators.
@@ -186,15 +217,17 @@ fn members(
   path: &Path,
   interfaces: Option<&Interfaces>,
   progress: &mut dyn Progress,
-) -> Result<(report::ClassMembers, Interfaces), Failure> {
+) -> Result<(report::ClassMembers, Interfaces, Origin, Vec<u32>), Failure> {
   let mut graph = load(path, progress)?;
+  let origin = origin_of(path, &graph);
+  let ids = sorted_ids(&graph);
   progress.stage("classes");
   let interfaces = match interfaces {
     Some(given) => given.clone(),
     None => infer_interfaces(&graph),
   };
   prepare_classes(&mut graph, Some(&interfaces));
-  Ok((report::class_members(&graph), interfaces))
+  Ok((report::class_members(&graph), interfaces, origin, ids))
 }
 
 pub fn diff(
@@ -204,9 +237,12 @@ pub fn diff(
   progress: &mut dyn Progress,
 ) -> Result<Diff, Failure> {
   // Both named with the later snapshot's plain-object interfaces, as DevTools compares.
-  let (new, interfaces) = members(after, None, progress)?;
-  let (old, _) = members(before, Some(&interfaces), progress)?;
-  Ok(report::diff(&old, &new, (&name(before), &name(after)), top))
+  let (new, interfaces, after_origin, after_ids) = members(after, None, progress)?;
+  let (old, _, before_origin, before_ids) = members(before, Some(&interfaces), progress)?;
+  let share = common_share(&before_ids, &after_ids);
+  let mut diff = report::diff(&old, &new, (&name(before), &name(after)), top);
+  diff.warnings = origin::warnings(&[before_origin, after_origin], &[share]);
+  Ok(diff)
 }
 
 pub fn leaks(
@@ -218,9 +254,17 @@ pub fn leaks(
 ) -> Result<Leaks, Failure> {
   // Of the first two snapshots only the ids are kept: those of the baseline, and those of
   // the target that are new.
-  let baseline_ids = ids(baseline, progress)?;
-  let new_ids = report::new_ids(&baseline_ids, &ids(target, progress)?);
+  let (baseline_ids, baseline_origin) = ids(baseline, progress)?;
+  let (target_ids, target_origin) = ids(target, progress)?;
+  let new_ids = report::new_ids(&baseline_ids, &target_ids);
   let graph = load(last, progress)?;
+  let shares = [
+    common_share(&baseline_ids, &target_ids),
+    common_share(&target_ids, &sorted_ids(&graph)),
+  ];
+  drop(target_ids);
+  let origins = [baseline_origin, target_origin, origin_of(last, &graph)];
+  let warnings = origin::warnings(&origins, &shares);
   let dictionaries = graph.dictionary_objects();
   // Retaining paths need each node's parent edge, not the edges: they go as for a summary.
   let heap = build(graph, Keep::Parents, progress);
@@ -229,13 +273,15 @@ pub fn leaks(
     baseline: &baseline_ids,
     new: &new_ids,
   };
-  Ok(report::leaks(
+  let mut leaks = report::leaks(
     &heap,
     &history,
     &dictionaries,
     (&name(baseline), &name(target), &name(last)),
     top,
-  ))
+  );
+  leaks.warnings = warnings;
+  Ok(leaks)
 }
 
 pub fn paths(

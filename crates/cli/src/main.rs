@@ -14,6 +14,7 @@ use rheapdump_analysis::progress::Bar;
 use rheapdump_analysis::render;
 use rheapdump_analysis::run::{self, Failure, Progress, Quiet};
 use rheapdump_analysis::validate::Soundness;
+use rheapdump_core::naming;
 use serde::Serialize;
 
 #[derive(Parser)]
@@ -48,8 +49,9 @@ enum Command {
   },
   /// What was allocated and freed, by class (DevTools' Comparison view)
   Diff {
+    /// The earlier snapshot, or a directory: its newest two snapshots of one process
     before: PathBuf,
-    after: PathBuf,
+    after: Option<PathBuf>,
     /// Classes (or objects, with --class) to show (0 for all)
     #[arg(long, value_name = "N", default_value_t = 20)]
     top: usize,
@@ -60,10 +62,11 @@ enum Command {
   /// Objects allocated after BASELINE, present in TARGET and still alive in FINAL, grouped by
   /// class and retaining path
   Leaks {
+    /// The first snapshot, or a directory: its newest three snapshots of one process
     baseline: PathBuf,
-    target: PathBuf,
+    target: Option<PathBuf>,
     #[arg(value_name = "FINAL")]
-    last: PathBuf,
+    last: Option<PathBuf>,
     /// Owners (or groups) to show (0 for all)
     #[arg(long, value_name = "N", default_value_t = 20)]
     top: usize,
@@ -102,6 +105,48 @@ fn print(text: &str) -> ExitCode {
     }
     _ => ExitCode::SUCCESS,
   }
+}
+
+/// The snapshots to compare: those given, or when one directory is given the newest `count`
+/// snapshots of one process in it (saying which on stderr). A usage error otherwise.
+fn snapshots(given: Vec<Option<PathBuf>>, count: usize) -> Result<Vec<PathBuf>, String> {
+  let files: Vec<PathBuf> = given.iter().flatten().cloned().collect();
+  if files.len() == count {
+    return Ok(files);
+  }
+  match files.as_slice() {
+    [dir] if dir.is_dir() => match naming::newest_of_one_process(dir, count) {
+      Ok(Some((pid, files))) => {
+        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        eprintln!(
+          "rheapdump: {}: the newest {count} snapshots of pid {pid}: {}",
+          dir.display(),
+          names.join(", ")
+        );
+        Ok(files)
+      }
+      Ok(None) => Err(format!(
+        "{}: no process wrote {count} snapshots with rheapdump's default names (heapdump-<time>-<pid>-<n>.heapsnapshot) here",
+        dir.display()
+      )),
+      Err(err) => Err(format!("{}: {err}", dir.display())),
+    },
+    _ => Err(format!(
+      "give {count} snapshots, oldest first, or one directory"
+    )),
+  }
+}
+
+/// Prints a report's warnings on stderr, where they are seen even with --json.
+fn warn(warnings: &[String]) {
+  for warning in warnings {
+    eprintln!("rheapdump: warning: {warning}");
+  }
+}
+
+fn usage_error(message: &str) -> ExitCode {
+  eprintln!("rheapdump: {message}");
+  ExitCode::from(2)
 }
 
 fn fail(failure: &Failure) -> ExitCode {
@@ -166,6 +211,8 @@ fn main() -> ExitCode {
   } else {
     &mut Quiet
   };
+  // Printed once the progress bar is gone.
+  let mut warnings: Vec<String> = Vec::new();
   let outcome = match cli.command {
     Command::Summary {
       file,
@@ -180,26 +227,43 @@ fn main() -> ExitCode {
       before,
       after,
       top,
-      class: Some(class),
-    } => run::instances(&after, &class, Some(&before), top, progress)
-      .map(|i| output(&i, json, render::instances)),
-    Command::Diff {
-      before, after, top, ..
-    } => run::diff(&before, &after, top, progress).map(|d| output(&d, json, render::diff)),
+      class,
+    } => match snapshots(vec![Some(before), after], 2) {
+      Err(usage) => return usage_error(&usage),
+      Ok(files) => {
+        let (before, after) = (&files[0], &files[1]);
+        match class {
+          Some(class) => run::instances(after, &class, Some(before), top, progress).map(|i| {
+            warnings.clone_from(&i.warnings);
+            output(&i, json, render::instances)
+          }),
+          None => run::diff(before, after, top, progress).map(|d| {
+            warnings.clone_from(&d.warnings);
+            output(&d, json, render::diff)
+          }),
+        }
+      }
+    },
     Command::Leaks {
       baseline,
       target,
       last,
       top,
       by_path,
-    } => {
-      let text = if by_path {
-        render::leak_groups
-      } else {
-        render::leaks
-      };
-      run::leaks(&baseline, &target, &last, top, progress).map(|l| output(&l, json, text))
-    }
+    } => match snapshots(vec![Some(baseline), target, last], 3) {
+      Err(usage) => return usage_error(&usage),
+      Ok(files) => {
+        let text = if by_path {
+          render::leak_groups
+        } else {
+          render::leaks
+        };
+        run::leaks(&files[0], &files[1], &files[2], top, progress).map(|l| {
+          warnings.clone_from(&l.warnings);
+          output(&l, json, text)
+        })
+      }
+    },
     Command::Path { file, id, max } => {
       run::paths(&file, id, max, progress).map(|p| output(&p, json, render::paths))
     }
@@ -209,6 +273,7 @@ fn main() -> ExitCode {
   };
   // The bar is cleared before the report is printed, or clearing it would erase report lines.
   drop(bar);
+  warn(&warnings);
   match outcome {
     Ok(text) => print(&text),
     Err(failure) => {
