@@ -17,6 +17,19 @@ use rheapdump_analysis::validate::Soundness;
 use rheapdump_core::naming;
 use serde::Serialize;
 
+/// The three-snapshot hunt, shown under `rheapdump --help` and `rheapdump leaks --help`.
+const HUNT: &str = "\
+Hunting a leak: three snapshots of one process, oldest first. With rheapdump loaded, SIGUSR2
+writes one into $RHEAPDUMP_DIR (else --diagnostic-dir, else the working directory):
+  kill -USR2 <pid>     # baseline, after warm-up
+  ...the suspect load...
+  kill -USR2 <pid>     # target
+  ...more of the same load...
+  kill -USR2 <pid>     # final
+  rheapdump leaks DIR  # the newest three of one pid in DIR: owners first, with file:line
+  rheapdump path DIR/heapdump-<time>-<pid>-2.heapsnapshot @1234   # an id leaks printed
+  rheapdump summary DIR/heapdump-<time>-<pid>-2.heapsnapshot --class QuoteRequest";
+
 #[derive(Parser)]
 #[command(
   name = "rheapdump",
@@ -24,7 +37,8 @@ use serde::Serialize;
   version,
   about = "Heap snapshot analysis: DevTools' Summary, Comparison and retainers from a terminal",
   override_usage = "rheapdump <command> [options]",
-  arg_required_else_help = true
+  arg_required_else_help = true,
+  after_help = HUNT
 )]
 struct Cli {
   #[command(subcommand)]
@@ -36,9 +50,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-  /// Objects by class: count, shallow and retained size, distance; and the largest objects
-  /// (DevTools' Summary view)
+  /// Objects by class: count, shallow and retained size, distance, source; and the largest
+  /// objects (DevTools' Summary view)
+  #[command(after_help = "\
+Examples:
+  rheapdump summary app.heapsnapshot --top 10
+  rheapdump summary app.heapsnapshot --class Session      # each Session with its id")]
   Summary {
+    /// A .heapsnapshot file
     file: PathBuf,
     /// Classes (or objects, with --class) to show (0 for all)
     #[arg(long, value_name = "N", default_value_t = 20)]
@@ -48,9 +67,18 @@ enum Command {
     class: Option<String>,
   },
   /// What was allocated and freed, by class (DevTools' Comparison view)
+  #[command(after_help = "\
+Warns (stderr, and `warnings` in JSON) when the files come from two processes, are out of
+order, have renumbered ids or come from two Node versions.
+
+Examples:
+  rheapdump diff before.heapsnapshot after.heapsnapshot
+  rheapdump diff ./snapshots                               # its newest two of one pid
+  rheapdump diff before.heapsnapshot after.heapsnapshot --class Session   # the new ones")]
   Diff {
     /// The earlier snapshot, or a directory: its newest two snapshots of one process
     before: PathBuf,
+    /// The later snapshot, from the same process
     after: Option<PathBuf>,
     /// Classes (or objects, with --class) to show (0 for all)
     #[arg(long, value_name = "N", default_value_t = 20)]
@@ -59,12 +87,16 @@ enum Command {
     #[arg(long, value_name = "NAME")]
     class: Option<String>,
   },
-  /// Objects allocated after BASELINE, present in TARGET and still alive in FINAL, grouped by
-  /// class and retaining path
+  /// Objects allocated after BASELINE, present in TARGET and still alive in FINAL, under the
+  /// object that holds them (their owner, which was in BASELINE already)
+  #[command(after_help = HUNT)]
   Leaks {
-    /// The first snapshot, or a directory: its newest three snapshots of one process
+    /// The first snapshot (after warm-up), or a directory: its newest three snapshots of one
+    /// process
     baseline: PathBuf,
+    /// The second snapshot (after the suspect work)
     target: Option<PathBuf>,
+    /// The last snapshot (after more of the same)
     #[arg(value_name = "FINAL")]
     last: Option<PathBuf>,
     /// Owners (or groups) to show (0 for all)
@@ -74,8 +106,15 @@ enum Command {
     #[arg(long)]
     by_path: bool,
   },
-  /// The shortest retaining paths from the GC roots to node @ID
+  /// Distinct retaining paths from the GC roots to node @ID, shortest first
+  #[command(after_help = "\
+Each path goes through another retainer of the object; paths through rheapdump's own objects
+come last. Ids come from leaks (owners, examples), summary --class and diff --class.
+
+Example:
+  rheapdump path final.heapsnapshot @81867 --max 3")]
   Path {
+    /// A .heapsnapshot file
     file: PathBuf,
     /// A node id: 1234 or @1234
     #[arg(value_parser = node_id)]
@@ -85,7 +124,10 @@ enum Command {
     max: usize,
   },
   /// Check that FILE is a sound .heapsnapshot (exit 0 only if so)
-  Validate { file: PathBuf },
+  Validate {
+    /// A .heapsnapshot file
+    file: PathBuf,
+  },
 }
 
 fn node_id(text: &str) -> Result<u32, String> {
