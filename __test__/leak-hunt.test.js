@@ -66,6 +66,9 @@ test('leaks names both accumulation points first, with file:line, exact counts a
   const byName = (owner, pattern) => owner.classes.find((c) => pattern.test(c.name))
   assert.equal(byName(listeners, /^QuoteRequest$/).count, TARGET, 'one QuoteRequest per request after the baseline')
   assert.ok(byName(listeners, /^QuoteRequest$/).source.startsWith(lineOf('quotes.js', 'constructor(')))
+  // The listeners themselves: bound functions, named and located by the function they bind.
+  assert.equal(byName(listeners, /^bound onRates$/).count, TARGET)
+  assert.ok(byName(listeners, /^bound onRates$/).source.startsWith(lineOf('quotes.js', 'onRates(rates)')))
 
   // The cache of the memoized function, located at the closure whose context holds it.
   assert.equal(cache.path.at(-2).edge, 'cache')

@@ -160,6 +160,8 @@ pub struct Graph {
   pub interface_names: Vec<String>,
   /// The URL of each script a location names, by script id (sorted): (script id, string index).
   pub scripts: Vec<(u32, u32)>,
+  /// Bound functions (`f.bind(x)`) and the function each binds, by node ordinal (sorted).
+  pub bound_functions: Vec<(u32, u32)>,
   /// How many edges the snapshot has, also once they are released.
   pub(crate) edges: usize,
 }
@@ -178,8 +180,41 @@ impl Graph {
   /// Where the node's function or constructor is written, as editors count (1-based):
   /// `/srv/app/cache.js:12:3`; None when the snapshot has no location for it or does not
   /// name its script.
+  /// A bound function has the source of the function it binds.
   pub fn source(&self, node: usize) -> Option<String> {
-    self.source_at(self.location(node)?)
+    let location = self
+      .location(node)
+      .or_else(|| self.location(self.bound_target(node)?))?;
+    self.source_at(location)
+  }
+
+  /// The function a bound function (`f.bind(x)`, a closure named `native_bind`) calls.
+  pub fn bound_target(&self, node: usize) -> Option<usize> {
+    let found = self
+      .bound_functions
+      .binary_search_by_key(&(node as u32), |b| b.0)
+      .ok()?;
+    Some(self.bound_functions[found].1 as usize)
+  }
+
+  /// Finds what each bound function binds (its `bound_function` edge), while the edges are
+  /// there: a listener added with `this.onRates.bind(this)` is then `bound onRates`, at
+  /// `onRates`'s source.
+  fn find_bound_functions(&mut self) {
+    let t = &self.types;
+    let bound = (0..self.node_count())
+      .filter(|&node| self.node_type[node] == t.closure)
+      .filter_map(|node| {
+        self
+          .edges(node)
+          .find(|&e| {
+            self.edge_type[e] == t.internal
+              && self.strings.get(self.edge_name[e]) == "bound_function"
+          })
+          .map(|e| (node as u32, self.edge_to[e]))
+      })
+      .collect();
+    self.bound_functions = bound;
   }
 
   /// A location (`[script id, line, column]`, 0-based) as `file:line:column`, 1-based.
@@ -606,6 +641,7 @@ impl Visitor for Loader {
       }
     }
     self.graph.find_scripts();
+    self.graph.find_bound_functions();
     Ok(())
   }
 }
