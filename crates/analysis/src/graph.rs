@@ -300,6 +300,31 @@ impl Graph {
       })
   }
 
+  /// A node's type and name, and an object's size, in 32 bits (FNV-1a): to tell whether the
+  /// node with an id in another snapshot of the process is the same object. Strings are only
+  /// strings: V8 flattens a concatenated string in place.
+  pub fn fingerprint(&self, node: usize) -> u32 {
+    let kind = self.node_type[node];
+    let size = if kind == self.types.object {
+      self.self_size[node]
+    } else {
+      0
+    };
+    // A string's content is its name, and V8 flattens and internalizes strings in place.
+    let string = self.type_name(node).contains("string");
+    let (category, name) = if string {
+      (u8::MAX, "")
+    } else {
+      (kind, self.name(node))
+    };
+    std::iter::once(category)
+      .chain(size.to_le_bytes())
+      .chain(name.bytes())
+      .fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+      })
+  }
+
   pub fn node_count(&self) -> usize {
     self.node_type.len()
   }

@@ -564,16 +564,23 @@ enum Age {
 }
 
 /// The ids of the first two snapshots, sorted: `baseline` all of them, `new` those of the
-/// target that the baseline lacks ([`new_ids`]).
+/// target that the baseline lacks ([`new_ids`]); and `reused`, the nodes of the last snapshot
+/// (ordinals, sorted) whose id is in `new` but that are not the object that had it.
 pub struct History<'a> {
   pub baseline: &'a [u32],
   pub new: &'a [u32],
+  pub reused: &'a [u32],
 }
 
 impl History<'_> {
-  fn age(&self, id: u32) -> Age {
+  fn age(&self, g: &Graph, node: usize) -> Age {
+    let id = g.node_id[node];
     if self.new.binary_search(&id).is_ok() {
-      Age::Leaked
+      if self.reused.binary_search(&(node as u32)).is_ok() {
+        Age::Newer
+      } else {
+        Age::Leaked
+      }
     } else if self.baseline.binary_search(&id).is_ok() {
       Age::Old
     } else {
@@ -596,7 +603,7 @@ fn accumulation_points(heap: &Heap, history: &History) -> Vec<u32> {
       if owner[at] != NONE {
         break owner[at];
       }
-      if history.age(g.node_id[at]) == Age::Old {
+      if history.age(g, at) == Age::Old {
         break at as u32;
       }
       chain.push(at);
@@ -683,16 +690,16 @@ pub fn leaks(
     {
       continue;
     }
-    let age = history.age(g.node_id[node]);
+    let age = history.age(g, node);
     let owner = owner_of[node];
     if age == Age::Old || owner == NONE {
       continue;
     }
     let next = owners.len() as u32;
-    let o = *owner_index.entry(owner).or_insert(next);
-    if o == next {
+    let o = *owner_index.entry(owner).or_insert_with(|| {
       owners.push(OwnerRow::new(owner as usize));
-    }
+      next
+    });
     if age == Age::Newer {
       owners[o as usize].growth += 1;
       growth_key[node] = o;
@@ -704,10 +711,10 @@ pub fn leaks(
     let next = classes.len() as u32;
     let c = *class_index
       .entry((o, owner_class(heap, node)))
-      .or_insert(next);
-    if c == next {
-      classes.push((o, owner_class(heap, node), 0, node));
-    }
+      .or_insert_with_key(|(_, name)| {
+        classes.push((o, name.clone(), 0, node));
+        next
+      });
     classes[c as usize].2 += 1;
     if heap.retained[node] > heap.retained[classes[c as usize].3] {
       classes[c as usize].3 = node;

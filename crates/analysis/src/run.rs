@@ -253,11 +253,39 @@ pub fn leaks(
   progress: &mut dyn Progress,
 ) -> Result<Leaks, Failure> {
   // Of the first two snapshots only the ids are kept: those of the baseline, and those of
-  // the target that are new.
+  // the target that are new, with what each was.
   let (baseline_ids, baseline_origin) = ids(baseline, progress)?;
-  let (target_ids, target_origin) = ids(target, progress)?;
+  let (target_ids, target_kinds, target_origin) = {
+    let graph = load(target, progress)?;
+    let mut nodes: Vec<(u32, u32)> = (0..graph.node_count())
+      .map(|node| (graph.node_id[node], graph.fingerprint(node)))
+      .collect();
+    nodes.sort_unstable();
+    let origin = origin_of(target, &graph);
+    let (ids, kinds): (Vec<u32>, Vec<u32>) = nodes.into_iter().unzip();
+    (ids, kinds, origin)
+  };
   let new_ids = report::new_ids(&baseline_ids, &target_ids);
+  // What each new object was in the target, to catch ids V8 gave to another object since.
+  let new_kinds: Vec<u32> = new_ids
+    .iter()
+    .map(|id| target_kinds[target_ids.binary_search(id).unwrap_or(0)])
+    .collect();
+  drop(target_kinds);
   let graph = load(last, progress)?;
+  // V8 numbers objects by address between snapshots: an object allocated after the target where
+  // one of the target's new objects died can inherit that object's id (203 of 60,203 cache
+  // entries at 60,000 requests of the test service). Another type, name or size gives it away;
+  // compared before the sizes are attributed as DevTools does.
+  let reused: Vec<u32> = (0..graph.node_count())
+    .filter(|&node| {
+      new_ids
+        .binary_search(&graph.node_id[node])
+        .is_ok_and(|i| new_kinds[i] != graph.fingerprint(node))
+    })
+    .map(|node| node as u32)
+    .collect();
+  drop(new_kinds);
   let shares = [
     common_share(&baseline_ids, &target_ids),
     common_share(&target_ids, &sorted_ids(&graph)),
@@ -272,6 +300,7 @@ pub fn leaks(
   let history = report::History {
     baseline: &baseline_ids,
     new: &new_ids,
+    reused: &reused,
   };
   let mut leaks = report::leaks(
     &heap,

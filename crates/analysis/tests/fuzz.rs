@@ -246,6 +246,7 @@ fn analyse(mut graph: rheapdump_analysis::graph::Graph, bytes: &[u8]) {
   let history = report::History {
     baseline: &baseline,
     new: &new,
+    reused: &[],
   };
   let dictionaries = reload().dictionary_objects();
   let leaks = |heap: &Heap| {
