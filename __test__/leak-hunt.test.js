@@ -207,3 +207,22 @@ test('guard rails: warnings for swapped and mixed-process files, none on a corre
   assert.equal(few.status, 2)
   assert.match(few.stderr, /no process wrote 2 snapshots/)
 })
+
+test('guard rails: renumbered ids are named as such', () => {
+  // What a disconnected inspector session does to V8's ids, done by hand: every heap object
+  // of the final snapshot gets a new id, in a file without rheapdump's default name.
+  const snapshot = JSON.parse(fs.readFileSync(files[2], 'utf8'))
+  const fields = snapshot.snapshot.meta.node_fields
+  const id = fields.indexOf('id')
+  let next = 0x40000001
+  for (let i = id; i < snapshot.nodes.length; i += fields.length) {
+    if (snapshot.nodes[i] % 2 === 1) snapshot.nodes[i] = next += 2
+  }
+  const renumbered = path.join(dir, 'renumbered.heapsnapshot')
+  fs.writeFileSync(renumbered, JSON.stringify(snapshot))
+  const run = cli('diff', files[1], renumbered, '--json')
+  assert.equal(run.status, 0, run.stderr)
+  const { warnings } = JSON.parse(run.stdout)
+  assert.equal(warnings.length, 1, warnings.join('\n'))
+  assert.match(warnings[0], /have only \d+% of their node ids in common: different processes, or ids renumbered/)
+})

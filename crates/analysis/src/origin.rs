@@ -67,10 +67,13 @@ pub fn warnings(files: &[Origin], common: &[f64]) -> Vec<String> {
         b.pid.as_deref().unwrap_or("?")
       ));
     }
+    let share = common.get(i).copied().unwrap_or(1.0);
+    let renumbered = !mixed && share < FEW_COMMON_IDS;
     let later = match (&a.time, &b.time) {
       (Some(x), Some(y)) => (x, a.seq) > (y, b.seq),
-      // Without the names' times: a later snapshot of a process reaches higher ids.
-      _ => !mixed && a.max_id > b.max_id,
+      // Without the names' times: a later snapshot of a process reaches higher ids, unless
+      // they were numbered afresh.
+      _ => !mixed && !renumbered && a.max_id > b.max_id,
     };
     if later {
       out.push(format!(
@@ -86,8 +89,7 @@ pub fn warnings(files: &[Origin], common: &[f64]) -> Vec<String> {
         ));
       }
     }
-    let share = common.get(i).copied().unwrap_or(1.0);
-    if !mixed && share < FEW_COMMON_IDS {
+    if renumbered {
       out.push(format!(
         "{} and {} have only {:.0}% of their node ids in common: different processes, or ids renumbered (a disconnected inspector session clears them); new and deleted objects cannot be told apart",
         a.file,
