@@ -669,12 +669,13 @@ pub fn leaks(
   let owner_of = accumulation_points(heap, history);
   let mut key = vec![NONE; n];
   let mut groups: HashMap<String, u32> = HashMap::new();
-  let mut rows: Vec<(String, u64, usize)> = Vec::new(); // class, count, representative
-                                                        // Owners and their classes, keyed the same way: index by node, and rows.
+  // Groups by class and path shape: (class, count, representative).
+  let mut rows: Vec<(String, u64, usize)> = Vec::new();
+  // Owners, by node, and their classes, by owner and name: (owner, class, count, representative).
   let mut owner_index: FxHashMap<u32, u32> = FxHashMap::default();
   let mut owners: Vec<OwnerRow> = Vec::new();
   let mut class_index: FxHashMap<(u32, String), u32> = FxHashMap::default();
-  let mut classes: Vec<(u32, String, u64, usize)> = Vec::new(); // owner, class, count, representative
+  let mut classes: Vec<(u32, String, u64, usize)> = Vec::new();
   let mut owner_key = vec![NONE; n];
   let mut class_key = vec![NONE; n];
   let mut growth_key = vec![NONE; n];
