@@ -203,9 +203,13 @@ test('guard rails: warnings for swapped and mixed-process files, none on a corre
   assert.equal(empty.status, 2)
   const lonely = path.join(dir, 'lonely')
   fs.mkdirSync(lonely)
-  const few = cli('diff', lonely)
+  const none = cli('diff', lonely)
+  assert.equal(none.status, 2)
+  assert.match(none.stderr, /no process wrote 2 snapshots/)
+  fs.copyFileSync(other.files[2], path.join(lonely, path.basename(other.files[2])))
+  const few = cli('leaks', lonely)
   assert.equal(few.status, 2)
-  assert.match(few.stderr, /no process wrote 2 snapshots/)
+  assert.match(few.stderr, new RegExp(`the newest snapshot there is from pid ${other.pid}, which wrote 1 .*; 3 are needed`))
 })
 
 test('guard rails: renumbered ids are named as such', () => {

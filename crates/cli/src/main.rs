@@ -158,6 +158,11 @@ fn snapshots(given: Vec<Option<PathBuf>>, count: usize) -> Result<Vec<PathBuf>, 
   }
   match files.as_slice() {
     [dir] if dir.is_dir() => match naming::newest_of_one_process(dir, count) {
+      Ok(Some((pid, files))) if files.len() < count => Err(format!(
+        "{}: the newest snapshot there is from pid {pid}, which wrote {} with rheapdump's default names; {count} are needed",
+        dir.display(),
+        files.len()
+      )),
       Ok(Some((pid, files))) => {
         let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
         eprintln!(

@@ -56,7 +56,8 @@ pub fn is_default_file_name(name: &str) -> bool {
 }
 
 /// The newest `count` snapshots with default names in `dir` that one process wrote (the
-/// process that wrote the newest of them), oldest first, with that pid; None if it wrote fewer.
+/// process that wrote the newest of them), oldest first, with that pid: fewer if it wrote
+/// fewer; None if there is no such file.
 pub fn newest_of_one_process(
   dir: &std::path::Path,
   count: usize,
@@ -82,13 +83,8 @@ pub fn newest_of_one_process(
     .filter(|entry| entry.2 == pid)
     .map(|entry| dir.join(entry.3))
     .collect();
-  if theirs.len() < count {
-    return Ok(None);
-  }
-  Ok(Some((
-    pid.to_string(),
-    theirs[theirs.len() - count..].to_vec(),
-  )))
+  let from = theirs.len().saturating_sub(count);
+  Ok(Some((pid.to_string(), theirs[from..].to_vec())))
 }
 
 /// Deletes the oldest of this crate's snapshots in `dir` so that at most `keep` remain, counting
@@ -182,7 +178,11 @@ mod tests {
       .map(|n| dir.join(n))
       .collect();
     assert_eq!(files, expected);
-    assert_eq!(newest_of_one_process(&dir, 5).unwrap(), None);
+    let (_, fewer) = newest_of_one_process(&dir, 5).unwrap().unwrap();
+    assert_eq!(fewer.len(), 4, "pid 7 wrote four");
+    let empty = dir.join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert_eq!(newest_of_one_process(&empty, 2).unwrap(), None);
     std::fs::remove_dir_all(&dir).unwrap();
   }
 
