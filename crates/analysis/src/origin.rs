@@ -38,17 +38,22 @@ impl Origin {
 /// Below this share of ids in common, two snapshots of one process were renumbered.
 const FEW_COMMON_IDS: f64 = 0.5;
 
-/// The share of ids two sorted id lists have in common, of the shorter list.
-pub fn common_share(a: &[u32], b: &[u32]) -> f64 {
+/// How many ids two sorted id lists have in common.
+pub fn common_count(a: &[u32], b: &[u32]) -> usize {
   let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-  if short.is_empty() {
-    return 1.0;
-  }
-  let common = short
+  short
     .iter()
     .filter(|id| long.binary_search(id).is_ok())
-    .count();
-  common as f64 / short.len() as f64
+    .count()
+}
+
+/// The share of ids two sorted id lists have in common, of the shorter list.
+pub fn common_share(a: &[u32], b: &[u32]) -> f64 {
+  let shorter = a.len().min(b.len());
+  if shorter == 0 {
+    return 1.0;
+  }
+  common_count(a, b) as f64 / shorter as f64
 }
 
 /// What is wrong with comparing `files`, given oldest first; `common[i]` is the share of ids

@@ -468,6 +468,26 @@ pub fn class_members(graph: &Graph) -> ClassMembers {
   ClassMembers { by_class }
 }
 
+/// The share of objects the two snapshots have in common, of the smaller: those with the same
+/// id in the same class. An id that now names an object of another class does not count.
+pub fn shared_ids(before: &ClassMembers, after: &ClassMembers) -> f64 {
+  let total = |m: &ClassMembers| m.by_class.values().map(Vec::len).sum::<usize>();
+  let smaller = total(before).min(total(after));
+  if smaller == 0 {
+    return 1.0;
+  }
+  let shared: usize = before
+    .by_class
+    .iter()
+    .filter_map(|(class, old)| Some((old, after.by_class.get(class)?)))
+    .map(|(old, new)| {
+      let ids = |list: &[(u32, u32)]| list.iter().map(|m| m.0).collect::<Vec<u32>>();
+      crate::origin::common_count(&ids(old), &ids(new))
+    })
+    .sum();
+  shared as f64 / smaller as f64
+}
+
 pub fn diff(before: &ClassMembers, after: &ClassMembers, names: (&str, &str), top: usize) -> Diff {
   let empty = Vec::new();
   let mut classes = Vec::new();

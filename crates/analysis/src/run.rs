@@ -217,17 +217,16 @@ fn members(
   path: &Path,
   interfaces: Option<&Interfaces>,
   progress: &mut dyn Progress,
-) -> Result<(report::ClassMembers, Interfaces, Origin, Vec<u32>), Failure> {
+) -> Result<(report::ClassMembers, Interfaces, Origin), Failure> {
   let mut graph = load(path, progress)?;
   let origin = origin_of(path, &graph);
-  let ids = sorted_ids(&graph);
   progress.stage("classes");
   let interfaces = match interfaces {
     Some(given) => given.clone(),
     None => infer_interfaces(&graph),
   };
   prepare_classes(&mut graph, Some(&interfaces));
-  Ok((report::class_members(&graph), interfaces, origin, ids))
+  Ok((report::class_members(&graph), interfaces, origin))
 }
 
 pub fn diff(
@@ -237,9 +236,9 @@ pub fn diff(
   progress: &mut dyn Progress,
 ) -> Result<Diff, Failure> {
   // Both named with the later snapshot's plain-object interfaces, as DevTools compares.
-  let (new, interfaces, after_origin, after_ids) = members(after, None, progress)?;
-  let (old, _, before_origin, before_ids) = members(before, Some(&interfaces), progress)?;
-  let share = common_share(&before_ids, &after_ids);
+  let (new, interfaces, after_origin) = members(after, None, progress)?;
+  let (old, _, before_origin) = members(before, Some(&interfaces), progress)?;
+  let share = report::shared_ids(&old, &new);
   let mut diff = report::diff(&old, &new, (&name(before), &name(after)), top);
   diff.warnings = origin::warnings(&[before_origin, after_origin], &[share]);
   Ok(diff)
