@@ -251,6 +251,8 @@ export interface SnapshotDiff {
     alloc_size: number
     freed_size: number
     size_delta: number
+    /** `file:line:column` of the class's constructor, where the snapshot tells. */
+    source?: string
   }[]
   /** Why the comparison may mean little (two processes, out of order, ids renumbered, two Node versions); empty when sound. */
   warnings: string[]

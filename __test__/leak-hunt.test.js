@@ -118,6 +118,8 @@ test('summary: classes written in the service carry file:line:column, 1-based, i
   assert.match(row('QuoteRequest').location, /^\d+:\d+:\d+$/, 'the DevTools location stays as it was')
   const human = cli('summary', files[2], '--top', '0')
   assert.match(human.stdout, /\n QuoteRequest +\d+ .* +\S+quotes\.js:\d+:\d+ *\n/)
+  const diff = json('diff', files[0], files[2], '--top', '0')
+  assert.equal(diff.classes.find((c) => c.name === 'QuoteRequest').source, at('quotes.js', 'constructor('))
 })
 
 test('path: distinct retaining paths, shortest first, none through rheapdump while others exist', () => {

@@ -106,20 +106,22 @@ pub fn summary(s: &Summary) -> String {
 
 pub fn diff(d: &Diff) -> String {
   let mut out = format!("{} → {}\n\n", d.before, d.after);
-  let mut classes = table(
-    &[
-      "Class",
-      "# New",
-      "# Deleted",
-      "# Delta",
-      "Alloc. Size",
-      "Freed Size",
-      "Size Delta",
-    ],
-    1,
-  );
+  let sources = d.classes.iter().any(|row| row.source.is_some());
+  let mut header = vec![
+    "Class",
+    "# New",
+    "# Deleted",
+    "# Delta",
+    "Alloc. Size",
+    "Freed Size",
+    "Size Delta",
+  ];
+  if sources {
+    header.push("Source");
+  }
+  let mut classes = table(&header, 1);
   for row in &d.classes {
-    classes.add_row(vec![
+    let mut cells = vec![
       row.name.clone(),
       row.new_count.to_string(),
       row.deleted_count.to_string(),
@@ -127,7 +129,14 @@ pub fn diff(d: &Diff) -> String {
       size(row.alloc_size),
       size(row.freed_size),
       signed_size(row.size_delta),
-    ]);
+    ];
+    if sources {
+      cells.push(row.source.clone().unwrap_or_default());
+    }
+    classes.add_row(cells);
+  }
+  if let Some(column) = classes.column_mut(7) {
+    column.set_cell_alignment(CellAlignment::Left);
   }
   if d.classes.is_empty() {
     out.push_str("no objects were allocated or freed between the two snapshots\n");

@@ -82,6 +82,9 @@ impl Step {
 #[derive(Debug, Clone, Serialize)]
 pub struct ClassDiff {
   pub name: String,
+  /// `file:line:column` of the class's constructor, where the snapshot tells.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub source: Option<String>,
   pub new_count: u64,
   pub deleted_count: u64,
   pub delta_count: i64,
@@ -445,6 +448,8 @@ fn short(name: &str) -> String {
 /// view matches two snapshots by.
 pub struct ClassMembers {
   pub by_class: HashMap<ClassKey, Vec<(u32, u32)>>,
+  /// `file:line:column` of the classes that have a location.
+  pub sources: HashMap<ClassKey, String>,
 }
 
 /// Needs only the graph (shallow sizes already attributed): no dominators.
@@ -457,6 +462,10 @@ pub fn class_members(graph: &Graph) -> ClassMembers {
       members[k as usize].push((graph.node_id[node], graph.self_size[node]));
     }
   }
+  let sources = names
+    .iter()
+    .filter_map(|name| Some((name.clone(), graph.source_at(name.1?)?)))
+    .collect();
   let by_class = names
     .into_iter()
     .zip(members)
@@ -465,7 +474,7 @@ pub fn class_members(graph: &Graph) -> ClassMembers {
       (name, list)
     })
     .collect();
-  ClassMembers { by_class }
+  ClassMembers { by_class, sources }
 }
 
 /// The share of objects the two snapshots have in common, of the smaller: those with the same
@@ -504,6 +513,11 @@ pub fn diff(before: &ClassMembers, after: &ClassMembers, names: (&str, &str), to
     let (mut i, mut j) = (0, 0);
     let mut row = ClassDiff {
       name: name.0.clone(),
+      source: after
+        .sources
+        .get(name)
+        .or_else(|| before.sources.get(name))
+        .cloned(),
       new_count: 0,
       deleted_count: 0,
       delta_count: 0,
