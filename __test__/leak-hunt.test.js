@@ -232,3 +232,30 @@ test('guard rails: renumbered ids are named as such', () => {
   assert.equal(warnings.length, 1, warnings.join('\n'))
   assert.match(warnings[0], /have only \d+% of their node ids in common: different processes, or ids renumbered/)
 })
+
+test('path: a path through rheapdump\'s own objects comes after one that avoids them, even a longer one', () => {
+  // A snapshotError handler (held in rheapdump's state on `process`) closes over an object
+  // that the application holds too, twelve links deep.
+  const script = `
+    const rheapdump = require(${JSON.stringify(ROOT)})
+    class Precious { constructor() { this.data = 'x'.repeat(100) } }
+    const precious = new Precious()
+    rheapdump.on('snapshotError', (err) => console.error('snapshot failed', err, precious))
+    let chain = { precious }
+    for (let i = 0; i < 12; i++) chain = { next: chain }
+    globalThis.longWay = chain
+    rheapdump.writeSnapshot(process.argv[2])`
+  const file = path.join(dir, 'precious.heapsnapshot')
+  // A module, so that `precious` lives in its function's context, not in the global scope.
+  const module = path.join(dir, 'precious.js')
+  fs.writeFileSync(module, script)
+  const made = spawnSync(process.execPath, [module, file], { encoding: 'utf8' })
+  assert.equal(made.status, 0, made.stderr)
+  const [precious] = json('summary', file, '--class', 'Precious').instances
+  const report = json('path', file, String(precious.id), '--max', '3')
+  const throughRheapdump = (p) => p.some((s) => /rheapdump/.test(s.edge ?? ''))
+  assert.ok(report.paths[0].some((s) => s.edge === 'longWay'), JSON.stringify(report.paths[0]))
+  assert.ok(!throughRheapdump(report.paths[0]))
+  assert.ok(report.paths[0].length > report.distance, 'the shortest path is the one through rheapdump')
+  assert.ok(report.paths.slice(1).some(throughRheapdump), 'and it is still shown, after')
+})

@@ -973,23 +973,33 @@ fn steps_of(heap: &Heap, hops: &Hops) -> Vec<Step> {
     .collect()
 }
 
-/// rheapdump's own objects in the heap it analyses (the state it keeps on `process` under
-/// `Symbol(rheapdump.shared)`, its modules): a path through them is true but misleads, as if
-/// rheapdump held what the application holds.
-fn rheapdump_edge(g: &Graph, edge: usize) -> bool {
-  g.edge_string(edge)
-    .is_some_and(|name| name.contains("rheapdump"))
+/// rheapdump's own objects in the heap it analyses: what an edge named for it leads to (the
+/// state it keeps on `process` under `Symbol(rheapdump.shared)`, its modules). A path through
+/// them is true but misleads, as if rheapdump held what the application holds. The objects are
+/// marked rather than the edges: `process` also reaches its state through its property store.
+fn rheapdump_objects(g: &Graph) -> Vec<bool> {
+  let named: Vec<bool> = (0..g.strings.len())
+    .map(|s| g.strings.get(s as u32).contains("rheapdump"))
+    .collect();
+  let mut marked = vec![false; g.node_count()];
+  for e in 0..g.edge_count() {
+    if !g.types.edge_named_by_index(g.edge_type[e]) && named[g.edge_name[e] as usize] {
+      marked[g.edge_to[e] as usize] = true;
+    }
+  }
+  marked
 }
 
 /// Breadth-first from the user roots (distance 1) over strong edges, never entering `blocked`
-/// nodes, and, if `clean`, never through rheapdump's objects: each node's parent edge.
-fn search(heap: &Heap, blocked: &[bool], clean: bool) -> Vec<u32> {
+/// nodes nor, if given, `avoided` ones: each node's parent edge.
+fn search(heap: &Heap, blocked: &[bool], avoided: Option<&[bool]>) -> Vec<u32> {
   let g = &heap.graph;
   let n = g.node_count();
   let mut parent = vec![NONE; n];
   let mut seen = vec![false; n];
+  let avoid = |node: usize| blocked[node] || avoided.is_some_and(|a| a[node]);
   let mut queue: std::collections::VecDeque<usize> = (1..n)
-    .filter(|&node| heap.distance[node] == 1 && !blocked[node])
+    .filter(|&node| heap.distance[node] == 1 && !avoid(node))
     .collect();
   for &node in &queue {
     seen[node] = true;
@@ -997,11 +1007,7 @@ fn search(heap: &Heap, blocked: &[bool], clean: bool) -> Vec<u32> {
   while let Some(at) = queue.pop_front() {
     for e in g.edges(at) {
       let to = g.edge_to[e] as usize;
-      if seen[to]
-        || blocked[to]
-        || g.edge_type[e] == g.types.weak
-        || (clean && rheapdump_edge(g, e))
-      {
+      if seen[to] || avoid(to) || g.edge_type[e] == g.types.weak {
         continue;
       }
       seen[to] = true;
@@ -1066,14 +1072,14 @@ fn distinct_paths(heap: &Heap, retainers: &Retainers, node: usize, max: usize) -
   }
   // Where the branches join: shortest paths to each retainer of `at` that do not run through
   // the shared part, preferably not through rheapdump's objects either.
-  let clean = search(heap, &blocked, true);
+  let clean = search(heap, &blocked, Some(&rheapdump_objects(g)));
   let mut candidates: Vec<(bool, usize, u32, Hops)> = Vec::new();
   let mut any = None;
   for &(e, from) in &branches {
     let (through_rheapdump, hops) = match found_path(heap, &clean, from) {
       Some(hops) => (false, hops),
       None => {
-        let parent = any.get_or_insert_with(|| search(heap, &blocked, false));
+        let parent = any.get_or_insert_with(|| search(heap, &blocked, None));
         match found_path(heap, parent, from) {
           Some(hops) => (true, hops),
           None => continue,
