@@ -1038,8 +1038,8 @@ fn found_path(heap: &Heap, parent: &[u32], node: usize) -> Option<Hops> {
 
 /// Up to `max` retaining paths to `node` that differ where it matters: each through another
 /// retainer of the object or, where the object has one retainer only, of the nearest object
-/// above it that has several. Shortest first; paths through rheapdump's own objects only where
-/// no other exists, and after the others. Empty when no user root reaches the node.
+/// above it that has several. Shortest first; each avoids rheapdump's own objects where it can,
+/// and those that cannot come after all others. Empty when no user root reaches the node.
 fn distinct_paths(heap: &Heap, retainers: &Retainers, node: usize, max: usize) -> Vec<Vec<Step>> {
   let g = &heap.graph;
   let usable = |e: usize, from: usize| {
