@@ -259,3 +259,34 @@ test('path: a path through rheapdump\'s own objects comes after one that avoids 
   assert.ok(report.paths[0].length > report.distance, 'the shortest path is the one through rheapdump')
   assert.ok(report.paths.slice(1).some(throughRheapdump), 'and it is still shown, after')
 })
+
+test('leaks: an owner\'s path avoids rheapdump\'s objects where the application holds it too', () => {
+  // A cache that a snapshotError handler closes over (held by rheapdump's state on
+  // `process`) and that the application holds twelve links deep.
+  const script = `
+    const path = require('node:path')
+    const rheapdump = require(${JSON.stringify(ROOT)})
+    class Entry { constructor(i) { this.i = i } }
+    const cache = []
+    rheapdump.on('snapshotError', (err) => console.error('snapshot failed with', cache.length, 'entries', err))
+    let chain = { cache }
+    for (let i = 0; i < 12; i++) chain = { next: chain }
+    globalThis.longWay = chain
+    for (const [name, count] of [['baseline', 10], ['target', 300], ['final', 100]]) {
+      for (let i = 0; i < count; i++) cache.push(new Entry(i))
+      rheapdump.writeSnapshot(path.join(process.argv[2], name + '.heapsnapshot'))
+    }`
+  const where = path.join(dir, 'entries')
+  fs.mkdirSync(where)
+  fs.writeFileSync(path.join(where, 'entries.js'), script)
+  const made = spawnSync(process.execPath, [path.join(where, 'entries.js'), where], { encoding: 'utf8' })
+  assert.equal(made.status, 0, made.stderr)
+  const snaps = ['baseline', 'target', 'final'].map((n) => path.join(where, `${n}.heapsnapshot`))
+  const [owner] = json('leaks', ...snaps).owners
+  assert.equal(owner.class, 'Array')
+  assert.equal(owner.classes[0].name, 'Entry')
+  assert.equal(owner.classes[0].count, 300)
+  assert.ok(owner.path.some((s) => s.edge === 'longWay'), JSON.stringify(owner.path))
+  assert.ok(!owner.path.some((s) => /rheapdump|snapshotError/.test(s.edge ?? '')), JSON.stringify(owner.path))
+  assert.equal(owner.source, null, 'nothing on the application\'s path to it has a source')
+})

@@ -977,7 +977,7 @@ fn steps_of(heap: &Heap, hops: &Hops) -> Vec<Step> {
 /// state it keeps on `process` under `Symbol(rheapdump.shared)`, its modules). A path through
 /// them is true but misleads, as if rheapdump held what the application holds. The objects are
 /// marked rather than the edges: `process` also reaches its state through its property store.
-fn rheapdump_objects(g: &Graph) -> Vec<bool> {
+pub fn rheapdump_objects(g: &Graph) -> Vec<bool> {
   let named: Vec<bool> = (0..g.strings.len())
     .map(|s| g.strings.get(s as u32).contains("rheapdump"))
     .collect();
@@ -1104,6 +1104,23 @@ fn distinct_paths(heap: &Heap, retainers: &Retainers, node: usize, max: usize) -
   candidates
     .iter()
     .map(|(_, _, _, hops)| steps_of(heap, hops))
+    .collect()
+}
+
+/// For each id, a shortest retaining path that avoids rheapdump's own objects where one
+/// exists ([`distinct_paths`]); None for an id no user root reaches or no node has.
+pub fn clean_paths(heap: &Heap, ids: &[u32]) -> Vec<Option<Vec<Step>>> {
+  let g = &heap.graph;
+  let retainers = Retainers::new(g);
+  ids
+    .iter()
+    .map(|&id| {
+      let node = g.node_id.iter().position(|&i| i == id)?;
+      if node == 0 || !heap.user_reachable(node) {
+        return None;
+      }
+      distinct_paths(heap, &retainers, node, 1).into_iter().next()
+    })
     .collect()
 }
 

@@ -293,6 +293,13 @@ pub fn leaks(
   let origins = [baseline_origin, target_origin, origin_of(last, &graph)];
   let warnings = origin::warnings(&origins, &shares);
   let dictionaries = graph.dictionary_objects();
+  let mut rheapdump_ids: Vec<u32> = report::rheapdump_objects(&graph)
+    .iter()
+    .enumerate()
+    .filter(|(_, &marked)| marked)
+    .map(|(node, _)| graph.node_id[node])
+    .collect();
+  rheapdump_ids.sort_unstable();
   // Retaining paths need each node's parent edge, not the edges: they go as for a summary.
   let heap = build(graph, Keep::Parents, progress);
   progress.stage("leaks");
@@ -309,6 +316,34 @@ pub fn leaks(
     top,
   );
   leaks.warnings = warnings;
+  // An owner's path is DevTools' shortest, which can run through rheapdump's own state on
+  // `process`, as if rheapdump held the leak. Those few are found again, with the edges.
+  let through_rheapdump = |path: &[report::Step]| {
+    path
+      .iter()
+      .any(|step| rheapdump_ids.binary_search(&step.id).is_ok())
+  };
+  let misleading: Vec<u32> = leaks
+    .owners
+    .iter()
+    .filter(|owner| through_rheapdump(&owner.path))
+    .map(|owner| owner.id)
+    .collect();
+  if !misleading.is_empty() {
+    drop(heap);
+    let heap = analyse(last, Keep::Distances, progress)?;
+    let found = report::clean_paths(&heap, &misleading);
+    for (id, path) in misleading.iter().zip(found) {
+      let owner = leaks.owners.iter_mut().find(|o| o.id == *id);
+      if let (Some(owner), Some(path)) = (owner, path) {
+        // The source named with the owner is that of the nearest step that has one.
+        let nearest = path.iter().rev().find(|step| step.source.is_some());
+        owner.source = nearest.and_then(|step| step.source.clone());
+        owner.source_of = nearest.map(|step| step.node.clone());
+        owner.path = path;
+      }
+    }
+  }
   Ok(leaks)
 }
 
