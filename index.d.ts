@@ -216,6 +216,8 @@ export interface PathStep {
   node: string
   id: number
   edge: string | null
+  /** `file:line:column` (1-based) of the node's function or constructor, where the snapshot tells. */
+  source?: string
 }
 
 export interface ClassRow {
@@ -227,6 +229,8 @@ export interface ClassRow {
   distance: number | null
   /** `script_id:line:column` of the constructor, where DevTools tells same-named classes apart by it. */
   location?: string
+  /** The same place as `file:line:column`, 1-based, where the snapshot names the script. */
+  source?: string
 }
 
 export interface SnapshotSummary {
@@ -235,7 +239,7 @@ export interface SnapshotSummary {
   edges: number
   total_size: number
   classes: ClassRow[]
-  largest: { id: number; name: string; type: string; self_size: number; retained_size: number }[]
+  largest: { id: number; name: string; type: string; self_size: number; retained_size: number; source?: string }[]
 }
 
 export interface SnapshotDiff {
@@ -249,7 +253,11 @@ export interface SnapshotDiff {
     alloc_size: number
     freed_size: number
     size_delta: number
+    /** `file:line:column` of the class's constructor, where the snapshot tells. */
+    source?: string
   }[]
+  /** Why the comparison may mean little (two processes, out of order, ids renumbered, two Node versions); empty when sound. */
+  warnings: string[]
 }
 
 export interface LeakReport {
@@ -257,7 +265,31 @@ export interface LeakReport {
   target: string
   final: string
   objects: number
+  /** By class and shape of the retaining path (memlab's clusters); keys of hash tables and indices left out. */
   groups: { name: string; count: number; retained_size: number; path: PathStep[] }[]
+  /** Where the leaked objects accumulate: the nearest object on their path that was in the baseline. */
+  owners: LeakOwner[]
+  /** As in SnapshotDiff. */
+  warnings: string[]
+}
+
+export interface LeakOwner {
+  id: number
+  name: string
+  class: string
+  /** `file:line:column` of the owner's function or class, or of the nearest node on its path with one. */
+  source: string | null
+  /** The name of the node `source` belongs to. */
+  source_of: string | null
+  /** Leaked objects it holds, and what they retain. */
+  count: number
+  retained_size: number
+  /** Objects allocated after the target that it holds too. */
+  growth_count: number
+  growth_size: number
+  /** Its leaked objects by class (functions by name), largest retained size first; at most 10. */
+  classes: { name: string; count: number; retained_size: number; source?: string; example: number }[]
+  path: PathStep[]
 }
 
 export interface RetainingPaths {

@@ -39,7 +39,7 @@ test('summary: exact class counts, DevTools ordering, the JSON contract and an a
   assert.equal(row('Leak').count, 1500)
   assert.equal(row('Temp'), undefined, 'the Temp objects were dropped before the final snapshot')
   for (const c of report.classes) {
-    assert.deepEqual(keys(c).filter((k) => k !== 'location'), ['count', 'distance', 'name', 'retained_size', 'shallow_size'])
+    assert.deepEqual(keys(c).filter((k) => k !== 'location' && k !== 'source'), ['count', 'distance', 'name', 'retained_size', 'shallow_size'])
     assert.ok(c.retained_size >= c.shallow_size, c.name)
     assert.ok(c.retained_size <= report.total_size, c.name)
   }
@@ -51,7 +51,7 @@ test('summary: exact class counts, DevTools ordering, the JSON contract and an a
   // Each Leak retains at least its own size; all of them together are held by `registry`.
   assert.ok(row('Leak').retained_size >= row('Leak').shallow_size)
   assert.equal(report.largest.length, 20, '--top 0 lists every class but the default 20 largest objects')
-  for (const o of report.largest) assert.deepEqual(keys(o), ['id', 'name', 'retained_size', 'self_size', 'type'])
+  for (const o of report.largest) assert.deepEqual(keys(o).filter((k) => k !== 'source'), ['id', 'name', 'retained_size', 'self_size', 'type'])
   const largest = report.largest.map((o) => o.retained_size)
   assert.deepEqual(largest, [...largest].sort((a, b) => b - a))
   assert.equal(report.largest[0].retained_size, Math.max(...report.largest.map((o) => o.retained_size)))
@@ -68,8 +68,10 @@ test('summary: exact class counts, DevTools ordering, the JSON contract and an a
   assert.match(header, /Class +Count +Shallow +Retained +Distance/)
   const rows = lines.slice(lines.indexOf(header) + 2, lines.indexOf(header) + 7)
   assert.equal(rows.length, 5)
-  // Right-aligned numbers: every row ends where the header does.
-  for (const r of rows) assert.equal(r.trimEnd().length, header.trimEnd().length, r)
+  // Right-aligned numbers: every row's distance ends where the header's does; the source after
+  // it is left-aligned.
+  const end = header.indexOf('Distance') + 'Distance'.length
+  for (const r of rows) assert.match(r.slice(0, end + 1), /[\d-] ?$/, r)
 })
 
 test('summary: a chain of 40 closures shows as one path of context links', async () => {
@@ -98,10 +100,11 @@ test('summary: a chain of 40 closures shows as one path of context links', async
 
 test('diff: the leaking class tops the Comparison, with exact new and deleted counts', () => {
   const report = json('diff', snap('baseline'), snap('final'))
-  assert.deepEqual(keys(report), ['after', 'before', 'classes'])
+  assert.deepEqual(keys(report), ['after', 'before', 'classes', 'warnings'])
+  assert.deepEqual(report.warnings, [])
   assert.equal(report.before, snap('baseline'))
   const [first] = report.classes
-  assert.deepEqual(keys(first), ['alloc_size', 'deleted_count', 'delta_count', 'freed_size', 'name', 'new_count', 'size_delta'])
+  assert.deepEqual(keys(first).filter((k) => k !== 'source'), ['alloc_size', 'deleted_count', 'delta_count', 'freed_size', 'name', 'new_count', 'size_delta'])
   assert.equal(first.name, 'Leak')
   assert.equal(first.new_count, 1500)
   assert.equal(first.deleted_count, 0)
@@ -135,13 +138,24 @@ test('leaks: exactly the objects allocated after baseline and alive in final, gr
   assert.match(holder.node, /^global/, JSON.stringify(top.path))
   assert.equal(top.path.at(-1).node, 'Leak')
   assert.equal(top.path.at(-1).edge, null)
-  for (const step of top.path) assert.deepEqual(keys(step), ['edge', 'id', 'node'])
+  for (const step of top.path) assert.deepEqual(keys(step).filter((k) => k !== 'source'), ['edge', 'id', 'node'])
+  assert.match(top.path.at(-1).source, /fixtures\/leaky-app\.js:\d+:\d+$/, 'where class Leak is written')
   assert.ok(!report.groups.some((g) => g.name === 'Temp'), 'Temp objects were freed before final')
   assert.ok(!report.groups.some((g) => g.name === 'Session'), 'Sessions predate the baseline')
   const sizes = report.groups.map((g) => g.retained_size)
   assert.deepEqual(sizes, [...sizes].sort((a, b) => b - a))
 
-  const human = cli('leaks', snap('baseline'), snap('target'), snap('final'), '--top', '1')
+  const [owner] = report.owners
+  assert.equal(owner.class, 'Map', 'the registry, which was in the baseline, holds the leak')
+  assert.equal(owner.path.at(-2).edge, 'registry')
+  assert.equal(owner.count, report.objects - report.owners.slice(1).reduce((sum, o) => sum + o.count, 0))
+  assert.deepEqual(owner.classes.find((c) => c.name === 'Leak').count, 1000)
+  assert.equal(owner.growth_count >= 500, true, 'the 500 Leak objects made after the target')
+
+  const byOwner = cli('leaks', snap('baseline'), snap('target'), snap('final'), '--top', '1')
+  assert.equal(byOwner.status, 0, byOwner.stderr)
+  assert.match(byOwner.stdout, /\n1\. Map @\d+ holds \d+ new objects, retaining [\d.]+ (KiB|MiB)/)
+  const human = cli('leaks', snap('baseline'), snap('target'), snap('final'), '--top', '1', '--by-path')
   assert.equal(human.status, 0, human.stderr)
   assert.match(human.stdout, /1\. 1000 × Leak, retaining [\d.]+ (KiB|MiB)\n( {4}.* --\S+-->\n)? {4}global[^@\n]* @\d+ --registry-->\n {4}Map @\d+/)
 })

@@ -71,6 +71,17 @@ test('usage errors exit 2 with the usage text', () => {
   const help = cli('--help')
   assert.equal(help.status, 0)
   for (const command of ['summary', 'diff', 'leaks', 'path', 'validate']) assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'))
+  assert.match(help.stdout, /\nHunting a leak: three snapshots of one process[^]*\n {2}rheapdump leaks DIR /)
+})
+
+test('each command documents every argument, and all but validate show an example', () => {
+  const args = { summary: ['FILE'], diff: ['BEFORE', 'AFTER'], leaks: ['BASELINE', 'TARGET', 'FINAL'], path: ['FILE', 'ID'], validate: ['FILE'] }
+  for (const [command, names] of Object.entries(args)) {
+    const help = cli(command, '--help')
+    assert.equal(help.status, 0, command)
+    for (const name of names) assert.match(help.stdout, new RegExp(`^  [<\\[]${name}[>\\]] +\\S`, 'm'), `${command} ${name}`)
+    if (command !== 'validate') assert.match(help.stdout, new RegExp(`\\n  rheapdump ${command} `), command)
+  }
 })
 
 test('without its program, the command says how to build it', (t) => {

@@ -34,6 +34,7 @@ async function api(): Promise<void> {
   console.log(diff.classes[0]?.size_delta)
   const leaks = await rheapdump.analysis.leaks('a.heapsnapshot', 'b.heapsnapshot', 'c.heapsnapshot', { top: 0 })
   console.log(leaks.groups[0]?.path.map((step) => `${step.node} @${step.id} ${step.edge ?? ''}`))
+  console.log(leaks.owners[0]?.source, leaks.owners[0]?.classes[0]?.example, leaks.warnings, diff.warnings)
   const paths = await rheapdump.analysis.path('c.heapsnapshot', 1234, { max: 3 })
   console.log(paths.paths.length, paths.distance)
   const counts = await rheapdump.analysis.validate('c.heapsnapshot')

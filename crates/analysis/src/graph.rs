@@ -11,6 +11,8 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
+use rustc_hash::FxHashMap;
+
 use crate::parse::{visit, Meta, ParseError, Visitor};
 use crate::validate::{enum_names, field_position};
 
@@ -156,6 +158,10 @@ pub struct Graph {
   /// as an index into `interface_names`; set by [`crate::heap::Heap::new`].
   pub interfaces: Vec<(u32, u32)>,
   pub interface_names: Vec<String>,
+  /// The URL of each script a location names, by script id (sorted): (script id, string index).
+  pub scripts: Vec<(u32, u32)>,
+  /// Bound functions (`f.bind(x)`) and the function each binds, by node ordinal (sorted).
+  pub bound_functions: Vec<(u32, u32)>,
   /// How many edges the snapshot has, also once they are released.
   pub(crate) edges: usize,
 }
@@ -169,6 +175,154 @@ impl Graph {
       .ok()?;
     let [_, script, line, column] = self.locations[found];
     Some([script, line, column])
+  }
+
+  /// Where the node's function or constructor is written, as editors count (1-based):
+  /// `/srv/app/cache.js:12:3`; None when the snapshot has no location for it or does not
+  /// name its script.
+  /// A bound function has the source of the function it binds.
+  pub fn source(&self, node: usize) -> Option<String> {
+    let location = self
+      .location(node)
+      .or_else(|| self.location(self.bound_target(node)?))?;
+    self.source_at(location)
+  }
+
+  /// The function a bound function (`f.bind(x)`, a closure named `native_bind`) calls.
+  pub fn bound_target(&self, node: usize) -> Option<usize> {
+    let found = self
+      .bound_functions
+      .binary_search_by_key(&(node as u32), |b| b.0)
+      .ok()?;
+    Some(self.bound_functions[found].1 as usize)
+  }
+
+  /// Finds what each bound function binds (its `bound_function` edge), while the edges are
+  /// there: a listener added with `this.onRates.bind(this)` is then `bound onRates`, at
+  /// `onRates`'s source.
+  fn find_bound_functions(&mut self) {
+    let t = &self.types;
+    let bound = (0..self.node_count())
+      .filter(|&node| self.node_type[node] == t.closure)
+      .filter_map(|node| {
+        self
+          .edges(node)
+          .find(|&e| {
+            self.edge_type[e] == t.internal
+              && self.strings.get(self.edge_name[e]) == "bound_function"
+          })
+          .map(|e| (node as u32, self.edge_to[e]))
+      })
+      .collect();
+    self.bound_functions = bound;
+  }
+
+  /// A location (`[script id, line, column]`, 0-based) as `file:line:column`, 1-based.
+  pub fn source_at(&self, [script, line, column]: [u32; 3]) -> Option<String> {
+    let found = self.scripts.binary_search_by_key(&script, |s| s.0).ok()?;
+    let url = self.strings.get(self.scripts[found].1);
+    Some(format!("{url}:{}:{}", line + 1, column + 1))
+  }
+
+  /// Script ids to URLs: a function's location names its script by id only, but its shared
+  /// function info leads to the script (`shared` → `script` or `script_or_debug_info`), whose
+  /// node is named by its URL.
+  fn find_scripts(&mut self) {
+    let t = &self.types;
+    let edge_to = |node: usize, named: &dyn Fn(&str) -> bool| {
+      self
+        .edges(node)
+        .find(|&e| self.edge_type[e] == t.internal && named(self.strings.get(self.edge_name[e])))
+        .map(|e| self.edge_to[e] as usize)
+    };
+    let mut scripts: FxHashMap<u32, u32> = FxHashMap::default();
+    for &[node, script, _, _] in &self.locations {
+      let node = node as usize;
+      if self.node_type[node] != t.closure || scripts.contains_key(&script) {
+        continue;
+      }
+      let found = edge_to(node, &|name| name == "shared")
+        .and_then(|shared| edge_to(shared, &|name| name.starts_with("script")))
+        .map(|script| self.node_name[script])
+        .filter(|&name| {
+          let url = self.strings.get(name);
+          !url.is_empty() && !url.starts_with("system / ")
+        });
+      if let Some(name) = found {
+        scripts.insert(script, name);
+      }
+    }
+    self.scripts = scripts.into_iter().collect();
+    self.scripts.sort_unstable();
+  }
+
+  /// Objects whose named properties live in a hash table (dictionary mode: caches keyed by
+  /// data, objects made by `Object.create(null)`, objects with deleted properties), sorted. The
+  /// snapshot does not say so; the size of the property store does. A dictionary holds at least
+  /// 1.5 slots of 3 words per property, a fast object's property array one word per property
+  /// and a few of slack.
+  pub fn dictionary_objects(&self) -> Vec<u32> {
+    let t = &self.types;
+    (0..self.node_count())
+      .filter(|&node| self.node_type[node] == t.object)
+      .filter(|&node| {
+        let mut properties = 0u64;
+        let mut store = None;
+        for e in self.edges(node) {
+          if self.edge_type[e] == t.property {
+            properties += 1;
+          } else if self.edge_type[e] == t.internal
+            && self.strings.get(self.edge_name[e]) == "properties"
+          {
+            store = Some(self.edge_to[e] as usize);
+          }
+        }
+        store.is_some_and(|store| u64::from(self.self_size[store]) > 16 * properties + 48)
+      })
+      .map(|node| node as u32)
+      .collect()
+  }
+
+  /// The Node.js version the snapshot was taken in (`v20.20.2`): the `version` property of the
+  /// `process` object. None when there is none (not Node, or the edges are freed).
+  pub fn node_version(&self) -> Option<&str> {
+    let t = &self.types;
+    (0..self.node_count())
+      .filter(|&node| self.node_type[node] == t.object && self.name(node) == "process")
+      .filter(|&node| node + 1 < self.first_edge.len())
+      .flat_map(|node| self.edges(node))
+      .filter(|&e| {
+        self.edge_type[e] == t.property && self.strings.get(self.edge_name[e]) == "version"
+      })
+      .map(|e| self.name(self.edge_to[e] as usize))
+      .find(|version| {
+        version.starts_with('v') && version[1..].starts_with(|c: char| c.is_ascii_digit())
+      })
+  }
+
+  /// A node's type and name, and an object's size, in 32 bits (FNV-1a): to tell whether the
+  /// node with an id in another snapshot of the process is the same object. Strings are only
+  /// strings: V8 flattens a concatenated string in place.
+  pub fn fingerprint(&self, node: usize) -> u32 {
+    let kind = self.node_type[node];
+    let size = if kind == self.types.object {
+      self.self_size[node]
+    } else {
+      0
+    };
+    // A string's content is its name, and V8 flattens and internalizes strings in place.
+    let string = self.type_name(node).contains("string");
+    let (category, name) = if string {
+      (u8::MAX, "")
+    } else {
+      (kind, self.name(node))
+    };
+    std::iter::once(category)
+      .chain(size.to_le_bytes())
+      .chain(name.bytes())
+      .fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+      })
   }
 
   pub fn node_count(&self) -> usize {
@@ -511,6 +665,8 @@ impl Visitor for Loader {
         ));
       }
     }
+    self.graph.find_scripts();
+    self.graph.find_bound_functions();
     Ok(())
   }
 }

@@ -884,7 +884,8 @@ impl Heap {
   }
 
   /// A node's own name where it has one that says something (objects, functions, V8's
-  /// internal and synthetic nodes), else its class (`(string)`, `(compiled code)`, …).
+  /// internal and synthetic nodes), else its class (`(string)`, `(compiled code)`, …); a bound
+  /// function is `bound <the function it binds>`.
   pub fn display_name(&self, node: usize) -> Cow<'_, str> {
     let g = &self.graph;
     let t = &g.types;
@@ -898,6 +899,9 @@ impl Heap {
       t.array,
     ]
     .contains(&kind);
+    if let Some(target) = g.bound_target(node) {
+      return Cow::Owned(format!("bound {}", g.name(target)));
+    }
     match g.name(node) {
       name if named && !name.is_empty() => Cow::Borrowed(name),
       _ => g.class_name(node),

@@ -6,6 +6,7 @@
 
 pub mod graph;
 pub mod heap;
+pub mod origin;
 pub mod parse;
 pub mod progress;
 pub mod render;

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use bytesize::ByteSize;
 use comfy_table::{CellAlignment, LineStyle, Table, TableStyle};
 
-use crate::report::{Diff, Leaks, Paths, Step, Summary};
+use crate::report::{Diff, Instances, Leaks, Paths, Step, Summary};
 
 pub fn size(bytes: u64) -> String {
   ByteSize::b(bytes).display().iec().to_string()
@@ -64,15 +64,28 @@ pub fn summary(s: &Summary) -> String {
     s.edges,
     size(s.total_size)
   );
-  let mut classes = table(&["Class", "Count", "Shallow", "Retained", "Distance"], 1);
+  // Where the classes are written, when the snapshot tells for any of them.
+  let sources = s.classes.iter().any(|row| row.source.is_some());
+  let mut header = vec!["Class", "Count", "Shallow", "Retained", "Distance"];
+  if sources {
+    header.push("Source");
+  }
+  let mut classes = table(&header, 1);
   for row in &s.classes {
-    classes.add_row(vec![
+    let mut cells = vec![
       row.name.clone(),
       row.count.to_string(),
       size(row.shallow_size),
       size(row.retained_size),
       distance(row.distance),
-    ]);
+    ];
+    if sources {
+      cells.push(row.source.clone().unwrap_or_default());
+    }
+    classes.add_row(cells);
+  }
+  if let Some(column) = classes.column_mut(5) {
+    column.set_cell_alignment(CellAlignment::Left);
   }
   out.push_str(&classes.to_string());
   out.push_str("\n\nLargest objects by retained size\n");
@@ -93,20 +106,22 @@ pub fn summary(s: &Summary) -> String {
 
 pub fn diff(d: &Diff) -> String {
   let mut out = format!("{} → {}\n\n", d.before, d.after);
-  let mut classes = table(
-    &[
-      "Class",
-      "# New",
-      "# Deleted",
-      "# Delta",
-      "Alloc. Size",
-      "Freed Size",
-      "Size Delta",
-    ],
-    1,
-  );
+  let sources = d.classes.iter().any(|row| row.source.is_some());
+  let mut header = vec![
+    "Class",
+    "# New",
+    "# Deleted",
+    "# Delta",
+    "Alloc. Size",
+    "Freed Size",
+    "Size Delta",
+  ];
+  if sources {
+    header.push("Source");
+  }
+  let mut classes = table(&header, 1);
   for row in &d.classes {
-    classes.add_row(vec![
+    let mut cells = vec![
       row.name.clone(),
       row.new_count.to_string(),
       row.deleted_count.to_string(),
@@ -114,7 +129,14 @@ pub fn diff(d: &Diff) -> String {
       size(row.alloc_size),
       size(row.freed_size),
       signed_size(row.size_delta),
-    ]);
+    ];
+    if sources {
+      cells.push(row.source.clone().unwrap_or_default());
+    }
+    classes.add_row(cells);
+  }
+  if let Some(column) = classes.column_mut(7) {
+    column.set_cell_alignment(CellAlignment::Left);
   }
   if d.classes.is_empty() {
     out.push_str("no objects were allocated or freed between the two snapshots\n");
@@ -129,6 +151,9 @@ pub fn diff(d: &Diff) -> String {
 fn path(steps: &[Step], out: &mut String) {
   for step in steps {
     let _ = write!(out, "    {} @{}", step.node, step.id);
+    if let Some(source) = &step.source {
+      let _ = write!(out, " ({source})");
+    }
     if let Some(edge) = &step.edge {
       let _ = write!(out, " --{edge}-->");
     }
@@ -136,11 +161,67 @@ fn path(steps: &[Step], out: &mut String) {
   }
 }
 
-pub fn leaks(l: &Leaks) -> String {
-  let mut out = format!(
+/// `1 new object`, `2 new objects`.
+fn objects(count: u64, noun: &str) -> String {
+  let s = if count == 1 { "" } else { "s" };
+  format!("{count} {noun}{s}")
+}
+
+fn leaks_header(l: &Leaks) -> String {
+  format!(
     "{} objects allocated after {}, present in {} and still alive in {}\n",
     l.objects, l.baseline, l.target, l.final_
-  );
+  )
+}
+
+/// The leaks by owner: where they accumulate, what they are, and the path to the owner.
+pub fn leaks(l: &Leaks) -> String {
+  let mut out = leaks_header(l);
+  if l.owners.is_empty() {
+    out.push_str("no leak candidates\n");
+    return out;
+  }
+  for (i, owner) in l.owners.iter().enumerate() {
+    let _ = write!(out, "\n{}. {} @{}", i + 1, owner.name, owner.id);
+    match (&owner.source, &owner.source_of) {
+      (Some(source), Some(of)) if *of != owner.name => {
+        let _ = write!(out, " in {of} ({source})");
+      }
+      (Some(source), _) => {
+        let _ = write!(out, " ({source})");
+      }
+      _ => {}
+    }
+    let _ = writeln!(
+      out,
+      " holds {}, retaining {}; {} more since the target ({})",
+      objects(owner.count, "new object"),
+      size(owner.retained_size),
+      owner.growth_count,
+      size(owner.growth_size)
+    );
+    let mut classes = table(&["Class", "Count", "Retained", "Example", "Source"], 1);
+    for class in &owner.classes {
+      classes.add_row(vec![
+        class.name.clone(),
+        class.count.to_string(),
+        size(class.retained_size),
+        format!("@{}", class.example),
+        class.source.clone().unwrap_or_default(),
+      ]);
+    }
+    for line in classes.to_string().lines() {
+      let _ = writeln!(out, "    {}", line.trim_end());
+    }
+    out.push_str("  retained by\n");
+    path(&owner.path, &mut out);
+  }
+  out
+}
+
+/// The leaks by class and shape of the retaining path, as memlab clusters them (`--by-path`).
+pub fn leak_groups(l: &Leaks) -> String {
+  let mut out = leaks_header(l);
   if l.groups.is_empty() {
     out.push_str("no leak candidates\n");
     return out;
@@ -174,5 +255,50 @@ pub fn paths(p: &Paths) -> String {
     let _ = writeln!(out, "\npath {}:", i + 1);
     path(steps, &mut out);
   }
+  out
+}
+
+/// `summary --class` and `diff --class`: the objects, with ids for `path`.
+pub fn instances(i: &Instances) -> String {
+  let mut out = match &i.before {
+    Some(before) => format!(
+      "{} {} objects in {} that {} lacks ({} shallow)\n",
+      i.count,
+      i.class,
+      i.file,
+      before,
+      size(i.shallow_size)
+    ),
+    None => format!(
+      "{} {} objects in {} ({} shallow)\n",
+      i.count,
+      i.class,
+      i.file,
+      size(i.shallow_size)
+    ),
+  };
+  if i.instances.is_empty() {
+    return out;
+  }
+  out.push('\n');
+  let mut objects = table(
+    &["Id", "Name", "Shallow", "Retained", "Distance", "Source"],
+    2,
+  );
+  for object in &i.instances {
+    objects.add_row(vec![
+      format!("@{}", object.id),
+      object.name.clone(),
+      size(object.self_size),
+      size(object.retained_size),
+      distance(object.distance),
+      object.source.clone().unwrap_or_default(),
+    ]);
+  }
+  if let Some(column) = objects.column_mut(5) {
+    column.set_cell_alignment(CellAlignment::Left);
+  }
+  out.push_str(&objects.to_string());
+  out.push('\n');
   out
 }

@@ -24,6 +24,10 @@ pub struct ClassRow {
   /// name apart by it.
   #[serde(skip_serializing_if = "Option::is_none")]
   pub location: Option<String>,
+  /// The same place as `file:line:column`, 1-based as editors count, where the snapshot names
+  /// the script.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub source: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -34,6 +38,9 @@ pub struct LargeObject {
   pub kind: String,
   pub self_size: u64,
   pub retained_size: u64,
+  /// `file:line:column` of its function or constructor, where the snapshot tells.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub source: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -55,11 +62,29 @@ pub struct Step {
   pub node: String,
   pub id: u32,
   pub edge: Option<String>,
+  /// `file:line:column` (1-based) of the node's function or constructor, where the snapshot
+  /// tells.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub source: Option<String>,
+}
+
+impl Step {
+  fn of(heap: &Heap, node: usize, edge: Option<String>) -> Step {
+    Step {
+      node: short(&heap.display_name(node)),
+      id: heap.graph.node_id[node],
+      edge,
+      source: heap.graph.source(node),
+    }
+  }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ClassDiff {
   pub name: String,
+  /// `file:line:column` of the class's constructor, where the snapshot tells.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub source: Option<String>,
   pub new_count: u64,
   pub deleted_count: u64,
   pub delta_count: i64,
@@ -74,6 +99,9 @@ pub struct Diff {
   pub after: String,
   /// By size delta, largest growth first.
   pub classes: Vec<ClassDiff>,
+  /// Why the comparison may mean little: files from two processes, given out of order,
+  /// with ids renumbered or from two Node versions. Empty for a sound comparison.
+  pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -81,6 +109,45 @@ pub struct LeakGroup {
   pub name: String,
   pub count: u64,
   pub retained_size: u64,
+  pub path: Vec<Step>,
+}
+
+/// Leaked objects of one class held by one owner.
+#[derive(Debug, Clone, Serialize)]
+pub struct OwnerClass {
+  /// The class, or for functions the function's name (`bound onRates`).
+  pub name: String,
+  pub count: u64,
+  pub retained_size: u64,
+  /// `file:line:column` of the class's constructor or the function, 1-based.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub source: Option<String>,
+  /// The id of the largest of them, for `path`.
+  pub example: u32,
+}
+
+/// An object that was in the baseline already and holds leaked objects: where they
+/// accumulate (a listener array, a cache's table).
+#[derive(Debug, Clone, Serialize)]
+pub struct LeakOwner {
+  pub id: u32,
+  pub name: String,
+  pub class: String,
+  /// `file:line:column` (1-based) of the owner's function or class, or else of the nearest
+  /// node on its path that has one: the class of the instance or the closure that holds it.
+  pub source: Option<String>,
+  /// The node `source` belongs to, by name.
+  pub source_of: Option<String>,
+  /// Leaked objects it holds (allocated after the baseline, present in the target).
+  pub count: u64,
+  /// What they retain (each object counted once).
+  pub retained_size: u64,
+  /// Objects allocated after the target that it holds too: how it went on growing.
+  pub growth_count: u64,
+  pub growth_size: u64,
+  /// Its leaked objects by class, largest retained size first (at most 10).
+  pub classes: Vec<OwnerClass>,
+  /// The shortest retaining path from a root to the owner.
   pub path: Vec<Step>,
 }
 
@@ -92,8 +159,12 @@ pub struct Leaks {
   pub final_: String,
   /// Leaked objects in all, before grouping.
   pub objects: u64,
-  /// By retained size, largest first.
+  /// By class and shape of the retaining path (memlab's clusters), largest retained size first.
   pub groups: Vec<LeakGroup>,
+  /// Where the leaked objects accumulate, largest retained size first.
+  pub owners: Vec<LeakOwner>,
+  /// As in `diff`: why the comparison may mean little; empty for a sound one.
+  pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -220,6 +291,7 @@ pub fn summary(heap: &Heap, file: &str, top: usize) -> Summary {
       retained_size: 0,
       distance: None,
       location: location_text(*location),
+      source: location.and_then(|l| g.source_at(l)),
     })
     .collect();
   let mut min_distance = vec![i32::MAX; names.len()];
@@ -265,6 +337,7 @@ pub fn summary(heap: &Heap, file: &str, top: usize) -> Summary {
         kind: g.type_name(n).to_string(),
         self_size: u64::from(g.self_size[n]),
         retained_size: heap.retained[n],
+        source: g.source(n),
       }
     })
     .collect();
@@ -275,6 +348,83 @@ pub fn summary(heap: &Heap, file: &str, top: usize) -> Summary {
     total_size: heap.retained[0],
     classes: rows,
     largest,
+  }
+}
+
+/// One object of a class (`summary --class`, `diff --class`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Instance {
+  pub id: u32,
+  pub name: String,
+  pub self_size: u64,
+  pub retained_size: u64,
+  pub distance: Option<i64>,
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub source: Option<String>,
+}
+
+/// The objects of one class, largest retained size first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Instances {
+  pub file: String,
+  /// With `diff --class`: the earlier snapshot; only objects it lacks are listed.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub before: Option<String>,
+  pub class: String,
+  /// All of them (before `--top`), and their shallow size.
+  pub count: u64,
+  pub shallow_size: u64,
+  pub instances: Vec<Instance>,
+  /// With `diff --class`, as in `diff`; empty for a sound comparison.
+  pub warnings: Vec<String>,
+}
+
+/// The objects of class `class` (as the Summary names classes; a function also by its own
+/// name), largest retained size first, the first `top` (all if 0). With `before` (sorted ids
+/// of an earlier snapshot of the process), only those allocated since.
+pub fn instances(
+  heap: &Heap,
+  file: &str,
+  class: &str,
+  before: Option<(&str, &[u32])>,
+  top: usize,
+) -> Instances {
+  let g = &heap.graph;
+  let mut nodes: Vec<usize> = (1..g.node_count())
+    .filter(|&node| g.self_size[node] > 0)
+    .filter(|&node| {
+      g.class_name(node) == class || (g.node_type[node] == g.types.closure && g.name(node) == class)
+    })
+    .filter(|&node| before.is_none_or(|(_, ids)| ids.binary_search(&g.node_id[node]).is_err()))
+    .collect();
+  let count = nodes.len() as u64;
+  let shallow_size = nodes.iter().map(|&n| u64::from(g.self_size[n])).sum();
+  nodes.sort_by(|&a, &b| {
+    heap.retained[b]
+      .cmp(&heap.retained[a])
+      .then(g.node_id[a].cmp(&g.node_id[b]))
+  });
+  if top > 0 {
+    nodes.truncate(top);
+  }
+  Instances {
+    file: file.to_string(),
+    before: before.map(|(name, _)| name.to_string()),
+    class: class.to_string(),
+    count,
+    shallow_size,
+    instances: nodes
+      .into_iter()
+      .map(|n| Instance {
+        id: g.node_id[n],
+        name: short(&heap.display_name(n)),
+        self_size: u64::from(g.self_size[n]),
+        retained_size: heap.retained[n],
+        distance: distance_of(heap.distance[n]),
+        source: g.source(n),
+      })
+      .collect(),
+    warnings: Vec::new(),
   }
 }
 
@@ -298,6 +448,8 @@ fn short(name: &str) -> String {
 /// view matches two snapshots by.
 pub struct ClassMembers {
   pub by_class: HashMap<ClassKey, Vec<(u32, u32)>>,
+  /// `file:line:column` of the classes that have a location.
+  pub sources: HashMap<ClassKey, String>,
 }
 
 /// Needs only the graph (shallow sizes already attributed): no dominators.
@@ -310,6 +462,10 @@ pub fn class_members(graph: &Graph) -> ClassMembers {
       members[k as usize].push((graph.node_id[node], graph.self_size[node]));
     }
   }
+  let sources = names
+    .iter()
+    .filter_map(|name| Some((name.clone(), graph.source_at(name.1?)?)))
+    .collect();
   let by_class = names
     .into_iter()
     .zip(members)
@@ -318,7 +474,27 @@ pub fn class_members(graph: &Graph) -> ClassMembers {
       (name, list)
     })
     .collect();
-  ClassMembers { by_class }
+  ClassMembers { by_class, sources }
+}
+
+/// The share of objects the two snapshots have in common, of the smaller: those with the same
+/// id in the same class. An id that now names an object of another class does not count.
+pub fn shared_ids(before: &ClassMembers, after: &ClassMembers) -> f64 {
+  let total = |m: &ClassMembers| m.by_class.values().map(Vec::len).sum::<usize>();
+  let smaller = total(before).min(total(after));
+  if smaller == 0 {
+    return 1.0;
+  }
+  let shared: usize = before
+    .by_class
+    .iter()
+    .filter_map(|(class, old)| Some((old, after.by_class.get(class)?)))
+    .map(|(old, new)| {
+      let ids = |list: &[(u32, u32)]| list.iter().map(|m| m.0).collect::<Vec<u32>>();
+      crate::origin::common_count(&ids(old), &ids(new))
+    })
+    .sum();
+  shared as f64 / smaller as f64
 }
 
 pub fn diff(before: &ClassMembers, after: &ClassMembers, names: (&str, &str), top: usize) -> Diff {
@@ -337,6 +513,11 @@ pub fn diff(before: &ClassMembers, after: &ClassMembers, names: (&str, &str), to
     let (mut i, mut j) = (0, 0);
     let mut row = ClassDiff {
       name: name.0.clone(),
+      source: after
+        .sources
+        .get(name)
+        .or_else(|| before.sources.get(name))
+        .cloned(),
       new_count: 0,
       deleted_count: 0,
       delta_count: 0,
@@ -371,27 +552,20 @@ pub fn diff(before: &ClassMembers, after: &ClassMembers, names: (&str, &str), to
     before: names.0.to_string(),
     after: names.1.to_string(),
     classes,
+    warnings: Vec::new(),
   }
 }
 
 /// The shortest retaining path DevTools' distance search found to `node`, from the user root
 /// (or the system root) down to the node.
 fn first_path(heap: &Heap, node: usize) -> Vec<Step> {
-  let mut steps = vec![Step {
-    node: short(&heap.display_name(node)),
-    id: heap.graph.node_id[node],
-    edge: None,
-  }];
+  let mut steps = vec![Step::of(heap, node, None)];
   let mut at = node;
   while let Some((from, kind, name)) = heap.parents.of(at) {
     if from == 0 {
       break;
     }
-    steps.push(Step {
-      node: short(&heap.display_name(from)),
-      id: heap.graph.node_id[from],
-      edge: Some(heap.graph.label(kind, name)),
-    });
+    steps.push(Step::of(heap, from, Some(heap.graph.label(kind, name))));
     at = from;
   }
   steps.reverse();
@@ -412,16 +586,133 @@ pub fn new_ids(baseline: &[u32], target: &[u32]) -> Vec<u32> {
     .collect()
 }
 
+/// Where an object of the last snapshot comes from, by its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Age {
+  /// In the baseline already.
+  Old,
+  /// Allocated after the baseline and present in the target: a leak candidate.
+  Leaked,
+  /// Allocated after the target.
+  Newer,
+}
+
+/// The ids of the first two snapshots, sorted: `baseline` all of them, `new` those of the
+/// target that the baseline lacks ([`new_ids`]); and `reused`, the nodes of the last snapshot
+/// (ordinals, sorted) whose id is in `new` but that are not the object that had it.
+pub struct History<'a> {
+  pub baseline: &'a [u32],
+  pub new: &'a [u32],
+  pub reused: &'a [u32],
+}
+
+impl History<'_> {
+  fn age(&self, g: &Graph, node: usize) -> Age {
+    let id = g.node_id[node];
+    if self.new.binary_search(&id).is_ok() {
+      if self.reused.binary_search(&(node as u32)).is_ok() {
+        Age::Newer
+      } else {
+        Age::Leaked
+      }
+    } else if self.baseline.binary_search(&id).is_ok() {
+      Age::Old
+    } else {
+      Age::Newer
+    }
+  }
+}
+
+/// For every node, the nearest node on its shortest retaining path (itself included) that was
+/// in the baseline: where objects allocated since accumulate. NONE where no path is known.
+fn accumulation_points(heap: &Heap, history: &History) -> Vec<u32> {
+  let g = &heap.graph;
+  let n = g.node_count();
+  let mut owner = vec![NONE; n];
+  let mut chain: Vec<usize> = Vec::new();
+  for node in 0..n {
+    // Climb until a node whose owner is known or that is its own, then fill in the chain.
+    let mut at = node;
+    let found = loop {
+      if owner[at] != NONE {
+        break owner[at];
+      }
+      if history.age(g, at) == Age::Old {
+        break at as u32;
+      }
+      chain.push(at);
+      match heap.parents.of(at) {
+        Some((from, _, _)) => at = from,
+        None => break NONE,
+      }
+    };
+    if found != NONE {
+      owner[at] = found;
+    }
+    for at in chain.drain(..) {
+      owner[at] = found;
+    }
+  }
+  owner
+}
+
+/// A leak's location for a person: the owner's own `file:line:column`, or that of the nearest
+/// node on its path that has one (the class whose instance holds it, the closure whose context
+/// does), with that node's name.
+fn nearest_source(heap: &Heap, node: usize) -> Option<(String, String)> {
+  let mut at = node;
+  loop {
+    if let Some(source) = heap.graph.source(at) {
+      return Some((source, short(&heap.display_name(at))));
+    }
+    match heap.parents.of(at) {
+      Some((from, _, _)) if from != 0 => at = from,
+      _ => return None,
+    }
+  }
+}
+
+/// The name a leaked object is counted under within its owner: its class, or for a function
+/// its own name (`bound onRates`), so that the closures of different functions stay apart.
+fn owner_class(heap: &Heap, node: usize) -> String {
+  let g = &heap.graph;
+  if g.node_type[node] == g.types.closure {
+    short(&heap.display_name(node))
+  } else {
+    g.class_name(node).into_owned()
+  }
+}
+
+/// How many classes of an owner's objects the report lists.
+const OWNER_CLASSES: usize = 10;
+
 /// Objects allocated after `baseline`, present in `target` and still alive in the heap
-/// (memlab's find-leaks). `new_ids`, sorted: the ids in `target` that are not in `baseline`
-/// ([`new_ids`]).
-pub fn leaks(heap: &Heap, new_ids: &[u32], names: (&str, &str, &str), top: usize) -> Leaks {
+/// (memlab's find-leaks), by the object that was in the baseline already and holds them (the
+/// owner), and by class and retaining path. `dictionaries`: the nodes whose named properties
+/// are keys of a hash table ([`Graph::dictionary_objects`]), whose names do not split a group.
+pub fn leaks(
+  heap: &Heap,
+  history: &History,
+  dictionaries: &[u32],
+  names: (&str, &str, &str),
+  top: usize,
+) -> Leaks {
   let g = &heap.graph;
   let t = &g.types;
   let n = g.node_count();
+  let owner_of = accumulation_points(heap, history);
   let mut key = vec![NONE; n];
   let mut groups: HashMap<String, u32> = HashMap::new();
-  let mut rows: Vec<(String, u64, usize)> = Vec::new(); // class, count, representative
+  // Groups by class and path shape: (class, count, representative).
+  let mut rows: Vec<(String, u64, usize)> = Vec::new();
+  // Owners, by node, and their classes, by owner and name: (owner, class, count, representative).
+  let mut owner_index: FxHashMap<u32, u32> = FxHashMap::default();
+  let mut owners: Vec<OwnerRow> = Vec::new();
+  let mut class_index: FxHashMap<(u32, String), u32> = FxHashMap::default();
+  let mut classes: Vec<(u32, String, u64, usize)> = Vec::new();
+  let mut owner_key = vec![NONE; n];
+  let mut class_key = vec![NONE; n];
+  let mut growth_key = vec![NONE; n];
   let mut objects = 0u64;
   let mut signature = String::new();
   for node in 1..n {
@@ -434,13 +725,39 @@ pub fn leaks(heap: &Heap, new_ids: &[u32], names: (&str, &str, &str), top: usize
     {
       continue;
     }
-    let id = g.node_id[node];
-    if new_ids.binary_search(&id).is_err() {
+    let age = history.age(g, node);
+    let owner = owner_of[node];
+    if age == Age::Old || owner == NONE {
+      continue;
+    }
+    let next = owners.len() as u32;
+    let o = *owner_index.entry(owner).or_insert_with(|| {
+      owners.push(OwnerRow::new(owner as usize));
+      next
+    });
+    if age == Age::Newer {
+      owners[o as usize].growth += 1;
+      growth_key[node] = o;
       continue;
     }
     objects += 1;
+    owners[o as usize].count += 1;
+    owner_key[node] = o;
+    let next = classes.len() as u32;
+    let c = *class_index
+      .entry((o, owner_class(heap, node)))
+      .or_insert_with_key(|(_, name)| {
+        classes.push((o, name.clone(), 0, node));
+        next
+      });
+    classes[c as usize].2 += 1;
+    if heap.retained[node] > heap.retained[classes[c as usize].3] {
+      classes[c as usize].3 = node;
+    }
+    class_key[node] = c;
+
     // Group by class and by the shape of the retaining path: classes and edge names along
-    // it, with element indices left out.
+    // it, with element indices and the keys of hash tables left out.
     let class = g.class_name(node);
     signature.clear();
     signature.push_str(&class);
@@ -451,9 +768,13 @@ pub fn leaks(heap: &Heap, new_ids: &[u32], names: (&str, &str, &str), top: usize
       };
       signature.push('\u{0}');
       // Indices differ from one element to the next: leave them out, whether the edge is
-      // named by a number (elements) or by a string of digits (hash table slots).
+      // named by a number (elements) or by a string of digits (hash table slots). So do the
+      // keys of a dictionary-mode object, one per cache entry.
+      let keyed = kind == t.property && dictionaries.binary_search(&(from as u32)).is_ok();
       match g.name_string(kind, name) {
-        Some(name) if !name.bytes().all(|b| b.is_ascii_digit()) => signature.push_str(name),
+        Some(name) if !keyed && !name.bytes().all(|b| b.is_ascii_digit()) => {
+          signature.push_str(name)
+        }
         _ => signature.push_str("[]"),
       }
       at = from;
@@ -479,6 +800,7 @@ pub fn leaks(heap: &Heap, new_ids: &[u32], names: (&str, &str, &str), top: usize
     }
     key[node] = group;
   }
+  drop(owner_of);
   let retained = retained_by_key(heap, &key, rows.len());
   drop(key);
   let mut order: Vec<usize> = (0..rows.len()).collect();
@@ -499,13 +821,103 @@ pub fn leaks(heap: &Heap, new_ids: &[u32], names: (&str, &str, &str), top: usize
       path: first_path(heap, rows[i].2),
     })
     .collect();
+  let owners = leak_owners(
+    heap,
+    owners,
+    &classes,
+    [&owner_key, &class_key, &growth_key],
+    top,
+  );
   Leaks {
     baseline: names.0.to_string(),
     target: names.1.to_string(),
     final_: names.2.to_string(),
     objects,
     groups,
+    owners,
+    warnings: Vec::new(),
   }
+}
+
+/// An owner while leaks are counted.
+struct OwnerRow {
+  node: usize,
+  count: u64,
+  growth: u64,
+}
+
+impl OwnerRow {
+  fn new(node: usize) -> OwnerRow {
+    OwnerRow {
+      node,
+      count: 0,
+      growth: 0,
+    }
+  }
+}
+
+/// The owners that hold leaked objects, largest retained size first, each with its classes.
+/// `keys`: each node's owner row (leaked objects), class row, and owner row (objects newer
+/// than the target).
+fn leak_owners(
+  heap: &Heap,
+  rows: Vec<OwnerRow>,
+  classes: &[(u32, String, u64, usize)],
+  keys: [&[u32]; 3],
+  top: usize,
+) -> Vec<LeakOwner> {
+  let g = &heap.graph;
+  let [owner_key, class_key, growth_key] = keys;
+  let retained = retained_by_key(heap, owner_key, rows.len());
+  let class_retained = retained_by_key(heap, class_key, classes.len());
+  let growth_retained = retained_by_key(heap, growth_key, rows.len());
+  let mut by_owner: Vec<Vec<OwnerClass>> = (0..rows.len()).map(|_| Vec::new()).collect();
+  for (c, (owner, name, count, representative)) in classes.iter().enumerate() {
+    by_owner[*owner as usize].push(OwnerClass {
+      name: name.clone(),
+      count: *count,
+      retained_size: class_retained[c],
+      source: g.source(*representative),
+      example: g.node_id[*representative],
+    });
+  }
+  let mut owners: Vec<LeakOwner> = rows
+    .into_iter()
+    .zip(by_owner)
+    .enumerate()
+    .filter(|(_, (row, _))| row.count > 0)
+    .map(|(o, (row, mut classes))| {
+      top_by(&mut classes, OWNER_CLASSES, |c| i128::from(c.retained_size));
+      let node = row.node;
+      let (source, source_of) = match nearest_source(heap, node) {
+        Some((source, name)) => (Some(source), Some(name)),
+        None => (None, None),
+      };
+      LeakOwner {
+        id: g.node_id[node],
+        name: short(&heap.display_name(node)),
+        class: g.class_name(node).into_owned(),
+        source,
+        source_of,
+        count: row.count,
+        retained_size: retained[o],
+        growth_count: row.growth,
+        growth_size: growth_retained[o],
+        classes,
+        path: first_path(heap, node),
+      }
+    })
+    .collect();
+  owners.sort_by(|a, b| {
+    b.retained_size
+      .cmp(&a.retained_size)
+      .then(b.count.cmp(&a.count))
+      .then(a.id.cmp(&b.id))
+  });
+  if top > 0 {
+    owners.truncate(top);
+  }
+  owners
 }
 
 /// The node an edge comes from: edges are stored by source, so the source is the last node
@@ -517,7 +929,203 @@ fn source_of(graph: &Graph, edge: usize) -> usize {
     .saturating_sub(1)
 }
 
-/// Up to `max` shortest retaining paths from the GC roots to the node with `id`.
+/// Each node's retaining edges, by target.
+struct Retainers {
+  first: Vec<u32>,
+  edges: Vec<u32>,
+}
+
+impl Retainers {
+  fn new(g: &Graph) -> Retainers {
+    let n = g.node_count();
+    let mut first = vec![0u32; n + 1];
+    for &to in &g.edge_to {
+      first[to as usize + 1] += 1;
+    }
+    for i in 1..=n {
+      first[i] += first[i - 1];
+    }
+    let mut edges = vec![0u32; g.edge_count()];
+    let mut fill = first.clone();
+    for (edge, &to) in g.edge_to.iter().enumerate() {
+      edges[fill[to as usize] as usize] = edge as u32;
+      fill[to as usize] += 1;
+    }
+    Retainers { first, edges }
+  }
+
+  /// The edges into `node`, each with its source.
+  fn of<'a>(&'a self, g: &'a Graph, node: usize) -> impl Iterator<Item = (usize, usize)> + 'a {
+    let edges = &self.edges[self.first[node] as usize..self.first[node + 1] as usize];
+    edges
+      .iter()
+      .map(move |&e| (e as usize, source_of(g, e as usize)))
+  }
+}
+
+/// A path as (node, edge to the next node) from a root's child down to the object.
+type Hops = Vec<(usize, Option<usize>)>;
+
+fn steps_of(heap: &Heap, hops: &Hops) -> Vec<Step> {
+  hops
+    .iter()
+    .map(|&(node, edge)| Step::of(heap, node, edge.map(|e| heap.graph.edge_label(e))))
+    .collect()
+}
+
+/// rheapdump's own objects in the heap it analyses: what an edge named for it leads to (the
+/// state it keeps on `process` under `Symbol(rheapdump.shared)`, its modules). A path through
+/// them is true but misleads, as if rheapdump held what the application holds. The objects are
+/// marked rather than the edges: `process` also reaches its state through its property store.
+pub fn rheapdump_objects(g: &Graph) -> Vec<bool> {
+  let named: Vec<bool> = (0..g.strings.len())
+    .map(|s| g.strings.get(s as u32).contains("rheapdump"))
+    .collect();
+  let mut marked = vec![false; g.node_count()];
+  for e in 0..g.edge_count() {
+    if !g.types.edge_named_by_index(g.edge_type[e]) && named[g.edge_name[e] as usize] {
+      marked[g.edge_to[e] as usize] = true;
+    }
+  }
+  marked
+}
+
+/// Breadth-first from the user roots (distance 1) over strong edges, never entering `blocked`
+/// nodes nor, if given, `avoided` ones: each node's parent edge.
+fn search(heap: &Heap, blocked: &[bool], avoided: Option<&[bool]>) -> Vec<u32> {
+  let g = &heap.graph;
+  let n = g.node_count();
+  let mut parent = vec![NONE; n];
+  let mut seen = vec![false; n];
+  let avoid = |node: usize| blocked[node] || avoided.is_some_and(|a| a[node]);
+  let mut queue: std::collections::VecDeque<usize> = (1..n)
+    .filter(|&node| heap.distance[node] == 1 && !avoid(node))
+    .collect();
+  for &node in &queue {
+    seen[node] = true;
+  }
+  while let Some(at) = queue.pop_front() {
+    for e in g.edges(at) {
+      let to = g.edge_to[e] as usize;
+      if seen[to] || avoid(to) || g.edge_type[e] == g.types.weak {
+        continue;
+      }
+      seen[to] = true;
+      parent[to] = e as u32;
+      queue.push_back(to);
+    }
+  }
+  parent
+}
+
+/// The path `search` found to `node`, from its root's child, or None if it found none.
+fn found_path(heap: &Heap, parent: &[u32], node: usize) -> Option<Hops> {
+  let g = &heap.graph;
+  let mut hops = vec![(node, None)];
+  let mut at = node;
+  // The search starts from the nodes at distance 1; every other node it reached has a parent.
+  while heap.distance[at] != 1 {
+    let e = parent[at];
+    if e == NONE {
+      return None;
+    }
+    at = source_of(g, e as usize);
+    hops.push((at, Some(e as usize)));
+  }
+  hops.reverse();
+  Some(hops)
+}
+
+/// Up to `max` retaining paths to `node` that differ where it matters: each through another
+/// retainer of the object or, where the object has one retainer only, of the nearest object
+/// above it that has several. Shortest first; each avoids rheapdump's own objects where it can,
+/// and those that cannot come after all others. Empty when no user root reaches the node.
+fn distinct_paths(heap: &Heap, retainers: &Retainers, node: usize, max: usize) -> Vec<Vec<Step>> {
+  let g = &heap.graph;
+  let usable = |e: usize, from: usize| {
+    g.edge_type[e] != g.types.weak && from != 0 && heap.user_reachable(from)
+  };
+  // Up the chain of single retainers: the part every path shares.
+  let mut blocked = vec![false; g.node_count()];
+  let mut suffix: Hops = vec![(node, None)];
+  let mut at = node;
+  blocked[at] = true;
+  let branches = loop {
+    let mut retaining: Vec<(usize, usize)> = retainers
+      .of(g, at)
+      .filter(|&(e, from)| usable(e, from) && !blocked[from])
+      .collect();
+    retaining.sort_by_key(|&(e, from)| (from, e));
+    retaining.dedup_by_key(|r| r.1);
+    if retaining.len() == 1 && heap.distance[at] != 1 {
+      let (e, from) = retaining[0];
+      suffix.push((from, Some(e)));
+      at = from;
+      blocked[at] = true;
+      continue;
+    }
+    break retaining;
+  };
+  suffix.reverse();
+  if heap.distance[at] == 1 || branches.is_empty() {
+    return vec![steps_of(heap, &suffix)];
+  }
+  // Where the branches join: shortest paths to each retainer of `at` that do not run through
+  // the shared part, preferably not through rheapdump's objects either.
+  let clean = search(heap, &blocked, Some(&rheapdump_objects(g)));
+  let mut candidates: Vec<(bool, usize, u32, Hops)> = Vec::new();
+  let mut any = None;
+  for &(e, from) in &branches {
+    let (through_rheapdump, hops) = match found_path(heap, &clean, from) {
+      Some(hops) => (false, hops),
+      None => {
+        let parent = any.get_or_insert_with(|| search(heap, &blocked, None));
+        match found_path(heap, parent, from) {
+          Some(hops) => (true, hops),
+          None => continue,
+        }
+      }
+    };
+    // A retainer reached only through another (an array's elements store, an object's
+    // property store, both of which V8 lists beside the holder's own edge) adds nothing.
+    if hops[..hops.len() - 1]
+      .iter()
+      .any(|&(node, _)| branches.iter().any(|&(_, other)| other == node))
+    {
+      continue;
+    }
+    let mut hops = hops;
+    hops.last_mut().unwrap().1 = Some(e);
+    hops.extend_from_slice(&suffix);
+    candidates.push((through_rheapdump, hops.len(), g.node_id[from], hops));
+  }
+  candidates.sort_by_key(|c| (c.0, c.1, c.2));
+  candidates.truncate(max);
+  candidates
+    .iter()
+    .map(|(_, _, _, hops)| steps_of(heap, hops))
+    .collect()
+}
+
+/// For each id, a shortest retaining path that avoids rheapdump's own objects where one
+/// exists ([`distinct_paths`]); None for an id no user root reaches or no node has.
+pub fn clean_paths(heap: &Heap, ids: &[u32]) -> Vec<Option<Vec<Step>>> {
+  let g = &heap.graph;
+  let retainers = Retainers::new(g);
+  ids
+    .iter()
+    .map(|&id| {
+      let node = g.node_id.iter().position(|&i| i == id)?;
+      if node == 0 || !heap.user_reachable(node) {
+        return None;
+      }
+      distinct_paths(heap, &retainers, node, 1).into_iter().next()
+    })
+    .collect()
+}
+
+/// Up to `max` retaining paths from the GC roots to the node with `id`: distinct ones
+/// ([`distinct_paths`]) for what a user root reaches, the shortest ones for the rest.
 pub fn paths(heap: &Heap, file: &str, id: u32, max: usize) -> Option<Paths> {
   let g = &heap.graph;
   let node = g.node_id.iter().position(|&i| i == id)?;
@@ -530,25 +1138,14 @@ pub fn paths(heap: &Heap, file: &str, id: u32, max: usize) -> Option<Paths> {
     distance: distance_of(distance),
     paths: Vec::new(),
   };
-  if distance == NO_DISTANCE || node == 0 {
+  if distance == NO_DISTANCE || node == 0 || max == 0 {
     return Some(result);
   }
-  // Retainers by target, over the edges the distance search follows.
-  let n = g.node_count();
-  let mut first = vec![0u32; n + 1];
-  for &to in &g.edge_to {
-    first[to as usize + 1] += 1;
+  let retainers = Retainers::new(g);
+  if heap.user_reachable(node) {
+    result.paths = distinct_paths(heap, &retainers, node, max);
+    return Some(result);
   }
-  for i in 1..=n {
-    first[i] += first[i - 1];
-  }
-  let mut retaining = vec![0u32; g.edge_count()];
-  let mut fill = first.clone();
-  for (edge, &to) in g.edge_to.iter().enumerate() {
-    retaining[fill[to as usize] as usize] = edge as u32;
-    fill[to as usize] += 1;
-  }
-  drop(fill);
   let root_distance = |d: i32| d == 1 || d == BASE_SYSTEM_DISTANCE + 1;
   // Depth-first over "one step nearer" retainers, collecting up to `max` paths.
   let mut stack: Vec<(usize, Vec<(usize, usize)>)> = vec![(node, Vec::new())];
@@ -558,25 +1155,16 @@ pub fn paths(heap: &Heap, file: &str, id: u32, max: usize) -> Option<Paths> {
     }
     let d = heap.distance[at];
     if root_distance(d) {
-      let mut steps: Vec<Step> = vec![Step {
-        node: short(&heap.display_name(at)),
-        id: g.node_id[at],
-        edge: None,
-      }];
+      let mut steps: Vec<Step> = vec![Step::of(heap, at, None)];
       for &(edge, to) in tail.iter().rev() {
         steps.last_mut().unwrap().edge = Some(g.edge_label(edge));
-        steps.push(Step {
-          node: short(&heap.display_name(to)),
-          id: g.node_id[to],
-          edge: None,
-        });
+        steps.push(Step::of(heap, to, None));
       }
       result.paths.push(steps);
       continue;
     }
-    let mut nearer: Vec<(usize, usize)> = retaining[first[at] as usize..first[at + 1] as usize]
-      .iter()
-      .map(|&e| (e as usize, source_of(g, e as usize)))
+    let mut nearer: Vec<(usize, usize)> = retainers
+      .of(g, at)
       .filter(|&(e, from)| {
         g.edge_type[e] != g.types.weak && from != 0 && heap.distance[from] == d - 1
       })

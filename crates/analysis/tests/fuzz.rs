@@ -241,8 +241,18 @@ fn analyse(mut graph: rheapdump_analysis::graph::Graph, bytes: &[u8]) {
   }
   // `leaks` keeps each node's parent and frees the edges; its report is the full heap's.
   let parents_only = Heap::with_rules(reload(), Rules::DEVTOOLS, Keep::Parents, &mut |_| {});
-  let leaks =
-    |heap: &Heap| serde_json::to_value(report::leaks(heap, &ids, ("a", "b", "c"), 0)).unwrap();
+  // Every other id in the baseline, so that owners are found too.
+  let (baseline, new): (Vec<u32>, Vec<u32>) = ids.iter().partition(|&&id| id % 4 < 2);
+  let history = report::History {
+    baseline: &baseline,
+    new: &new,
+    reused: &[],
+  };
+  let dictionaries = reload().dictionary_objects();
+  let leaks = |heap: &Heap| {
+    let report = report::leaks(heap, &history, &dictionaries, ("a", "b", "c"), 0);
+    serde_json::to_value(report).unwrap()
+  };
   assert_eq!(leaks(&heap), leaks(&parents_only));
   drop(parents_only);
   // `path` builds no dominator tree; its paths are the full heap's.

@@ -14,7 +14,21 @@ use rheapdump_analysis::progress::Bar;
 use rheapdump_analysis::render;
 use rheapdump_analysis::run::{self, Failure, Progress, Quiet};
 use rheapdump_analysis::validate::Soundness;
+use rheapdump_core::naming;
 use serde::Serialize;
+
+/// The three-snapshot hunt, shown under `rheapdump --help` and `rheapdump leaks --help`.
+const HUNT: &str = "\
+Hunting a leak: three snapshots of one process, oldest first. With rheapdump loaded, SIGUSR2
+writes one into $RHEAPDUMP_DIR (else --diagnostic-dir, else the working directory):
+  kill -USR2 <pid>     # baseline, after warm-up
+  ...the suspect load...
+  kill -USR2 <pid>     # target
+  ...more of the same load...
+  kill -USR2 <pid>     # final
+  rheapdump leaks DIR  # the newest three of one pid in DIR: owners first, with file:line
+  rheapdump path DIR/heapdump-<time>-<pid>-2.heapsnapshot @1234   # an id leaks printed
+  rheapdump summary DIR/heapdump-<time>-<pid>-2.heapsnapshot --class QuoteRequest";
 
 #[derive(Parser)]
 #[command(
@@ -23,7 +37,8 @@ use serde::Serialize;
   version,
   about = "Heap snapshot analysis: DevTools' Summary, Comparison and retainers from a terminal",
   override_usage = "rheapdump <command> [options]",
-  arg_required_else_help = true
+  arg_required_else_help = true,
+  after_help = HUNT
 )]
 struct Cli {
   #[command(subcommand)]
@@ -35,35 +50,71 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-  /// Objects by class: count, shallow and retained size, distance; and the largest objects
-  /// (DevTools' Summary view)
+  /// Objects by class: count, shallow and retained size, distance, source; and the largest
+  /// objects (DevTools' Summary view)
+  #[command(after_help = "\
+Examples:
+  rheapdump summary app.heapsnapshot --top 10
+  rheapdump summary app.heapsnapshot --class Session      # each Session with its id")]
   Summary {
+    /// A .heapsnapshot file
     file: PathBuf,
-    /// Classes to show (0 for all)
+    /// Classes (or objects, with --class) to show (0 for all)
     #[arg(long, value_name = "N", default_value_t = 20)]
     top: usize,
+    /// List this class's objects with their ids instead (a function also by its name)
+    #[arg(long, value_name = "NAME")]
+    class: Option<String>,
   },
   /// What was allocated and freed, by class (DevTools' Comparison view)
+  #[command(after_help = "\
+Warns (stderr, and `warnings` in JSON) when the files come from two processes, are out of
+order, have renumbered ids or come from two Node versions.
+
+Examples:
+  rheapdump diff before.heapsnapshot after.heapsnapshot
+  rheapdump diff ./snapshots                               # its newest two of one pid
+  rheapdump diff before.heapsnapshot after.heapsnapshot --class Session   # the new ones")]
   Diff {
+    /// The earlier snapshot, or a directory: its newest two snapshots of one process
     before: PathBuf,
-    after: PathBuf,
-    /// Classes to show (0 for all)
+    /// The later snapshot, from the same process
+    after: Option<PathBuf>,
+    /// Classes (or objects, with --class) to show (0 for all)
     #[arg(long, value_name = "N", default_value_t = 20)]
     top: usize,
+    /// List the objects of this class that AFTER has and BEFORE lacks, with their ids
+    #[arg(long, value_name = "NAME")]
+    class: Option<String>,
   },
-  /// Objects allocated after BASELINE, present in TARGET and still alive in FINAL, grouped by
-  /// class and retaining path
+  /// Objects allocated after BASELINE, present in TARGET and still alive in FINAL, under the
+  /// object that holds them (their owner, which was in BASELINE already)
+  #[command(after_help = HUNT)]
   Leaks {
+    /// The first snapshot (after warm-up), or a directory: its newest three snapshots of one
+    /// process
     baseline: PathBuf,
-    target: PathBuf,
+    /// The second snapshot (after the suspect work)
+    target: Option<PathBuf>,
+    /// The last snapshot (after more of the same)
     #[arg(value_name = "FINAL")]
-    last: PathBuf,
-    /// Groups to show (0 for all)
+    last: Option<PathBuf>,
+    /// Owners (or groups) to show (0 for all)
     #[arg(long, value_name = "N", default_value_t = 20)]
     top: usize,
+    /// Group by class and retaining path, as memlab's find-leaks clusters, instead of by owner
+    #[arg(long)]
+    by_path: bool,
   },
-  /// The shortest retaining paths from the GC roots to node @ID
+  /// Distinct retaining paths from the GC roots to node @ID, shortest first
+  #[command(after_help = "\
+Each path goes through another retainer of the object; paths through rheapdump's own objects
+come last. Ids come from leaks (owners, examples), summary --class and diff --class.
+
+Example:
+  rheapdump path final.heapsnapshot @81867 --max 3")]
   Path {
+    /// A .heapsnapshot file
     file: PathBuf,
     /// A node id: 1234 or @1234
     #[arg(value_parser = node_id)]
@@ -73,7 +124,10 @@ enum Command {
     max: usize,
   },
   /// Check that FILE is a sound .heapsnapshot (exit 0 only if so)
-  Validate { file: PathBuf },
+  Validate {
+    /// A .heapsnapshot file
+    file: PathBuf,
+  },
 }
 
 fn node_id(text: &str) -> Result<u32, String> {
@@ -93,6 +147,53 @@ fn print(text: &str) -> ExitCode {
     }
     _ => ExitCode::SUCCESS,
   }
+}
+
+/// The snapshots to compare: those given, or when one directory is given the newest `count`
+/// snapshots of one process in it (saying which on stderr). A usage error otherwise.
+fn snapshots(given: Vec<Option<PathBuf>>, count: usize) -> Result<Vec<PathBuf>, String> {
+  let files: Vec<PathBuf> = given.iter().flatten().cloned().collect();
+  if files.len() == count {
+    return Ok(files);
+  }
+  match files.as_slice() {
+    [dir] if dir.is_dir() => match naming::newest_of_one_process(dir, count) {
+      Ok(Some((pid, files))) if files.len() < count => Err(format!(
+        "{}: the newest snapshot there is from pid {pid}, which wrote {} with rheapdump's default names; {count} are needed",
+        dir.display(),
+        files.len()
+      )),
+      Ok(Some((pid, files))) => {
+        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        eprintln!(
+          "rheapdump: {}: the newest {count} snapshots of pid {pid}: {}",
+          dir.display(),
+          names.join(", ")
+        );
+        Ok(files)
+      }
+      Ok(None) => Err(format!(
+        "{}: no process wrote {count} snapshots with rheapdump's default names (heapdump-<time>-<pid>-<n>.heapsnapshot) here",
+        dir.display()
+      )),
+      Err(err) => Err(format!("{}: {err}", dir.display())),
+    },
+    _ => Err(format!(
+      "give {count} snapshots, oldest first, or one directory"
+    )),
+  }
+}
+
+/// Prints a report's warnings on stderr, where they are seen even with --json.
+fn warn(warnings: &[String]) {
+  for warning in warnings {
+    eprintln!("rheapdump: warning: {warning}");
+  }
+}
+
+fn usage_error(message: &str) -> ExitCode {
+  eprintln!("rheapdump: {message}");
+  ExitCode::from(2)
 }
 
 fn fail(failure: &Failure) -> ExitCode {
@@ -157,21 +258,59 @@ fn main() -> ExitCode {
   } else {
     &mut Quiet
   };
+  // Printed once the progress bar is gone.
+  let mut warnings: Vec<String> = Vec::new();
   let outcome = match cli.command {
-    Command::Summary { file, top } => {
+    Command::Summary {
+      file,
+      top,
+      class: Some(class),
+    } => run::instances(&file, &class, None, top, progress)
+      .map(|i| output(&i, json, render::instances)),
+    Command::Summary { file, top, .. } => {
       run::summary(&file, top, progress).map(|s| output(&s, json, render::summary))
     }
-    Command::Diff { before, after, top } => {
-      run::diff(&before, &after, top, progress).map(|d| output(&d, json, render::diff))
-    }
+    Command::Diff {
+      before,
+      after,
+      top,
+      class,
+    } => match snapshots(vec![Some(before), after], 2) {
+      Err(usage) => return usage_error(&usage),
+      Ok(files) => {
+        let (before, after) = (&files[0], &files[1]);
+        match class {
+          Some(class) => run::instances(after, &class, Some(before), top, progress).map(|i| {
+            warnings.clone_from(&i.warnings);
+            output(&i, json, render::instances)
+          }),
+          None => run::diff(before, after, top, progress).map(|d| {
+            warnings.clone_from(&d.warnings);
+            output(&d, json, render::diff)
+          }),
+        }
+      }
+    },
     Command::Leaks {
       baseline,
       target,
       last,
       top,
-    } => {
-      run::leaks(&baseline, &target, &last, top, progress).map(|l| output(&l, json, render::leaks))
-    }
+      by_path,
+    } => match snapshots(vec![Some(baseline), target, last], 3) {
+      Err(usage) => return usage_error(&usage),
+      Ok(files) => {
+        let text = if by_path {
+          render::leak_groups
+        } else {
+          render::leaks
+        };
+        run::leaks(&files[0], &files[1], &files[2], top, progress).map(|l| {
+          warnings.clone_from(&l.warnings);
+          output(&l, json, text)
+        })
+      }
+    },
     Command::Path { file, id, max } => {
       run::paths(&file, id, max, progress).map(|p| output(&p, json, render::paths))
     }
@@ -181,6 +320,7 @@ fn main() -> ExitCode {
   };
   // The bar is cleared before the report is printed, or clearing it would erase report lines.
   drop(bar);
+  warn(&warnings);
   match outcome {
     Ok(text) => print(&text),
     Err(failure) => {

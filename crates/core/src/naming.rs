@@ -17,17 +17,18 @@ pub fn default_file_name(at: DateTime<Utc>, pid: u32, seq: u64) -> String {
   )
 }
 
-/// True for names this crate generates, exactly: the only files rheapdump ever deletes.
-/// heapdump's own `heapdump-<ms>.<us>.heapsnapshot` does not match.
-pub fn is_default_file_name(name: &str) -> bool {
-  default_file_pid(name).is_some()
+/// The parts of a name this crate generates, as written in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DefaultName<'a> {
+  /// `20261125T045323.123456Z`: sorts chronologically as text.
+  pub time: &'a str,
+  pub pid: &'a str,
+  pub seq: &'a str,
 }
 
-/// The pid in a name this crate generates; `None` for any other name.
-pub fn default_file_pid(name: &str) -> Option<u32> {
-  let middle = name
-    .strip_prefix(PREFIX)
-    .and_then(|rest| rest.strip_suffix(SUFFIX))?;
+/// The time, pid and sequence number of a name this crate generates; None for any other name.
+pub fn parse_default_file_name(name: &str) -> Option<DefaultName<'_>> {
+  let middle = name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?;
   let mut parts = middle.split('-');
   let (Some(time), Some(pid), Some(seq), None) =
     (parts.next(), parts.next(), parts.next(), parts.next())
@@ -35,21 +36,60 @@ pub fn default_file_pid(name: &str) -> Option<u32> {
     return None;
   };
   let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-  let time = time.as_bytes();
-  let valid = time.len() == 23
-    && time[8] == b'T'
-    && time[15] == b'.'
-    && time[22] == b'Z'
-    && [&time[..8], &time[9..15], &time[16..22]]
+  let t = time.as_bytes();
+  let well_formed = t.len() == 23
+    && t[8] == b'T'
+    && t[15] == b'.'
+    && t[22] == b'Z'
+    && [&t[..8], &t[9..15], &t[16..22]]
       .iter()
       .all(|part| part.iter().all(u8::is_ascii_digit))
     && digits(pid)
     && digits(seq);
-  if valid {
-    pid.parse().ok()
-  } else {
-    None
-  }
+  well_formed.then_some(DefaultName { time, pid, seq })
+}
+
+/// True for names this crate generates, exactly: the only files rheapdump ever deletes.
+/// heapdump's own `heapdump-<ms>.<us>.heapsnapshot` does not match.
+pub fn is_default_file_name(name: &str) -> bool {
+  parse_default_file_name(name).is_some()
+}
+
+/// The pid in a name this crate generates; `None` for any other name.
+pub fn default_file_pid(name: &str) -> Option<u32> {
+  parse_default_file_name(name)?.pid.parse().ok()
+}
+
+/// The newest `count` snapshots with default names in `dir` that one process wrote (the
+/// process that wrote the newest of them), oldest first, with that pid: fewer if it wrote
+/// fewer; None if there is no such file.
+pub fn newest_of_one_process(
+  dir: &std::path::Path,
+  count: usize,
+) -> std::io::Result<Option<(String, Vec<std::path::PathBuf>)>> {
+  let names: Vec<String> = std::fs::read_dir(dir)?
+    .filter_map(|entry| entry.ok())
+    .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+    .filter_map(|entry| entry.file_name().into_string().ok())
+    .collect();
+  let mut ours: Vec<(&str, u64, &str, &String)> = names
+    .iter()
+    .filter_map(|name| {
+      let parsed = parse_default_file_name(name)?;
+      Some((parsed.time, parsed.seq.parse().ok()?, parsed.pid, name))
+    })
+    .collect();
+  ours.sort();
+  let Some(&(_, _, pid, _)) = ours.last() else {
+    return Ok(None);
+  };
+  let theirs: Vec<std::path::PathBuf> = ours
+    .iter()
+    .filter(|entry| entry.2 == pid)
+    .map(|entry| dir.join(entry.3))
+    .collect();
+  let from = theirs.len().saturating_sub(count);
+  Ok(Some((pid.to_string(), theirs[from..].to_vec())))
 }
 
 /// Deletes the oldest of the snapshots that process `pid` wrote in `dir` under default names so
@@ -109,6 +149,52 @@ mod tests {
     sorted.sort();
     times.sort();
     assert_eq!(names, sorted);
+  }
+
+  #[test]
+  fn a_default_name_gives_back_its_time_pid_and_sequence() {
+    let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+    let name = default_file_name(at, 4242, 17);
+    assert_eq!(
+      parse_default_file_name(&name),
+      Some(DefaultName {
+        time: "20260102T030405.000000Z",
+        pid: "4242",
+        seq: "17"
+      })
+    );
+    assert_eq!(parse_default_file_name("heap.heapsnapshot"), None);
+  }
+
+  #[test]
+  fn newest_of_one_process_takes_the_last_writer_s_newest_files_oldest_first() {
+    let dir = std::env::temp_dir().join(format!("rheapdump-newest-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let at = |s: i64| base + chrono::Duration::seconds(s);
+    let names = [
+      default_file_name(at(0), 7, 0),
+      default_file_name(at(1), 7, 1),
+      default_file_name(at(2), 8, 0),
+      default_file_name(at(3), 7, 2),
+      default_file_name(at(4), 7, 3),
+    ];
+    for name in names.iter().map(String::as_str).chain(["notes.txt"]) {
+      std::fs::write(dir.join(name), "x").unwrap();
+    }
+    let (pid, files) = newest_of_one_process(&dir, 3).unwrap().unwrap();
+    assert_eq!(pid, "7");
+    let expected: Vec<_> = [&names[1], &names[3], &names[4]]
+      .iter()
+      .map(|n| dir.join(n))
+      .collect();
+    assert_eq!(files, expected);
+    let (_, fewer) = newest_of_one_process(&dir, 5).unwrap().unwrap();
+    assert_eq!(fewer.len(), 4, "pid 7 wrote four");
+    let empty = dir.join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert_eq!(newest_of_one_process(&empty, 2).unwrap(), None);
+    std::fs::remove_dir_all(&dir).unwrap();
   }
 
   #[test]
