@@ -226,7 +226,7 @@ test('under Node\'s permission model snapshots are written where --allow-fs-writ
   }
 })
 
-test('under the permission model without --allow-addons, rheapdump runs its pure-JS fallback and says which flag loads the addon', (t) => {
+test('under the permission model without --allow-addons, rheapdump runs its pure-JS fallback and says which flag loads the addon', { skip: needsAddon('is already forced here, so the reason is RHEAPDUMP_FALLBACK') }, (t) => {
   const cwd = tempDir(t)
   const result = runScript(
     `const rheapdump = require(${JSON.stringify(ROOT)})

@@ -93,7 +93,8 @@ function createSnapshotFile(dir, filename) {
         } else {
           fs.renameSync(temporary, target)
         }
-        return { path: target, bytes: fs.statSync(target).size }
+        // An explicit name is reported as given, as the addon does.
+        return { path: filename ?? target, bytes: fs.statSync(target).size }
       } catch (err) {
         fs.rmSync(temporary, { force: true })
         return failure(err, target ?? directory, 'rename')
