@@ -51,11 +51,12 @@ function processMemory() {
 let sequence = 0
 let temporaries = 0
 
-function defaultName() {
+function defaultName(profile) {
   const now = performance.timeOrigin + performance.now()
   const stamp = new Date(Math.floor(now)).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '')
   const micros = String(Math.floor((now % 1000) * 1000)).padStart(6, '0')
-  return `heapdump-${stamp}.${micros}Z-${process.pid}-${sequence++}.heapsnapshot`
+  const [prefix, suffix] = profile ? ['heapprofile-', '.heapprofile'] : ['heapdump-', '.heapsnapshot']
+  return `${prefix}${stamp}.${micros}Z-${process.pid}-${sequence++}${suffix}`
 }
 
 function failure(err, fallbackPath, syscall) {
@@ -63,7 +64,7 @@ function failure(err, fallbackPath, syscall) {
   return { code: err.code || 'EIO', syscall: err.syscall || syscall, path: fallbackPath, description: match ? match[1] : String(err.message) }
 }
 
-function createSnapshotFile(dir, filename) {
+function createSnapshotFile(dir, filename, profile = false) {
   const finalPath = filename === null ? null : path.resolve(filename)
   const directory = finalPath === null ? path.resolve(dir) : path.dirname(finalPath)
   const displayPath = finalPath ?? directory
@@ -88,7 +89,7 @@ function createSnapshotFile(dir, filename) {
         fs.closeSync(fd)
         if (target === null) {
           // link() refuses an existing name: a default name never replaces a file.
-          target = path.join(directory, defaultName())
+          target = path.join(directory, defaultName(profile))
           fs.linkSync(temporary, target)
           fs.unlinkSync(temporary)
         } else {

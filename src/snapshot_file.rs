@@ -2,6 +2,7 @@ use std::path::PathBuf;
 
 use napi::bindgen_prelude::Either;
 use napi_derive::napi;
+use rheapdump_core::naming::FileKind;
 use rheapdump_core::snapshot_file::{FileError, PendingSnapshot, Target};
 
 /// A failed file operation; `index.js` turns it into an Error.
@@ -80,11 +81,13 @@ impl SnapshotFile {
   }
 }
 
-/// Opens a file for a snapshot with a default name in `dir`, or at exactly `filename`.
+/// Opens a file for a snapshot with a default name in `dir`, or at exactly `filename`; with
+/// `profile` true, for a sampling heap profile (`heapprofile-….heapprofile` default names).
 #[napi]
 pub fn create_snapshot_file(
   dir: Option<String>,
   filename: Option<String>,
+  profile: Option<bool>,
 ) -> Either<SnapshotFile, FileFailure> {
   let target = match filename {
     Some(path) => Target::Explicit {
@@ -94,7 +97,12 @@ pub fn create_snapshot_file(
       dir: PathBuf::from(dir.unwrap_or_else(|| ".".to_string())),
     },
   };
-  match PendingSnapshot::create(target) {
+  let kind = if profile == Some(true) {
+    FileKind::Profile
+  } else {
+    FileKind::Snapshot
+  };
+  match PendingSnapshot::create_kind(target, kind) {
     Ok(pending) => Either::A(SnapshotFile {
       writer_path: pending.writer_path().to_string_lossy().into_owned(),
       display_path: pending.display_path().to_string_lossy().into_owned(),

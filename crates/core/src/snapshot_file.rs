@@ -32,7 +32,7 @@ use std::sync::OnceLock;
 use chrono::{DateTime, Utc};
 
 use crate::errno;
-use crate::naming::default_file_name;
+use crate::naming::{default_file_name, FileKind};
 
 /// Where a snapshot goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +97,7 @@ enum Storage {
 /// A snapshot file being written; see the module docs.
 pub struct PendingSnapshot {
   target: Target,
+  kind: FileKind,
   started_at: DateTime<Utc>,
   dir_path: PathBuf,
   dir: Option<OwnedFd>,
@@ -110,15 +111,20 @@ const NAME_ATTEMPTS: usize = 64;
 
 impl PendingSnapshot {
   pub fn create(target: Target) -> Result<Self, FileError> {
-    Self::create_with(target, true)
+    Self::create_with(target, FileKind::Snapshot, true)
+  }
+
+  /// As `create`, for a file of another kind: only its default name differs.
+  pub fn create_kind(target: Target, kind: FileKind) -> Result<Self, FileError> {
+    Self::create_with(target, kind, true)
   }
 
   /// As `create`, but always with a named temporary file, as on filesystems without O_TMPFILE.
   pub fn create_named(target: Target) -> Result<Self, FileError> {
-    Self::create_with(target, false)
+    Self::create_with(target, FileKind::Snapshot, false)
   }
 
-  fn create_with(target: Target, try_anonymous: bool) -> Result<Self, FileError> {
+  fn create_with(target: Target, kind: FileKind, try_anonymous: bool) -> Result<Self, FileError> {
     let started_at = Utc::now();
     let (dir_path, explicit) = match &target {
       Target::DefaultName { dir } => (dir.clone(), None),
@@ -136,6 +142,7 @@ impl PendingSnapshot {
         Ok(meta) if !meta.is_file() => {
           return Ok(PendingSnapshot {
             target,
+            kind,
             started_at,
             dir_path,
             dir: None,
@@ -176,6 +183,7 @@ impl PendingSnapshot {
     };
     Ok(PendingSnapshot {
       target,
+      kind,
       started_at,
       dir_path,
       dir: Some(dir),
@@ -266,6 +274,7 @@ impl PendingSnapshot {
     let mut last_err = io::Error::from_raw_os_error(libc::EEXIST);
     for _ in 0..NAME_ATTEMPTS {
       let name = default_file_name(
+        self.kind,
         self.started_at,
         pid,
         SEQUENCE.fetch_add(1, Ordering::Relaxed),
