@@ -1,7 +1,8 @@
 'use strict'
 
 // rheapdump: heap snapshots on SIGUSR2 (even while the event loop is stuck), heapdump's
-// writeSnapshot as a drop-in, a Promise API, memoryUsage() and gc().
+// writeSnapshot as a drop-in, a Promise API, sampling heap profiles (lib/sampling.js),
+// memoryUsage() and gc().
 //
 // Who does what: the native addon watches the signal on a thread of its own, reaches the main
 // thread on its event loop or, when the loop is stuck, inside a V8 interrupt (src/signal.rs,
@@ -18,6 +19,7 @@ const { binding: native } = require('./lib/binding')
 let v8Module = null
 const v8 = () => (v8Module ??= require('node:v8'))
 const { fileError, heapdumpError, writerError, argumentError, describe } = require('./lib/errors')
+const { createSampler, profileDocument } = require('./lib/sampling')
 
 // State shared by every copy of rheapdump loaded on this thread (two versions in node_modules):
 // one signal owner, one set of listeners, so one signal still makes one snapshot.
@@ -26,6 +28,10 @@ const { fileError, heapdumpError, writerError, argumentError, describe } = requi
 // never read each other's state; adding a field that older copies ignore does not.
 const SHARED_KEY = 'rheapdump.shared.v2'
 const shared = (process[Symbol.for(SHARED_KEY)] ??= createShared())
+// Fields added since v2 (a copy from before them may have made the shared state).
+shared.config.sampling ??= false
+shared.config.signalAction ??= 'both'
+shared.sampling ??= { owner: null, interval: null, startedAt: null, borrowNoted: false }
 
 function createShared() {
   const startup = native.startupConfig(process.execArgv)
@@ -40,6 +46,8 @@ function createShared() {
       keep: null,
       nearHeapLimit: startup.nearHeapLimit,
       dir: startup.dir ?? null,
+      sampling: startup.sampling ?? false,
+      signalAction: startup.signalAction,
     },
     diagnosticDir: startup.diagnosticDir ?? null,
     emitter: new EventEmitter(),
@@ -81,6 +89,105 @@ function takeSnapshot({ dir, filename, trigger, force = false }) {
       after: after.rss,
     },
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sampling heap profiles: the same file rules as snapshots, a fraction of the cost.
+
+let samplerOfThread = null
+const sampler = () => (samplerOfThread ??= createSampler(shared.sampling, { quiet: () => shared.config.quiet }))
+
+function takeProfile({ dir, filename, trigger }) {
+  const started = process.hrtime.bigint()
+  let profile
+  try {
+    profile = sampler().read()
+  } catch (err) {
+    if (err.code === 'ERR_RHEAPDUMP_SAMPLING_STOPPED') shared.config.sampling = false
+    throw err
+  }
+  const usage = process.memoryUsage()
+  const document = profileDocument(profile, {
+    interval: shared.sampling.interval,
+    startedAt: shared.sampling.startedAt,
+    memory: usage,
+    trigger,
+  })
+  const targetDir = filename === undefined ? resolveDir(dir) : null
+  const file = native.createSnapshotFile(targetDir, filename === undefined ? null : path.resolve(currentDir(), filename), true)
+  if ('code' in file) throw fileError(file, 'heap profile')
+  try {
+    fs.writeFileSync(file.writerPath, JSON.stringify(document))
+  } catch (thrown) {
+    file.abandon()
+    throw writerError(thrown, file.displayPath, 'heap profile')
+  }
+  const written = file.commit()
+  if ('code' in written) throw fileError(written, 'heap profile')
+  return {
+    path: written.path,
+    bytes: written.bytes,
+    durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+    samples: profile.samples.length,
+    interval: shared.sampling.interval,
+    trigger,
+  }
+}
+
+/** A profile nobody awaits (signal, near the heap limit): its outcome goes to stderr and the events. */
+function reportedProfile({ trigger, via, deferrable }) {
+  try {
+    const info = takeProfile({ trigger })
+    if (via) info.via = via
+    if (!shared.config.quiet) {
+      writeStderr(`rheapdump: wrote ${info.path} (${formatBytes(info.bytes)}, ${info.samples} samples) in ${(info.durationMs / 1000).toFixed(2)} s`)
+    }
+    announce(null, info, 'profile')
+  } catch (err) {
+    if (deferrable && isStackOverflow(err)) throw err
+    writeStderr(`rheapdump: heap profile failed: ${err.code} ${err.path ?? ''} (${err.description ?? err.message})`)
+    announce(err, null, 'profile')
+  }
+}
+
+const PROFILE_OPTIONS = { dir: 'string', filename: 'string' }
+
+/** Writes a sampling heap profile; resolves to `{ path, bytes, durationMs, samples, interval, trigger }`. */
+function heapProfile(options) {
+  return new Promise((resolve, reject) => {
+    const checked = checkOptions(options, PROFILE_OPTIONS, 'heapProfile')
+    setImmediate(() => {
+      try {
+        const info = takeProfile({ ...checked, trigger: 'api' })
+        announce(null, info, 'profile')
+        resolve(info)
+      } catch (err) {
+        announce(err, null, 'profile')
+        reject(err)
+      }
+    })
+  })
+}
+
+/** Writes a sampling heap profile now, synchronously; returns what heapProfile() resolves to. */
+function writeHeapProfile(filename) {
+  if (filename !== undefined && typeof filename !== 'string') {
+    throw argumentError(`writeHeapProfile(filename): filename must be a string, got ${describeValue(filename)}`)
+  }
+  const info = takeProfile({ filename, trigger: 'api' })
+  announce(null, info, 'profile')
+  return info
+}
+
+const DEFAULT_SAMPLING_INTERVAL = 512 * 1024
+
+function samplingInterval(value) {
+  if (value === false) return false
+  if (value === true) return DEFAULT_SAMPLING_INTERVAL
+  if (!Number.isInteger(value)) {
+    throw argumentError(`configure: 'sampling' must be a boolean or a whole number of bytes per sample, got ${value}`, 'ERR_OUT_OF_RANGE')
+  }
+  return value
 }
 
 const NODE_MAJOR = Number(process.versions.node.split('.')[0])
@@ -275,8 +382,19 @@ function receiveRequest(via = 'loop') {
   }
   try {
     const trigger = REQUEST_TRIGGERS[reason] || 'signal'
-    const note = trigger === 'near-heap-limit' ? 'near the heap limit' : null
-    reportedSnapshot({ trigger, via, note, deferrable: via === 'interrupt' })
+    const deferrable = via === 'interrupt'
+    // The profile first: it is cheap, names the allocating functions, and is still written when
+    // the guard refuses the snapshot. Near the heap limit both are wanted whatever the action.
+    const action = trigger === 'near-heap-limit' ? 'both' : shared.config.signalAction
+    const sampling = shared.config.sampling !== false
+    if (sampling && action !== 'snapshot') reportedProfile({ trigger, via, deferrable })
+    if (!sampling && action === 'profile') {
+      writeStderr('rheapdump: SIGUSR2 asks for a heap profile (signalAction: profile), but sampling is off: configure({ sampling: true }) or RHEAPDUMP_SAMPLING=1')
+    }
+    if (action !== 'profile') {
+      const note = trigger === 'near-heap-limit' ? 'near the heap limit' : null
+      reportedSnapshot({ trigger, via, note, deferrable })
+    }
     handedBack = false
   } finally {
     if (!handedBack) native.requestDone()
@@ -310,10 +428,10 @@ function reportedSnapshot({ trigger, via, dir, note, deferrable = false }) {
 
 // Listeners run when the loop is free: this may be inside a V8 interrupt in the middle of the
 // app's code, which is no place to run arbitrary callbacks.
-function announce(err, info) {
+function announce(err, info, event = 'snapshot') {
   setImmediate(() => {
-    if (err) shared.emitter.emit('snapshotError', err)
-    else shared.emitter.emit('snapshot', info)
+    if (err) shared.emitter.emit(`${event}Error`, err)
+    else shared.emitter.emit(event, info)
   })
 }
 
@@ -376,7 +494,11 @@ const CONFIG_OPTIONS = {
   keep: 'number?',
   nearHeapLimit: 'boolean|number',
   dir: 'string?',
+  sampling: 'boolean|number',
+  signalAction: 'string',
 }
+
+const SIGNAL_ACTIONS = ['snapshot', 'profile', 'both']
 
 /** Changes settings at run time; returns the settings now in force. */
 function configure(options) {
@@ -384,6 +506,13 @@ function configure(options) {
   if ('nearHeapLimit' in checked) {
     checked.nearHeapLimit = nearHeapLimitCount(checked.nearHeapLimit, 'configure')
     armNearHeapLimit(checked.nearHeapLimit, 'configure')
+  }
+  if ('signalAction' in checked && !SIGNAL_ACTIONS.includes(checked.signalAction)) {
+    throw argumentError(`configure(options): 'signalAction' must be one of ${SIGNAL_ACTIONS.join(', ')}, got '${checked.signalAction}'`, 'ERR_INVALID_ARG_VALUE')
+  }
+  if ('sampling' in checked) {
+    checked.sampling = samplingInterval(checked.sampling)
+    sampler().set(checked.sampling === false ? null : checked.sampling)
   }
   Object.assign(shared.config, checked)
   if (shared.controller && ('signal' in checked || 'watchdog' in checked)) {
@@ -529,6 +658,15 @@ if (!shared.controller && native.isMainThread()) {
   }
 }
 
+if (shared.config.sampling !== false && shared.sampling.owner === null) {
+  try {
+    sampler().set(shared.config.sampling)
+  } catch (err) {
+    writeStderr(`rheapdump: sampling heap profiles are off: ${err.message}`)
+    shared.config.sampling = false
+  }
+}
+
 /**
  * Signal deliveries seen and coalesced, whether the watcher runs, and whether a signal reaches
  * a stuck event loop (`watchdog`: through a V8 interrupt).
@@ -548,6 +686,8 @@ let analysis = null
 module.exports = {
   writeSnapshot,
   snapshot,
+  heapProfile,
+  writeHeapProfile,
   memoryUsage,
   gc,
   monitor,
