@@ -6,7 +6,7 @@
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
-const { spawn } = require('node:child_process')
+const { spawn, spawnSync } = require('node:child_process')
 const { test } = require('node:test')
 
 const { ROOT, tempDir, waitFor, runScript, needsAddon } = require('./helpers/proc')
@@ -230,4 +230,99 @@ test('a process with sampling on exits cleanly, by itself and by process.exit()'
     assert.equal(result.signal, null)
     assert.equal(result.stderr, '')
   }
+})
+
+const CLI = path.join(ROOT, 'bin', 'rheapdump')
+const FIXTURE = path.join(__dirname, 'fixtures', 'sampling-app.js')
+
+function cli(args) {
+  const result = spawnSync(CLI, args, { encoding: 'utf8' })
+  assert.equal(result.status, 0, result.stderr)
+  return result.stdout
+}
+
+const share = (rows, name) => rows.find((row) => row.function === name)?.total_share ?? 0
+
+test('rheapdump profile top and diff put ≥ 80% of the live sampled bytes on the leaking function and ≤ 5% on the churning one', (t) => {
+  const dir = tempDir(t)
+  const run = spawnSync(process.execPath, [FIXTURE, dir], { encoding: 'utf8', timeout: 60000 })
+  assert.equal(run.status, 0, run.stderr)
+  const [a, b] = ['a.heapprofile', 'b.heapprofile'].map((name) => path.join(dir, name))
+  for (const file of [a, b]) {
+    const top = JSON.parse(cli(['profile', 'top', file, '--json', '--top', '0']))
+    assert.ok(share(top.functions, 'leakRecords') >= 0.8, `${path.basename(file)}: ${JSON.stringify(top.functions.slice(0, 3))}`)
+    assert.ok(share(top.functions, 'churnGarbage') <= 0.05, `${path.basename(file)}: ${JSON.stringify(top.functions.slice(0, 3))}`)
+    assert.match(top.functions.find((row) => row.function === 'leakRecords').location, /sampling-app\.js:23$/)
+    t.diagnostic(`${path.basename(file)}: leakRecords ${(share(top.functions, 'leakRecords') * 100).toFixed(1)}%, churnGarbage ${(share(top.functions, 'churnGarbage') * 100).toFixed(1)}% of ${top.sampled_bytes} sampled bytes`)
+  }
+  const diff = JSON.parse(cli(['profile', 'diff', a, b, '--json', '--top', '0']))
+  assert.ok(diff.new_bytes > 8 * 1024 * 1024, `only ${diff.new_bytes} new bytes`)
+  assert.ok(share(diff.functions, 'leakRecords') >= 0.8, JSON.stringify(diff.functions.slice(0, 3)))
+  assert.ok(share(diff.functions, 'churnGarbage') <= 0.05, JSON.stringify(diff.functions.slice(0, 3)))
+  const text = cli(['profile', 'top', b, '--top', '3'])
+  const lines = text.split('\n')
+  assert.match(lines[lines.findIndex((line) => line.startsWith('───')) + 1], /^ *leakRecords /)
+})
+
+const go = spawnSync('go', ['version'], { encoding: 'utf8' })
+
+test('go tool pprof reads the converted profile and names the leaking function first, with the same total', { skip: go.status === 0 ? false : 'go is not installed (apt-get install golang-go)', timeout: 120000 }, (t) => {
+  const dir = tempDir(t)
+  const run = spawnSync(process.execPath, [FIXTURE, dir], { encoding: 'utf8', timeout: 60000 })
+  assert.equal(run.status, 0, run.stderr)
+  const file = path.join(dir, 'b.heapprofile')
+  const out = path.join(dir, 'b.pb.gz')
+  cli(['profile', 'convert', file, '--to', 'pprof', '-o', out])
+  assert.deepEqual([...fs.readFileSync(out).subarray(0, 2)], [0x1f, 0x8b])
+  const pprof = spawnSync('go', ['tool', 'pprof', '-top', '-unit=B', out], { encoding: 'utf8' })
+  assert.equal(pprof.status, 0, pprof.stderr)
+  const top = JSON.parse(cli(['profile', 'top', file, '--json']))
+  const total = Number(/of (\d+)B total/.exec(pprof.stdout)[1])
+  assert.equal(total, top.sampled_bytes + top.external_bytes)
+  const rows = pprof.stdout.split('\n').filter((line) => /^\s*\d+B/.test(line))
+  assert.match(rows[0], /leakRecords$/)
+})
+
+test('when the guard refuses the snapshot, SIGUSR2 still writes the profile, and it names the leaking function', { skip: needsAddon('serves signals from the loop only') }, (t) => {
+  const cwd = tempDir(t)
+  const result = runScript(`${PRELUDE}
+    rheapdump.configure({ signal: true, sampling: true })
+    function hoard() { globalThis.kept = []; for (let i = 0; i < 300000; i++) globalThis.kept.push({ i, s: 'v' + i }) }
+    hoard()
+    // A memory limit just above what the process uses: the guard refuses any snapshot.
+    rheapdump.configure({ memoryLimit: rheapdump.memoryUsage().rss + (1 << 20) })
+    let outcome = {}
+    rheapdump.on('profile', (info) => (outcome.profile = info.path)).on('snapshotError', (err) => (outcome.refused = err.code))
+    process.kill(process.pid, 'SIGUSR2')
+    const alive = setInterval(() => { if (outcome.profile && outcome.refused) { clearInterval(alive); out(outcome) } }, 20)`,
+  { cwd })
+  assert.equal(result.status, 0, result.stderr)
+  const outcome = JSON.parse(result.stdout)
+  assert.equal(outcome.refused, 'ERR_RHEAPDUMP_INSUFFICIENT_MEMORY')
+  assert.deepEqual(fs.readdirSync(cwd).filter((name) => name.endsWith('.heapsnapshot')), [])
+  const top = JSON.parse(cli(['profile', 'top', outcome.profile, '--json']))
+  assert.equal(top.functions[0].function, 'hoard')
+})
+
+test('near the heap limit, a profile is written before the snapshot', { skip: needsAddon('has no near-heap-limit callback') }, (t) => {
+  const cwd = tempDir(t)
+  const result = runScript(`${PRELUDE}
+    const fs = require('node:fs')
+    rheapdump.configure({ sampling: true, nearHeapLimit: 1, signalAction: 'snapshot' })
+    const order = []
+    rheapdump.on('profile', (info) => order.push(info.trigger)).on('snapshot', (info) => order.push(info.trigger))
+    function grow() {
+      let ballast = []
+      const written = () => fs.readdirSync('.').filter((name) => name.endsWith('.heapsnapshot')).length
+      while (written() < 1) ballast.push(new Array(1 << 17).fill(0.5))
+      ballast = null
+    }
+    grow()
+    setTimeout(() => out(order), 50)`,
+  { cwd, args: ['--max-old-space-size=48'], timeout: 120000 })
+  assert.equal(result.status, 0, result.stderr)
+  assert.deepEqual(JSON.parse(result.stdout), ['near-heap-limit', 'near-heap-limit'])
+  const [profile] = profiles(cwd)
+  const top = JSON.parse(cli(['profile', 'top', path.join(cwd, profile), '--json']))
+  assert.equal(top.functions[0].function, 'grow')
 })
