@@ -154,19 +154,7 @@ const PROFILE_OPTIONS = { dir: 'string', filename: 'string' }
 
 /** Writes a sampling heap profile; resolves to `{ path, bytes, durationMs, samples, interval, trigger }`. */
 function heapProfile(options) {
-  return new Promise((resolve, reject) => {
-    const checked = checkOptions(options, PROFILE_OPTIONS, 'heapProfile')
-    setImmediate(() => {
-      try {
-        const info = takeProfile({ ...checked, trigger: 'api' })
-        announce(null, info, 'profile')
-        resolve(info)
-      } catch (err) {
-        announce(err, null, 'profile')
-        reject(err)
-      }
-    })
-  })
+  return promised(options, PROFILE_OPTIONS, 'heapProfile', takeProfile, 'profile')
 }
 
 /** Writes a sampling heap profile now, synchronously; returns what heapProfile() resolves to. */
@@ -291,15 +279,20 @@ const SNAPSHOT_OPTIONS = { dir: 'string', filename: 'string', force: 'boolean' }
 
 /** Writes a snapshot; resolves to `{ path, bytes, durationMs, trigger, rss }`. */
 function snapshot(options) {
+  return promised(options, SNAPSHOT_OPTIONS, 'snapshot', takeSnapshot, 'snapshot')
+}
+
+/** Checks `options` now, runs `take` once the event loop turns, and announces the outcome. */
+function promised(options, schema, fn, take, event) {
   return new Promise((resolve, reject) => {
-    const checked = checkOptions(options, SNAPSHOT_OPTIONS, 'snapshot')
+    const checked = checkOptions(options, schema, fn)
     setImmediate(() => {
       try {
-        const info = takeSnapshot({ ...checked, trigger: 'api' })
-        announce(null, info)
+        const info = take({ ...checked, trigger: 'api' })
+        announce(null, info, event)
         resolve(info)
       } catch (err) {
-        announce(err)
+        announce(err, null, event)
         reject(err)
       }
     })

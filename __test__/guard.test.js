@@ -9,7 +9,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { test } = require('node:test')
 
-const { ROOT, tempDir, tmpfs, startApp, snapshotFiles, runScript, waitFor } = require('./helpers/proc')
+const { ROOT, tempDir, tmpfs, memoryCgroup, startApp, snapshotFiles, runScript, waitFor } = require('./helpers/proc')
 const { validateFile, countObjectsByName } = require('./helpers/heapsnapshot')
 
 const HEAP = `
@@ -74,20 +74,11 @@ test('RHEAPDUMP_GUARD=0 turns the guard off', (t) => {
 })
 
 test('a real cgroup memory limit is read, and the snapshot is refused inside it', (t) => {
-  const v1 = '/sys/fs/cgroup/memory'
-  const base = fs.existsSync(path.join(v1, 'memory.limit_in_bytes')) ? v1 : fs.existsSync('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : null
-  const group = base && path.join(base, `rheapdump-test-${process.pid}`)
-  try {
-    fs.mkdirSync(group)
-    fs.writeFileSync(path.join(group, base === v1 ? 'memory.limit_in_bytes' : 'memory.max'), String(200 * 1024 * 1024))
-  } catch (err) {
-    t.skip(`cannot create a memory cgroup here: ${err.code || err.message}`)
-    return
-  }
-  t.after(() => fs.rmdirSync(group))
+  const inCgroup = memoryCgroup(t, 200 * 1024 * 1024)
+  if (!inCgroup) return
   const dir = tempDir(t)
   const script = HEAP + `settle(rheapdump.snapshot({ dir: ${JSON.stringify(dir)} })).then(out)`
-  const output = execFileSync('sh', ['-c', `echo $$ > ${group}/cgroup.procs && exec "$0" -e "$1"`, process.execPath, script], {
+  const output = execFileSync(...inCgroup(script), {
     encoding: 'utf8',
     env: { ...process.env, RHEAPDUMP_SIGNAL: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,7 +9,7 @@ const path = require('node:path')
 const { spawn, spawnSync } = require('node:child_process')
 const { test } = require('node:test')
 
-const { ROOT, tempDir, waitFor, runScript, needsAddon } = require('./helpers/proc')
+const { ROOT, tempDir, waitFor, runScript, needsAddon, memoryCgroup } = require('./helpers/proc')
 const { validateFile, idsOfObjectsNamed } = require('./helpers/heapsnapshot')
 
 const PRELUDE = `
@@ -325,4 +325,29 @@ test('near the heap limit, a profile is written before the snapshot', { skip: ne
   const [profile] = profiles(cwd)
   const top = JSON.parse(cli(['profile', 'top', path.join(cwd, profile), '--json']))
   assert.equal(top.functions[0].function, 'grow')
+})
+
+test('in a 400 MiB cgroup where the guard refuses the snapshot, SIGUSR2 still yields a profile naming the leaking function', { skip: needsAddon('serves signals from the loop only') }, (t) => {
+  const inCgroup = memoryCgroup(t, 400 * 1024 * 1024)
+  if (!inCgroup) return
+  const cwd = tempDir(t)
+  const script = `${PRELUDE}
+    rheapdump.configure({ signal: true, sampling: true })
+    // ~120 MiB of small objects: a snapshot would need ~30x that; the profile needs a full GC.
+    function hoard() { globalThis.kept = []; for (let i = 0; i < 1500000; i++) globalThis.kept.push({ i, s: 'v' + i }) }
+    hoard()
+    const outcome = {}
+    rheapdump.on('profile', (info) => (outcome.profile = info)).on('snapshotError', (err) => (outcome.refused = err.code))
+    process.kill(process.pid, 'SIGUSR2')
+    const alive = setInterval(() => { if (outcome.profile && outcome.refused) { clearInterval(alive); out(outcome) } }, 20)`
+  const [command, args] = inCgroup(script)
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: 120000, env: { ...process.env, RHEAPDUMP_SIGNAL: '0' } })
+  assert.equal(result.status, 0, result.stderr)
+  const outcome = JSON.parse(result.stdout)
+  assert.equal(outcome.refused, 'ERR_RHEAPDUMP_INSUFFICIENT_MEMORY')
+  assert.deepEqual(fs.readdirSync(cwd).filter((name) => name.endsWith('.heapsnapshot')), [])
+  const top = JSON.parse(cli(['profile', 'top', outcome.profile.path, '--json']))
+  assert.equal(top.functions[0].function, 'hoard')
+  assert.ok(top.functions[0].total_share >= 0.8, JSON.stringify(top.functions[0]))
+  t.diagnostic(`profile in ${outcome.profile.durationMs.toFixed(0)} ms: hoard holds ${(top.functions[0].total_share * 100).toFixed(1)}% of ${(top.sampled_bytes / 1048576).toFixed(1)} MiB`)
 })
