@@ -3,7 +3,7 @@
 import type { EventEmitter } from 'node:events'
 
 /** How a snapshot was asked for. */
-export type SnapshotTrigger = 'api' | 'signal' | 'near-heap-limit' | 'threshold'
+export type SnapshotTrigger = 'api' | 'signal' | 'near-heap-limit' | 'threshold' | 'leak'
 
 /** A complete snapshot file. */
 export interface SnapshotInfo {
@@ -61,6 +61,8 @@ export interface HeapProfileInfo {
   trigger: SnapshotTrigger
   /** As for snapshots: for signal and near-heap-limit profiles. */
   via?: 'interrupt' | 'loop'
+  /** For profiles taken when the monitor's 'leak' fired: the growth seen. */
+  reason?: string
 }
 
 export interface HeapProfileOptions {
@@ -158,6 +160,14 @@ export interface MonitorOptions {
     /** At most this many threshold snapshots. Default 3. */
     max?: number
     /** At least this many milliseconds between threshold snapshots. Default 60000. */
+    minInterval?: number
+    dir?: string
+  }
+  /** A sampling heap profile each time 'leak' fires (turns sampling on if it is off): true, or limits. */
+  profiles?: boolean | {
+    /** At most this many leak profiles. Default 10. */
+    max?: number
+    /** At least this many milliseconds between leak profiles. Default 60000. */
     minInterval?: number
     dir?: string
   }

@@ -134,11 +134,12 @@ function takeProfile({ dir, filename, trigger }) {
   }
 }
 
-/** A profile nobody awaits (signal, near the heap limit): its outcome goes to stderr and the events. */
-function reportedProfile({ trigger, via, deferrable }) {
+/** A profile nobody awaits (signal, near the heap limit, leak): its outcome goes to stderr and the events. */
+function reportedProfile({ trigger, via, dir, note, deferrable }) {
   try {
-    const info = takeProfile({ trigger })
+    const info = takeProfile({ trigger, dir })
     if (via) info.via = via
+    if (note) info.reason = note
     if (!shared.config.quiet) {
       writeStderr(`rheapdump: wrote ${info.path} (${formatBytes(info.bytes)}, ${info.samples} samples) in ${(info.durationMs / 1000).toFixed(2)} s`)
     }
@@ -528,16 +529,19 @@ const MONITOR_OPTIONS = {
   leakGrowths: 'number',
   leakMinGrowth: 'number',
   snapshots: 'object',
+  profiles: 'boolean|object',
 }
+const LEAK_PROFILE_OPTIONS = { max: 'number', minInterval: 'number', dir: 'string' }
 const AUTOMATIC_OPTIONS = { nearHeapLimit: 'boolean|number', heapUsed: 'number', rss: 'number', max: 'number', minInterval: 'number', dir: 'string' }
 
 /**
  * Watches GC activity and memory; returns an EventEmitter with 'gc', 'stats', 'leak' and
  * 'pressure' events and a stop() method. Optionally takes snapshots near the heap limit or
- * above a heap/RSS threshold (at most `max`, at least `minInterval` ms apart).
+ * above a heap/RSS threshold (at most `max`, at least `minInterval` ms apart), and sampling heap
+ * profiles when 'leak' fires (`profiles`, turning sampling on).
  */
 function monitor(options) {
-  const { Monitor, DEFAULTS: MONITOR_DEFAULTS, SNAPSHOT_DEFAULTS } = require('./lib/monitor')
+  const { Monitor, DEFAULTS: MONITOR_DEFAULTS, SNAPSHOT_DEFAULTS, PROFILE_DEFAULTS } = require('./lib/monitor')
   const checked = { ...MONITOR_DEFAULTS, ...checkOptions(options, MONITOR_OPTIONS, 'monitor') }
   if (checked.pressure > 1) throw argumentError(`monitor(options): 'pressure' is a share of wall time, at most 1; got ${checked.pressure}`, 'ERR_OUT_OF_RANGE')
   if (!Number.isInteger(checked.leakGrowths)) throw argumentError(`monitor(options): 'leakGrowths' must be an integer`, 'ERR_OUT_OF_RANGE')
@@ -549,9 +553,16 @@ function monitor(options) {
       shared.config.nearHeapLimit = count
     }
   }
+  if (checked.profiles) {
+    const given = checked.profiles === true ? {} : checkOptions(checked.profiles, LEAK_PROFILE_OPTIONS, 'monitor(profiles)')
+    checked.profiles = { ...PROFILE_DEFAULTS, ...given }
+    // Only what is allocated from now on is sampled: the earlier the better.
+    if (shared.config.sampling === false) configure({ sampling: true })
+  }
   return new Monitor(checked, {
     memoryUsage,
     automaticSnapshot: ({ dir, reason }) => reportedSnapshot({ trigger: 'threshold', dir, note: reason }),
+    leakProfile: ({ dir, reason }) => reportedProfile({ trigger: 'leak', dir, note: reason }),
   })
 }
 

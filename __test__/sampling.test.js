@@ -351,3 +351,32 @@ test('in a 400 MiB cgroup where the guard refuses the snapshot, SIGUSR2 still yi
   assert.ok(top.functions[0].total_share >= 0.8, JSON.stringify(top.functions[0]))
   t.diagnostic(`profile in ${outcome.profile.durationMs.toFixed(0)} ms: hoard holds ${(top.functions[0].total_share * 100).toFixed(1)}% of ${(top.sampled_bytes / 1048576).toFixed(1)} MiB`)
 })
+
+test("monitor({ profiles }) turns sampling on and writes a profile naming the leaking function when 'leak' fires, at most max times", (t) => {
+  const { lines } = inChild(
+    `const monitor = rheapdump.monitor({ interval: 100, leakGrowths: 2, profiles: { max: 1, minInterval: 1 } })
+     const sampling = rheapdump.getConfig().sampling
+     const profiles = []
+     rheapdump.on('profile', (info) => profiles.push(info))
+     const kept = []
+     let rounds = 0
+     // Called by the timer, never by JavaScript: V8 cannot inline it away.
+     function leakMore() {
+       for (let i = 0; i < 20000; i++) kept.push({ i, s: 'x' + i })
+       rheapdump.gc()
+       if (++rounds < 40) return
+       clearInterval(timer)
+       monitor.stop()
+       setImmediate(() => out({ sampling, profiles }))
+     }
+     const timer = setInterval(leakMore, 30)`,
+    { cwd: tempDir(t) },
+  )
+  const { sampling, profiles: written } = lines[0]
+  assert.equal(sampling, 524288)
+  assert.equal(written.length, 1, JSON.stringify(written))
+  assert.equal(written[0].trigger, 'leak')
+  assert.match(written[0].reason, /grew .* MiB in 2 GCs/)
+  const top = JSON.parse(cli(['profile', 'top', written[0].path, '--json']))
+  assert.equal(top.functions[0].function, 'leakMore')
+})

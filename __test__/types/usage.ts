@@ -25,6 +25,8 @@ async function api(): Promise<void> {
   rheapdump.on('profile', (p) => console.log(p.path)).on('profileError', (e) => console.log(e.code))
   const monitor = rheapdump.monitor({ interval: 1000, pressure: 0.2, snapshots: { heapUsed: 1e9, max: 2, nearHeapLimit: 1 } })
   monitor.on('leak', (event: LeakEvent) => console.log(event.ratePerHour))
+  rheapdump.monitor({ profiles: true }).stop()
+  rheapdump.monitor({ profiles: { max: 2, minInterval: 1000, dir: '/tmp' } }).stop()
   monitor.on('pressure', ({ share }) => console.log(share))
   monitor.on('stats', (stats) => console.log(stats.gc['mark-compact']?.count, stats.gcShare))
   monitor.on('gc', ({ kind, pauseMs }) => console.log(kind, pauseMs))
