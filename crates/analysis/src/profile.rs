@@ -469,6 +469,14 @@ pub fn diff_of(a: &Profile, b: &Profile, names: (&str, &str), limit: usize) -> P
   }
 }
 
+fn samples(count: u64) -> String {
+  if count == 1 {
+    "1 sample".to_string()
+  } else {
+    format!("{count} samples")
+  }
+}
+
 fn percent(share: f64) -> String {
   format!("{:.1}%", share * 100.0)
 }
@@ -501,10 +509,10 @@ pub fn render_top(top: &Top) -> String {
       format!("one sample per {}", size(bytes))
     });
   let mut out = format!(
-    "{}: {} live in {} samples ({interval}); off-heap (external, not sampled): {}\n\n",
+    "{}: {} live in {} ({interval}); off-heap (external, not sampled): {}\n\n",
     top.file,
     size(top.sampled_bytes),
-    top.samples,
+    samples(top.samples),
     size(top.external_bytes)
   );
   out.push_str(&function_table(&top.functions));
@@ -515,13 +523,13 @@ pub fn render_top(top: &Top) -> String {
 pub fn render_diff(diff: &ProfileDiff) -> String {
   let sign = if diff.external_delta < 0 { "-" } else { "+" };
   let mut out = format!(
-    "{} → {}\nallocated after the first and alive in the second: {} in {} samples; freed: {} in {} samples; off-heap: {sign}{}\n\n",
+    "{} → {}\nallocated after the first and alive in the second: {} in {}; freed: {} in {}; off-heap: {sign}{}\n\n",
     diff.before,
     diff.after,
     size(diff.new_bytes),
-    diff.new_samples,
+    samples(diff.new_samples),
     size(diff.freed_bytes),
-    diff.freed_samples,
+    samples(diff.freed_samples),
     size(diff.external_delta.unsigned_abs())
   );
   if diff.functions.is_empty() {

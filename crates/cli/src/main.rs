@@ -22,7 +22,7 @@ use serde::Serialize;
   name = "rheapdump",
   bin_name = "rheapdump",
   version,
-  about = "Heap snapshot analysis: DevTools' Summary, Comparison and retainers from a terminal",
+  about = "Heap snapshot analysis: DevTools' Summary, Comparison and retainers from a terminal; and sampling heap profiles",
   override_usage = "rheapdump <command> [options]",
   arg_required_else_help = true
 )]
