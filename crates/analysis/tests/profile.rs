@@ -170,6 +170,16 @@ fn a_profile_as_deep_as_v8_samples_parses() {
 }
 
 #[test]
+fn a_sample_whose_node_is_missing_from_the_tree_is_left_out_and_counted() {
+  let mut value = sample_profile(&[]);
+  let samples = value["samples"].as_array_mut().unwrap();
+  samples.push(json!({ "size": 10, "nodeId": 99, "ordinal": 7 }));
+  let parsed = parse(&value);
+  assert_eq!((parsed.samples.len(), parsed.orphan_samples), (6, 1));
+  assert_eq!(profile::top_of(&parsed, "p", 0).samples, 6);
+}
+
+#[test]
 fn a_file_that_is_not_a_profile_is_an_error_with_a_code() {
   let dir = tempfile::tempdir().unwrap();
   let file = dir.path().join("x.heapprofile");
