@@ -3,7 +3,7 @@
 import type { EventEmitter } from 'node:events'
 
 /** How a snapshot was asked for. */
-export type SnapshotTrigger = 'api' | 'signal' | 'near-heap-limit' | 'threshold'
+export type SnapshotTrigger = 'api' | 'signal' | 'near-heap-limit' | 'threshold' | 'leak'
 
 /** A complete snapshot file. */
 export interface SnapshotInfo {
@@ -46,6 +46,32 @@ export interface SnapshotOptions {
   force?: boolean
 }
 
+/** A complete sampling heap profile (`.heapprofile`, loadable in DevTools' Memory panel). */
+export interface HeapProfileInfo {
+  /** Absolute path of the file. */
+  path: string
+  /** File size in bytes. */
+  bytes: number
+  /** Wall time from start (V8 runs a full GC first) to the file being durable under its name. */
+  durationMs: number
+  /** Sampled objects still alive. */
+  samples: number
+  /** Bytes per sample, or null when another inspector session started the sampler (its interval is not known). */
+  interval: number | null
+  trigger: SnapshotTrigger
+  /** As for snapshots: for signal and near-heap-limit profiles. */
+  via?: 'interrupt' | 'loop'
+  /** For profiles taken when the monitor's 'leak' fired: the growth seen. */
+  reason?: string
+}
+
+export interface HeapProfileOptions {
+  /** Directory for a default-named file (`heapprofile-<UTC>-<pid>-<n>.heapprofile`). Default as for snapshots. */
+  dir?: string
+  /** Exact path of the file; an existing regular file there is replaced atomically. */
+  filename?: string
+}
+
 export interface Config {
   /** SIGUSR2 writes a snapshot. Default true; off with NODE_HEAPDUMP_OPTIONS=nosignal or RHEAPDUMP_SIGNAL=0. */
   signal: boolean
@@ -65,6 +91,10 @@ export interface Config {
   nearHeapLimit: number
   /** Milliseconds a guarded snapshot waits for other processes sharing its memory budget (cgroup, else host) to finish theirs before it is refused with ERR_RHEAPDUMP_BUSY. Default 5000. */
   queueTimeout: number
+  /** Bytes per sample of V8's sampling heap profiler, or false when it is off. true sets 524288 (512 KiB). Default false; RHEAPDUMP_SAMPLING=1 or =<bytes>. */
+  sampling: number | false
+  /** What SIGUSR2 writes: 'snapshot', 'profile', or 'both' (the profile first, when sampling is on). Default 'both'; RHEAPDUMP_SIGNAL_ACTION. */
+  signalAction: 'snapshot' | 'profile' | 'both'
 }
 
 export interface SpaceUsage {
@@ -135,6 +165,14 @@ export interface MonitorOptions {
     minInterval?: number
     dir?: string
   }
+  /** A sampling heap profile each time 'leak' fires (turns sampling on if it is off): true, or limits. */
+  profiles?: boolean | {
+    /** At most this many leak profiles. Default 10. */
+    max?: number
+    /** At least this many milliseconds between leak profiles. Default 60000. */
+    minInterval?: number
+    dir?: string
+  }
 }
 
 export type GcKind = 'scavenge' | 'minor-mark-sweep' | 'mark-compact' | 'incremental-marking' | 'weak-callbacks'
@@ -199,15 +237,21 @@ export function writeSnapshot(callback?: (err: SnapshotError | null, filename?: 
 export function writeSnapshot(filename?: string, callback?: (err: SnapshotError | null, filename?: string) => void): boolean
 /** Writes a snapshot; rejects with a SnapshotError. */
 export function snapshot(options?: SnapshotOptions): Promise<SnapshotInfo>
+/** Writes a sampling heap profile (sampling must be on); rejects with a SnapshotError (code ERR_RHEAPDUMP_SAMPLING_OFF when it is off). */
+export function heapProfile(options?: HeapProfileOptions): Promise<HeapProfileInfo>
+/** Writes a sampling heap profile synchronously; usable anywhere JavaScript runs. Throws a SnapshotError. */
+export function writeHeapProfile(filename?: string): HeapProfileInfo
 export function memoryUsage(): MemoryUsage
 /** A full garbage collection, without --expose-gc. */
 export function gc(): GcResult
-export function configure(options: Partial<Omit<Config, 'nearHeapLimit'>> & { nearHeapLimit?: boolean | number }): Config
+export function configure(options: Partial<Omit<Config, 'nearHeapLimit' | 'sampling'>> & { nearHeapLimit?: boolean | number; sampling?: boolean | number }): Config
 export function getConfig(): Config
 export function signalStatus(): SignalStatus
 export function on(event: 'snapshot', listener: (info: SnapshotInfo) => void): typeof rheapdump
 export function on(event: 'snapshotError', listener: (err: SnapshotError) => void): typeof rheapdump
-export function off(event: 'snapshot' | 'snapshotError', listener: (...args: any[]) => void): typeof rheapdump
+export function on(event: 'profile', listener: (info: HeapProfileInfo) => void): typeof rheapdump
+export function on(event: 'profileError', listener: (err: SnapshotError) => void): typeof rheapdump
+export function off(event: 'snapshot' | 'snapshotError' | 'profile' | 'profileError', listener: (...args: any[]) => void): typeof rheapdump
 export function once(event: 'snapshot', listener: (info: SnapshotInfo) => void): typeof rheapdump
 export function once(event: 'snapshotError', listener: (err: SnapshotError) => void): typeof rheapdump
 
@@ -325,6 +369,8 @@ export const analysis: {
 declare const rheapdump: {
   writeSnapshot: typeof writeSnapshot
   snapshot: typeof snapshot
+  heapProfile: typeof heapProfile
+  writeHeapProfile: typeof writeHeapProfile
   memoryUsage: typeof memoryUsage
   gc: typeof gc
   monitor: typeof monitor

@@ -1,7 +1,8 @@
 'use strict'
 
 // rheapdump: heap snapshots on SIGUSR2 (even while the event loop is stuck), heapdump's
-// writeSnapshot as a drop-in, a Promise API, memoryUsage() and gc().
+// writeSnapshot as a drop-in, a Promise API, sampling heap profiles (lib/sampling.js),
+// memoryUsage() and gc().
 //
 // Who does what: the native addon watches the signal on a thread of its own, reaches the main
 // thread on its event loop or, when the loop is stuck, inside a V8 interrupt (src/signal.rs,
@@ -18,7 +19,8 @@ const { binding: native } = require('./lib/binding')
 let v8Module = null
 const v8 = () => (v8Module ??= require('node:v8'))
 const { fileError, heapdumpError, writerError, argumentError } = require('./lib/errors')
-const { checkOptions, checkFilename, currentDir, number, bytes, count, milliseconds, U32_MAX, TIMER_MAX } = require('./lib/options')
+const { checkOptions, checkFilename, currentDir, describeValue, number, bytes, count, milliseconds, U32_MAX, TIMER_MAX } = require('./lib/options')
+const { createSampler, profileDocument } = require('./lib/sampling')
 
 // State shared by every copy of rheapdump loaded on this thread (two versions in node_modules):
 // one signal owner, one set of listeners, so one signal still makes one snapshot.
@@ -27,6 +29,10 @@ const { checkOptions, checkFilename, currentDir, number, bytes, count, milliseco
 // never read each other's state; adding a field that older copies ignore does not.
 const SHARED_KEY = 'rheapdump.shared.v2'
 const shared = (process[Symbol.for(SHARED_KEY)] ??= createShared())
+// Fields added since v2 (a copy from before them may have made the shared state).
+shared.config.sampling ??= false
+shared.config.signalAction ??= 'both'
+shared.sampling ??= { owner: null, interval: null, startedAt: null, borrowNoted: false }
 
 function createShared() {
   const startup = native.startupConfig(process.execArgv)
@@ -42,6 +48,8 @@ function createShared() {
       nearHeapLimit: startup.nearHeapLimit,
       dir: startup.dir ?? null,
       queueTimeout: 5000,
+      sampling: startup.sampling ?? false,
+      signalAction: startup.signalAction,
     },
     diagnosticDir: startup.diagnosticDir ?? null,
     emitter: new EventEmitter(),
@@ -96,6 +104,97 @@ function snapshotInTurn({ filename, trigger, started, targetDir, guarded }) {
       after: after.rss,
     },
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sampling heap profiles: the same file rules as snapshots, a fraction of the cost.
+
+let samplerOfThread = null
+const sampler = () => (samplerOfThread ??= createSampler(shared.sampling, { quiet: () => shared.config.quiet }))
+
+function takeProfile({ dir, filename, trigger }) {
+  const started = process.hrtime.bigint()
+  let profile
+  try {
+    profile = sampler().read()
+  } catch (err) {
+    if (err.code === 'ERR_RHEAPDUMP_SAMPLING_STOPPED') shared.config.sampling = false
+    throw err
+  }
+  const usage = process.memoryUsage()
+  const document = profileDocument(profile, {
+    interval: shared.sampling.interval,
+    startedAt: shared.sampling.startedAt,
+    memory: usage,
+    trigger,
+  })
+  if (filename !== undefined) checkFilename(filename)
+  const targetDir = filename === undefined ? resolveDir(dir) : null
+  const finalPath = filename === undefined ? null : path.resolve(currentDir(), filename)
+  const byName = checkWritePermission(finalPath ?? targetDir)
+  const file = native.createSnapshotFile(targetDir, finalPath, byName, true)
+  if ('code' in file) throw fileError(file, 'heap profile')
+  try {
+    fs.writeFileSync(file.writerPath, JSON.stringify(document))
+  } catch (thrown) {
+    file.abandon()
+    throw writerError(thrown, file.displayPath, 'heap profile')
+  }
+  const written = file.commit()
+  if ('code' in written) throw fileError(written, 'heap profile')
+  return {
+    path: written.path,
+    bytes: written.bytes,
+    durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+    samples: profile.samples.length,
+    interval: shared.sampling.interval,
+    trigger,
+  }
+}
+
+/** A profile nobody awaits (signal, near the heap limit, leak): its outcome goes to stderr and the events. */
+function reportedProfile({ trigger, via, dir, note, deferrable }) {
+  try {
+    const info = takeProfile({ trigger, dir })
+    if (via) info.via = via
+    if (note) info.reason = note
+    if (!shared.config.quiet) {
+      writeStderr(`rheapdump: wrote ${info.path} (${formatBytes(info.bytes)}, ${info.samples} samples) in ${(info.durationMs / 1000).toFixed(2)} s`)
+    }
+    announce(null, info, 'profile')
+  } catch (err) {
+    if (deferrable && isStackOverflow(err)) throw err
+    writeStderr(`rheapdump: heap profile failed: ${err.code} ${err.path ?? ''} (${err.description ?? err.message})`)
+    announce(err, null, 'profile')
+  }
+}
+
+const PROFILE_OPTIONS = { dir: 'string', filename: 'string' }
+
+/** Writes a sampling heap profile; resolves to `{ path, bytes, durationMs, samples, interval, trigger }`. */
+function heapProfile(options) {
+  return promised(options, PROFILE_OPTIONS, 'heapProfile', takeProfile, 'profile')
+}
+
+/** Writes a sampling heap profile now, synchronously; returns what heapProfile() resolves to. */
+function writeHeapProfile(filename) {
+  if (filename !== undefined && typeof filename !== 'string') {
+    throw argumentError(`writeHeapProfile(filename): filename must be a string, got ${describeValue(filename)}`)
+  }
+  const info = takeProfile({ filename, trigger: 'api' })
+  announce(null, info, 'profile')
+  return info
+}
+
+const DEFAULT_SAMPLING_INTERVAL = 512 * 1024
+
+function samplingInterval(value) {
+  if (value === false) return false
+  if (value === true) return DEFAULT_SAMPLING_INTERVAL
+  if (!Number.isInteger(value)) {
+    throw argumentError(`configure: 'sampling' must be a boolean or a whole number of bytes per sample, got ${value}`, 'ERR_OUT_OF_RANGE')
+  }
+  return value
 }
 
 const NODE_MAJOR = Number(process.versions.node.split('.')[0])
@@ -233,18 +332,23 @@ const SNAPSHOT_OPTIONS = { dir: 'string', filename: 'string', force: 'boolean' }
 
 /** Writes a snapshot; resolves to `{ path, bytes, durationMs, trigger, rss }`. */
 function snapshot(options) {
+  return promised(options, SNAPSHOT_OPTIONS, 'snapshot', takeSnapshot, 'snapshot')
+}
+
+/** Checks `options` now, runs `take` once the event loop turns, and announces the outcome. */
+function promised(options, schema, fn, take, event) {
   return new Promise((resolve, reject) => {
-    const checked = checkOptions(options, SNAPSHOT_OPTIONS, 'snapshot')
+    const checked = checkOptions(options, schema, fn)
     if (checked.dir !== undefined && checked.filename !== undefined) {
-      throw argumentError(`snapshot(options): give 'dir' or 'filename', not both (a filename says the directory too)`, 'ERR_INVALID_ARG_VALUE')
+      throw argumentError(`${fn}(options): give 'dir' or 'filename', not both (a filename says the directory too)`, 'ERR_INVALID_ARG_VALUE')
     }
     setImmediate(() => {
       try {
-        const info = takeSnapshot({ ...checked, trigger: 'api' })
-        announce(null, info)
+        const info = take({ ...checked, trigger: 'api' })
+        announce(null, info, event)
         resolve(info)
       } catch (err) {
-        announce(err)
+        announce(err, null, event)
         reject(err)
       }
     })
@@ -274,8 +378,19 @@ function receiveRequest(via = 'loop') {
   }
   try {
     const trigger = REQUEST_TRIGGERS[reason] || 'signal'
-    const note = trigger === 'near-heap-limit' ? 'near the heap limit' : null
-    reportedSnapshot({ trigger, via, note, deferrable: via === 'interrupt' })
+    const deferrable = via === 'interrupt'
+    // The profile first: it is cheap, names the allocating functions, and is still written when
+    // the guard refuses the snapshot. Near the heap limit both are wanted whatever the action.
+    const action = trigger === 'near-heap-limit' ? 'both' : shared.config.signalAction
+    const sampling = shared.config.sampling !== false
+    if (sampling && action !== 'snapshot') reportedProfile({ trigger, via, deferrable })
+    if (!sampling && action === 'profile') {
+      writeStderr('rheapdump: SIGUSR2 asks for a heap profile (signalAction: profile), but sampling is off: configure({ sampling: true }) or RHEAPDUMP_SAMPLING=1')
+    }
+    if (action !== 'profile') {
+      const note = trigger === 'near-heap-limit' ? 'near the heap limit' : null
+      reportedSnapshot({ trigger, via, note, deferrable })
+    }
     handedBack = false
   } finally {
     if (!handedBack) native.requestDone()
@@ -309,10 +424,10 @@ function reportedSnapshot({ trigger, via, dir, note, deferrable = false }) {
 
 // Listeners run when the loop is free: this may be inside a V8 interrupt in the middle of the
 // app's code, which is no place to run arbitrary callbacks.
-function announce(err, info) {
+function announce(err, info, event = 'snapshot') {
   setImmediate(() => {
-    if (err) shared.emitter.emit('snapshotError', err)
-    else shared.emitter.emit('snapshot', info)
+    if (err) shared.emitter.emit(`${event}Error`, err)
+    else shared.emitter.emit(event, info)
   })
 }
 
@@ -376,7 +491,11 @@ const CONFIG_OPTIONS = {
   nearHeapLimit: number({ min: 0, max: U32_MAX, orBoolean: true }),
   dir: 'string?',
   queueTimeout: milliseconds({ max: TIMER_MAX }),
+  sampling: number({ min: 1, max: U32_MAX, orBoolean: true }),
+  signalAction: 'string',
 }
+
+const SIGNAL_ACTIONS = ['snapshot', 'profile', 'both']
 
 /** Changes settings at run time; returns the settings now in force. */
 function configure(options) {
@@ -384,6 +503,13 @@ function configure(options) {
   if ('nearHeapLimit' in checked) {
     checked.nearHeapLimit = nearHeapLimitCount(checked.nearHeapLimit)
     armNearHeapLimit(checked.nearHeapLimit, 'configure')
+  }
+  if ('signalAction' in checked && !SIGNAL_ACTIONS.includes(checked.signalAction)) {
+    throw argumentError(`configure(options): 'signalAction' must be one of ${SIGNAL_ACTIONS.join(', ')}, got '${checked.signalAction}'`, 'ERR_INVALID_ARG_VALUE')
+  }
+  if ('sampling' in checked) {
+    checked.sampling = samplingInterval(checked.sampling)
+    sampler().set(checked.sampling === false ? null : checked.sampling)
   }
   Object.assign(shared.config, checked)
   if (shared.controller && ('signal' in checked || 'watchdog' in checked)) {
@@ -406,6 +532,7 @@ const MONITOR_OPTIONS = {
   leakGrowths: count(),
   leakMinGrowth: number({ min: 0 }),
   snapshots: 'object',
+  profiles: 'boolean|object',
 }
 const AUTOMATIC_OPTIONS = {
   nearHeapLimit: CONFIG_OPTIONS.nearHeapLimit,
@@ -415,14 +542,16 @@ const AUTOMATIC_OPTIONS = {
   minInterval: milliseconds(),
   dir: 'string',
 }
+const LEAK_PROFILE_OPTIONS = { max: count(), minInterval: milliseconds(), dir: 'string' }
 
 /**
  * Watches GC activity and memory; returns an EventEmitter with 'gc', 'stats', 'leak' and
  * 'pressure' events and a stop() method. Optionally takes snapshots near the heap limit or
- * above a heap/RSS threshold (at most `max`, at least `minInterval` ms apart).
+ * above a heap/RSS threshold (at most `max`, at least `minInterval` ms apart), and sampling heap
+ * profiles when 'leak' fires (`profiles`, turning sampling on).
  */
 function monitor(options) {
-  const { Monitor, DEFAULTS: MONITOR_DEFAULTS, SNAPSHOT_DEFAULTS } = require('./lib/monitor')
+  const { Monitor, DEFAULTS: MONITOR_DEFAULTS, SNAPSHOT_DEFAULTS, PROFILE_DEFAULTS } = require('./lib/monitor')
   const checked = { ...MONITOR_DEFAULTS, ...checkOptions(options, MONITOR_OPTIONS, 'monitor') }
   if (checked.snapshots) {
     checked.snapshots = { ...SNAPSHOT_DEFAULTS, ...checkOptions(checked.snapshots, AUTOMATIC_OPTIONS, 'monitor(snapshots)') }
@@ -432,9 +561,16 @@ function monitor(options) {
       shared.config.nearHeapLimit = snapshots
     }
   }
+  if (checked.profiles) {
+    const given = checked.profiles === true ? {} : checkOptions(checked.profiles, LEAK_PROFILE_OPTIONS, 'monitor(profiles)')
+    checked.profiles = { ...PROFILE_DEFAULTS, ...given }
+    // Only what is allocated from now on is sampled: the earlier the better.
+    if (shared.config.sampling === false) configure({ sampling: true })
+  }
   return new Monitor(checked, {
     memoryUsage,
     automaticSnapshot: ({ dir, reason }) => reportedSnapshot({ trigger: 'threshold', dir, note: reason }),
+    leakProfile: ({ dir, reason }) => reportedProfile({ trigger: 'leak', dir, note: reason }),
   })
 }
 
@@ -530,6 +666,15 @@ if (!shared.controller && native.isMainThread()) {
   }
 }
 
+if (shared.config.sampling !== false && shared.sampling.owner === null) {
+  try {
+    sampler().set(shared.config.sampling)
+  } catch (err) {
+    writeStderr(`rheapdump: sampling heap profiles are off: ${err.message}`)
+    shared.config.sampling = false
+  }
+}
+
 /**
  * Signal deliveries seen and coalesced, whether the watcher runs, and whether a signal reaches
  * a stuck event loop (`watchdog`: through a V8 interrupt).
@@ -549,6 +694,8 @@ let analysis = null
 module.exports = {
   writeSnapshot,
   snapshot,
+  heapProfile,
+  writeHeapProfile,
   memoryUsage,
   gc,
   monitor,

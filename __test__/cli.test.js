@@ -70,7 +70,7 @@ test('usage errors exit 2 with the usage text', () => {
   }
   const help = cli('--help')
   assert.equal(help.status, 0)
-  for (const command of ['summary', 'diff', 'leaks', 'path', 'validate']) assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'))
+  for (const command of ['summary', 'diff', 'leaks', 'path', 'validate', 'profile']) assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'))
   assert.match(help.stdout, /\nHunting a leak: three snapshots of one process[^]*\n {2}rheapdump leaks DIR /)
 })
 

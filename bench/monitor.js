@@ -2,6 +2,7 @@
 
 // The cost of monitor() on a busy HTTP service: requests per second over loopback, without and
 // with monitor(), alternating runs. BENCH_SECONDS=5 BENCH_RUNS=5 node bench/monitor.js
+// `node bench/monitor.js sampling` measures the sampling heap profiler (512 KiB) instead.
 
 const { fork } = require('node:child_process')
 const http = require('node:http')
@@ -10,6 +11,7 @@ const path = require('node:path')
 const seconds = Number(process.env.BENCH_SECONDS || 5)
 const runs = Number(process.env.BENCH_RUNS || 5)
 const concurrency = 16
+const feature = process.argv[2] === 'sampling' ? { env: 'SAMPLING', name: 'sampling' } : { env: 'MONITOR', name: 'monitor()' }
 
 async function load(port) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency })
@@ -32,7 +34,7 @@ async function load(port) {
 }
 
 async function measure(monitor) {
-  const server = fork(path.join(__dirname, 'monitor-server.js'), { env: { ...process.env, MONITOR: monitor ? '1' : '0', RHEAPDUMP_SIGNAL: '0' } })
+  const server = fork(path.join(__dirname, 'monitor-server.js'), { env: { ...process.env, [feature.env]: monitor ? '1' : '0', RHEAPDUMP_SIGNAL: '0' } })
   const port = await new Promise((resolve) => server.once('message', resolve))
   await load(port) // warm-up
   const rate = await load(port)
@@ -53,8 +55,8 @@ async function main() {
   console.log(`node ${process.version}, ${runs} ABBA-ordered runs of ${seconds} s, ${concurrency} keep-alive connections over loopback`)
   console.log('| | requests/s (median) | all runs |')
   console.log('|---|---|---|')
-  console.log(`| without monitor() | ${a.toFixed(0)} | ${results.without.map((r) => r.toFixed(0)).join(', ')} |`)
-  console.log(`| with monitor() | ${b.toFixed(0)} | ${results.with.map((r) => r.toFixed(0)).join(', ')} |`)
+  console.log(`| without ${feature.name} | ${a.toFixed(0)} | ${results.without.map((r) => r.toFixed(0)).join(', ')} |`)
+  console.log(`| with ${feature.name} | ${b.toFixed(0)} | ${results.with.map((r) => r.toFixed(0)).join(', ')} |`)
   console.log(`| difference | ${(((b - a) / a) * 100).toFixed(1)}% | |`)
 }
 

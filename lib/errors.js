@@ -4,9 +4,9 @@
 // person can act on. heapdump-compatible entry points keep heapdump's message text.
 
 /** A failed file operation ({ code, syscall, path, description }) as an Error. */
-function fileError(failure) {
+function fileError(failure, what = 'heap snapshot') {
   const err = new Error(
-    `rheapdump: cannot write heap snapshot: ${failure.code}: ${failure.description}, ` +
+    `rheapdump: cannot write ${what}: ${failure.code}: ${failure.description}, ` +
       `${failure.syscall} '${failure.path}'`,
   )
   err.code = failure.code
@@ -26,14 +26,14 @@ function heapdumpError(err) {
   return compat
 }
 
-/** A thrown error from Node's writer, reattributed to the snapshot's real path. */
-function writerError(thrown, path) {
+/** A thrown error from Node's writer, reattributed to the file's real path. */
+function writerError(thrown, path, what) {
   return fileError({
     code: typeof thrown.code === 'string' ? thrown.code : 'EIO',
     syscall: thrown.syscall || 'write',
     path,
     description: describe(thrown),
-  })
+  }, what)
 }
 
 /** The OS's words from an fs-style error message. */
@@ -58,4 +58,12 @@ function analysisError(failure) {
   return err
 }
 
-module.exports = { fileError, heapdumpError, writerError, argumentError, analysisError, describe }
+/** The sampling heap profiler cannot give a profile: it is off here, or someone stopped it. */
+function samplingError(code, message) {
+  const err = new Error(`rheapdump: ${message}`)
+  err.code = code
+  err.description = message
+  return err
+}
+
+module.exports = { samplingError, fileError, heapdumpError, writerError, argumentError, analysisError, describe }

@@ -20,7 +20,7 @@ const SWITCHES = { 1: true, true: true, on: true, yes: true, 0: false, false: fa
 
 function startupConfig(execArgv) {
   const warnings = []
-  const config = { signal: true, watchdog: true, quiet: false, guard: true, nearHeapLimit: 0, warnings }
+  const config = { signal: true, watchdog: true, quiet: false, guard: true, nearHeapLimit: 0, sampling: null, signalAction: 'both', warnings }
   for (const item of (process.env.NODE_HEAPDUMP_OPTIONS || '').split(',').map((s) => s.trim()).filter(Boolean)) {
     if (item === 'nosignal' || item === 'signal') config.signal = item === 'signal'
     else warnings.push(`NODE_HEAPDUMP_OPTIONS: unrecognized option '${item}' (expected 'signal' or 'nosignal')`)
@@ -31,6 +31,18 @@ function startupConfig(execArgv) {
     const on = SWITCHES[value.trim().toLowerCase()]
     if (on === undefined) warnings.push(`${name}: '${value}' is not a switch (use 1/0, true/false, on/off, yes/no)`)
     else config[key] = on
+  }
+  const sampling = process.env.RHEAPDUMP_SAMPLING
+  if (sampling !== undefined) {
+    const on = SWITCHES[sampling.trim().toLowerCase()]
+    if (on !== undefined) config.sampling = on ? 512 * 1024 : null
+    else if (/^\d+$/.test(sampling.trim()) && Number(sampling) > 0) config.sampling = Number(sampling)
+    else warnings.push(`RHEAPDUMP_SAMPLING: '${sampling}' is neither a switch nor a positive number of bytes per sample`)
+  }
+  const action = process.env.RHEAPDUMP_SIGNAL_ACTION
+  if (action !== undefined) {
+    if (['snapshot', 'profile', 'both'].includes(action.trim().toLowerCase())) config.signalAction = action.trim().toLowerCase()
+    else warnings.push(`RHEAPDUMP_SIGNAL_ACTION: '${action}' is not one of snapshot, profile, both`)
   }
   if (process.env.RHEAPDUMP_DIR) config.dir = process.env.RHEAPDUMP_DIR
   // Node's --diagnostic-dir: the command line wins over NODE_OPTIONS, the last one within each.
@@ -52,11 +64,12 @@ function processMemory() {
 let sequence = 0
 let temporaries = 0
 
-function defaultName() {
+function defaultName(profile) {
   const now = performance.timeOrigin + performance.now()
   const stamp = new Date(Math.floor(now)).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '')
   const micros = String(Math.floor((now % 1000) * 1000)).padStart(6, '0')
-  return `heapdump-${stamp}.${micros}Z-${process.pid}-${sequence++}.heapsnapshot`
+  const [prefix, suffix] = profile ? ['heapprofile-', '.heapprofile'] : ['heapdump-', '.heapsnapshot']
+  return `${prefix}${stamp}.${micros}Z-${process.pid}-${sequence++}${suffix}`
 }
 
 function failure(err, fallbackPath, syscall) {
@@ -64,7 +77,7 @@ function failure(err, fallbackPath, syscall) {
   return { code: err.code || 'EIO', syscall: err.syscall || syscall, path: fallbackPath, description: match ? match[1] : String(err.message) }
 }
 
-function createSnapshotFile(dir, filename) {
+function createSnapshotFile(dir, filename, _byName = false, profile = false) {
   const finalPath = filename === null ? null : path.resolve(filename)
   const directory = finalPath === null ? path.resolve(dir) : path.dirname(finalPath)
   const displayPath = finalPath ?? directory
@@ -87,7 +100,7 @@ function createSnapshotFile(dir, filename) {
         durable(temporary)
         if (target === null) {
           // link() refuses an existing name: a default name never replaces a file.
-          target = path.join(directory, defaultName())
+          target = path.join(directory, defaultName(profile))
           fs.linkSync(temporary, target)
           fs.unlinkSync(temporary)
         } else {

@@ -1,7 +1,7 @@
 'use strict'
 
-// monitor(): GC activity, leaks and memory pressure inside the process, and snapshots taken
-// automatically when memory crosses a threshold.
+// monitor(): GC activity, leaks and memory pressure inside the process, snapshots taken
+// automatically when memory crosses a threshold, and sampling heap profiles when a leak shows.
 //
 // GC data comes from v8.GCProfiler, which records each collection's type, pause and the heap
 // before and after it; the monitor drains it at least once a second. That gives the exact heap
@@ -31,6 +31,8 @@ const DEFAULTS = {
 }
 
 const SNAPSHOT_DEFAULTS = { max: 3, minInterval: 60000 }
+// A profile costs a full GC, not a snapshot's freeze: more of them, still rate-limited.
+const PROFILE_DEFAULTS = { max: 10, minInterval: 60000 }
 
 class Monitor extends EventEmitter {
   #options
@@ -44,6 +46,7 @@ class Monitor extends EventEmitter {
   #streak = [] // { at, heapUsed } after consecutive growing full GCs
   #lastFullGc = null
   #automatic = { taken: 0, last: -Infinity }
+  #profiles = { taken: 0, last: -Infinity }
 
   constructor(options, hooks) {
     super()
@@ -98,14 +101,19 @@ class Monitor extends EventEmitter {
       const first = this.#streak[0]
       const growth = heapUsed - first.heapUsed
       const periodMs = at - first.at
+      const ratePerHour = periodMs > 0 ? (growth / periodMs) * 3600000 : null
       this.emit('leak', {
         growth,
         periodMs,
-        ratePerHour: periodMs > 0 ? (growth / periodMs) * 3600000 : null,
+        ratePerHour,
         heapUsed,
         samples: this.#streak.map((s) => s.heapUsed),
       })
       this.#streak = [{ at, heapUsed }]
+      const profiles = this.#options.profiles
+      if (profiles && allowed(this.#profiles, profiles)) {
+        this.#hooks.leakProfile({ dir: profiles.dir, reason: `heap after full GCs grew ${mib(growth)} in ${this.#options.leakGrowths} GCs` })
+      }
     }
   }
 
@@ -124,15 +132,13 @@ class Monitor extends EventEmitter {
   }
 
   #maybeSnapshot({ heapUsed, rss, max, minInterval, dir }) {
-    const now = Date.now()
-    if (this.#automatic.taken >= max || now - this.#automatic.last < minInterval) return
+    if (!allowed(this.#automatic, { max, minInterval }, false)) return
     const memory = this.#hooks.memoryUsage()
-    const mib = (bytes) => `${(bytes / 1048576).toFixed(1)} MiB`
     let reason = null
     if (heapUsed !== undefined && memory.heapUsed > heapUsed) reason = `heap used ${mib(memory.heapUsed)} > ${mib(heapUsed)}`
     else if (rss !== undefined && memory.rss > rss) reason = `RSS ${mib(memory.rss)} > ${mib(rss)}`
     if (!reason) return
-    this.#automatic.taken++
+    allowed(this.#automatic, { max, minInterval })
     this.#hooks.automaticSnapshot({ dir, reason })
     // From the end of this snapshot: a long one must not eat into the interval.
     this.#automatic.last = Date.now()
@@ -161,4 +167,17 @@ class Monitor extends EventEmitter {
   }
 }
 
-module.exports = { Monitor, DEFAULTS, SNAPSHOT_DEFAULTS }
+const mib = (bytes) => `${(bytes / 1048576).toFixed(1)} MiB`
+
+/** Rate limit: at most `max` in all, `minInterval` ms apart; `take` counts this one if allowed. */
+function allowed(state, { max, minInterval }, take = true) {
+  const now = Date.now()
+  if (state.taken >= max || now - state.last < minInterval) return false
+  if (take) {
+    state.taken++
+    state.last = now
+  }
+  return true
+}
+
+module.exports = { Monitor, DEFAULTS, SNAPSHOT_DEFAULTS, PROFILE_DEFAULTS }

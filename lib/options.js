@@ -116,4 +116,4 @@ function currentDir() {
   }
 }
 
-module.exports = { checkOptions, checkFilename, currentDir, number, bytes, count, milliseconds, U32_MAX, TIMER_MAX }
+module.exports = { checkOptions, checkFilename, currentDir, describeValue, number, bytes, count, milliseconds, U32_MAX, TIMER_MAX }

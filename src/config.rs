@@ -16,6 +16,11 @@ pub struct StartupConfig {
   pub dir: Option<String>,
   /// `RHEAPDUMP_NEAR_HEAP_LIMIT`: snapshots to take near the heap limit.
   pub near_heap_limit: u32,
+  /// `RHEAPDUMP_SAMPLING`: bytes per sample of the sampling heap profiler, when it runs from
+  /// start-up.
+  pub sampling: Option<u32>,
+  /// `RHEAPDUMP_SIGNAL_ACTION`: what SIGUSR2 writes (`snapshot`, `profile` or `both`).
+  pub signal_action: String,
   /// Node's `--diagnostic-dir`.
   pub diagnostic_dir: Option<String>,
   /// Environment values that were ignored, one sentence each.
@@ -35,6 +40,8 @@ pub fn startup_config(exec_argv: Vec<String>) -> StartupConfig {
     guard: env.guard,
     dir: env.dir.map(|dir| dir.to_string_lossy().into_owned()),
     near_heap_limit: env.near_heap_limit,
+    sampling: env.sampling,
+    signal_action: env.signal_action.as_str().to_string(),
     diagnostic_dir: diagnostic_dir(&exec_argv, node_options.as_deref())
       .map(|dir| dir.to_string_lossy().into_owned()),
     warnings: env.warnings,

@@ -2,6 +2,7 @@ use std::path::PathBuf;
 
 use napi::bindgen_prelude::Either;
 use napi_derive::napi;
+use rheapdump_core::naming::FileKind;
 use rheapdump_core::snapshot_file::{FileError, PendingSnapshot, Target};
 
 /// A failed file operation; `index.js` turns it into an Error.
@@ -81,12 +82,14 @@ impl SnapshotFile {
 }
 
 /// Opens a file for a snapshot with a default name in `dir`, or at exactly `filename`. With
-/// `byName`, the writer gets a real path in the directory (for Node's permission model).
+/// `byName`, the writer gets a real path in the directory (for Node's permission model); with
+/// `profile`, the file is a sampling heap profile (`heapprofile-….heapprofile` default names).
 #[napi]
 pub fn create_snapshot_file(
   dir: Option<String>,
   filename: Option<String>,
   by_name: Option<bool>,
+  profile: Option<bool>,
 ) -> Either<SnapshotFile, FileFailure> {
   let target = match filename {
     Some(path) => Target::Explicit {
@@ -96,12 +99,12 @@ pub fn create_snapshot_file(
       dir: PathBuf::from(dir.unwrap_or_else(|| ".".to_string())),
     },
   };
-  let pending = if by_name == Some(true) {
-    PendingSnapshot::create_by_name(target)
+  let kind = if profile == Some(true) {
+    FileKind::Profile
   } else {
-    PendingSnapshot::create(target)
+    FileKind::Snapshot
   };
-  match pending {
+  match PendingSnapshot::create_for(target, kind, by_name == Some(true)) {
     Ok(pending) => Either::A(SnapshotFile {
       writer_path: pending.writer_path().to_string_lossy().into_owned(),
       display_path: pending.display_path().to_string_lossy().into_owned(),

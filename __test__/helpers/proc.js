@@ -108,6 +108,26 @@ function tmpfs(t, options = '') {
   return dir
 }
 
+/**
+ * A memory cgroup (v1, or v2 where v1 is absent) limited to `bytes`, removed after the test;
+ * null, with the test skipped, where none can be made. Returns the argv that runs `node -e script`
+ * inside it.
+ */
+function memoryCgroup(t, bytes) {
+  const v1 = '/sys/fs/cgroup/memory'
+  const base = fs.existsSync(path.join(v1, 'memory.limit_in_bytes')) ? v1 : fs.existsSync('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : null
+  const group = base && path.join(base, `rheapdump-test-${process.pid}-${bytes}`)
+  try {
+    fs.mkdirSync(group)
+    fs.writeFileSync(path.join(group, base === v1 ? 'memory.limit_in_bytes' : 'memory.max'), String(bytes))
+  } catch (err) {
+    t.skip(`cannot create a memory cgroup here: ${err.code || err.message}`)
+    return null
+  }
+  t.after(() => fs.rmdirSync(group))
+  return (script) => ['sh', ['-c', `echo $$ > ${group}/cgroup.procs && exec "$0" -e "$1"`, process.execPath, script]]
+}
+
 function snapshotFiles(dir) {
   return fs
     .readdirSync(dir)
@@ -135,4 +155,4 @@ function needsAddon(why) {
   return process.env.RHEAPDUMP_FALLBACK === '1' ? `the pure-JS fallback ${why}` : false
 }
 
-module.exports = { ROOT, tempDir, tmpfs, waitFor, startApp, snapshotFiles, runScript, needsAddon }
+module.exports = { ROOT, tempDir, tmpfs, memoryCgroup, waitFor, startApp, snapshotFiles, runScript, needsAddon }

@@ -1,6 +1,6 @@
 // Compiled by __test__/types.test.js with tsc --noEmit: every export, used as the README shows.
 import rheapdump = require('../..')
-import type { Config, GcResult, LeakEvent, MemoryUsage, SnapshotError, SnapshotInfo } from '../..'
+import type { Config, GcResult, HeapProfileInfo, LeakEvent, MemoryUsage, SnapshotError, SnapshotInfo } from '../..'
 
 const ok: boolean = rheapdump.writeSnapshot((err: SnapshotError | null, filename?: string) => {
   if (err) console.error(err.code, err.path, err.needed)
@@ -19,8 +19,14 @@ async function api(): Promise<void> {
   console.log(freed.freed)
   const config: Config = rheapdump.configure({ quiet: true, memoryLimit: 1e9, keep: 5, nearHeapLimit: true, dir: null })
   console.log(config.guard, rheapdump.getConfig().signal, rheapdump.signalStatus().coalesced)
+  rheapdump.configure({ sampling: true, signalAction: 'both' })
+  const profile: HeapProfileInfo = await rheapdump.heapProfile({ dir: '/tmp' })
+  console.log(profile.samples, profile.interval ?? 'borrowed', rheapdump.writeHeapProfile('/tmp/x.heapprofile').bytes)
+  rheapdump.on('profile', (p) => console.log(p.path)).on('profileError', (e) => console.log(e.code))
   const monitor = rheapdump.monitor({ interval: 1000, pressure: 0.2, snapshots: { heapUsed: 1e9, max: 2, nearHeapLimit: 1 } })
   monitor.on('leak', (event: LeakEvent) => console.log(event.ratePerHour))
+  rheapdump.monitor({ profiles: true }).stop()
+  rheapdump.monitor({ profiles: { max: 2, minInterval: 1000, dir: '/tmp' } }).stop()
   monitor.on('pressure', ({ share }) => console.log(share))
   monitor.on('stats', (stats) => console.log(stats.gc['mark-compact']?.count, stats.gcShare))
   monitor.on('gc', ({ kind, pauseMs }) => console.log(kind, pauseMs))

@@ -34,7 +34,7 @@ fn signed(count: i64) -> String {
 const STYLE: TableStyle =
   TableStyle::new().header_separator(LineStyle::none().fill('─').junction('─'));
 
-fn table(header: &[&str], numeric_from: usize) -> Table {
+pub(crate) fn table(header: &[&str], numeric_from: usize) -> Table {
   let mut table = Table::new();
   table.load_style(STYLE);
   table.set_header(header.to_vec());

@@ -1,4 +1,4 @@
-//! `rheapdump`: the snapshot analyses of crates/analysis from a terminal. A native program, not
+//! `rheapdump`: the snapshot and sampling-profile analyses of crates/analysis from a terminal. A native program, not
 //! a Node script, so that the analysis is all it holds in memory: Node alone takes ~40 MB, a
 //! quarter of what a 160 MB snapshot's summary needs. npm runs it through bin/rheapdump.
 //!
@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::error::ErrorKind;
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use rheapdump_analysis::profile::{self, Profile, ProfileError};
 use rheapdump_analysis::progress::Bar;
 use rheapdump_analysis::render;
 use rheapdump_analysis::run::{self, Failure, Progress, Quiet};
@@ -35,7 +36,7 @@ writes one into $RHEAPDUMP_DIR (else --diagnostic-dir, else the working director
   name = "rheapdump",
   bin_name = "rheapdump",
   version,
-  about = "Heap snapshot analysis: DevTools' Summary, Comparison and retainers from a terminal",
+  about = "Heap snapshot analysis: DevTools' Summary, Comparison and retainers from a terminal; and sampling heap profiles",
   override_usage = "rheapdump <command> [options]",
   arg_required_else_help = true,
   after_help = HUNT
@@ -128,6 +129,76 @@ Example:
     /// A .heapsnapshot file
     file: PathBuf,
   },
+  /// Sampling heap profiles (.heapprofile): live bytes by function, growth, conversion
+  #[command(subcommand)]
+  Profile(ProfileCommand),
+}
+
+#[derive(Subcommand)]
+enum ProfileCommand {
+  /// Live bytes by function: allocated in it (self) and in it or its callees (total)
+  Top {
+    file: PathBuf,
+    /// Functions to show (0 for all)
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    top: usize,
+  },
+  /// What was allocated after BEFORE and is still alive in AFTER, by function (exact: both
+  /// must come from one sampler run of one process)
+  Diff {
+    before: PathBuf,
+    after: PathBuf,
+    /// Functions to show (0 for all)
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    top: usize,
+  },
+  /// Write FILE as gzipped pprof (go tool pprof) or folded stacks (flame graphs) to stdout or -o
+  Convert {
+    file: PathBuf,
+    #[arg(long, value_enum)]
+    to: Format,
+    /// Output file (default: stdout)
+    #[arg(short, long, value_name = "OUT")]
+    output: Option<PathBuf>,
+  },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+  Pprof,
+  Folded,
+}
+
+/// `rheapdump profile …`: the report as text or JSON, or the converted bytes.
+fn profile(command: ProfileCommand, json: bool) -> Result<Vec<u8>, ProfileError> {
+  Ok(match command {
+    ProfileCommand::Top { file, top } => {
+      let report = profile::top(&file, top)?;
+      output(&report, json, profile::render_top).into_bytes()
+    }
+    ProfileCommand::Diff { before, after, top } => {
+      let report = profile::diff(&before, &after, top)?;
+      output(&report, json, profile::render_diff).into_bytes()
+    }
+    ProfileCommand::Convert { file, to, output } => {
+      let read = Profile::read(&file)?;
+      let bytes = match to {
+        Format::Pprof => profile::pprof::encode(&read),
+        Format::Folded => profile::to_folded(&read).into_bytes(),
+      };
+      match output {
+        None => bytes,
+        Some(path) => {
+          std::fs::write(&path, bytes).map_err(|err| ProfileError {
+            code: rheapdump_core::errno::code_of(&err),
+            description: rheapdump_core::errno::describe(&err),
+            path,
+          })?;
+          Vec::new()
+        }
+      }
+    }
+  })
 }
 
 fn node_id(text: &str) -> Result<u32, String> {
@@ -140,7 +211,11 @@ fn node_id(text: &str) -> Result<u32, String> {
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
 fn print(text: &str) -> ExitCode {
-  match io::stdout().lock().write_all(text.as_bytes()) {
+  print_bytes(text.as_bytes())
+}
+
+fn print_bytes(bytes: &[u8]) -> ExitCode {
+  match io::stdout().lock().write_all(bytes) {
     Err(err) if err.kind() != io::ErrorKind::BrokenPipe => {
       eprintln!("rheapdump: stdout: {err}");
       ExitCode::FAILURE
@@ -251,7 +326,19 @@ fn main() -> ExitCode {
     }
   };
   let json = cli.json;
-  let validating = matches!(cli.command, Command::Validate { .. });
+  let command = match cli.command {
+    Command::Profile(command) => {
+      return match profile(command, json) {
+        Ok(bytes) => print_bytes(&bytes),
+        Err(err) => {
+          eprintln!("rheapdump: {err}");
+          ExitCode::FAILURE
+        }
+      };
+    }
+    command => command,
+  };
+  let validating = matches!(command, Command::Validate { .. });
   let mut bar = Bar::default();
   let progress: &mut dyn Progress = if io::stderr().is_terminal() {
     &mut bar
@@ -260,7 +347,7 @@ fn main() -> ExitCode {
   };
   // Printed once the progress bar is gone.
   let mut warnings: Vec<String> = Vec::new();
-  let outcome = match cli.command {
+  let outcome = match command {
     Command::Summary {
       file,
       top,
@@ -317,6 +404,7 @@ fn main() -> ExitCode {
     Command::Validate { file } => {
       run::validate(&file, progress).map(|sound| soundness(&file, &sound, json))
     }
+    Command::Profile(_) => unreachable!("profile commands return above"),
   };
   // The bar is cleared before the report is printed, or clearing it would erase report lines.
   drop(bar);

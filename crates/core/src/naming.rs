@@ -1,19 +1,45 @@
-//! Default snapshot file names.
+//! Default file names.
 //!
 //! `heapdump-20261125T045323.123456Z-4242-0.heapsnapshot`: the prefix and suffix keep
 //! heapdump's glob (`heapdump-*.heapsnapshot`) working; the UTC timestamp is fixed-width, so
 //! names sort chronologically as text; the pid and a per-process sequence number keep two
-//! processes, or two snapshots in one microsecond, apart.
+//! processes, or two snapshots in one microsecond, apart. Sampling heap profiles are named the
+//! same way with their own prefix and extension: `heapprofile-<UTC>-<pid>-<n>.heapprofile`,
+//! the extension DevTools' Memory panel loads.
 
 use chrono::{DateTime, Utc};
 
-pub const PREFIX: &str = "heapdump-";
-pub const SUFFIX: &str = ".heapsnapshot";
+/// What a file holds, which decides its default name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+  /// A `.heapsnapshot` from V8's snapshot writer.
+  Snapshot,
+  /// A `.heapprofile` from V8's sampling heap profiler.
+  Profile,
+}
 
-pub fn default_file_name(at: DateTime<Utc>, pid: u32, seq: u64) -> String {
+impl FileKind {
+  pub fn prefix(self) -> &'static str {
+    match self {
+      FileKind::Snapshot => "heapdump-",
+      FileKind::Profile => "heapprofile-",
+    }
+  }
+
+  pub fn suffix(self) -> &'static str {
+    match self {
+      FileKind::Snapshot => ".heapsnapshot",
+      FileKind::Profile => ".heapprofile",
+    }
+  }
+}
+
+pub fn default_file_name(kind: FileKind, at: DateTime<Utc>, pid: u32, seq: u64) -> String {
   format!(
-    "{PREFIX}{}-{pid}-{seq}{SUFFIX}",
-    at.format("%Y%m%dT%H%M%S%.6fZ")
+    "{}{}-{pid}-{seq}{}",
+    kind.prefix(),
+    at.format("%Y%m%dT%H%M%S%.6fZ"),
+    kind.suffix()
   )
 }
 
@@ -28,7 +54,10 @@ pub struct DefaultName<'a> {
 
 /// The time, pid and sequence number of a name this crate generates; None for any other name.
 pub fn parse_default_file_name(name: &str) -> Option<DefaultName<'_>> {
-  let middle = name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?;
+  let kind = FileKind::Snapshot;
+  let middle = name
+    .strip_prefix(kind.prefix())?
+    .strip_suffix(kind.suffix())?;
   let mut parts = middle.split('-');
   let (Some(time), Some(pid), Some(seq), None) =
     (parts.next(), parts.next(), parts.next(), parts.next())
@@ -132,9 +161,17 @@ mod tests {
   fn name_carries_utc_time_pid_and_sequence() {
     let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap() + chrono::Duration::microseconds(7);
     assert_eq!(
-      default_file_name(at, 42, 3),
+      default_file_name(FileKind::Snapshot, at, 42, 3),
       "heapdump-20260102T030405.000007Z-42-3.heapsnapshot"
     );
+  }
+
+  #[test]
+  fn profiles_take_their_own_prefix_and_extension_and_are_never_pruned() {
+    let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+    let name = default_file_name(FileKind::Profile, at, 42, 0);
+    assert_eq!(name, "heapprofile-20260102T030405.000000Z-42-0.heapprofile");
+    assert!(!is_default_file_name(&name));
   }
 
   #[test]
@@ -144,7 +181,10 @@ mod tests {
       .iter()
       .map(|us| base + chrono::Duration::microseconds(*us))
       .collect();
-    let names: Vec<_> = times.iter().map(|t| default_file_name(*t, 7, 0)).collect();
+    let names: Vec<_> = times
+      .iter()
+      .map(|t| default_file_name(FileKind::Snapshot, *t, 7, 0))
+      .collect();
     let mut sorted = names.clone();
     sorted.sort();
     times.sort();
@@ -154,7 +194,7 @@ mod tests {
   #[test]
   fn a_default_name_gives_back_its_time_pid_and_sequence() {
     let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
-    let name = default_file_name(at, 4242, 17);
+    let name = default_file_name(FileKind::Snapshot, at, 4242, 17);
     assert_eq!(
       parse_default_file_name(&name),
       Some(DefaultName {
@@ -173,11 +213,11 @@ mod tests {
     let base = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     let at = |s: i64| base + chrono::Duration::seconds(s);
     let names = [
-      default_file_name(at(0), 7, 0),
-      default_file_name(at(1), 7, 1),
-      default_file_name(at(2), 8, 0),
-      default_file_name(at(3), 7, 2),
-      default_file_name(at(4), 7, 3),
+      default_file_name(FileKind::Snapshot, at(0), 7, 0),
+      default_file_name(FileKind::Snapshot, at(1), 7, 1),
+      default_file_name(FileKind::Snapshot, at(2), 8, 0),
+      default_file_name(FileKind::Snapshot, at(3), 7, 2),
+      default_file_name(FileKind::Snapshot, at(4), 7, 3),
     ];
     for name in names.iter().map(String::as_str).chain(["notes.txt"]) {
       std::fs::write(dir.join(name), "x").unwrap();
@@ -199,7 +239,12 @@ mod tests {
 
   #[test]
   fn recognises_only_its_own_names() {
-    assert!(is_default_file_name(&default_file_name(Utc::now(), 1, 0)));
+    assert!(is_default_file_name(&default_file_name(
+      FileKind::Snapshot,
+      Utc::now(),
+      1,
+      0
+    )));
     assert!(is_default_file_name(
       "heapdump-20260102T030405.000007Z-42-3.heapsnapshot"
     ));
@@ -222,9 +267,21 @@ mod tests {
     std::fs::create_dir_all(&dir).unwrap();
     let base = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     let ours: Vec<_> = (0..5)
-      .map(|i| default_file_name(base + chrono::Duration::seconds(i), 7, 0))
+      .map(|i| {
+        default_file_name(
+          FileKind::Snapshot,
+          base + chrono::Duration::seconds(i),
+          7,
+          0,
+        )
+      })
       .collect();
-    let another_pid = default_file_name(base + chrono::Duration::seconds(9), 8, 0);
+    let another_pid = default_file_name(
+      FileKind::Snapshot,
+      base + chrono::Duration::seconds(9),
+      8,
+      0,
+    );
     let others = [
       another_pid.as_str(),
       "heapdump-20250101T000000.000000Z-8-0.heapsnapshot",

@@ -35,7 +35,7 @@ use std::sync::OnceLock;
 use chrono::{DateTime, Utc};
 
 use crate::errno;
-use crate::naming::default_file_name;
+use crate::naming::{default_file_name, FileKind};
 
 /// Where a snapshot goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +100,7 @@ enum Storage {
 /// A snapshot file being written; see the module docs.
 pub struct PendingSnapshot {
   target: Target,
+  kind: FileKind,
   started_at: DateTime<Utc>,
   dir_path: PathBuf,
   dir: Option<OwnedFd>,
@@ -115,22 +116,37 @@ const NAME_ATTEMPTS: usize = 64;
 
 impl PendingSnapshot {
   pub fn create(target: Target) -> Result<Self, FileError> {
-    Self::create_with(target, true, false)
+    Self::create_with(target, FileKind::Snapshot, true, false)
+  }
+
+  /// As `create`, for a file of another kind: only its default name differs.
+  pub fn create_kind(target: Target, kind: FileKind) -> Result<Self, FileError> {
+    Self::create_for(target, kind, false)
+  }
+
+  /// As `create_kind`, or as `create_by_name` for that kind when `by_name` is set.
+  pub fn create_for(target: Target, kind: FileKind, by_name: bool) -> Result<Self, FileError> {
+    Self::create_with(target, kind, !by_name, by_name)
   }
 
   /// As `create`, but always with a named temporary file, as on filesystems without O_TMPFILE.
   pub fn create_named(target: Target) -> Result<Self, FileError> {
-    Self::create_with(target, false, false)
+    Self::create_with(target, FileKind::Snapshot, false, false)
   }
 
   /// As `create_named`, and the writer is handed the temporary file's real path (or the device's
   /// or FIFO's own), never `/proc/self/fd/N`: Node's permission model checks the path a writer
   /// opens, and `--allow-fs-write=<dir>` does not cover `/proc/self/fd/`.
   pub fn create_by_name(target: Target) -> Result<Self, FileError> {
-    Self::create_with(target, false, true)
+    Self::create_with(target, FileKind::Snapshot, false, true)
   }
 
-  fn create_with(target: Target, try_anonymous: bool, by_name: bool) -> Result<Self, FileError> {
+  fn create_with(
+    target: Target,
+    kind: FileKind,
+    try_anonymous: bool,
+    by_name: bool,
+  ) -> Result<Self, FileError> {
     let started_at = Utc::now();
     let (dir_path, explicit) = match &target {
       Target::DefaultName { dir } => (dir.clone(), None),
@@ -151,6 +167,7 @@ impl PendingSnapshot {
           if let Some(file) = open_in_place(path)? {
             return Ok(PendingSnapshot {
               target,
+              kind,
               started_at,
               dir_path,
               dir: None,
@@ -193,6 +210,7 @@ impl PendingSnapshot {
     };
     Ok(PendingSnapshot {
       target,
+      kind,
       started_at,
       dir_path,
       dir: Some(dir),
@@ -290,6 +308,7 @@ impl PendingSnapshot {
     let mut last_err = io::Error::from_raw_os_error(libc::EEXIST);
     for _ in 0..NAME_ATTEMPTS {
       let name = default_file_name(
+        self.kind,
         self.started_at,
         pid,
         SEQUENCE.fetch_add(1, Ordering::Relaxed),

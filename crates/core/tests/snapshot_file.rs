@@ -2,7 +2,7 @@ use std::fs;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use rheapdump_core::naming::is_default_file_name;
+use rheapdump_core::naming::{is_default_file_name, FileKind};
 use rheapdump_core::snapshot_file::{PendingSnapshot, Target};
 
 fn entries(dir: &Path) -> Vec<String> {
@@ -391,4 +391,36 @@ fn by_name_the_writer_gets_a_real_path_in_the_directory_and_commit_renames_it() 
   );
   assert_eq!(fs::read_to_string(&written.path).unwrap(), "snapshot");
   assert_eq!(fs::metadata(&written.path).unwrap().mode() & 0o777, 0o600);
+}
+
+#[test]
+fn a_profile_gets_its_own_default_name_mode_0600_and_never_replaces_another() {
+  let dir = tempfile::tempdir().unwrap();
+  let pending: Vec<_> = (0..2)
+    .map(|_| PendingSnapshot::create_kind(default_in(dir.path()), FileKind::Profile).unwrap())
+    .collect();
+  assert!(entries(dir.path()).is_empty());
+  let mut paths = Vec::new();
+  for (i, pending) in pending.into_iter().enumerate() {
+    write_like_node(&pending, &format!("{{\"head\":{i}}}"));
+    paths.push(pending.commit().unwrap().path);
+  }
+  let names = entries(dir.path());
+  assert_eq!(names.len(), 2);
+  for (i, path) in paths.iter().enumerate() {
+    let name = path.file_name().unwrap().to_str().unwrap();
+    let pid = format!("-{}-", std::process::id());
+    assert!(
+      name.starts_with("heapprofile-") && name.ends_with(".heapprofile") && name.contains(&pid),
+      "{name}"
+    );
+    assert_eq!(
+      fs::read_to_string(path).unwrap(),
+      format!("{{\"head\":{i}}}")
+    );
+    assert_eq!(
+      fs::metadata(path).unwrap().permissions().mode() & 0o777,
+      0o600
+    );
+  }
 }
