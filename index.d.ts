@@ -206,6 +206,8 @@ export interface LeakEvent {
   heapUsed: number
   /** Heap used after each full GC of the streak. */
   samples: number[]
+  /** What grew over the streak, by V8 heap space, largest first: e.g. `{ old_space: 3145728, large_object_space: 1048576 }` (only spaces that grew). */
+  spaces: Record<string, number>
 }
 
 export interface PressureEvent {

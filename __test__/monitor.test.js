@@ -34,6 +34,11 @@ test('a heap that keeps growing after full GCs raises leak with growth, period a
   for (let i = 1; i < 6; i++) assert.ok(event.samples[i] - event.samples[i - 1] >= 32 * 1024)
   assert.equal(event.growth, event.samples[5] - event.samples[0])
   assert.ok(event.periodMs > 0 && event.ratePerHour > 0)
+  // What grew, by space, largest first: the leaked objects live in the old space after full GCs.
+  const spaces = Object.entries(event.spaces)
+  assert.equal(spaces[0][0], 'old_space', JSON.stringify(event.spaces))
+  assert.ok(spaces.every(([, bytes], i) => bytes > 0 && (i === 0 || bytes <= spaces[i - 1][1])))
+  assert.ok(spaces.reduce((sum, [, bytes]) => sum + bytes, 0) >= event.growth * 0.5)
 })
 
 test('a steady workload with hundreds of full GCs raises no leak', () => {

@@ -86,17 +86,18 @@ class Monitor extends EventEmitter {
       count.pauseMs += pauseMs
       this.#recent.push({ at, pauseMs })
       this.emit('gc', { kind, pauseMs, heapUsedBefore, heapUsedAfter })
-      if (kind === 'mark-compact') this.#fullGc(at, heapUsedAfter)
+      if (kind === 'mark-compact') this.#fullGc(at, heapUsedAfter, entry.afterGC.heapSpaceStatistics)
     })
   }
 
   // memwatch's rule: the heap after full GCs grew N times in a row (each time by at least
   // leakMinGrowth bytes).
-  #fullGc(at, heapUsed) {
+  #fullGc(at, heapUsed, spaceStatistics = []) {
     this.#lastFullGc = { at, heapUsed }
+    const spaces = Object.fromEntries(spaceStatistics.map((space) => [space.spaceName, space.spaceUsedSize]))
     const previous = this.#streak.at(-1)
     if (previous && heapUsed - previous.heapUsed < this.#options.leakMinGrowth) this.#streak = []
-    this.#streak.push({ at, heapUsed })
+    this.#streak.push({ at, heapUsed, spaces })
     if (this.#streak.length > this.#options.leakGrowths) {
       const first = this.#streak[0]
       const growth = heapUsed - first.heapUsed
@@ -108,8 +109,9 @@ class Monitor extends EventEmitter {
         ratePerHour,
         heapUsed,
         samples: this.#streak.map((s) => s.heapUsed),
+        spaces: spaceGrowth(first.spaces, spaces),
       })
-      this.#streak = [{ at, heapUsed }]
+      this.#streak = [{ at, heapUsed, spaces }]
       const profiles = this.#options.profiles
       if (profiles && allowed(this.#profiles, profiles)) {
         this.#hooks.leakProfile({ dir: profiles.dir, reason: `heap after full GCs grew ${mib(growth)} in ${this.#options.leakGrowths} GCs` })
@@ -170,6 +172,15 @@ class Monitor extends EventEmitter {
 const mib = (bytes) => `${(bytes / 1048576).toFixed(1)} MiB`
 
 /** Rate limit: at most `max` in all, `minInterval` ms apart; `take` counts this one if allowed. */
+/** What grew, by V8 heap space, largest first: `{ old_space: bytes, … }`, only spaces that grew. */
+function spaceGrowth(before, after) {
+  const grown = Object.entries(after)
+    .map(([name, used]) => [name, used - (before[name] ?? 0)])
+    .filter(([, growth]) => growth > 0)
+    .sort((a, b) => b[1] - a[1])
+  return Object.fromEntries(grown)
+}
+
 function allowed(state, { max, minInterval }, take = true) {
   const now = Date.now()
   if (state.taken >= max || now - state.last < minInterval) return false
