@@ -32,9 +32,9 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rheapdump-hunt-'))
 let files
 
 /** Runs the service in `cwd` and returns its three snapshots' names and its pid. */
-function hunt(cwd, counts = [WARMUP, TARGET, FINAL]) {
+function hunt(cwd, counts = [WARMUP, TARGET, FINAL], env = {}) {
   fs.mkdirSync(cwd, { recursive: true })
-  const run = spawnSync(process.execPath, [path.join(SERVICE, 'hunt.js'), ROOT, ...counts.map(String)], { cwd, encoding: 'utf8' })
+  const run = spawnSync(process.execPath, [path.join(SERVICE, 'hunt.js'), ROOT, ...counts.map(String)], { cwd, encoding: 'utf8', env: { ...process.env, ...env } })
   assert.equal(run.status, 0, run.stderr)
   return JSON.parse(run.stdout)
 }
@@ -90,6 +90,23 @@ test('leaks names both accumulation points first, with file:line, exact counts a
   assert.match(human.stdout, /\n[12]\. Array @\d+ in RateFeed \(\S+rate-feed\.js:\d+:\d+\) holds \d+ new objects/)
   assert.match(human.stdout, /\n[12]\. Object @\d+ in memoized \(\S+memoize\.js:\d+:\d+\) holds \d+ new objects/)
   assert.match(human.stdout, /\n {5}QuoteRequest +250 +[\d.]+ KiB +@\d+ +\S+quotes\.js:\d+:\d+\n/)
+})
+
+test('the whole hunt through the defaults: three SIGUSR2 snapshots of the service (one while stuck), then leaks DIR names both leaks exactly', () => {
+  const cwd = path.join(dir, 'signals')
+  const { files: signalled, pid } = hunt(cwd, undefined, { HUNT_BY: 'signal' })
+  assert.equal(signalled.length, 3)
+  for (const file of signalled) assert.match(path.relative(cwd, file), new RegExp(`^heapdump-\\d{8}T\\d{6}\\.\\d{6}Z-${pid}-\\d+\\.heapsnapshot$`))
+  const run = cli('leaks', cwd, '--json')
+  assert.equal(run.status, 0, run.stderr)
+  const report = JSON.parse(run.stdout)
+  assert.deepEqual(report.warnings, [], 'ids kept across the signal snapshots: nothing looks renumbered')
+  const [first, second] = report.owners
+  const listeners = [first, second].find((o) => o.class === 'Array')
+  const cache = [first, second].find((o) => o.class !== 'Array')
+  assert.ok(listeners && cache, JSON.stringify(report.owners.slice(0, 3).map((o) => [o.name, o.source])))
+  assert.equal(listeners.classes.find((c) => c.name === 'QuoteRequest').count, TARGET)
+  assert.equal(cache.classes.find((c) => /exempt/.test(c.name)).count, TARGET)
 })
 
 test('leaks --by-path: the keys of a dictionary-mode cache do not split its group', () => {
