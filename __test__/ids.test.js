@@ -89,7 +89,6 @@ test('rheapdump diff of two signal snapshots reports exactly the objects allocat
       }
     })
     process.kill(process.pid, 'SIGUSR2')
-    setTimeout(() => {}, 30000).unref()
     const keepAlive = setInterval(() => { if (files.length === 2) clearInterval(keepAlive) }, 50)
   `, { cwd, timeout: 60000 })
   assert.equal(run.status, 0, run.stderr)
