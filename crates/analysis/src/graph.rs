@@ -13,8 +13,7 @@ use std::path::Path;
 
 use rustc_hash::FxHashMap;
 
-use crate::parse::{visit, Meta, ParseError, Visitor};
-use crate::validate::{enum_names, field_position};
+use crate::parse::{enum_names, field_position, visit, Layout, Meta, ParseError, Visitor};
 
 /// The strings of a snapshot, back to back.
 #[derive(Debug, Default)]
@@ -441,26 +440,6 @@ impl Graph {
   /// type is named by a number.
   pub fn name_string(&self, kind: u8, name: u32) -> Option<&str> {
     (!self.types.edge_named_by_index(kind)).then(|| self.strings.get(name))
-  }
-}
-
-/// How many fields a record has, and which one the next value belongs to.
-#[derive(Default)]
-pub(crate) struct Layout {
-  fields: usize,
-  at: usize,
-}
-
-impl Layout {
-  pub(crate) fn new(fields: usize) -> Layout {
-    Layout { fields, at: 0 }
-  }
-
-  /// The field the next value belongs to; moves on to the one after.
-  pub(crate) fn advance(&mut self) -> usize {
-    let at = self.at;
-    self.at = if at + 1 == self.fields { 0 } else { at + 1 };
-    at
   }
 }
 

@@ -5,8 +5,7 @@
 use std::fmt;
 use std::io::Read;
 
-use crate::graph::Layout;
-use crate::parse::{visit, Meta, ParseError, Visitor};
+use crate::parse::{enum_names, field_position, visit, Layout, Meta, ParseError, Visitor};
 
 /// What a sound snapshot holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,30 +27,8 @@ impl fmt::Display for Unsound {
 
 impl std::error::Error for Unsound {}
 
-/// Where `name` is among a record's fields (`meta.node_fields`, `meta.edge_fields`).
-pub fn field_position(fields: &[String], name: &str) -> Result<usize, String> {
-  fields
-    .iter()
-    .position(|f| f == name)
-    .ok_or_else(|| format!("meta declares no '{name}' field"))
-}
-
 fn field(fields: &[String], name: &str) -> Result<usize, Unsound> {
   field_position(fields, name).map_err(Unsound)
-}
-
-/// Names of an enumerated field (`meta.node_types[i]` when it is a list).
-pub fn enum_names(types: &[serde_json::Value], index: usize) -> Vec<String> {
-  types
-    .get(index)
-    .and_then(|t| t.as_array())
-    .map(|names| {
-      names
-        .iter()
-        .map(|n| n.as_str().unwrap_or_default().to_string())
-        .collect()
-    })
-    .unwrap_or_default()
 }
 
 /// Checks the snapshot `input` (`size` bytes) in one streaming pass: `Err` when it cannot be read
