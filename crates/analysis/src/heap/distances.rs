@@ -1,0 +1,141 @@
+//! Distances from the GC roots (DevTools' `calculateDistances`), and the edge each node was first
+//! reached by: a shortest retaining path.
+
+use super::ephemerons::Ephemerons;
+use super::{is_user_root, Keep, BASE_SYSTEM_DISTANCE, NONE, NO_DISTANCE};
+use crate::graph::Graph;
+
+/// The edge by which the breadth-first search for distances first reached each node, by node:
+/// its source, type and name, which outlive the edges (`Keep::Parents`).
+#[derive(Default)]
+pub struct Parents {
+  /// The source node, or `u32::MAX` for the root and nodes not reached.
+  pub from: Vec<u32>,
+  pub edge_type: Vec<u8>,
+  pub edge_name: Vec<u32>,
+}
+
+impl Parents {
+  pub(super) fn new(n: usize) -> Parents {
+    Parents {
+      from: vec![NONE; n],
+      edge_type: vec![0; n],
+      edge_name: vec![0; n],
+    }
+  }
+
+  /// Records that `edge` of `graph`, out of `from`, reached `to` first (when parents are kept).
+  fn set(&mut self, graph: &Graph, to: usize, from: usize, edge: usize) {
+    if let Some(slot) = self.from.get_mut(to) {
+      *slot = from as u32;
+      self.edge_type[to] = graph.edge_type[edge];
+      self.edge_name[to] = graph.edge_name[edge];
+    }
+  }
+
+  /// The parent of `node`: its source and the edge's label, as `Graph::label` reads them.
+  pub fn of(&self, node: usize) -> Option<(usize, u8, u32)> {
+    let from = *self.from.get(node)?;
+    (from != NONE).then(|| (from as usize, self.edge_type[node], self.edge_name[node]))
+  }
+}
+
+/// Whether DevTools' distance search follows `edge` out of `node` (weak edges aside).
+fn distance_edge(graph: &Graph, node: usize, edge: usize) -> bool {
+  let t = &graph.types;
+  let kind = graph.node_type[node];
+  if kind == t.hidden
+    && graph.edge_string(edge) == Some("sloppy_function_map")
+    && graph.name(node) == "system / NativeContext"
+  {
+    return false;
+  }
+  if kind == t.array && graph.name(node) == "(map descriptors)" {
+    // Descriptor arrays shared between maps: DevTools skips the descriptor links. It reads
+    // the index with parseInt, so a name with no leading digits keeps its edge.
+    let index = match graph.edge_string(edge) {
+      Some(name) => {
+        let digits = name.bytes().take_while(u8::is_ascii_digit).count();
+        name[..digits].parse::<u64>().ok()
+      }
+      None => Some(u64::from(graph.edge_name[edge])),
+    };
+    return index.is_none_or(|index| index < 2 || index % 3 != 1);
+  }
+  true
+}
+
+/// DevTools' `calculateDistances` for the Summary view, plus (under [`Keep::Everything`] and
+/// [`Keep::Parents`]) the edge each node was first reached by: a shortest retaining path.
+pub(super) fn distances(
+  graph: &Graph,
+  ephemerons: &mut Ephemerons,
+  keep: Keep,
+) -> (Vec<i32>, Parents) {
+  let n = graph.node_count();
+  let mut distance = vec![NO_DISTANCE; n];
+  let mut parents = match keep {
+    Keep::Everything | Keep::Parents => Parents::new(n),
+    Keep::Nodes | Keep::Distances => Parents::default(),
+  };
+  let mut queue: Vec<u32> = Vec::with_capacity(n);
+  // One half of each WeakMap entry is skipped: the first one the search meets.
+  let mut pending = vec![false; ephemerons.entries.len()];
+  let mut bfs = |queue: &mut Vec<u32>,
+                 start: usize,
+                 distance: &mut [i32],
+                 parents: &mut Parents,
+                 pending: &mut Vec<bool>| {
+    let mut index = start;
+    while index < queue.len() {
+      let node = queue[index] as usize;
+      index += 1;
+      let next = distance[node] + 1;
+      for edge in graph.edges(node) {
+        if graph.edge_type[edge] == graph.types.weak {
+          continue;
+        }
+        let to = graph.edge_to[edge] as usize;
+        if distance[to] != NO_DISTANCE {
+          continue;
+        }
+        if !distance_edge(graph, node, edge) {
+          continue;
+        }
+        if let Some(entry) = ephemerons.of(graph, edge) {
+          let e = entry.entry as usize;
+          if e >= pending.len() {
+            pending.resize(e + 1, false);
+          }
+          if !pending[e] {
+            pending[e] = true;
+            continue;
+          }
+          pending[e] = false;
+        }
+        distance[to] = next;
+        parents.set(graph, to, node, edge);
+        queue.push(to as u32);
+      }
+    }
+  };
+  for edge in graph.edges(0) {
+    let to = graph.edge_to[edge] as usize;
+    if is_user_root(graph, to) {
+      distance[to] = 1;
+      parents.set(graph, to, 0, edge);
+      queue.push(to as u32);
+    }
+  }
+  let user_roots = queue.len();
+  bfs(&mut queue, 0, &mut distance, &mut parents, &mut pending);
+  distance[0] = if user_roots > 0 {
+    BASE_SYSTEM_DISTANCE
+  } else {
+    0
+  };
+  let start = queue.len();
+  queue.push(0);
+  bfs(&mut queue, start, &mut distance, &mut parents, &mut pending);
+  (distance, parents)
+}
