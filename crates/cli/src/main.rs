@@ -8,11 +8,13 @@ use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod render;
+
 use clap::error::ErrorKind;
 use clap::{Parser, Subcommand, ValueEnum};
 use rheapdump_analysis::profile::{self, Profile, ProfileError};
 use rheapdump_analysis::progress::Bar;
-use rheapdump_analysis::render;
+
 use rheapdump_analysis::run::{self, Failure, Progress, Quiet};
 use rheapdump_analysis::validate::Soundness;
 use rheapdump_core::naming;
@@ -174,11 +176,11 @@ fn profile(command: ProfileCommand, json: bool) -> Result<Vec<u8>, ProfileError>
   Ok(match command {
     ProfileCommand::Top { file, top } => {
       let report = profile::top(&file, top)?;
-      output(&report, json, profile::render_top).into_bytes()
+      output(&report, json, render::profile_top).into_bytes()
     }
     ProfileCommand::Diff { before, after, top } => {
       let report = profile::diff(&before, &after, top)?;
-      output(&report, json, profile::render_diff).into_bytes()
+      output(&report, json, render::profile_diff).into_bytes()
     }
     ProfileCommand::Convert { file, to, output } => {
       let read = Profile::read(&file)?;
