@@ -16,6 +16,19 @@ pub struct Soundness {
   pub node_fields: usize,
 }
 
+/// The `validate` report of a sound snapshot, the same JSON from the CLI (`validate --json`)
+/// and the addon (`analysis.validate`). `valid` is always true here: an unsound file is a
+/// failure, which the CLI prints as `{code, error, file, valid: false}`. The fields are in
+/// alphabetical order, the order the CLI printed them in when it built this with `json!`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Validity {
+  pub edges: usize,
+  pub file: String,
+  pub nodes: usize,
+  pub strings: usize,
+  pub valid: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unsound(pub String);
 

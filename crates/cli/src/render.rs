@@ -8,6 +8,27 @@ use comfy_table::{CellAlignment, LineStyle, Table, TableStyle};
 use rheapdump_analysis::heap::BASE_SYSTEM_DISTANCE;
 use rheapdump_analysis::profile::{FunctionRow, ProfileDiff, Top};
 use rheapdump_analysis::report::{Diff, Instances, Leaks, Paths, Step, Summary};
+use rheapdump_analysis::run::Report;
+use rheapdump_analysis::validate::Validity;
+
+/// A report as text; `by_path` groups leaks by retaining path (`leaks --by-path`).
+pub fn report(report: &Report, by_path: bool) -> String {
+  match report {
+    Report::Summary(s) => summary(s),
+    Report::Instances(i) => instances(i),
+    Report::Diff(d) => diff(d),
+    Report::Leaks(l) if by_path => leak_groups(l),
+    Report::Leaks(l) => leaks(l),
+    Report::Paths(p) => paths(p),
+    Report::Validate(v) => validity(v),
+  }
+}
+
+/// What `validate` prints of a sound snapshot.
+fn validity(v: &Validity) -> String {
+  let (file, nodes, edges, strings) = (&v.file, v.nodes, v.edges, v.strings);
+  format!("{file}: sound heap snapshot: {nodes} nodes, {edges} edges, {strings} strings\n")
+}
 
 pub fn size(bytes: u64) -> String {
   ByteSize::b(bytes).display().iec().to_string()
