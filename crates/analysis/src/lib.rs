@@ -27,4 +27,6 @@ pub mod profile;
 pub mod progress;
 pub mod report;
 pub mod run;
+#[cfg(test)]
+mod testing;
 pub mod validate;

@@ -443,3 +443,45 @@ impl Graph {
     (!self.types.edge_named_by_index(kind)).then(|| self.strings.get(name))
   }
 }
+
+#[cfg(test)]
+mod tests {
+  use crate::testing::Snapshot;
+
+  /// DevTools' `calculateObjectNames`: hidden nodes are `(system)`, code `(compiled code)`,
+  /// closures `Function`, regexps `RegExp`; objects and native nodes go by their own name, a
+  /// DOM element's cut to its tag (`<div id="a">` → `<div>`); everything else by its type in
+  /// parentheses.
+  #[test]
+  fn class_names_follow_devtools_object_names() {
+    let cases = [
+      ("hidden", "system / Context", "(system)"),
+      ("code", "foo", "(compiled code)"),
+      ("closure", "handler", "Function"),
+      ("regexp", "a+b", "RegExp"),
+      ("object", "Session", "Session"),
+      ("native", "<div id=\"a\" class=\"b\">", "<div>"),
+      ("native", "Detached <span id=\"x\">", "Detached <span>"),
+      ("native", "<br>", "<br>"),
+      (
+        "native",
+        "system / JSArrayBufferData",
+        "system / JSArrayBufferData",
+      ),
+      ("string", "hello", "(string)"),
+      ("number", "heap number", "(number)"),
+      ("array", "(object elements)", "(array)"),
+      ("synthetic", "(GC roots)", "(synthetic)"),
+      ("concatenated string", "ab", "(concatenated string)"),
+    ];
+    let mut s = Snapshot::new();
+    let nodes: Vec<usize> = cases
+      .iter()
+      .map(|(kind, name, _)| s.node(kind, name, 1))
+      .collect();
+    let g = s.graph();
+    for (node, (kind, name, class)) in nodes.into_iter().zip(cases) {
+      assert_eq!(g.class_name(node), class, "{kind} {name}");
+    }
+  }
+}

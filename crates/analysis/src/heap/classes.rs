@@ -271,3 +271,132 @@ pub fn apply_interfaces(graph: &mut Graph, definitions: &Interfaces) {
   graph.interfaces = interfaces;
   graph.interface_names = names;
 }
+
+#[cfg(test)]
+mod tests {
+  use super::{apply_interfaces, infer_interfaces, propagate_dom_state};
+  use crate::testing::Snapshot;
+
+  /// A plain object (`Object`) with these properties, in edge order.
+  fn plain(s: &mut Snapshot, from: usize, props: &[&str]) -> usize {
+    let node = s.node("object", "Object", 16);
+    s.edge(from, "property", "o", node);
+    for prop in props {
+      let value = s.node("number", "heap number", 12);
+      s.edge(node, "property", prop, value);
+    }
+    node
+  }
+
+  /// DevTools' `inferInterfaceDefinitions`: a plain object's candidate name is its properties
+  /// in edge order (`__proto__` left out), and a candidate becomes a definition when at least
+  /// 2 objects have it, and 1 in 1,000 of the plain objects. `applyInterfaceDefinitions` then
+  /// names each plain object after the definition with the most properties all present on it.
+  #[test]
+  fn plain_objects_are_named_after_shapes_at_least_two_share() {
+    let mut s = Snapshot::new();
+    let global = s.node("object", "global", 0);
+    s.edge(0, "shortcut", "global", global);
+    let first = plain(&mut s, global, &["id", "name"]);
+    let second = plain(&mut s, global, &["id", "name"]);
+    let with_proto = plain(&mut s, global, &["id", "__proto__", "name"]);
+    let wider = plain(&mut s, global, &["id", "name", "extra"]);
+    let alone = plain(&mut s, global, &["x"]);
+    let empty = plain(&mut s, global, &[]);
+    let quoted = [
+      plain(&mut s, global, &["a,b"]),
+      plain(&mut s, global, &["a,b"]),
+    ];
+    let session = s.node("object", "Session", 16);
+    s.edge(global, "property", "session", session);
+    for prop in ["id", "name"] {
+      let value = s.node("number", "heap number", 12);
+      s.edge(session, "property", prop, value);
+    }
+    let mut g = s.graph();
+    let definitions = infer_interfaces(&g);
+    // {id, name}: 3 objects; {"a,b"}: 2 (a name with a comma quoted as JSON.stringify does);
+    // {id, name, extra} and {x}: 1 each, too few. Most common first.
+    let names: Vec<&str> = definitions.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["{id, name}", "{\"a,b\"}"]);
+    apply_interfaces(&mut g, &definitions);
+    for node in [first, second, with_proto, wider] {
+      assert_eq!(g.class_name(node), "{id, name}", "node {node}");
+    }
+    assert_eq!(g.class_name(quoted[0]), "{\"a,b\"}");
+    assert_eq!(g.class_name(quoted[1]), "{\"a,b\"}");
+    // No definition fits: still `Object`. A class instance is never renamed.
+    assert_eq!(g.class_name(alone), "Object");
+    assert_eq!(g.class_name(empty), "Object");
+    assert_eq!(g.class_name(session), "Session");
+  }
+
+  /// The 1-in-1,000 threshold: among 3,002 plain objects a shape needs 3.002 objects, so a
+  /// shape 2 objects share is no definition.
+  #[test]
+  fn a_shape_needs_one_in_a_thousand_plain_objects() {
+    let mut s = Snapshot::new();
+    let global = s.node("object", "global", 0);
+    s.edge(0, "shortcut", "global", global);
+    let value = s.node("number", "heap number", 12);
+    for _ in 0..3000 {
+      let node = s.node("object", "Object", 16);
+      s.edge(global, "property", "o", node);
+      s.edge(node, "property", "common", value);
+    }
+    let rare = [
+      plain(&mut s, global, &["rare"]),
+      plain(&mut s, global, &["rare"]),
+    ];
+    let mut g = s.graph();
+    let definitions = infer_interfaces(&g);
+    assert_eq!(
+      definitions,
+      vec![("{common}".to_string(), vec!["common".to_string()])]
+    );
+    apply_interfaces(&mut g, &definitions);
+    assert_eq!(g.class_name(rare[0]), "Object");
+  }
+
+  /// DevTools' `propagateDOMState`: a native node with no state of its own takes that of the
+  /// native node holding it, attached first (attached wins where both reach), over edges that
+  /// are neither hidden nor weak; a detached one is renamed `Detached <name>`. Objects (JS
+  /// nodes) are passed over.
+  #[test]
+  fn native_nodes_inherit_their_holders_dom_state() {
+    let mut s = Snapshot::new();
+    let detached = s.node("native", "<div>", 10);
+    let child = s.node("native", "<span id=\"a\">", 10);
+    let both = s.node("native", "<p>", 10);
+    let attached = s.node("native", "<body>", 10);
+    let under_attached = s.node("native", "<ul>", 10);
+    let behind_hidden = s.node("native", "<b>", 10);
+    let wrapper = s.node("object", "HTMLSpanElement", 10);
+    for node in [detached, attached] {
+      s.edge(0, "element", "1", node);
+    }
+    s.edge(detached, "property", "child", child);
+    s.edge(detached, "property", "p", both);
+    s.edge(detached, "hidden", "0", behind_hidden);
+    s.edge(child, "property", "wrapper", wrapper);
+    s.edge(attached, "property", "p", both);
+    s.edge(attached, "property", "list", under_attached);
+    s.detachedness(detached, 2);
+    s.detachedness(attached, 1);
+    let mut g = s.graph();
+    propagate_dom_state(&mut g);
+    assert_eq!(g.name(detached), "Detached <div>");
+    assert_eq!(g.name(child), "Detached <span id=\"a\">");
+    assert_eq!(g.class_name(child), "Detached <span>");
+    assert_eq!((g.name(both), g.detachedness[both]), ("<p>", 1));
+    assert_eq!(
+      (g.name(under_attached), g.detachedness[under_attached]),
+      ("<ul>", 1)
+    );
+    assert_eq!(
+      (g.name(behind_hidden), g.detachedness[behind_hidden]),
+      ("<b>", 0)
+    );
+    assert_eq!(g.name(wrapper), "HTMLSpanElement");
+  }
+}

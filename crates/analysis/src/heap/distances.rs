@@ -139,3 +139,76 @@ pub(super) fn distances(
   bfs(&mut queue, start, &mut distance, &mut parents, &mut pending);
   (distance, parents)
 }
+
+#[cfg(test)]
+mod tests {
+  use crate::heap::{Heap, BASE_SYSTEM_DISTANCE, NO_DISTANCE};
+  use crate::testing::Snapshot;
+
+  /// DevTools' `calculateDistances`: breadth-first from the user roots (the root's children
+  /// that are not synthetic, such as `global`) at 1, over edges that are not weak; then from
+  /// the root at 100,000,000, so that what only the GC roots hold sorts after everything the
+  /// application holds; never reached: -5. The search does not follow a descriptor array's
+  /// descriptor links (`(map descriptors)`, element index ≥ 2 with index % 3 == 1, the index
+  /// read with parseInt so a name with no leading digit keeps its edge), nor a native
+  /// context's `sloppy_function_map`.
+  #[test]
+  fn distances_start_at_the_user_roots_and_skip_devtools_filtered_edges() {
+    let mut s = Snapshot::new();
+    let global = s.node("object", "global", 0);
+    let gc_roots = s.node("synthetic", "(GC roots)", 0);
+    let a = s.node("object", "A", 1);
+    let b = s.node("object", "B", 1);
+    let weakly_held = s.node("object", "W", 1);
+    let system = s.node("object", "Sys", 1);
+    let map = s.node("hidden", "system / Map", 1);
+    let descriptors = s.node("array", "(map descriptors)", 1);
+    let [at_1, at_4, at_5, named_7, named_abc] =
+      ["one", "four", "five", "seven", "abc"].map(|name| s.node("object", name, 1));
+    let context = s.node("hidden", "system / NativeContext", 1);
+    let sloppy = s.node("hidden", "system / Map", 1);
+    let other = s.node("object", "Other", 1);
+    s.edge(0, "shortcut", "global", global);
+    s.edge(0, "element", "1", gc_roots);
+    s.edge(global, "property", "a", a);
+    s.edge(a, "property", "b", b);
+    s.edge(global, "weak", "w", weakly_held);
+    s.edge(gc_roots, "element", "0", system);
+    s.edge(gc_roots, "element", "1", a); // a shorter path for A through a GC root changes nothing
+    s.edge(global, "property", "map", map);
+    s.edge(map, "internal", "descriptors", descriptors);
+    s.edge(descriptors, "element", "1", at_1);
+    s.edge(descriptors, "element", "4", at_4);
+    s.edge(descriptors, "element", "5", at_5);
+    s.edge(descriptors, "internal", "7abc", named_7);
+    s.edge(descriptors, "internal", "abc", named_abc);
+    s.edge(global, "internal", "native_context", context);
+    s.edge(context, "internal", "sloppy_function_map", sloppy);
+    s.edge(context, "internal", "other", other);
+    let heap = Heap::new(s.graph(), &mut |_| {});
+    let distance = |node: usize| heap.distance[node];
+    assert_eq!([global, a, b].map(distance), [1, 2, 3]);
+    assert_eq!(distance(0), BASE_SYSTEM_DISTANCE);
+    assert_eq!(distance(gc_roots), BASE_SYSTEM_DISTANCE + 1);
+    assert_eq!(distance(system), BASE_SYSTEM_DISTANCE + 2);
+    assert_eq!(distance(weakly_held), NO_DISTANCE);
+    assert_eq!([map, descriptors].map(distance), [2, 3]);
+    assert_eq!([at_1, at_5, named_abc].map(distance), [4, 4, 4]);
+    assert_eq!([at_4, named_7].map(distance), [NO_DISTANCE, NO_DISTANCE]);
+    assert_eq!([context, other, sloppy].map(distance), [2, 3, NO_DISTANCE]);
+    assert!(heap.user_reachable(b) && !heap.user_reachable(system));
+  }
+
+  /// A snapshot whose root reaches only synthetic nodes has no user roots: the search starts
+  /// at the root itself, at 0.
+  #[test]
+  fn without_user_roots_the_root_is_at_zero() {
+    let mut s = Snapshot::new();
+    let gc_roots = s.node("synthetic", "(GC roots)", 0);
+    let object = s.node("object", "X", 1);
+    s.edge(0, "element", "1", gc_roots);
+    s.edge(gc_roots, "element", "0", object);
+    let heap = Heap::new(s.graph(), &mut |_| {});
+    assert_eq!([0, gc_roots, object].map(|n| heap.distance[n]), [0, 1, 2]);
+  }
+}

@@ -86,6 +86,56 @@ impl Ephemerons {
 #[cfg(test)]
 mod tests {
   use super::parse_ephemeron;
+  use crate::heap::{Heap, Keep, Rules};
+  use crate::testing::Snapshot;
+
+  /// A WeakMap entry: the table and the key each hold the value by an internal edge with
+  /// the same name. DevTools (`computeIsEssentialEdge`) drops the table's edge for
+  /// dominators, so the value is in its key's retained size, as a WeakMap means it; and its
+  /// distance search (`calculateDistances`) skips the first of the two edges it meets, so the
+  /// value is one step beyond the farther of table and key. memlab keeps the table's edge,
+  /// and the value then belongs to no single retainer.
+  #[test]
+  fn a_weakmap_value_is_retained_by_its_key_not_the_table() {
+    let mut s = Snapshot::new();
+    let global = s.node("object", "global", 0);
+    let weak_map = s.node("object", "WeakMap", 10);
+    let table = s.node("object", "system / EphemeronHashTable", 20);
+    let holder = s.node("object", "Holder", 1);
+    let inner = s.node("object", "Inner", 1);
+    let key = s.node("object", "Key", 5);
+    let value = s.node("object", "Value", 100);
+    let entry = format!(
+      "1 / part of key (Key @{}) -> value (Value @{}) pair in WeakMap (table @{})",
+      Snapshot::id(key),
+      Snapshot::id(value),
+      Snapshot::id(table)
+    );
+    s.edge(0, "shortcut", "global", global);
+    s.edge(global, "property", "map", weak_map);
+    s.edge(weak_map, "internal", "table", table);
+    s.edge(global, "property", "holder", holder);
+    s.edge(holder, "property", "inner", inner);
+    s.edge(inner, "property", "key", key);
+    s.edge(table, "internal", &entry, value);
+    s.edge(key, "internal", &entry, value);
+    let heap = Heap::new(s.graph(), &mut |_| {});
+    assert_eq!(heap.dominator[value] as usize, key);
+    assert_eq!(heap.retained[key], 5 + 100);
+    assert_eq!(heap.retained[holder], 1 + 1 + 105);
+    assert_eq!(heap.retained[weak_map], 10 + 20, "the table holds nothing");
+    // global 1; map and holder 2; table and inner 3; key 4; the value 5, past the key (the
+    // table's edge, met first at 3, is skipped).
+    let distance = |node: usize| heap.distance[node];
+    assert_eq!(
+      [global, weak_map, holder, table, inner, key, value].map(distance),
+      [1, 2, 2, 3, 3, 4, 5]
+    );
+
+    let memlab = Heap::with_rules(s.graph(), Rules::MEMLAB, Keep::Everything, &mut |_| {});
+    assert_eq!(memlab.dominator[value] as usize, global);
+    assert_eq!(memlab.retained[key], 5);
+  }
 
   #[test]
   fn weakmap_entry_names_parse_like_devtools_regex() {

@@ -198,3 +198,40 @@ pub fn instances(
     warnings: Vec::new(),
   }
 }
+
+#[cfg(test)]
+mod tests {
+  use super::summary;
+  use crate::heap::Heap;
+  use crate::testing::Snapshot;
+
+  /// DevTools' `calculateClassesRetainedSize`: a class's retained size sums its objects'
+  /// retained sizes, but an object dominated by another of the same class is already in
+  /// that one's, so it is not counted again. The Summary leaves out objects of size 0.
+  #[test]
+  fn a_class_retained_size_counts_nested_objects_once() {
+    let mut s = Snapshot::new();
+    let global = s.node("object", "global", 0);
+    let outer = s.node("object", "List", 10);
+    let inner = s.node("object", "List", 10);
+    let item = s.node("object", "Item", 5);
+    let other = s.node("object", "List", 10);
+    let empty = s.node("object", "Empty", 0);
+    s.edge(0, "shortcut", "global", global);
+    s.edge(global, "property", "list", outer);
+    s.edge(outer, "property", "next", inner);
+    s.edge(inner, "property", "item", item);
+    s.edge(global, "property", "other", other);
+    s.edge(global, "property", "empty", empty);
+    let heap = Heap::new(s.graph(), &mut |_| {});
+    let report = summary(&heap, "test", 0);
+    let row = |name: &str| report.classes.iter().find(|row| row.name == name);
+    let list = row("List").unwrap();
+    // outer retains inner and the item (25), other itself (10); inner's 15 is in outer's.
+    assert_eq!((list.count, list.shallow_size), (3, 30));
+    assert_eq!(list.retained_size, 25 + 10);
+    assert_eq!(list.distance, Some(2));
+    assert_eq!(row("Item").unwrap().retained_size, 5);
+    assert!(row("Empty").is_none());
+  }
+}
