@@ -4,6 +4,7 @@
 //! graph is exactly what a snapshot with those nodes and edges would give.
 
 use crate::graph::{self, Graph};
+use crate::heap::Heap;
 
 /// V8's node and edge types, in V8's order.
 const NODE_TYPES: [&str; 15] = [
@@ -59,6 +60,30 @@ impl Snapshot {
       edges: Vec::new(),
     });
     self.nodes.len() - 1
+  }
+
+  /// Adds nodes as [`Snapshot::node`] does, one `(kind, name, size)` each; their ordinals.
+  pub(crate) fn nodes<const N: usize>(
+    &mut self,
+    nodes: [(&'static str, &str, u32); N],
+  ) -> [usize; N] {
+    nodes.map(|(kind, name, size)| self.node(kind, name, size))
+  }
+
+  /// A snapshot whose root holds `global` (an object of `size`) by a shortcut edge, as in
+  /// Node: the user root, and where DevTools' "page" begins. Returns it with `global`.
+  pub(crate) fn with_global(size: u32) -> (Snapshot, usize) {
+    let mut snapshot = Snapshot::new();
+    let global = snapshot.node("object", "global", size);
+    snapshot.edge(0, "shortcut", "global", global);
+    (snapshot, global)
+  }
+
+  /// Adds edges as [`Snapshot::edge`] does, one `(from, kind, name, to)` each.
+  pub(crate) fn edges(&mut self, edges: &[(usize, &'static str, &str, usize)]) {
+    for &(from, kind, name, to) in edges {
+      self.edge(from, kind, name, to);
+    }
   }
 
   /// Adds an edge of V8 type `kind`; `name` is a number for element and hidden edges.
@@ -131,6 +156,11 @@ impl Snapshot {
       list(&edges),
       serde_json::to_string(&strings).unwrap()
     )
+  }
+
+  /// The heap [`Heap::new`] makes of [`Snapshot::graph`]: DevTools' rules applied.
+  pub(crate) fn heap(&self) -> Heap {
+    Heap::new(self.graph(), &mut |_| {})
   }
 
   /// The graph the loader makes of [`Snapshot::json`].

@@ -294,24 +294,22 @@ mod tests {
   /// names each plain object after the definition with the most properties all present on it.
   #[test]
   fn plain_objects_are_named_after_shapes_at_least_two_share() {
-    let mut s = Snapshot::new();
-    let global = s.node("object", "global", 0);
-    s.edge(0, "shortcut", "global", global);
-    let first = plain(&mut s, global, &["id", "name"]);
-    let second = plain(&mut s, global, &["id", "name"]);
-    let with_proto = plain(&mut s, global, &["id", "__proto__", "name"]);
-    let wider = plain(&mut s, global, &["id", "name", "extra"]);
-    let alone = plain(&mut s, global, &["x"]);
-    let empty = plain(&mut s, global, &[]);
-    let quoted = [
-      plain(&mut s, global, &["a,b"]),
-      plain(&mut s, global, &["a,b"]),
-    ];
+    let (mut s, global) = Snapshot::with_global(0);
+    let [first, second, with_proto, wider, alone, empty, quoted, quoted_too] = [
+      &["id", "name"][..],
+      &["id", "name"],
+      &["id", "__proto__", "name"],
+      &["id", "name", "extra"],
+      &["x"],
+      &[],
+      &["a,b"],
+      &["a,b"],
+    ]
+    .map(|props| plain(&mut s, global, props));
     let session = s.node("object", "Session", 16);
     s.edge(global, "property", "session", session);
     for prop in ["id", "name"] {
-      let value = s.node("number", "heap number", 12);
-      s.edge(session, "property", prop, value);
+      s.edge(session, "property", prop, first);
     }
     let mut g = s.graph();
     let definitions = infer_interfaces(&g);
@@ -323,8 +321,8 @@ mod tests {
     for node in [first, second, with_proto, wider] {
       assert_eq!(g.class_name(node), "{id, name}", "node {node}");
     }
-    assert_eq!(g.class_name(quoted[0]), "{\"a,b\"}");
-    assert_eq!(g.class_name(quoted[1]), "{\"a,b\"}");
+    assert_eq!(g.class_name(quoted), "{\"a,b\"}");
+    assert_eq!(g.class_name(quoted_too), "{\"a,b\"}");
     // No definition fits: still `Object`. A class instance is never renamed.
     assert_eq!(g.class_name(alone), "Object");
     assert_eq!(g.class_name(empty), "Object");
@@ -335,9 +333,7 @@ mod tests {
   /// shape 2 objects share is no definition.
   #[test]
   fn a_shape_needs_one_in_a_thousand_plain_objects() {
-    let mut s = Snapshot::new();
-    let global = s.node("object", "global", 0);
-    s.edge(0, "shortcut", "global", global);
+    let (mut s, global) = Snapshot::with_global(0);
     let value = s.node("number", "heap number", 12);
     for _ in 0..3000 {
       let node = s.node("object", "Object", 16);
@@ -365,22 +361,25 @@ mod tests {
   #[test]
   fn native_nodes_inherit_their_holders_dom_state() {
     let mut s = Snapshot::new();
-    let detached = s.node("native", "<div>", 10);
-    let child = s.node("native", "<span id=\"a\">", 10);
-    let both = s.node("native", "<p>", 10);
-    let attached = s.node("native", "<body>", 10);
-    let under_attached = s.node("native", "<ul>", 10);
-    let behind_hidden = s.node("native", "<b>", 10);
-    let wrapper = s.node("object", "HTMLSpanElement", 10);
-    for node in [detached, attached] {
-      s.edge(0, "element", "1", node);
-    }
-    s.edge(detached, "property", "child", child);
-    s.edge(detached, "property", "p", both);
-    s.edge(detached, "hidden", "0", behind_hidden);
-    s.edge(child, "property", "wrapper", wrapper);
-    s.edge(attached, "property", "p", both);
-    s.edge(attached, "property", "list", under_attached);
+    let [detached, child, both, attached, under_attached, behind_hidden, wrapper] = s.nodes([
+      ("native", "<div>", 10),
+      ("native", "<span id=\"a\">", 10),
+      ("native", "<p>", 10),
+      ("native", "<body>", 10),
+      ("native", "<ul>", 10),
+      ("native", "<b>", 10),
+      ("object", "HTMLSpanElement", 10),
+    ]);
+    s.edges(&[
+      (0, "element", "1", detached),
+      (0, "element", "2", attached),
+      (detached, "property", "child", child),
+      (detached, "property", "p", both),
+      (detached, "hidden", "0", behind_hidden),
+      (child, "property", "wrapper", wrapper),
+      (attached, "property", "p", both),
+      (attached, "property", "list", under_attached),
+    ]);
     s.detachedness(detached, 2);
     s.detachedness(attached, 1);
     let mut g = s.graph();

@@ -142,7 +142,7 @@ pub(super) fn distances(
 
 #[cfg(test)]
 mod tests {
-  use crate::heap::{Heap, BASE_SYSTEM_DISTANCE, NO_DISTANCE};
+  use crate::heap::{BASE_SYSTEM_DISTANCE, NO_DISTANCE};
   use crate::testing::Snapshot;
 
   /// DevTools' `calculateDistances`: breadth-first from the user roots (the root's children
@@ -154,38 +154,43 @@ mod tests {
   /// context's `sloppy_function_map`.
   #[test]
   fn distances_start_at_the_user_roots_and_skip_devtools_filtered_edges() {
-    let mut s = Snapshot::new();
-    let global = s.node("object", "global", 0);
-    let gc_roots = s.node("synthetic", "(GC roots)", 0);
-    let a = s.node("object", "A", 1);
-    let b = s.node("object", "B", 1);
-    let weakly_held = s.node("object", "W", 1);
-    let system = s.node("object", "Sys", 1);
-    let map = s.node("hidden", "system / Map", 1);
-    let descriptors = s.node("array", "(map descriptors)", 1);
+    let (mut s, global) = Snapshot::with_global(0);
+    let [gc_roots, a, b, weakly_held, system, map, descriptors] = s.nodes([
+      ("synthetic", "(GC roots)", 0),
+      ("object", "A", 1),
+      ("object", "B", 1),
+      ("object", "W", 1),
+      ("object", "Sys", 1),
+      ("hidden", "system / Map", 1),
+      ("array", "(map descriptors)", 1),
+    ]);
     let [at_1, at_4, at_5, named_7, named_abc] =
       ["one", "four", "five", "seven", "abc"].map(|name| s.node("object", name, 1));
-    let context = s.node("hidden", "system / NativeContext", 1);
-    let sloppy = s.node("hidden", "system / Map", 1);
-    let other = s.node("object", "Other", 1);
-    s.edge(0, "shortcut", "global", global);
-    s.edge(0, "element", "1", gc_roots);
-    s.edge(global, "property", "a", a);
-    s.edge(a, "property", "b", b);
-    s.edge(global, "weak", "w", weakly_held);
-    s.edge(gc_roots, "element", "0", system);
-    s.edge(gc_roots, "element", "1", a); // a shorter path for A through a GC root changes nothing
-    s.edge(global, "property", "map", map);
-    s.edge(map, "internal", "descriptors", descriptors);
-    s.edge(descriptors, "element", "1", at_1);
-    s.edge(descriptors, "element", "4", at_4);
-    s.edge(descriptors, "element", "5", at_5);
-    s.edge(descriptors, "internal", "7abc", named_7);
-    s.edge(descriptors, "internal", "abc", named_abc);
-    s.edge(global, "internal", "native_context", context);
-    s.edge(context, "internal", "sloppy_function_map", sloppy);
-    s.edge(context, "internal", "other", other);
-    let heap = Heap::new(s.graph(), &mut |_| {});
+    let [context, sloppy, other] = s.nodes([
+      ("hidden", "system / NativeContext", 1),
+      ("hidden", "system / Map", 1),
+      ("object", "Other", 1),
+    ]);
+    s.edges(&[
+      (0, "element", "1", gc_roots),
+      (global, "property", "a", a),
+      (a, "property", "b", b),
+      (global, "weak", "w", weakly_held),
+      (gc_roots, "element", "0", system),
+      // A path to A through a GC root changes nothing: the user roots come first.
+      (gc_roots, "element", "1", a),
+      (global, "property", "map", map),
+      (map, "internal", "descriptors", descriptors),
+      (descriptors, "element", "1", at_1),
+      (descriptors, "element", "4", at_4),
+      (descriptors, "element", "5", at_5),
+      (descriptors, "internal", "7abc", named_7),
+      (descriptors, "internal", "abc", named_abc),
+      (global, "internal", "native_context", context),
+      (context, "internal", "sloppy_function_map", sloppy),
+      (context, "internal", "other", other),
+    ]);
+    let heap = s.heap();
     let distance = |node: usize| heap.distance[node];
     assert_eq!([global, a, b].map(distance), [1, 2, 3]);
     assert_eq!(distance(0), BASE_SYSTEM_DISTANCE);
@@ -204,11 +209,12 @@ mod tests {
   #[test]
   fn without_user_roots_the_root_is_at_zero() {
     let mut s = Snapshot::new();
-    let gc_roots = s.node("synthetic", "(GC roots)", 0);
-    let object = s.node("object", "X", 1);
-    s.edge(0, "element", "1", gc_roots);
-    s.edge(gc_roots, "element", "0", object);
-    let heap = Heap::new(s.graph(), &mut |_| {});
+    let [gc_roots, object] = s.nodes([("synthetic", "(GC roots)", 0), ("object", "X", 1)]);
+    s.edges(&[
+      (0, "element", "1", gc_roots),
+      (gc_roots, "element", "0", object),
+    ]);
+    let heap = s.heap();
     assert_eq!([0, gc_roots, object].map(|n| heap.distance[n]), [0, 1, 2]);
   }
 }

@@ -97,29 +97,31 @@ mod tests {
   /// and the value then belongs to no single retainer.
   #[test]
   fn a_weakmap_value_is_retained_by_its_key_not_the_table() {
-    let mut s = Snapshot::new();
-    let global = s.node("object", "global", 0);
-    let weak_map = s.node("object", "WeakMap", 10);
-    let table = s.node("object", "system / EphemeronHashTable", 20);
-    let holder = s.node("object", "Holder", 1);
-    let inner = s.node("object", "Inner", 1);
-    let key = s.node("object", "Key", 5);
-    let value = s.node("object", "Value", 100);
+    let (mut s, global) = Snapshot::with_global(0);
+    let [weak_map, table, holder, inner, key, value] = s.nodes([
+      ("object", "WeakMap", 10),
+      ("object", "system / EphemeronHashTable", 20),
+      ("object", "Holder", 1),
+      ("object", "Inner", 1),
+      ("object", "Key", 5),
+      ("object", "Value", 100),
+    ]);
     let entry = format!(
       "1 / part of key (Key @{}) -> value (Value @{}) pair in WeakMap (table @{})",
       Snapshot::id(key),
       Snapshot::id(value),
       Snapshot::id(table)
     );
-    s.edge(0, "shortcut", "global", global);
-    s.edge(global, "property", "map", weak_map);
-    s.edge(weak_map, "internal", "table", table);
-    s.edge(global, "property", "holder", holder);
-    s.edge(holder, "property", "inner", inner);
-    s.edge(inner, "property", "key", key);
-    s.edge(table, "internal", &entry, value);
-    s.edge(key, "internal", &entry, value);
-    let heap = Heap::new(s.graph(), &mut |_| {});
+    s.edges(&[
+      (global, "property", "map", weak_map),
+      (weak_map, "internal", "table", table),
+      (global, "property", "holder", holder),
+      (holder, "property", "inner", inner),
+      (inner, "property", "key", key),
+      (table, "internal", &entry, value),
+      (key, "internal", &entry, value),
+    ]);
+    let heap = s.heap();
     assert_eq!(heap.dominator[value] as usize, key);
     assert_eq!(heap.retained[key], 5 + 100);
     assert_eq!(heap.retained[holder], 1 + 1 + 105);

@@ -73,31 +73,33 @@ mod tests {
   /// are not objects anyone looks at. Weak edges own nothing.
   #[test]
   fn owned_arrays_hidden_nodes_and_string_data_count_in_their_one_owner() {
-    let mut s = Snapshot::new();
-    let gc_roots = s.node("synthetic", "(GC roots)", 0);
-    let global = s.node("object", "global", 50);
-    let a = s.node("object", "A", 20);
-    let b = s.node("object", "B", 30);
-    let elements = s.node("array", "(object elements)", 16);
-    let hidden = s.node("hidden", "system / Foo", 4);
-    let shared = s.node("array", "(shared)", 8);
-    let text = s.node("string", "text", 10);
-    let data = s.node("native", "system / ExternalStringData", 100);
-    let by_root = s.node("array", "(root-held)", 5);
-    let by_gc_roots = s.node("array", "(handles)", 7);
-    s.edge(0, "element", "1", gc_roots);
-    s.edge(0, "shortcut", "global", global);
-    s.edge(0, "element", "2", by_root);
-    s.edge(gc_roots, "element", "0", by_gc_roots);
-    s.edge(global, "property", "a", a);
-    s.edge(global, "property", "b", b);
-    s.edge(global, "property", "s", text);
-    s.edge(a, "internal", "elements", elements);
-    s.edge(elements, "element", "0", hidden);
-    s.edge(a, "property", "list", shared);
-    s.edge(b, "property", "list", shared);
-    s.edge(b, "weak", "w", elements);
-    s.edge(text, "internal", "resource", data);
+    let (mut s, global) = Snapshot::with_global(50);
+    let [gc_roots, a, b, elements, hidden, shared, text, data, by_root, by_gc_roots] = s.nodes([
+      ("synthetic", "(GC roots)", 0),
+      ("object", "A", 20),
+      ("object", "B", 30),
+      ("array", "(object elements)", 16),
+      ("hidden", "system / Foo", 4),
+      ("array", "(shared)", 8),
+      ("string", "text", 10),
+      ("native", "system / ExternalStringData", 100),
+      ("array", "(root-held)", 5),
+      ("array", "(handles)", 7),
+    ]);
+    s.edges(&[
+      (0, "element", "1", gc_roots),
+      (0, "element", "2", by_root),
+      (gc_roots, "element", "0", by_gc_roots),
+      (global, "property", "a", a),
+      (global, "property", "b", b),
+      (global, "property", "s", text),
+      (a, "internal", "elements", elements),
+      (elements, "element", "0", hidden),
+      (a, "property", "list", shared),
+      (b, "property", "list", shared),
+      (b, "weak", "w", elements),
+      (text, "internal", "resource", data),
+    ]);
     let mut g = s.graph();
     attribute_owned_sizes(&mut g);
     // A: its own 20, its elements' 16 and, through them, the hidden node's 4.
@@ -117,12 +119,16 @@ mod tests {
   #[test]
   fn without_a_user_root_no_size_moves() {
     let mut s = Snapshot::new();
-    let gc_roots = s.node("synthetic", "(GC roots)", 0);
-    let object = s.node("object", "X", 10);
-    let elements = s.node("array", "(object elements)", 6);
-    s.edge(0, "element", "1", gc_roots);
-    s.edge(gc_roots, "element", "0", object);
-    s.edge(object, "internal", "elements", elements);
+    let [gc_roots, object, elements] = s.nodes([
+      ("synthetic", "(GC roots)", 0),
+      ("object", "X", 10),
+      ("array", "(object elements)", 6),
+    ]);
+    s.edges(&[
+      (0, "element", "1", gc_roots),
+      (gc_roots, "element", "0", object),
+      (object, "internal", "elements", elements),
+    ]);
     let mut g = s.graph();
     attribute_owned_sizes(&mut g);
     assert_eq!((g.self_size[object], g.self_size[elements]), (10, 6));

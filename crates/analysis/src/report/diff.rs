@@ -158,9 +158,7 @@ mod tests {
   #[test]
   fn objects_are_matched_by_id_within_their_class() {
     let snapshot = |classes: &[(&str, u32)]| {
-      let mut s = Snapshot::new();
-      let global = s.node("object", "global", 0);
-      s.edge(0, "shortcut", "global", global);
+      let (mut s, global) = Snapshot::with_global(0);
       for &(class, size) in classes {
         let node = s.node("object", class, size);
         s.edge(global, "property", "o", node);

@@ -202,7 +202,6 @@ pub fn instances(
 #[cfg(test)]
 mod tests {
   use super::summary;
-  use crate::heap::Heap;
   use crate::testing::Snapshot;
 
   /// DevTools' `calculateClassesRetainedSize`: a class's retained size sums its objects'
@@ -210,20 +209,22 @@ mod tests {
   /// that one's, so it is not counted again. The Summary leaves out objects of size 0.
   #[test]
   fn a_class_retained_size_counts_nested_objects_once() {
-    let mut s = Snapshot::new();
-    let global = s.node("object", "global", 0);
-    let outer = s.node("object", "List", 10);
-    let inner = s.node("object", "List", 10);
-    let item = s.node("object", "Item", 5);
-    let other = s.node("object", "List", 10);
-    let empty = s.node("object", "Empty", 0);
-    s.edge(0, "shortcut", "global", global);
-    s.edge(global, "property", "list", outer);
-    s.edge(outer, "property", "next", inner);
-    s.edge(inner, "property", "item", item);
-    s.edge(global, "property", "other", other);
-    s.edge(global, "property", "empty", empty);
-    let heap = Heap::new(s.graph(), &mut |_| {});
+    let (mut s, global) = Snapshot::with_global(0);
+    let [outer, inner, item, other, empty] = s.nodes([
+      ("object", "List", 10),
+      ("object", "List", 10),
+      ("object", "Item", 5),
+      ("object", "List", 10),
+      ("object", "Empty", 0),
+    ]);
+    s.edges(&[
+      (global, "property", "list", outer),
+      (outer, "property", "next", inner),
+      (inner, "property", "item", item),
+      (global, "property", "other", other),
+      (global, "property", "empty", empty),
+    ]);
+    let heap = s.heap();
     let report = summary(&heap, "test", 0);
     let row = |name: &str| report.classes.iter().find(|row| row.name == name);
     let list = row("List").unwrap();

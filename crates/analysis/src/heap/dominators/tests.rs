@@ -3,7 +3,6 @@
 
 use super::{is_set, Numbering};
 use crate::graph::Graph;
-use crate::heap::Heap;
 use crate::testing::Snapshot;
 
 /// DevTools' `computeIsEssentialEdge` decides which edges can retain: not weak ones, not
@@ -13,31 +12,33 @@ use crate::testing::Snapshot;
 /// of every object it dominates.
 #[test]
 fn retained_sizes_follow_only_essential_edges() {
-  let mut s = Snapshot::new();
-  let global = s.node("object", "global", 1);
-  let gc_roots = s.node("synthetic", "(GC roots)", 0);
-  let a = s.node("object", "A", 20);
-  let b = s.node("object", "B", 30);
-  let c = s.node("object", "C", 40);
-  let d = s.node("object", "D", 50);
-  let e = s.node("object", "E", 60);
-  let handle = s.node("object", "Handle", 5);
-  let f = s.node("object", "F", 70);
-  s.edge(0, "shortcut", "global", global);
-  s.edge(0, "element", "1", gc_roots);
-  s.edge(global, "property", "a", a);
-  s.edge(global, "property", "c", c);
-  s.edge(a, "property", "b", b);
-  s.edge(c, "property", "b", b); // B: two retainers, so global dominates it
-  s.edge(a, "property", "d", d);
-  s.edge(c, "weak", "d", d); // weak: A alone retains D
-  s.edge(a, "property", "e", e);
-  s.edge(c, "shortcut", "e", e); // a shortcut not from the root: A alone retains E
-  s.edge(b, "property", "self", b);
-  s.edge(gc_roots, "element", "0", handle);
-  s.edge(handle, "property", "a", a); // from outside the page into it: ignored
-  s.edge(handle, "property", "f", f); // F is outside the page: the handle retains it
-  let heap = Heap::new(s.graph(), &mut |_| {});
+  let (mut s, global) = Snapshot::with_global(1);
+  let [gc_roots, a, b, c, d, e, handle, f] = s.nodes([
+    ("synthetic", "(GC roots)", 0),
+    ("object", "A", 20),
+    ("object", "B", 30),
+    ("object", "C", 40),
+    ("object", "D", 50),
+    ("object", "E", 60),
+    ("object", "Handle", 5),
+    ("object", "F", 70),
+  ]);
+  s.edges(&[
+    (0, "element", "1", gc_roots),
+    (global, "property", "a", a),
+    (global, "property", "c", c),
+    (a, "property", "b", b),
+    (c, "property", "b", b), // B: two retainers, so global dominates it
+    (a, "property", "d", d),
+    (c, "weak", "d", d), // weak: A alone retains D
+    (a, "property", "e", e),
+    (c, "shortcut", "e", e), // a shortcut not from the root: A alone retains E
+    (b, "property", "self", b),
+    (gc_roots, "element", "0", handle),
+    (handle, "property", "a", a), // from outside the page into it: ignored
+    (handle, "property", "f", f), // F is outside the page: the handle retains it
+  ]);
+  let heap = s.heap();
   let dominator = |node: usize| heap.dominator[node] as usize;
   assert_eq!(
     [a, b, c, d, e, f, handle, global].map(dominator),
