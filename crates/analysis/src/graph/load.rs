@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-use super::{Graph, Types, ABSENT};
+use super::columns::{Graph, Types, ABSENT};
 use crate::parse::{field_position, visit, Layout, Meta, ParseError, Visitor};
 
 #[derive(Default)]

@@ -2,8 +2,14 @@
 //! reached by: a shortest retaining path.
 
 use super::ephemerons::Ephemerons;
-use super::{is_user_root, Keep, BASE_SYSTEM_DISTANCE, NONE, NO_DISTANCE};
+use super::roots::is_user_root;
 use crate::graph::Graph;
+
+/// Distance DevTools gives nodes reached only through system roots.
+pub const BASE_SYSTEM_DISTANCE: i32 = 100_000_000;
+/// Distance of nodes no root reaches.
+pub const NO_DISTANCE: i32 = -5;
+const NONE: u32 = u32::MAX;
 
 /// The edge by which the breadth-first search for distances first reached each node, by node:
 /// its source, type and name, which outlive the edges (`Keep::Parents`).
@@ -65,18 +71,19 @@ fn distance_edge(graph: &Graph, node: usize, edge: usize) -> bool {
   true
 }
 
-/// DevTools' `calculateDistances` for the Summary view, plus (under [`Keep::Everything`] and
-/// [`Keep::Parents`]) the edge each node was first reached by: a shortest retaining path.
+/// DevTools' `calculateDistances` for the Summary view, plus (if `record_parents`) the edge each node
+/// was first reached by: a shortest retaining path.
 pub(super) fn distances(
   graph: &Graph,
   ephemerons: &mut Ephemerons,
-  keep: Keep,
+  record_parents: bool,
 ) -> (Vec<i32>, Parents) {
   let n = graph.node_count();
   let mut distance = vec![NO_DISTANCE; n];
-  let mut parents = match keep {
-    Keep::Everything | Keep::Parents => Parents::new(n),
-    Keep::Nodes | Keep::Distances => Parents::default(),
+  let mut parents = if record_parents {
+    Parents::new(n)
+  } else {
+    Parents::default()
   };
   let mut queue: Vec<u32> = Vec::with_capacity(n);
   // One half of each WeakMap entry is skipped: the first one the search meets.

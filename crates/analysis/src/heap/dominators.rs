@@ -3,7 +3,8 @@
 //! The tests keep DevTools' own Lengauer–Tarjan as the reference the SEMI-NCA here must equal.
 
 use super::ephemerons::Ephemerons;
-use super::{is_dom_trees_root, Rules};
+use super::roots::is_dom_trees_root;
+use super::rules::Rules;
 use crate::graph::Graph;
 
 /// Nodes reachable over non-weak edges from the root's shortcut edges: DevTools' "page objects"

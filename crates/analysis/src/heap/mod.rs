@@ -16,14 +16,17 @@
 //!   (`calculateDistances`, with its filter for descriptor arrays and WeakMap entries).
 //!
 //! One file per rule: `owned` (shallow sizes), `classes`, `ephemerons` (WeakMap entries, which
-//! both dominators and distances read), `dominators`, `distances`. This module runs them in
-//! DevTools' order and keeps what an analysis asks for ([`Keep`]).
+//! both dominators and distances read), `dominators`, `distances`; `roots` and `rules` are what
+//! several of them read. This module runs them in DevTools' order and keeps what an analysis
+//! asks for ([`Keep`]); none of them imports it.
 
 mod classes;
 mod distances;
 mod dominators;
 mod ephemerons;
 mod owned;
+mod roots;
+mod rules;
 
 use std::borrow::Cow;
 
@@ -32,16 +35,11 @@ use crate::graph::Graph;
 use classes::propagate_dom_state;
 pub use classes::{apply_interfaces, infer_interfaces, Interfaces};
 use distances::distances;
-pub use distances::Parents;
+pub use distances::{Parents, BASE_SYSTEM_DISTANCE, NO_DISTANCE};
 use dominators::{essential_edges, Numbering};
 use ephemerons::Ephemerons;
 use owned::attribute_owned_sizes;
-
-/// Distance DevTools gives nodes reached only through system roots.
-pub const BASE_SYSTEM_DISTANCE: i32 = 100_000_000;
-/// Distance of nodes no root reaches.
-pub const NO_DISTANCE: i32 = -5;
-const NONE: u32 = u32::MAX;
+pub use rules::Rules;
 
 /// How far an analysis has come; shown as a progress bar by the CLI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,14 +58,6 @@ pub struct Heap {
   /// Each node's parent on the shortest retaining path the distance search found; empty
   /// under [`Keep::Nodes`] and [`Keep::Distances`].
   pub parents: Parents,
-}
-
-fn is_user_root(graph: &Graph, node: usize) -> bool {
-  graph.node_type[node] != graph.types.synthetic || is_dom_trees_root(graph, node)
-}
-
-fn is_dom_trees_root(graph: &Graph, node: usize) -> bool {
-  graph.node_type[node] == graph.types.synthetic && graph.name(node) == "(Document DOM trees)"
 }
 
 /// What classes and shallow sizes need (all of DevTools' load steps but dominators and
@@ -89,34 +79,6 @@ fn prepare(graph: &mut Graph, interfaces: Option<&Interfaces>, rules: Rules) {
       apply_interfaces(graph, &definitions);
     }
   }
-}
-
-/// The choices where heap analyzers differ. [`Rules::DEVTOOLS`] is what rheapdump reports; the
-/// others exist to show, in tests, that rheapdump differs from memlab exactly there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rules {
-  /// Move owned arrays' and hidden nodes' sizes to their owner (DevTools; memlab does not).
-  pub attribute_owned_sizes: bool,
-  /// Ignore the WeakMap table's edge to a value, keeping only the key's (DevTools; memlab keeps
-  /// both, so a value held by a live key is not in the key's retained size).
-  pub skip_weakmap_table_edges: bool,
-  /// Where the "page objects" start: an edge from a non-page object into a page object is
-  /// ignored. DevTools starts from the root's shortcuts (`global`); memlab from the root's
-  /// other edges (the GC roots), so that only what no root reaches is not "page".
-  pub page_from_shortcuts: bool,
-}
-
-impl Rules {
-  pub const DEVTOOLS: Rules = Rules {
-    attribute_owned_sizes: true,
-    skip_weakmap_table_edges: true,
-    page_from_shortcuts: true,
-  };
-  pub const MEMLAB: Rules = Rules {
-    attribute_owned_sizes: false,
-    skip_weakmap_table_edges: false,
-    page_from_shortcuts: false,
-  };
 }
 
 /// What an analysis reads of the graph once the heap is built.
@@ -158,7 +120,8 @@ impl Heap {
     prepare(&mut graph, None, rules);
     let mut ephemerons = Ephemerons::new(graph.strings.len());
     progress(Stage::Distances);
-    let (distance, parents) = distances(&graph, &mut ephemerons, keep);
+    let record_parents = matches!(keep, Keep::Everything | Keep::Parents);
+    let (distance, parents) = distances(&graph, &mut ephemerons, record_parents);
     if keep == Keep::Distances {
       return Heap {
         graph,

@@ -1,6 +1,6 @@
 //! Owned sizes: what DevTools adds to an object's shallow size.
 
-use super::is_user_root;
+use super::roots::is_user_root;
 use crate::graph::Graph;
 
 /// DevTools' `calculateShallowSizes`: arrays, hidden nodes and external string data owned by

@@ -10,15 +10,16 @@
 //! hold (every number needs at least two bytes, a digit and a separator), values must fit in
 //! u32 (as in DevTools), and the header itself is bounded. Every error says at which byte.
 
+mod error;
 mod meta;
 mod reader;
 
+pub use error::ParseError;
 pub use meta::Meta;
 pub(crate) use meta::{enum_names, field_position, Layout};
 
-use std::fmt;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::Read;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -43,32 +44,6 @@ pub struct HeapSnapshot {
   pub strings: Vec<String>,
 }
 
-#[derive(Debug)]
-pub enum ParseError {
-  Io(io::Error),
-  /// The bytes are not what a heap snapshot has at `offset`.
-  Syntax {
-    offset: u64,
-    message: String,
-  },
-}
-
-impl fmt::Display for ParseError {
-  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    match self {
-      ParseError::Io(err) => write!(f, "{err}"),
-      ParseError::Syntax { offset, message } => write!(f, "at byte {offset}: {message}"),
-    }
-  }
-}
-
-impl std::error::Error for ParseError {}
-
-impl From<io::Error> for ParseError {
-  fn from(err: io::Error) -> Self {
-    ParseError::Io(err)
-  }
-}
 /// The header is a few KB in every snapshot V8 writes; anything far larger is not one.
 const MAX_HEADER: usize = 4 << 20;
 

@@ -4,7 +4,7 @@
 
 use std::io::{self, Read};
 
-use super::ParseError;
+use super::error::ParseError;
 
 const BUFFER: usize = 1 << 16;
 

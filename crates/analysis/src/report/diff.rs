@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::graph::Graph;
 
-use super::{classes_of, top_by, ClassKey, NONE};
+use super::common::{classes_of, top_by, ClassKey, NONE};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ClassDiff {

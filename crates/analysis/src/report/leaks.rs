@@ -9,8 +9,8 @@ use serde::Serialize;
 use crate::graph::Graph;
 use crate::heap::Heap;
 
+use super::common::{retained_by_key, short, top_by, Step, NONE};
 use super::paths::first_path;
-use super::{retained_by_key, short, top_by, Step, NONE};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LeakGroup {

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::graph::Graph;
 use crate::heap::{Heap, BASE_SYSTEM_DISTANCE, NO_DISTANCE};
 
-use super::{distance_of, short, Step, NONE};
+use super::common::{distance_of, short, Step, NONE};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Paths {

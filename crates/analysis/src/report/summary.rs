@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::heap::Heap;
 
-use super::{classes_of, distance_of, location_text, retained_by_key, short, top_by, NONE};
+use super::common::{classes_of, distance_of, location_text, retained_by_key, short, top_by, NONE};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ClassRow {
