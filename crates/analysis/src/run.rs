@@ -15,7 +15,7 @@ use crate::report::{self, Diff, Leaks, Paths, Summary};
 use crate::validate::{self, Soundness, Unsound, Validity};
 
 /// One analysis, as the addon's functions and the CLI's commands ask for it: the one request
-/// type both dispatch through [`run`]. Paths are as given; `top` and `max` of 0 mean all.
+/// type both dispatch through [`run`]. Paths are as given; a `top` of 0 means all rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
   /// DevTools' Summary view (`summary`).
