@@ -346,7 +346,17 @@ export interface RetainingPaths {
   paths: PathStep[][]
 }
 
-/** Rejections carry `code` (an errno name, ERR_SNAPSHOT_SYNTAX, ERR_NODE_NOT_FOUND, ERR_SNAPSHOT_NOT_A_FILE for a pipe, FIFO or device) and `path`. */
+/** What `validate` reports of a sound snapshot, as `rheapdump validate --json` prints it. */
+export interface SnapshotValidity {
+  file: string
+  /** Always true: an unsound snapshot rejects (ERR_SNAPSHOT_UNSOUND, ERR_SNAPSHOT_SYNTAX). */
+  valid: true
+  nodes: number
+  edges: number
+  strings: number
+}
+
+/** Rejections carry `code` (an errno name, ERR_SNAPSHOT_SYNTAX, ERR_SNAPSHOT_UNSOUND, ERR_NODE_NOT_FOUND, ERR_SNAPSHOT_NOT_A_FILE for a pipe, FIFO or device, ERR_RHEAPDUMP_ANALYSIS_INTERNAL for a bug in the analysis) and `path`. */
 export interface AnalysisError extends Error {
   code: string
   path: string
@@ -365,7 +375,7 @@ export const analysis: {
   diff(before: string, after: string, options?: AnalysisOptions): Promise<SnapshotDiff>
   leaks(baseline: string, target: string, final: string, options?: AnalysisOptions): Promise<LeakReport>
   path(file: string, id: number, options?: { max?: number; progress?: boolean }): Promise<RetainingPaths>
-  validate(file: string): Promise<{ nodes: number; edges: number; strings: number }>
+  validate(file: string): Promise<SnapshotValidity>
 }
 
 declare const rheapdump: {

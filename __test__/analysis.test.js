@@ -241,8 +241,20 @@ test('a progress bar on stderr when it is a terminal and the file is large; none
 
 test('the JS API resolves to the same reports and rejects with code and path', async () => {
   const { analysis } = require(ROOT)
-  const cliReport = json('summary', snap('final'), '--top', '5')
-  assert.deepEqual(await analysis.summary(snap('final'), { top: 5 }), cliReport)
+  const [baseline, target, final] = ['baseline', 'target', 'final'].map(snap)
+  const id = json('leaks', baseline, target, final).groups[0].path.at(-1).id
+  // One JSON shape per report: the CLI's --json output equals what the JS API resolves to.
+  const pairs = {
+    summary: [json('summary', final, '--top', '5'), await analysis.summary(final, { top: 5 })],
+    diff: [json('diff', baseline, final, '--top', '5'), await analysis.diff(baseline, final, { top: 5 })],
+    leaks: [json('leaks', baseline, target, final, '--top', '3'), await analysis.leaks(baseline, target, final, { top: 3 })],
+    path: [json('path', final, String(id), '--max', '2'), await analysis.path(final, id, { max: 2 })],
+    validate: [json('validate', final), await analysis.validate(final)],
+  }
+  for (const [name, [fromCli, fromApi]] of Object.entries(pairs)) assert.deepEqual(fromApi, fromCli, name)
+  assert.deepEqual(keys(pairs.validate[1]), ['edges', 'file', 'nodes', 'strings', 'valid'])
+  assert.equal(pairs.validate[1].valid, true)
+  assert.equal(pairs.validate[1].file, final)
   const missing = path.join(dir, 'nope.heapsnapshot')
   await assert.rejects(analysis.summary(missing), { code: 'ENOENT', path: missing })
   await assert.rejects(analysis.diff(snap('final'), missing), { code: 'ENOENT', path: missing })

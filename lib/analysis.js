@@ -33,11 +33,9 @@ async function run(task) {
   return JSON.parse(result)
 }
 
-/** Checks a snapshot's structure; resolves to its counts, rejects with ERR_SNAPSHOT_* otherwise. */
+/** Checks a snapshot's structure; resolves to the report `validate --json` prints, rejects with ERR_SNAPSHOT_* otherwise. */
 async function validate(file) {
-  const result = await native.validateSnapshot(checkFile(file, 'file'))
-  if ('code' in result) throw analysisError(result)
-  return { nodes: result.nodes, edges: result.edges, strings: result.strings }
+  return run(native.validateSnapshot(checkFile(file, 'file')))
 }
 
 module.exports = {

@@ -1,7 +1,8 @@
 'use strict'
 
-// `npm test`: the Rust tests, then the whole JS suite once per supported Node major (20, 22, 24,
-// 26; official binaries from the npm registry, see scripts/node-versions.js), then the API,
+// `npm test`: the Rust tests (with those plain `cargo test` ignores for needing the network),
+// then the whole JS suite once per supported Node major (20, 22, 24, 26; official binaries
+// from the npm registry, see scripts/node-versions.js), then the API,
 // signal and heapdump-suite tests once more with the pure-JS fallback forced
 // (RHEAPDUMP_FALLBACK=1; tests of what only the addon does are skipped there, with the reason).
 // Ends with one "N passed, N failed" line over all runs.
@@ -24,7 +25,10 @@ function run(command, args, options = {}) {
 }
 
 function cargoTests() {
-  const result = run('cargo', ['test', '--workspace', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  // --include-ignored: the tests plain `cargo test` leaves out because they need the network,
+  // such as the DevTools/memlab parity test (crates/analysis/tests/parity.rs), which installs
+  // its peers with scripts/peers.js.
+  const result = run('cargo', ['test', '--workspace', '--quiet', '--', '--include-ignored'], { stdio: ['ignore', 'pipe', 'inherit'] })
   process.stdout.write(result.stdout)
   let passed = 0
   let failed = 0

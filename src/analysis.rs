@@ -1,25 +1,17 @@
 use napi::bindgen_prelude::{AsyncTask, Either};
 use napi::{Env, Task};
 use napi_derive::napi;
-use std::path::Path;
+use std::panic::{self, AssertUnwindSafe};
 
 use rheapdump_analysis::progress::Bar;
-use rheapdump_analysis::run::{self, Failure, Progress, Quiet};
-
-/// A sound snapshot's counts.
-#[napi(object)]
-pub struct SnapshotCounts {
-  pub nodes: f64,
-  pub edges: f64,
-  pub strings: f64,
-  pub node_fields: u32,
-}
+use rheapdump_analysis::run::{self, Failure, Progress, Quiet, Request};
 
 /// Why an analysis failed; lib/analysis.js turns it into an Error.
 #[napi(object)]
 pub struct AnalysisFailure {
   /// An errno name for I/O failures, else ERR_SNAPSHOT_SYNTAX, ERR_SNAPSHOT_UNSOUND,
-  /// ERR_NODE_NOT_FOUND or ERR_SNAPSHOT_NOT_A_FILE (a pipe, FIFO or device).
+  /// ERR_NODE_NOT_FOUND, ERR_SNAPSHOT_NOT_A_FILE (a pipe, FIFO or device) or
+  /// ERR_RHEAPDUMP_ANALYSIS_INTERNAL (a bug: the analysis panicked).
   pub code: String,
   pub path: String,
   pub description: String,
@@ -35,121 +27,91 @@ impl From<Failure> for AnalysisFailure {
   }
 }
 
-pub struct ValidateTask {
-  path: String,
-}
-
-impl Task for ValidateTask {
-  type Output = Either<SnapshotCounts, AnalysisFailure>;
-  type JsValue = Either<SnapshotCounts, AnalysisFailure>;
-
-  fn compute(&mut self) -> napi::Result<Self::Output> {
-    Ok(match run::validate(Path::new(&self.path), &mut Quiet) {
-      Ok(sound) => Either::A(SnapshotCounts {
-        nodes: sound.nodes as f64,
-        edges: sound.edges as f64,
-        strings: sound.strings as f64,
-        node_fields: sound.node_fields as u32,
-      }),
-      Err(failure) => Either::B(failure.into()),
-    })
-  }
-
-  fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
-    Ok(output)
-  }
-}
-
-/// Reads and checks a .heapsnapshot file on a worker thread.
-#[napi]
-pub fn validate_snapshot(path: String) -> AsyncTask<ValidateTask> {
-  AsyncTask::new(ValidateTask { path })
-}
-
-pub enum Analysis {
-  Summary {
-    file: String,
-    top: u32,
-  },
-  Diff {
-    before: String,
-    after: String,
-    top: u32,
-  },
-  Leaks {
-    baseline: String,
-    target: String,
-    last: String,
-    top: u32,
-  },
-  Path {
-    file: String,
-    id: u32,
-    max: u32,
-  },
-}
+/// An analysis that failed for want of a bug fix, not because of its input: it panicked, or its
+/// report could not be serialized. Its code, which lib/analysis.js passes on.
+const INTERNAL: &str = "ERR_RHEAPDUMP_ANALYSIS_INTERNAL";
 
 pub struct AnalysisTask {
-  analysis: Analysis,
+  request: Request,
   progress: bool,
 }
 
-fn json<T: serde::Serialize>(value: &T) -> String {
-  serde_json::to_string(value).unwrap_or_default()
+impl AnalysisTask {
+  fn new(request: Request, progress: bool) -> AsyncTask<AnalysisTask> {
+    AsyncTask::new(AnalysisTask { request, progress })
+  }
+
+  fn internal(&self, description: String) -> AnalysisFailure {
+    let path = match &self.request {
+      Request::Summary { file, .. }
+      | Request::Instances { file, .. }
+      | Request::Path { file, .. }
+      | Request::Validate { file } => file,
+      Request::Diff { after, .. } => after,
+      Request::Leaks { last, .. } => last,
+    };
+    AnalysisFailure {
+      code: INTERNAL.to_string(),
+      path: path.display().to_string(),
+      description,
+    }
+  }
 }
 
 impl Task for AnalysisTask {
-  /// The report as JSON, the contract the CLI prints with --json.
+  /// The report as JSON, the contract the CLI prints with --json ([`Report::to_json`]).
   type Output = Either<String, AnalysisFailure>;
   type JsValue = Either<String, AnalysisFailure>;
 
   fn compute(&mut self) -> napi::Result<Self::Output> {
-    let mut bar = Bar::default();
-    let progress: &mut dyn Progress = if self.progress { &mut bar } else { &mut Quiet };
-    let path = |p: &String| Path::new(p).to_path_buf();
-    let result = match &self.analysis {
-      Analysis::Summary { file, top } => {
-        run::summary(&path(file), *top as usize, progress).map(|s| json(&s))
+    // A panic must not unwind out of this libuv worker thread: across napi-rs's `extern "C"`
+    // callback it would abort the user's process. Caught, it rejects the one promise.
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+      let mut bar = Bar::default();
+      let progress: &mut dyn Progress = if self.progress { &mut bar } else { &mut Quiet };
+      run::run(&self.request, progress).map(|report| report.to_json())
+    }));
+    Ok(match outcome {
+      Ok(Ok(Ok(json))) => Either::A(json),
+      Ok(Ok(Err(err))) => {
+        Either::B(self.internal(format!("the report cannot be written as JSON: {err}")))
       }
-      Analysis::Diff { before, after, top } => {
-        run::diff(&path(before), &path(after), *top as usize, progress).map(|d| json(&d))
+      Ok(Err(failure)) => Either::B(failure.into()),
+      Err(payload) => {
+        let what = payload
+          .downcast_ref::<&str>()
+          .map(|s| s.to_string())
+          .or_else(|| payload.downcast_ref::<String>().cloned())
+          .unwrap_or_default();
+        Either::B(self.internal(format!(
+          "the analysis failed (a bug in rheapdump, please report it): {what}"
+        )))
       }
-      Analysis::Leaks {
-        baseline,
-        target,
-        last,
-        top,
-      } => run::leaks(
-        &path(baseline),
-        &path(target),
-        &path(last),
-        *top as usize,
-        progress,
-      )
-      .map(|l| json(&l)),
-      Analysis::Path { file, id, max } => {
-        run::paths(&path(file), *id, *max as usize, progress).map(|p| json(&p))
-      }
-    };
-    drop(bar);
-    Ok(match result {
-      Ok(done) => Either::A(done),
-      Err(failure) => Either::B(failure.into()),
     })
   }
 
   fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
     Ok(output)
   }
+}
+
+/// Reads and checks a .heapsnapshot file on a worker thread: the `validate` report as JSON.
+#[napi]
+pub fn validate_snapshot(path: String) -> AsyncTask<AnalysisTask> {
+  AnalysisTask::new(Request::Validate { file: path.into() }, false)
 }
 
 /// DevTools' Summary view of a snapshot, on a worker thread.
 #[napi]
 pub fn analyze_summary(file: String, top: u32, progress: bool) -> AsyncTask<AnalysisTask> {
-  AsyncTask::new(AnalysisTask {
-    analysis: Analysis::Summary { file, top },
+  let top = top as usize;
+  AnalysisTask::new(
+    Request::Summary {
+      file: file.into(),
+      top,
+    },
     progress,
-  })
+  )
 }
 
 /// DevTools' Comparison view of two snapshots.
@@ -160,10 +122,8 @@ pub fn analyze_diff(
   top: u32,
   progress: bool,
 ) -> AsyncTask<AnalysisTask> {
-  AsyncTask::new(AnalysisTask {
-    analysis: Analysis::Diff { before, after, top },
-    progress,
-  })
+  let (before, after, top) = (before.into(), after.into(), top as usize);
+  AnalysisTask::new(Request::Diff { before, after, top }, progress)
 }
 
 /// The three-snapshot technique: what was allocated after BASELINE, is in TARGET, and still lives in FINAL.
@@ -175,22 +135,18 @@ pub fn analyze_leaks(
   top: u32,
   progress: bool,
 ) -> AsyncTask<AnalysisTask> {
-  AsyncTask::new(AnalysisTask {
-    analysis: Analysis::Leaks {
-      baseline,
-      target,
-      last,
-      top,
-    },
-    progress,
-  })
+  let request = Request::Leaks {
+    baseline: baseline.into(),
+    target: target.into(),
+    last: last.into(),
+    top: top as usize,
+  };
+  AnalysisTask::new(request, progress)
 }
 
 /// The shortest retaining paths to one node.
 #[napi]
 pub fn analyze_path(file: String, id: u32, max: u32, progress: bool) -> AsyncTask<AnalysisTask> {
-  AsyncTask::new(AnalysisTask {
-    analysis: Analysis::Path { file, id, max },
-    progress,
-  })
+  let (file, max) = (file.into(), max as usize);
+  AnalysisTask::new(Request::Path { file, id, max }, progress)
 }

@@ -1,5 +1,20 @@
-//! Heap snapshot analysis with no Node-API dependency: reading `.heapsnapshot` files into compact
-//! arrays and checking them; and sampling heap profiles (`profile`). The addon runs it off the JS thread; `cargo test` covers it.
+//! Heap snapshot analysis with no Node-API dependency: the addon runs it on a worker thread,
+//! the CLI (crates/cli) in a process of its own, and `cargo test` covers it offline. One
+//! pipeline, each stage reading only the one before it:
+//!
+//! - [`parse`]: streams a `.heapsnapshot` (untrusted input, bounded by the file's size) to a
+//!   visitor, header first, then the arrays in chunks. [`validate`] is one visitor: the
+//!   structural checks in one pass.
+//! - [`graph`]: the other visitor, keeping the fields the analyses read in compact columns.
+//! - [`heap`]: what DevTools computes when it loads a snapshot (owned sizes, class names,
+//!   dominators and retained sizes, distances), the same way, so the figures match its views.
+//! - [`report`]: the Summary, Comparison, leaks and retaining paths, as the serializable
+//!   structs that are the JSON contract.
+//! - [`run`]: one [`run::Request`] from file names to a report, with progress: what the addon
+//!   and the CLI both call.
+//!
+//! Beside the pipeline: [`profile`] reads sampling heap profiles (`.heapprofile`), [`origin`]
+//! tells whether snapshots come from one process, [`progress`] draws the bar.
 #![deny(clippy::all)]
 // Nodes and edges live in parallel columns indexed by ordinal; loops over ordinals read best.
 #![allow(clippy::needless_range_loop)]
@@ -10,7 +25,8 @@ pub mod origin;
 pub mod parse;
 pub mod profile;
 pub mod progress;
-pub mod render;
 pub mod report;
 pub mod run;
+#[cfg(test)]
+mod testing;
 pub mod validate;

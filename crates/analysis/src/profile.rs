@@ -21,8 +21,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::render::{size, table};
-
 /// A profile that could not be read, or two that cannot be compared.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileError {
@@ -471,78 +469,6 @@ pub fn diff_of(a: &Profile, b: &Profile, names: (&str, &str), limit: usize) -> P
     external_delta: b.external_bytes() as i64 - a.external_bytes() as i64,
     functions: by_function(b, new.iter().map(|s| (s.node, s.size, 1)), new_bytes, limit),
   }
-}
-
-fn samples(count: u64) -> String {
-  if count == 1 {
-    "1 sample".to_string()
-  } else {
-    format!("{count} samples")
-  }
-}
-
-fn percent(share: f64) -> String {
-  format!("{:.1}%", share * 100.0)
-}
-
-fn function_table(rows: &[FunctionRow]) -> String {
-  let mut table = table(
-    &[
-      "Function", "Location", "Self", "Self %", "Total", "Total %", "Samples",
-    ],
-    2,
-  );
-  for row in rows {
-    table.add_row(vec![
-      row.function.clone(),
-      row.location.clone(),
-      size(row.self_bytes),
-      percent(row.self_share),
-      size(row.total_bytes),
-      percent(row.total_share),
-      row.samples.to_string(),
-    ]);
-  }
-  table.to_string()
-}
-
-pub fn render_top(top: &Top) -> String {
-  let interval = top
-    .interval
-    .map_or("an unknown interval".to_string(), |bytes| {
-      format!("one sample per {}", size(bytes))
-    });
-  let mut out = format!(
-    "{}: {} live in {} ({interval}); off-heap (external, not sampled): {}\n\n",
-    top.file,
-    size(top.sampled_bytes),
-    samples(top.samples),
-    size(top.external_bytes)
-  );
-  out.push_str(&function_table(&top.functions));
-  out.push('\n');
-  out
-}
-
-pub fn render_diff(diff: &ProfileDiff) -> String {
-  let sign = if diff.external_delta < 0 { "-" } else { "+" };
-  let mut out = format!(
-    "{} → {}\nallocated after the first and alive in the second: {} in {}; freed: {} in {}; off-heap: {sign}{}\n\n",
-    diff.before,
-    diff.after,
-    size(diff.new_bytes),
-    samples(diff.new_samples),
-    size(diff.freed_bytes),
-    samples(diff.freed_samples),
-    size(diff.external_delta.unsigned_abs())
-  );
-  if diff.functions.is_empty() {
-    out.push_str("nothing allocated after the first profile is alive in the second\n");
-  } else {
-    out.push_str(&function_table(&diff.functions));
-    out.push('\n');
-  }
-  out
 }
 
 /// Folded stacks (`root;caller;callee bytes`), one line per stack with live bytes, for

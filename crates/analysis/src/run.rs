@@ -12,7 +12,108 @@ use crate::heap::{infer_interfaces, prepare_classes, Heap, Interfaces, Keep, Rul
 use crate::origin::{self, common_share, Origin};
 use crate::parse::ParseError;
 use crate::report::{self, Diff, Leaks, Paths, Summary};
-use crate::validate::{self, Soundness, Unsound};
+use crate::validate::{self, Soundness, Unsound, Validity};
+
+/// One analysis, as the addon's functions and the CLI's commands ask for it: the one request
+/// type both dispatch through [`run`]. Paths are as given; a `top` of 0 means all rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+  /// DevTools' Summary view (`summary`).
+  Summary { file: PathBuf, top: usize },
+  /// The objects of one class (`summary --class`), or with `before` those that snapshot
+  /// lacks (`diff --class`).
+  Instances {
+    file: PathBuf,
+    class: String,
+    before: Option<PathBuf>,
+    top: usize,
+  },
+  /// DevTools' Comparison view (`diff`).
+  Diff {
+    before: PathBuf,
+    after: PathBuf,
+    top: usize,
+  },
+  /// The three-snapshot technique (`leaks`).
+  Leaks {
+    baseline: PathBuf,
+    target: PathBuf,
+    last: PathBuf,
+    top: usize,
+  },
+  /// Retaining paths to node `id` (`path`).
+  Path { file: PathBuf, id: u32, max: usize },
+  /// The structural checks (`validate`).
+  Validate { file: PathBuf },
+}
+
+/// The report a [`Request`] yields. [`Report::to_json`] is the JSON contract, the same for the
+/// CLI's `--json` and the addon.
+#[derive(Debug)]
+pub enum Report {
+  Summary(Summary),
+  Instances(report::Instances),
+  Diff(Diff),
+  Leaks(Leaks),
+  Paths(Paths),
+  Validate(Validity),
+}
+
+impl Report {
+  /// The report as one line of JSON.
+  pub fn to_json(&self) -> serde_json::Result<String> {
+    match self {
+      Report::Summary(r) => serde_json::to_string(r),
+      Report::Instances(r) => serde_json::to_string(r),
+      Report::Diff(r) => serde_json::to_string(r),
+      Report::Leaks(r) => serde_json::to_string(r),
+      Report::Paths(r) => serde_json::to_string(r),
+      Report::Validate(r) => serde_json::to_string(r),
+    }
+  }
+
+  /// Why a comparison may mean little (two processes, out of order, …); empty when sound and
+  /// for reports of one snapshot.
+  pub fn warnings(&self) -> &[String] {
+    match self {
+      Report::Instances(r) => &r.warnings,
+      Report::Diff(r) => &r.warnings,
+      Report::Leaks(r) => &r.warnings,
+      Report::Summary(_) | Report::Paths(_) | Report::Validate(_) => &[],
+    }
+  }
+}
+
+/// Runs one analysis, reporting progress.
+pub fn run(request: &Request, progress: &mut dyn Progress) -> Result<Report, Failure> {
+  Ok(match request {
+    Request::Summary { file, top } => Report::Summary(summary(file, *top, progress)?),
+    Request::Instances {
+      file,
+      class,
+      before,
+      top,
+    } => Report::Instances(instances(file, class, before.as_deref(), *top, progress)?),
+    Request::Diff { before, after, top } => Report::Diff(diff(before, after, *top, progress)?),
+    Request::Leaks {
+      baseline,
+      target,
+      last,
+      top,
+    } => Report::Leaks(leaks(baseline, target, last, *top, progress)?),
+    Request::Path { file, id, max } => Report::Paths(paths(file, *id, *max, progress)?),
+    Request::Validate { file } => {
+      let sound = validate(file, progress)?;
+      Report::Validate(Validity {
+        edges: sound.edges,
+        file: name(file),
+        nodes: sound.nodes,
+        strings: sound.strings,
+        valid: true,
+      })
+    }
+  })
+}
 
 /// Told how far an analysis has come; the CLI draws it as a progress bar.
 pub trait Progress {

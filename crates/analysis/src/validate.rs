@@ -5,8 +5,7 @@
 use std::fmt;
 use std::io::Read;
 
-use crate::graph::Layout;
-use crate::parse::{visit, Meta, ParseError, Visitor};
+use crate::parse::{enum_names, field_position, visit, Layout, Meta, ParseError, Visitor};
 
 /// What a sound snapshot holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +14,19 @@ pub struct Soundness {
   pub edges: usize,
   pub strings: usize,
   pub node_fields: usize,
+}
+
+/// The `validate` report of a sound snapshot, the same JSON from the CLI (`validate --json`)
+/// and the addon (`analysis.validate`). `valid` is always true here: an unsound file is a
+/// failure, which the CLI prints as `{code, error, file, valid: false}`. The fields are in
+/// alphabetical order, the order the CLI printed them in when it built this with `json!`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Validity {
+  pub edges: usize,
+  pub file: String,
+  pub nodes: usize,
+  pub strings: usize,
+  pub valid: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,30 +40,8 @@ impl fmt::Display for Unsound {
 
 impl std::error::Error for Unsound {}
 
-/// Where `name` is among a record's fields (`meta.node_fields`, `meta.edge_fields`).
-pub fn field_position(fields: &[String], name: &str) -> Result<usize, String> {
-  fields
-    .iter()
-    .position(|f| f == name)
-    .ok_or_else(|| format!("meta declares no '{name}' field"))
-}
-
 fn field(fields: &[String], name: &str) -> Result<usize, Unsound> {
   field_position(fields, name).map_err(Unsound)
-}
-
-/// Names of an enumerated field (`meta.node_types[i]` when it is a list).
-pub fn enum_names(types: &[serde_json::Value], index: usize) -> Vec<String> {
-  types
-    .get(index)
-    .and_then(|t| t.as_array())
-    .map(|names| {
-      names
-        .iter()
-        .map(|n| n.as_str().unwrap_or_default().to_string())
-        .collect()
-    })
-    .unwrap_or_default()
 }
 
 /// Checks the snapshot `input` (`size` bytes) in one streaming pass: `Err` when it cannot be read

@@ -5,16 +5,17 @@
 //! Exit status: 0 on success, 1 when a file cannot be analysed, 2 on a usage error.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+mod render;
 
 use clap::error::ErrorKind;
 use clap::{Parser, Subcommand, ValueEnum};
 use rheapdump_analysis::profile::{self, Profile, ProfileError};
 use rheapdump_analysis::progress::Bar;
-use rheapdump_analysis::render;
-use rheapdump_analysis::run::{self, Failure, Progress, Quiet};
-use rheapdump_analysis::validate::Soundness;
+
+use rheapdump_analysis::run::{self, Failure, Progress, Quiet, Request};
 use rheapdump_core::naming;
 use serde::Serialize;
 
@@ -174,11 +175,11 @@ fn profile(command: ProfileCommand, json: bool) -> Result<Vec<u8>, ProfileError>
   Ok(match command {
     ProfileCommand::Top { file, top } => {
       let report = profile::top(&file, top)?;
-      output(&report, json, profile::render_top).into_bytes()
+      output(&report, json, render::profile_top).into_bytes()
     }
     ProfileCommand::Diff { before, after, top } => {
       let report = profile::diff(&before, &after, top)?;
-      output(&report, json, profile::render_diff).into_bytes()
+      output(&report, json, render::profile_diff).into_bytes()
     }
     ProfileCommand::Convert { file, to, output } => {
       let read = Profile::read(&file)?;
@@ -285,18 +286,6 @@ fn output<T: Serialize>(report: &T, json: bool, text: fn(&T) -> String) -> Strin
   }
 }
 
-/// What `validate` prints of a sound snapshot.
-fn soundness(file: &Path, sound: &Soundness, json: bool) -> String {
-  let name = file.display().to_string();
-  if json {
-    let report = serde_json::json!({ "file": name, "valid": true, "nodes": sound.nodes, "edges": sound.edges, "strings": sound.strings });
-    format!("{report}\n")
-  } else {
-    let (nodes, edges, strings) = (sound.nodes, sound.edges, sound.strings);
-    format!("{name}: sound heap snapshot: {nodes} nodes, {edges} edges, {strings} strings\n")
-  }
-}
-
 /// glibc serves blocks below its mmap threshold from the heap and raises that threshold (up to
 /// 32 MiB) each time a larger block is freed; a freed per-node array of a few MB then stays in
 /// RSS. A fixed threshold returns every large array to the system when it is freed.
@@ -338,25 +327,19 @@ fn main() -> ExitCode {
     }
     command => command,
   };
-  let validating = matches!(command, Command::Validate { .. });
-  let mut bar = Bar::default();
-  let progress: &mut dyn Progress = if io::stderr().is_terminal() {
-    &mut bar
-  } else {
-    &mut Quiet
-  };
-  // Printed once the progress bar is gone.
-  let mut warnings: Vec<String> = Vec::new();
-  let outcome = match command {
+  let mut by_path = false;
+  let request = match command {
     Command::Summary {
       file,
       top,
       class: Some(class),
-    } => run::instances(&file, &class, None, top, progress)
-      .map(|i| output(&i, json, render::instances)),
-    Command::Summary { file, top, .. } => {
-      run::summary(&file, top, progress).map(|s| output(&s, json, render::summary))
-    }
+    } => Request::Instances {
+      file,
+      class,
+      before: None,
+      top,
+    },
+    Command::Summary { file, top, .. } => Request::Summary { file, top },
     Command::Diff {
       before,
       after,
@@ -365,16 +348,15 @@ fn main() -> ExitCode {
     } => match snapshots(vec![Some(before), after], 2) {
       Err(usage) => return usage_error(&usage),
       Ok(files) => {
-        let (before, after) = (&files[0], &files[1]);
+        let [before, after]: [PathBuf; 2] = files.try_into().expect("snapshots gives 2 files");
         match class {
-          Some(class) => run::instances(after, &class, Some(before), top, progress).map(|i| {
-            warnings.clone_from(&i.warnings);
-            output(&i, json, render::instances)
-          }),
-          None => run::diff(before, after, top, progress).map(|d| {
-            warnings.clone_from(&d.warnings);
-            output(&d, json, render::diff)
-          }),
+          Some(class) => Request::Instances {
+            file: after,
+            class,
+            before: Some(before),
+            top,
+          },
+          None => Request::Diff { before, after, top },
         }
       }
     },
@@ -383,37 +365,52 @@ fn main() -> ExitCode {
       target,
       last,
       top,
-      by_path,
+      by_path: grouped,
     } => match snapshots(vec![Some(baseline), target, last], 3) {
       Err(usage) => return usage_error(&usage),
       Ok(files) => {
-        let text = if by_path {
-          render::leak_groups
-        } else {
-          render::leaks
-        };
-        run::leaks(&files[0], &files[1], &files[2], top, progress).map(|l| {
-          warnings.clone_from(&l.warnings);
-          output(&l, json, text)
-        })
+        by_path = grouped;
+        let [baseline, target, last]: [PathBuf; 3] =
+          files.try_into().expect("snapshots gives 3 files");
+        Request::Leaks {
+          baseline,
+          target,
+          last,
+          top,
+        }
       }
     },
-    Command::Path { file, id, max } => {
-      run::paths(&file, id, max, progress).map(|p| output(&p, json, render::paths))
-    }
-    Command::Validate { file } => {
-      run::validate(&file, progress).map(|sound| soundness(&file, &sound, json))
-    }
+    Command::Path { file, id, max } => Request::Path { file, id, max },
+    Command::Validate { file } => Request::Validate { file },
     Command::Profile(_) => unreachable!("profile commands return above"),
   };
+  let mut bar = Bar::default();
+  let progress: &mut dyn Progress = if io::stderr().is_terminal() {
+    &mut bar
+  } else {
+    &mut Quiet
+  };
+  let outcome = run::run(&request, progress);
   // The bar is cleared before the report is printed, or clearing it would erase report lines.
   drop(bar);
-  warn(&warnings);
   match outcome {
-    Ok(text) => print(&text),
+    Ok(report) => {
+      // On stderr, where they are seen even with --json.
+      warn(report.warnings());
+      if !json {
+        return print(&render::report(&report, by_path));
+      }
+      match report.to_json() {
+        Ok(text) => print(&format!("{text}\n")),
+        Err(err) => {
+          eprintln!("rheapdump: the report cannot be written as JSON: {err}");
+          ExitCode::FAILURE
+        }
+      }
+    }
     Err(failure) => {
       // validate --json answers on stdout either way.
-      if validating && json {
+      if json && matches!(request, Request::Validate { .. }) {
         let path = failure.path().display().to_string();
         let report = serde_json::json!({ "file": path, "valid": false, "code": failure.code(), "error": failure.description() });
         print(&format!("{report}\n"));

@@ -5,7 +5,30 @@ use std::fmt::Write;
 use bytesize::ByteSize;
 use comfy_table::{CellAlignment, LineStyle, Table, TableStyle};
 
-use crate::report::{Diff, Instances, Leaks, Paths, Step, Summary};
+use rheapdump_analysis::heap::BASE_SYSTEM_DISTANCE;
+use rheapdump_analysis::profile::{FunctionRow, ProfileDiff, Top};
+use rheapdump_analysis::report::{Diff, Instances, Leaks, Paths, Step, Summary};
+use rheapdump_analysis::run::Report;
+use rheapdump_analysis::validate::Validity;
+
+/// A report as text; `by_path` groups leaks by retaining path (`leaks --by-path`).
+pub fn report(report: &Report, by_path: bool) -> String {
+  match report {
+    Report::Summary(s) => summary(s),
+    Report::Instances(i) => instances(i),
+    Report::Diff(d) => diff(d),
+    Report::Leaks(l) if by_path => leak_groups(l),
+    Report::Leaks(l) => leaks(l),
+    Report::Paths(p) => paths(p),
+    Report::Validate(v) => validity(v),
+  }
+}
+
+/// What `validate` prints of a sound snapshot.
+fn validity(v: &Validity) -> String {
+  let (file, nodes, edges, strings) = (&v.file, v.nodes, v.edges, v.strings);
+  format!("{file}: sound heap snapshot: {nodes} nodes, {edges} edges, {strings} strings\n")
+}
 
 pub fn size(bytes: u64) -> String {
   ByteSize::b(bytes).display().iec().to_string()
@@ -49,8 +72,8 @@ pub(crate) fn table(header: &[&str], numeric_from: usize) -> Table {
 fn distance(d: Option<i64>) -> String {
   match d {
     None => "-".into(),
-    Some(d) if d >= crate::heap::BASE_SYSTEM_DISTANCE as i64 => {
-      format!("sys+{}", d - crate::heap::BASE_SYSTEM_DISTANCE as i64)
+    Some(d) if d >= BASE_SYSTEM_DISTANCE as i64 => {
+      format!("sys+{}", d - BASE_SYSTEM_DISTANCE as i64)
     }
     Some(d) => d.to_string(),
   }
@@ -300,5 +323,79 @@ pub fn instances(i: &Instances) -> String {
   }
   out.push_str(&objects.to_string());
   out.push('\n');
+  out
+}
+
+fn samples(count: u64) -> String {
+  if count == 1 {
+    "1 sample".to_string()
+  } else {
+    format!("{count} samples")
+  }
+}
+
+fn percent(share: f64) -> String {
+  format!("{:.1}%", share * 100.0)
+}
+
+fn function_table(rows: &[FunctionRow]) -> String {
+  let mut table = table(
+    &[
+      "Function", "Location", "Self", "Self %", "Total", "Total %", "Samples",
+    ],
+    2,
+  );
+  for row in rows {
+    table.add_row(vec![
+      row.function.clone(),
+      row.location.clone(),
+      size(row.self_bytes),
+      percent(row.self_share),
+      size(row.total_bytes),
+      percent(row.total_share),
+      row.samples.to_string(),
+    ]);
+  }
+  table.to_string()
+}
+
+/// `profile top`: live bytes by function.
+pub fn profile_top(top: &Top) -> String {
+  let interval = top
+    .interval
+    .map_or("an unknown interval".to_string(), |bytes| {
+      format!("one sample per {}", size(bytes))
+    });
+  let mut out = format!(
+    "{}: {} live in {} ({interval}); off-heap (external, not sampled): {}\n\n",
+    top.file,
+    size(top.sampled_bytes),
+    samples(top.samples),
+    size(top.external_bytes)
+  );
+  out.push_str(&function_table(&top.functions));
+  out.push('\n');
+  out
+}
+
+/// `profile diff`: what was allocated after the first profile and lives in the second.
+pub fn profile_diff(diff: &ProfileDiff) -> String {
+  let sign = if diff.external_delta < 0 { "-" } else { "+" };
+  let mut out = format!(
+    "{} → {}\nallocated after the first and alive in the second: {} in {}; freed: {} in {}; off-heap: {sign}{}\n\n",
+    diff.before,
+    diff.after,
+    size(diff.new_bytes),
+    samples(diff.new_samples),
+    size(diff.freed_bytes),
+    samples(diff.freed_samples),
+    size(diff.external_delta.unsigned_abs())
+  );
+  if diff.functions.is_empty() {
+    out.push_str("nothing allocated after the first profile is alive in the second\n");
+  } else {
+    out.push_str(&function_table(&diff.functions));
+    out.push('\n');
+  }
   out
 }

@@ -1,270 +1,29 @@
-//! Streaming reader of V8 `.heapsnapshot` files.
-//!
-//! The file is one JSON object, but building a JSON tree of a multi-GB snapshot would take
-//! several times its size in memory. V8 writes the small `snapshot` header first, then flat
-//! arrays of integers (`nodes`, `edges`) and of strings; this reader parses the header with
-//! serde_json and streams the arrays straight into `Vec<u32>` and `Vec<String>`, skipping
-//! sections it does not use (`trace_*`, `samples`, `locations`).
-//!
-//! Untrusted input: capacities are taken from the header only up to what the file's size can
-//! hold (every number needs at least two bytes, a digit and a separator), values must fit in
-//! u32 (as in DevTools), and the header itself is bounded. Every error says at which byte.
+//! The byte-level JSON walker under [`super::visit`]: a buffered reader that knows where it is,
+//! parses keys and strings, streams arrays of numbers and strings in chunks, and skips or keeps
+//! any other value.
 
-use std::fmt;
-use std::fs::File;
 use std::io::{self, Read};
-use std::path::Path;
 
-use serde::Deserialize;
+use super::error::ParseError;
 
-/// Field layout and enumerations, as the snapshot's `meta` declares them.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Meta {
-  pub node_fields: Vec<String>,
-  /// Per node field: a list of names (an enumeration) or a type name such as "string".
-  pub node_types: Vec<serde_json::Value>,
-  pub edge_fields: Vec<String>,
-  pub edge_types: Vec<serde_json::Value>,
-  /// Fields of the `locations` array (where each object's constructor is defined).
-  #[serde(default)]
-  pub location_fields: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Header {
-  meta: Meta,
-  node_count: u64,
-  edge_count: u64,
-}
-
-/// A parsed snapshot: the node and edge arrays exactly as in the file, in compact form.
-#[derive(Debug, Clone)]
-pub struct HeapSnapshot {
-  pub meta: Meta,
-  pub node_count: usize,
-  pub edge_count: usize,
-  pub nodes: Vec<u32>,
-  pub edges: Vec<u32>,
-  pub strings: Vec<String>,
-}
-
-#[derive(Debug)]
-pub enum ParseError {
-  Io(io::Error),
-  /// The bytes are not what a heap snapshot has at `offset`.
-  Syntax {
-    offset: u64,
-    message: String,
-  },
-}
-
-impl fmt::Display for ParseError {
-  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    match self {
-      ParseError::Io(err) => write!(f, "{err}"),
-      ParseError::Syntax { offset, message } => write!(f, "at byte {offset}: {message}"),
-    }
-  }
-}
-
-impl std::error::Error for ParseError {}
-
-impl From<io::Error> for ParseError {
-  fn from(err: io::Error) -> Self {
-    ParseError::Io(err)
-  }
-}
+const BUFFER: usize = 1 << 16;
 
 /// How many values an array must hold: what the header declares, or (for arrays the header
 /// gives no count for) at most what the file's size can hold.
 #[derive(Clone, Copy)]
-enum Count {
+pub(super) enum Count {
   Exactly(usize),
   AtMost(usize),
 }
 
-/// The header is a few KB in every snapshot V8 writes; anything far larger is not one.
-const MAX_HEADER: usize = 4 << 20;
-const BUFFER: usize = 1 << 16;
-
-pub fn read_file(path: &Path) -> Result<HeapSnapshot, ParseError> {
-  let file = File::open(path)?;
-  let size = file.metadata()?.len();
-  read(file, size)
-}
-
-/// Receives a snapshot's parts in file order as they are read: the header first, then the
-/// `nodes` and `edges` values in chunks, then each string.
-pub trait Visitor {
-  /// Called once, before any array; an error stops the read.
-  fn header(&mut self, meta: &Meta, node_count: usize, edge_count: usize) -> Result<(), String>;
-  fn nodes(&mut self, values: &[u32]) -> Result<(), String>;
-  fn edges(&mut self, values: &[u32]) -> Result<(), String>;
-  fn string(&mut self, text: String);
-  /// The `locations` array, in chunks; ignored unless a visitor wants it.
-  fn locations(&mut self, _values: &[u32]) -> Result<(), String> {
-    Ok(())
-  }
-  /// Called after the closing brace; `seen` says which of nodes, edges, strings were present.
-  fn finish(&mut self) -> Result<(), String> {
-    Ok(())
-  }
-}
-
-/// Collects everything into a [`HeapSnapshot`].
-#[derive(Default)]
-struct Collect {
-  meta: Option<Meta>,
-  node_count: usize,
-  edge_count: usize,
-  nodes: Vec<u32>,
-  edges: Vec<u32>,
-  strings: Vec<String>,
-}
-
-impl Visitor for Collect {
-  fn header(&mut self, meta: &Meta, node_count: usize, edge_count: usize) -> Result<(), String> {
-    self.meta = Some(meta.clone());
-    self.node_count = node_count;
-    self.edge_count = edge_count;
-    Ok(())
-  }
-  fn nodes(&mut self, values: &[u32]) -> Result<(), String> {
-    self.nodes.extend_from_slice(values);
-    Ok(())
-  }
-  fn edges(&mut self, values: &[u32]) -> Result<(), String> {
-    self.edges.extend_from_slice(values);
-    Ok(())
-  }
-  fn string(&mut self, text: String) {
-    self.strings.push(text);
-  }
-}
-
-/// Reads a snapshot from `input`, whose total size is `size` bytes.
-pub fn read(input: impl Read, size: u64) -> Result<HeapSnapshot, ParseError> {
-  let mut collect = Collect::default();
-  visit(input, size, &mut collect)?;
-  Ok(HeapSnapshot {
-    meta: collect.meta.expect("visit calls header first"),
-    node_count: collect.node_count,
-    edge_count: collect.edge_count,
-    nodes: collect.nodes,
-    edges: collect.edges,
-    strings: collect.strings,
-  })
-}
-
-/// Streams a snapshot from `input` (`size` bytes in all) into `visitor`. Capacities a visitor
-/// reserves from the header's counts are safe: [`visit`] refuses counts the file cannot hold.
-pub fn visit(input: impl Read, size: u64, visitor: &mut impl Visitor) -> Result<(), ParseError> {
-  let mut reader = Reader::new(input);
-  reader.expect(b'{')?;
-  let key = reader.key()?;
-  if key != "snapshot" {
-    return Err(reader.error(format!(
-      "expected the \"snapshot\" header first, found \"{key}\""
-    )));
-  }
-  let header_bytes = reader.raw_value(MAX_HEADER)?;
-  let header: Header = serde_json::from_slice(&header_bytes)
-    .map_err(|err| reader.error(format!("unreadable snapshot header: {err}")))?;
-  let node_fields = header.meta.node_fields.len() as u64;
-  let edge_fields = header.meta.edge_fields.len() as u64;
-  if node_fields == 0 || edge_fields == 0 {
-    return Err(reader.error("the header declares no node or edge fields".to_string()));
-  }
-  let node_values = checked_values(&reader, "nodes", header.node_count, node_fields, size)?;
-  let edge_values = checked_values(&reader, "edges", header.edge_count, edge_fields, size)?;
-  visitor
-    .header(
-      &header.meta,
-      header.node_count as usize,
-      header.edge_count as usize,
-    )
-    .map_err(|message| reader.error(message))?;
-
-  let (mut nodes, mut edges, mut strings) = (false, false, false);
-  loop {
-    match reader.next_non_ws()? {
-      Some(b',') => {}
-      Some(b'}') => break,
-      Some(other) => {
-        return Err(reader.error(format!("expected ',' or '}}', found {}", show(other))))
-      }
-      None => {
-        return Err(reader.error("the file ends inside the top-level object (truncated?)".into()))
-      }
-    }
-    let key = reader.key()?;
-    match key.as_str() {
-      "nodes" if !nodes => {
-        reader.numbers(Count::Exactly(node_values), "nodes", |values| {
-          visitor.nodes(values)
-        })?;
-        nodes = true;
-      }
-      "edges" if !edges => {
-        reader.numbers(Count::Exactly(edge_values), "edges", |values| {
-          visitor.edges(values)
-        })?;
-        edges = true;
-      }
-      "strings" if !strings => {
-        reader.strings(|text| visitor.string(text))?;
-        strings = true;
-      }
-      "locations" if !header.meta.location_fields.is_empty() => {
-        // The header gives no count: at most what the file can hold.
-        reader.numbers(Count::AtMost((size / 2) as usize), "locations", |values| {
-          visitor.locations(values)
-        })?;
-      }
-      "nodes" | "edges" | "strings" => {
-        return Err(reader.error(format!("a second \"{key}\" array")));
-      }
-      _ => reader.skip_value()?,
-    }
-  }
-  if let Some(extra) = reader.next_non_ws()? {
-    return Err(reader.error(format!(
-      "unexpected {} after the end of the snapshot",
-      show(extra)
-    )));
-  }
-  for (present, what) in [(nodes, "nodes"), (edges, "edges"), (strings, "strings")] {
-    if !present {
-      return Err(reader.error(format!("the snapshot has no \"{what}\" array")));
-    }
-  }
-  visitor.finish().map_err(|message| reader.error(message))
-}
-
-fn checked_values<R: Read>(
-  reader: &Reader<R>,
-  what: &str,
-  count: u64,
-  fields: u64,
-  size: u64,
-) -> Result<usize, ParseError> {
-  match count.checked_mul(fields) {
-    Some(values) if values <= size / 2 => Ok(values as usize),
-    _ => Err(reader.error(format!(
-      "the header claims {count} {what} of {fields} fields, more than a file of {size} bytes can hold"
-    ))),
-  }
-}
-
-fn show(byte: u8) -> String {
+pub(super) fn show(byte: u8) -> String {
   if byte.is_ascii_graphic() {
     format!("'{}'", byte as char)
   } else {
     format!("byte 0x{byte:02x}")
   }
 }
-
-struct Reader<R> {
+pub(super) struct Reader<R> {
   input: R,
   buf: Vec<u8>,
   pos: usize,
@@ -274,7 +33,7 @@ struct Reader<R> {
 }
 
 impl<R: Read> Reader<R> {
-  fn new(input: R) -> Self {
+  pub(super) fn new(input: R) -> Self {
     Reader {
       input,
       buf: vec![0; BUFFER],
@@ -288,7 +47,7 @@ impl<R: Read> Reader<R> {
     self.base + self.pos as u64
   }
 
-  fn error(&self, message: String) -> ParseError {
+  pub(super) fn error(&self, message: String) -> ParseError {
     ParseError::Syntax {
       offset: self.offset(),
       message,
@@ -321,7 +80,7 @@ impl<R: Read> Reader<R> {
     Ok(byte)
   }
 
-  fn next_non_ws(&mut self) -> Result<Option<u8>, ParseError> {
+  pub(super) fn next_non_ws(&mut self) -> Result<Option<u8>, ParseError> {
     loop {
       match self.next()? {
         Some(b' ' | b'\n' | b'\r' | b'\t') => {}
@@ -339,7 +98,7 @@ impl<R: Read> Reader<R> {
     }
   }
 
-  fn expect(&mut self, wanted: u8) -> Result<(), ParseError> {
+  pub(super) fn expect(&mut self, wanted: u8) -> Result<(), ParseError> {
     match self.next_non_ws()? {
       Some(byte) if byte == wanted => Ok(()),
       Some(byte) => Err(self.error(format!(
@@ -355,7 +114,7 @@ impl<R: Read> Reader<R> {
   }
 
   /// An object key and the ':' after it.
-  fn key(&mut self) -> Result<String, ParseError> {
+  pub(super) fn key(&mut self) -> Result<String, ParseError> {
     let key = self.string()?;
     self.expect(b':')?;
     Ok(key)
@@ -444,7 +203,7 @@ impl<R: Read> Reader<R> {
 
   /// `[n, n, …]` of non-negative integers that fit in u32, as many as `count` says, handed
   /// to `emit` in chunks. This is the hot loop of every analysis: it scans the buffer directly.
-  fn numbers(
+  pub(super) fn numbers(
     &mut self,
     count_wanted: Count,
     what: &str,
@@ -554,7 +313,7 @@ impl<R: Read> Reader<R> {
     Ok(())
   }
 
-  fn strings(&mut self, mut emit: impl FnMut(String)) -> Result<(), ParseError> {
+  pub(super) fn strings(&mut self, mut emit: impl FnMut(String)) -> Result<(), ParseError> {
     self.expect(b'[')?;
     if self.peek_non_ws()? == Some(b']') {
       self.pos += 1;
@@ -577,13 +336,13 @@ impl<R: Read> Reader<R> {
   }
 
   /// The bytes of one JSON value (object or array), at most `limit` of them.
-  fn raw_value(&mut self, limit: usize) -> Result<Vec<u8>, ParseError> {
+  pub(super) fn raw_value(&mut self, limit: usize) -> Result<Vec<u8>, ParseError> {
     let mut out = Vec::new();
     self.value(Some((&mut out, limit)))?;
     Ok(out)
   }
 
-  fn skip_value(&mut self) -> Result<(), ParseError> {
+  pub(super) fn skip_value(&mut self) -> Result<(), ParseError> {
     self.value(None)
   }
 

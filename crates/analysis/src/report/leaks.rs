@@ -1,0 +1,463 @@
+//! The three-snapshot technique (memlab's find-leaks): what was allocated after the baseline,
+//! is in the target and still lives, by the object that holds it and by retaining path.
+
+use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::graph::Graph;
+use crate::heap::Heap;
+
+use super::common::{retained_by_key, short, top_by, Step, NONE};
+use super::paths::first_path;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LeakGroup {
+  pub name: String,
+  pub count: u64,
+  pub retained_size: u64,
+  pub path: Vec<Step>,
+}
+
+/// Leaked objects of one class held by one owner.
+#[derive(Debug, Clone, Serialize)]
+pub struct OwnerClass {
+  /// The class, or for functions the function's name (`bound onRates`).
+  pub name: String,
+  pub count: u64,
+  pub retained_size: u64,
+  /// `file:line:column` of the class's constructor or the function, 1-based.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub source: Option<String>,
+  /// The id of the largest of them, for `path`.
+  pub example: u32,
+}
+
+/// An object that was in the baseline already and holds leaked objects: where they
+/// accumulate (a listener array, a cache's table).
+#[derive(Debug, Clone, Serialize)]
+pub struct LeakOwner {
+  pub id: u32,
+  pub name: String,
+  pub class: String,
+  /// `file:line:column` (1-based) of the owner's function or class, or else of the nearest
+  /// node on its path that has one: the class of the instance or the closure that holds it.
+  pub source: Option<String>,
+  /// The node `source` belongs to, by name.
+  pub source_of: Option<String>,
+  /// Leaked objects it holds (allocated after the baseline, present in the target).
+  pub count: u64,
+  /// What they retain (each object counted once).
+  pub retained_size: u64,
+  /// Objects allocated after the target that it holds too: how it went on growing.
+  pub growth_count: u64,
+  pub growth_size: u64,
+  /// Its leaked objects by class, largest retained size first (at most 10).
+  pub classes: Vec<OwnerClass>,
+  /// The shortest retaining path from a root to the owner.
+  pub path: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Leaks {
+  pub baseline: String,
+  pub target: String,
+  #[serde(rename = "final")]
+  pub final_: String,
+  /// Leaked objects in all, before grouping.
+  pub objects: u64,
+  /// By class and shape of the retaining path (memlab's clusters), largest retained size first.
+  pub groups: Vec<LeakGroup>,
+  /// Where the leaked objects accumulate, largest retained size first.
+  pub owners: Vec<LeakOwner>,
+  /// As in `diff`: why the comparison may mean little; empty for a sound one.
+  pub warnings: Vec<String>,
+}
+
+/// The ids of `target` not in `baseline`, both sorted: the objects allocated between them.
+pub fn new_ids(baseline: &[u32], target: &[u32]) -> Vec<u32> {
+  let mut rest = baseline;
+  target
+    .iter()
+    .copied()
+    .filter(|id| {
+      // Both ascend: skip the baseline ids below `id`, then see whether it is next.
+      rest = &rest[rest.partition_point(|b| b < id)..];
+      rest.first() != Some(id)
+    })
+    .collect()
+}
+
+/// Where an object of the last snapshot comes from, by its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Age {
+  /// In the baseline already.
+  Old,
+  /// Allocated after the baseline and present in the target: a leak candidate.
+  Leaked,
+  /// Allocated after the target.
+  Newer,
+}
+
+/// The ids of the first two snapshots, sorted: `baseline` all of them, `new` those of the
+/// target that the baseline lacks ([`new_ids`]); and `reused`, the nodes of the last snapshot
+/// (ordinals, sorted) whose id is in `new` but that are not the object that had it.
+pub struct History<'a> {
+  pub baseline: &'a [u32],
+  pub new: &'a [u32],
+  pub reused: &'a [u32],
+}
+
+impl History<'_> {
+  fn age(&self, g: &Graph, node: usize) -> Age {
+    let id = g.node_id[node];
+    if self.new.binary_search(&id).is_ok() {
+      if self.reused.binary_search(&(node as u32)).is_ok() {
+        Age::Newer
+      } else {
+        Age::Leaked
+      }
+    } else if self.baseline.binary_search(&id).is_ok() {
+      Age::Old
+    } else {
+      Age::Newer
+    }
+  }
+}
+
+/// For every node, the nearest node on its shortest retaining path (itself included) that was
+/// in the baseline: where objects allocated since accumulate. NONE where no path is known.
+fn accumulation_points(heap: &Heap, history: &History) -> Vec<u32> {
+  let g = &heap.graph;
+  let n = g.node_count();
+  let mut owner = vec![NONE; n];
+  let mut chain: Vec<usize> = Vec::new();
+  for node in 0..n {
+    // Climb until a node whose owner is known or that is its own, then fill in the chain.
+    let mut at = node;
+    let found = loop {
+      if owner[at] != NONE {
+        break owner[at];
+      }
+      if history.age(g, at) == Age::Old {
+        break at as u32;
+      }
+      chain.push(at);
+      match heap.parents.of(at) {
+        Some((from, _, _)) => at = from,
+        None => break NONE,
+      }
+    };
+    if found != NONE {
+      owner[at] = found;
+    }
+    for at in chain.drain(..) {
+      owner[at] = found;
+    }
+  }
+  owner
+}
+
+/// A leak's location for a person: the owner's own `file:line:column`, or that of the nearest
+/// node on its path that has one (the class whose instance holds it, the closure whose context
+/// does), with that node's name.
+fn nearest_source(heap: &Heap, node: usize) -> Option<(String, String)> {
+  let mut at = node;
+  loop {
+    if let Some(source) = heap.graph.source(at) {
+      return Some((source, short(&heap.display_name(at))));
+    }
+    match heap.parents.of(at) {
+      Some((from, _, _)) if from != 0 => at = from,
+      _ => return None,
+    }
+  }
+}
+
+/// The name a leaked object is counted under within its owner: its class, or for a function
+/// its own name (`bound onRates`), so that the closures of different functions stay apart.
+fn owner_class(heap: &Heap, node: usize) -> String {
+  let g = &heap.graph;
+  if g.node_type[node] == g.types.closure {
+    short(&heap.display_name(node))
+  } else {
+    g.class_name(node).into_owned()
+  }
+}
+
+/// How many classes of an owner's objects the report lists.
+const OWNER_CLASSES: usize = 10;
+
+/// Objects allocated after `baseline`, present in `target` and still alive in the heap
+/// (memlab's find-leaks), by the object that was in the baseline already and holds them (the
+/// owner), and by class and retaining path. `dictionaries`: the nodes whose named properties
+/// are keys of a hash table ([`Graph::dictionary_objects`]), whose names do not split a group.
+pub fn leaks(
+  heap: &Heap,
+  history: &History,
+  dictionaries: &[u32],
+  names: (&str, &str, &str),
+  top: usize,
+) -> Leaks {
+  let g = &heap.graph;
+  let t = &g.types;
+  let n = g.node_count();
+  let owner_of = accumulation_points(heap, history);
+  let mut key = vec![NONE; n];
+  let mut groups: HashMap<String, u32> = HashMap::new();
+  // Groups by class and path shape: (class, count, representative).
+  let mut rows: Vec<(String, u64, usize)> = Vec::new();
+  // Owners, by node, and their classes, by owner and name: (owner, class, count, representative).
+  let mut owner_index: FxHashMap<u32, u32> = FxHashMap::default();
+  let mut owners: Vec<OwnerRow> = Vec::new();
+  let mut class_index: FxHashMap<(u32, String), u32> = FxHashMap::default();
+  let mut classes: Vec<(u32, String, u64, usize)> = Vec::new();
+  let mut owner_key = vec![NONE; n];
+  let mut class_key = vec![NONE; n];
+  let mut growth_key = vec![NONE; n];
+  let mut objects = 0u64;
+  let mut signature = String::new();
+  for node in 1..n {
+    let kind = g.node_type[node];
+    if g.self_size[node] == 0
+      || kind == t.hidden
+      || kind == t.code
+      || kind == t.synthetic
+      || !heap.user_reachable(node)
+    {
+      continue;
+    }
+    let age = history.age(g, node);
+    let owner = owner_of[node];
+    if age == Age::Old || owner == NONE {
+      continue;
+    }
+    let next = owners.len() as u32;
+    let o = *owner_index.entry(owner).or_insert_with(|| {
+      owners.push(OwnerRow::new(owner as usize));
+      next
+    });
+    if age == Age::Newer {
+      owners[o as usize].growth += 1;
+      growth_key[node] = o;
+      continue;
+    }
+    objects += 1;
+    owners[o as usize].count += 1;
+    owner_key[node] = o;
+    let next = classes.len() as u32;
+    let c = *class_index
+      .entry((o, owner_class(heap, node)))
+      .or_insert_with_key(|(_, name)| {
+        classes.push((o, name.clone(), 0, node));
+        next
+      });
+    classes[c as usize].2 += 1;
+    if heap.retained[node] > heap.retained[classes[c as usize].3] {
+      classes[c as usize].3 = node;
+    }
+    class_key[node] = c;
+
+    // Group by class and by the shape of the retaining path: classes and edge names along
+    // it, with element indices and the keys of hash tables left out.
+    let class = g.class_name(node);
+    signature.clear();
+    signature.push_str(&class);
+    let mut at = node;
+    while heap.distance[at] > 1 {
+      let Some((from, kind, name)) = heap.parents.of(at) else {
+        break;
+      };
+      signature.push('\u{0}');
+      // Indices differ from one element to the next: leave them out, whether the edge is
+      // named by a number (elements) or by a string of digits (hash table slots). So do the
+      // keys of a dictionary-mode object, one per cache entry.
+      let keyed = kind == t.property && dictionaries.binary_search(&(from as u32)).is_ok();
+      match g.name_string(kind, name) {
+        Some(name) if !keyed && !name.bytes().all(|b| b.is_ascii_digit()) => {
+          signature.push_str(name)
+        }
+        _ => signature.push_str("[]"),
+      }
+      at = from;
+      if at == 0 {
+        break;
+      }
+      signature.push('\u{1}');
+      signature.push_str(&g.class_name(at));
+    }
+    let group = match groups.get(signature.as_str()) {
+      Some(&group) => group,
+      None => {
+        let group = rows.len() as u32;
+        groups.insert(signature.clone(), group);
+        rows.push((class.into_owned(), 0, node));
+        group
+      }
+    };
+    let row = &mut rows[group as usize];
+    row.1 += 1;
+    if heap.retained[node] > heap.retained[row.2] {
+      row.2 = node;
+    }
+    key[node] = group;
+  }
+  drop(owner_of);
+  let retained = retained_by_key(heap, &key, rows.len());
+  drop(key);
+  let mut order: Vec<usize> = (0..rows.len()).collect();
+  order.sort_by(|&a, &b| {
+    retained[b]
+      .cmp(&retained[a])
+      .then(rows[b].1.cmp(&rows[a].1))
+  });
+  if top > 0 {
+    order.truncate(top);
+  }
+  let groups = order
+    .into_iter()
+    .map(|i| LeakGroup {
+      name: rows[i].0.clone(),
+      count: rows[i].1,
+      retained_size: retained[i],
+      path: first_path(heap, rows[i].2),
+    })
+    .collect();
+  let owners = leak_owners(
+    heap,
+    owners,
+    &classes,
+    [&owner_key, &class_key, &growth_key],
+    top,
+  );
+  Leaks {
+    baseline: names.0.to_string(),
+    target: names.1.to_string(),
+    final_: names.2.to_string(),
+    objects,
+    groups,
+    owners,
+    warnings: Vec::new(),
+  }
+}
+
+/// An owner while leaks are counted.
+struct OwnerRow {
+  node: usize,
+  count: u64,
+  growth: u64,
+}
+
+impl OwnerRow {
+  fn new(node: usize) -> OwnerRow {
+    OwnerRow {
+      node,
+      count: 0,
+      growth: 0,
+    }
+  }
+}
+
+/// The owners that hold leaked objects, largest retained size first, each with its classes.
+/// `keys`: each node's owner row (leaked objects), class row, and owner row (objects newer
+/// than the target).
+fn leak_owners(
+  heap: &Heap,
+  rows: Vec<OwnerRow>,
+  classes: &[(u32, String, u64, usize)],
+  keys: [&[u32]; 3],
+  top: usize,
+) -> Vec<LeakOwner> {
+  let g = &heap.graph;
+  let [owner_key, class_key, growth_key] = keys;
+  let retained = retained_by_key(heap, owner_key, rows.len());
+  let class_retained = retained_by_key(heap, class_key, classes.len());
+  let growth_retained = retained_by_key(heap, growth_key, rows.len());
+  let mut by_owner: Vec<Vec<OwnerClass>> = (0..rows.len()).map(|_| Vec::new()).collect();
+  for (c, (owner, name, count, representative)) in classes.iter().enumerate() {
+    by_owner[*owner as usize].push(OwnerClass {
+      name: name.clone(),
+      count: *count,
+      retained_size: class_retained[c],
+      source: g.source(*representative),
+      example: g.node_id[*representative],
+    });
+  }
+  let mut owners: Vec<LeakOwner> = rows
+    .into_iter()
+    .zip(by_owner)
+    .enumerate()
+    .filter(|(_, (row, _))| row.count > 0)
+    .map(|(o, (row, mut classes))| {
+      top_by(&mut classes, OWNER_CLASSES, |c| i128::from(c.retained_size));
+      let node = row.node;
+      let (source, source_of) = match nearest_source(heap, node) {
+        Some((source, name)) => (Some(source), Some(name)),
+        None => (None, None),
+      };
+      LeakOwner {
+        id: g.node_id[node],
+        name: short(&heap.display_name(node)),
+        class: g.class_name(node).into_owned(),
+        source,
+        source_of,
+        count: row.count,
+        retained_size: retained[o],
+        growth_count: row.growth,
+        growth_size: growth_retained[o],
+        classes,
+        path: first_path(heap, node),
+      }
+    })
+    .collect();
+  owners.sort_by(|a, b| {
+    b.retained_size
+      .cmp(&a.retained_size)
+      .then(b.count.cmp(&a.count))
+      .then(a.id.cmp(&b.id))
+  });
+  if top > 0 {
+    owners.truncate(top);
+  }
+  owners
+}
+
+#[cfg(test)]
+mod tests {
+  use super::new_ids;
+
+  #[test]
+  fn new_ids_are_the_target_ids_the_baseline_lacks() {
+    // Small pseudo-random sorted sets, overlapping in every way, against the definition.
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+      seed ^= seed << 13;
+      seed ^= seed >> 7;
+      seed ^= seed << 17;
+      (seed % 40) as u32
+    };
+    for _ in 0..2000 {
+      let mut set = || {
+        let len = next();
+        let mut ids: Vec<u32> = (0..len).map(|_| next()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+      };
+      let (baseline, target) = (set(), set());
+      let expected: Vec<u32> = target
+        .iter()
+        .copied()
+        .filter(|id| baseline.binary_search(id).is_err())
+        .collect();
+      assert_eq!(
+        new_ids(&baseline, &target),
+        expected,
+        "{baseline:?} {target:?}"
+      );
+    }
+    assert_eq!(new_ids(&[], &[1, 2]), vec![1, 2]);
+    assert_eq!(new_ids(&[1, 2], &[]), Vec::<u32>::new());
+  }
+}

@@ -1,0 +1,16 @@
+//! The four analyses, as the JSON the CLI prints (a stable contract: see the README).
+//!
+//! One file per report: `summary` (with `instances`, one class's objects), `diff`, `leaks` and
+//! `paths`; `common` holds what they share.
+
+mod common;
+mod diff;
+mod leaks;
+mod paths;
+mod summary;
+
+pub use common::Step;
+pub use diff::{class_members, diff, shared_ids, ClassDiff, ClassMembers, Diff};
+pub use leaks::{leaks, new_ids, History, LeakGroup, LeakOwner, Leaks, OwnerClass};
+pub use paths::{clean_paths, paths, rheapdump_objects, Paths};
+pub use summary::{instances, summary, ClassRow, Instance, Instances, LargeObject, Summary};
