@@ -1,11 +1,11 @@
 'use strict'
 
 // Snapshot analysis, rheapdump against Chrome DevTools' heap-snapshot worker and memlab, on the
-// same files: a ~160 MB and a ~400 MB snapshot of a service-like heap (bench/heap-app.js), and a
+// same files: a ~160 MB and a ~400 MB snapshot of a service-like heap (__test__/fixtures/heap-app.js), and a
 // before/after pair of each size for the comparison.
 //
-//   npm run bench:analysis   (RHEAPDUMP_BENCH_RUNS=N, default 3; RHEAPDUMP_BENCH_SIZES=160,400;
-//                             RHEAPDUMP_BENCH_TASKS=summary,diff)
+//   npm run bench:analysis   (RHEAPDUMP_BENCH_RUNS=N, default 3; RHEAPDUMP_BENCH_SNAPSHOT_MB=160,400;
+//                             RHEAPDUMP_BENCH_TASKS=summary,diff; see bench/settings.js)
 //
 // Each figure is a whole process, started fresh per run: wall time from spawn to exit, and its
 // peak RSS (maxRSS, taken by GNU time). What each tool does:
@@ -20,13 +20,13 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { spawnSync, execFileSync } = require('node:child_process')
+const { settings } = require('./settings')
 
 const ROOT = path.join(__dirname, '..')
 const DIR = path.join(ROOT, '.cache', 'bench', 'analysis')
-const RUNS = Number(process.env.RHEAPDUMP_BENCH_RUNS || 3)
-const SIZES = (process.env.RHEAPDUMP_BENCH_SIZES || '160,400').split(',').map(Number)
-const TASKS = (process.env.RHEAPDUMP_BENCH_TASKS || 'summary,diff').split(',')
-// Units of bench/heap-app.js per snapshot MB (about 190 KB a unit).
+const { runs: RUNS, snapshotMb: SIZES, tasks: TASKS } = settings({ runs: 3, snapshotMb: [160, 400], tasks: ['summary', 'diff'] })
+// The heap the tests use too; units of it per snapshot MB (about 190 KB a unit).
+const HEAP_APP = path.join(ROOT, '__test__', 'fixtures', 'heap-app.js')
 const UNITS_PER_MB = 850 / 171
 
 function snapshotFile(mb, suffix = '') {
@@ -41,7 +41,7 @@ function prepare() {
     if (fs.existsSync(snapshotFile(mb))) continue
     process.stderr.write(`writing a ~${mb} MB snapshot…\n`)
     const units = String(Math.round(mb * UNITS_PER_MB))
-    execFileSync(process.execPath, [path.join(__dirname, 'heap-app.js'), snapshotFile(mb), units], { stdio: 'inherit' })
+    execFileSync(process.execPath, [HEAP_APP, snapshotFile(mb), units], { stdio: 'inherit' })
   }
   for (const mb of SIZES) {
     if (fs.existsSync(snapshotFile(mb, '-after'))) continue
@@ -49,7 +49,7 @@ function prepare() {
     const units = Math.round(mb * UNITS_PER_MB)
     execFileSync(
       process.execPath,
-      [path.join(__dirname, 'heap-app.js'), snapshotFile(mb, '-before'), String(units - 50), snapshotFile(mb, '-after'), '50'],
+      [HEAP_APP, snapshotFile(mb, '-before'), String(units - 50), snapshotFile(mb, '-after'), '50'],
       { stdio: 'inherit' },
     )
   }
@@ -72,7 +72,7 @@ function measure(command, args) {
 }
 
 const CLI = path.join(ROOT, 'bin', 'rheapdump')
-const peer = (name, ...args) => measure(process.execPath, [path.join(__dirname, 'peers', `${name}.js`), ...args])
+const peer = (name, ...args) => measure(process.execPath, [path.join(ROOT, '__test__', 'helpers', 'peers', `${name}.js`), ...args])
 
 const TOOLS = {
   summary: {

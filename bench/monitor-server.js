@@ -1,17 +1,18 @@
 'use strict'
 
 // An HTTP service for bench/monitor.js: each request builds, serialises and parses a small
-// document, allocating as a JSON API does. MONITOR=1 runs rheapdump.monitor() in it;
-// SAMPLING=1 runs the sampling heap profiler (512 KiB) instead.
+// document, allocating as a JSON API does. argv: `monitor` runs rheapdump.monitor() in it,
+// `sampling` the sampling heap profiler (512 KiB), `none` neither.
 
 const http = require('node:http')
 
-if (process.env.MONITOR === '1') {
+const mode = process.argv[2] || 'none'
+if (mode === 'monitor') {
   const rheapdump = require('..')
   const monitor = rheapdump.monitor({ interval: 1000 })
   monitor.on('gc', () => {}) // the busiest event, listened to
 }
-if (process.env.SAMPLING === '1') require('..').configure({ sampling: true })
+if (mode === 'sampling') require('..').configure({ sampling: true })
 
 const server = http.createServer((req, res) => {
   const items = Array.from({ length: 50 }, (_, i) => ({ id: i, name: `item-${i}`, tags: ['a', 'b', String(i)] }))

@@ -1,17 +1,19 @@
 'use strict'
 
 // The cost of monitor() on a busy HTTP service: requests per second over loopback, without and
-// with monitor(), alternating runs. BENCH_SECONDS=5 BENCH_RUNS=5 node bench/monitor.js
+// with monitor(), alternating runs.
+//   RHEAPDUMP_BENCH_SECONDS=5 RHEAPDUMP_BENCH_RUNS=5 node bench/monitor.js   (bench/settings.js)
 // `node bench/monitor.js sampling` measures the sampling heap profiler (512 KiB) instead.
 
 const { fork } = require('node:child_process')
 const http = require('node:http')
 const path = require('node:path')
 
-const seconds = Number(process.env.BENCH_SECONDS || 5)
-const runs = Number(process.env.BENCH_RUNS || 5)
+const { settings } = require('./settings')
+
+const { seconds, runs } = settings({ seconds: 5, runs: 5 })
 const concurrency = 16
-const feature = process.argv[2] === 'sampling' ? { env: 'SAMPLING', name: 'sampling' } : { env: 'MONITOR', name: 'monitor()' }
+const feature = process.argv[2] === 'sampling' ? { mode: 'sampling', name: 'sampling' } : { mode: 'monitor', name: 'monitor()' }
 
 async function load(port) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency })
@@ -34,7 +36,7 @@ async function load(port) {
 }
 
 async function measure(monitor) {
-  const server = fork(path.join(__dirname, 'monitor-server.js'), { env: { ...process.env, [feature.env]: monitor ? '1' : '0', RHEAPDUMP_SIGNAL: '0' } })
+  const server = fork(path.join(__dirname, 'monitor-server.js'), [monitor ? feature.mode : 'none'], { env: { ...process.env, RHEAPDUMP_SIGNAL: '0' } })
   const port = await new Promise((resolve) => server.once('message', resolve))
   await load(port) // warm-up
   const rate = await load(port)

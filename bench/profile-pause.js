@@ -1,18 +1,21 @@
 'use strict'
 
 // How long a sampling heap profile stops the main thread, against a full GC and a snapshot of
-// the same heap: node --max-old-space-size=4096 bench/profile-pause.js [heap MiB] [snapshot MiB]
-// Builds a heap of small objects with sampling on (512 KiB), then times three of each. The
-// snapshot is taken only on a heap of `snapshot MiB` (default 64): on a big heap it takes
-// minutes and 20-30x the heap in memory (see the Guard section of the README).
+// the same heap:
+//   RHEAPDUMP_BENCH_HEAP_MB=64,1024 node --max-old-space-size=4096 bench/profile-pause.js
+// Grows a heap of small objects with sampling on (512 KiB) to each size in turn, then times
+// RHEAPDUMP_BENCH_RUNS (3) of each (bench/settings.js). The snapshot is taken only up to
+// SNAPSHOT_MAX_MIB: on a bigger heap it takes minutes and 20-30x the heap in memory
+// (docs/guard.md).
 
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const rheapdump = require('..')
+const { settings } = require('./settings')
 
-const heapMiB = Number(process.argv[2] || 1024)
-const snapshotMiB = Number(process.argv[3] || 64)
+const { heapMb, runs } = settings({ heapMb: [64, 1024], runs: 3 })
+const SNAPSHOT_MAX_MIB = 256
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rheapdump-bench-'))
 rheapdump.configure({ sampling: true, signal: false })
 
@@ -28,14 +31,15 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`
 
 function measure(label, take) {
-  const times = [0, 1, 2].map(() => take())
+  const times = Array.from({ length: runs }, () => take())
   console.log(`| ${label} | ${seconds(median(times))} | ${times.map(seconds).join(', ')} |`)
 }
 
 console.log(`node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(1)}`)
-console.log('| at heapUsed | main thread stopped (median of 3) | runs |')
+console.log(`| at heapUsed | main thread stopped (median of ${runs}) | runs |`)
 console.log('|---|---|---|')
-for (const [mib, withSnapshot] of [[snapshotMiB, true], [heapMiB, false]]) {
+// Smallest first: the heap only grows.
+for (const mib of [...heapMb].sort((a, b) => a - b)) {
   grow(mib)
   const used = `${Math.round(process.memoryUsage().heapUsed / 1048576)} MiB`
   measure(`${used}: full GC (rheapdump.gc())`, () => rheapdump.gc().durationMs)
@@ -45,7 +49,7 @@ for (const [mib, withSnapshot] of [[snapshotMiB, true], [heapMiB, false]]) {
     return last.durationMs
   })
   console.log(`| ${used}: profile file | ${(last.bytes / 1024).toFixed(0)} KiB, ${last.samples} samples | |`)
-  if (withSnapshot) {
+  if (mib <= SNAPSHOT_MAX_MIB) {
     measure(`${used}: heap snapshot`, () => {
       const started = performance.now()
       rheapdump.writeSnapshot(path.join(dir, 's.heapsnapshot'))

@@ -3,9 +3,9 @@
 // npm run bench: rheapdump against Node's own writer (v8.writeHeapSnapshot and
 // --heapsnapshot-signal) and heapdump 0.3.15 on the same heap, and the idle cost of
 // require('rheapdump') on each supported Node major: time, RSS, threads, wake-ups per second.
-// Each figure is min / median over RUNS processes.
+// Each figure is min / median over RHEAPDUMP_BENCH_RUNS processes (bench/settings.js).
 //
-//   BENCH_HEAP_MB=50,200 BENCH_RUNS=3 node bench/snapshot.js
+//   RHEAPDUMP_BENCH_HEAP_MB=50,200 RHEAPDUMP_BENCH_RUNS=3 node bench/snapshot.js
 //
 // heapdump is installed into .cache/bench on first use (it builds with node-gyp); if that
 // fails its row says so.
@@ -16,10 +16,10 @@ const os = require('node:os')
 const path = require('node:path')
 
 const { nodeBinaries } = require('../scripts/node-versions')
+const { settings } = require('./settings')
 
 const root = path.join(__dirname, '..')
-const runs = Number(process.env.BENCH_RUNS || 3)
-const heaps = (process.env.BENCH_HEAP_MB || '50').split(',').map(Number)
+const { runs, heapMb: heaps } = settings({ runs: 3, heapMb: [50] })
 const mb = (bytes) => (bytes / 1024 / 1024).toFixed(1)
 
 function heapdumpAvailable() {

@@ -11,7 +11,7 @@ const path = require('node:path')
 const ROOT = path.join(__dirname, '..', '..')
 
 // Guarded snapshots take turns with every process on the host that has no cgroup limit (see
-// README, Guard); node --test runs test files in parallel, so each file's processes get a lock
+// docs/guard.md); node --test runs test files in parallel, so each file's processes get a lock
 // directory of their own and never wait for another file's snapshot storms.
 if (!process.env.RHEAPDUMP_LOCK_DIR) {
   const lockDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rheapdump-locks-'))

@@ -1,7 +1,7 @@
 'use strict'
 
-// What bench/peers/devtools.js and memlab.js share: their arguments, and a JSON writer for
-// per-node arrays of millions of numbers.
+// What devtools.js and memlab.js here share: their arguments, and a JSON writer for per-node
+// arrays of millions of numbers.
 
 const fs = require('node:fs')
 const path = require('node:path')

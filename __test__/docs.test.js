@@ -1,0 +1,179 @@
+'use strict'
+
+// The documentation holds together: the README stays a README (short, install first, the
+// contributor commands near the top), and every relative link and #anchor in the Markdown files
+// resolves to a file that exists and a heading it has, by GitHub's rules for heading ids.
+// The checker is also run on broken input, so that a checker that finds nothing cannot pass.
+
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
+const test = require('node:test')
+
+const ROOT = path.join(__dirname, '..')
+
+/** The documentation whose links must resolve, relative to the repository. */
+function documents() {
+  const docs = fs.existsSync(path.join(ROOT, 'docs'))
+    ? fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)
+    : []
+  return ['README.md', 'ARCHITECTURE.md', 'bench/README.md', '__test__/README.md', ...docs.sort()]
+}
+
+/** The text outside fenced code blocks, line by line, with inline code blanked out. */
+function proseLines(markdown) {
+  const lines = []
+  let fence = null
+  for (const line of markdown.split('\n')) {
+    const opener = /^\s*(`{3,}|~{3,})/.exec(line)
+    if (fence) {
+      if (opener && opener[1][0] === fence[0] && opener[1].length >= fence.length) fence = null
+      lines.push('')
+    } else if (opener) {
+      fence = opener[1]
+      lines.push('')
+    } else {
+      lines.push(line.replace(/(`+)[^`]*?\1/g, (span) => ' '.repeat(span.length)))
+    }
+  }
+  return lines
+}
+
+/**
+ * GitHub's id for a heading: its text without Markdown markup, lower-cased, with every
+ * character that is not a letter, digit, space, hyphen or underscore removed and spaces made
+ * hyphens; a repeated id gets -1, -2, … in order.
+ */
+function anchors(markdown) {
+  const seen = new Map()
+  const ids = new Set()
+  let fence = null
+  for (const line of markdown.split('\n')) {
+    const opener = /^\s*(`{3,}|~{3,})/.exec(line)
+    if (fence) {
+      if (opener && opener[1][0] === fence[0] && opener[1].length >= fence.length) fence = null
+      continue
+    }
+    if (opener) {
+      fence = opener[1]
+      continue
+    }
+    const heading = /^ {0,3}#{1,6}\s+(.*?)\s*#*\s*$/.exec(line)
+    if (!heading) continue
+    const text = heading[1]
+      .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1') // links and images: their text
+      .replace(/<[^>]+>/g, '') // inline HTML
+      .replace(/[`*_~]/g, (c) => (c === '_' ? '_' : '')) // emphasis and code markers
+    const base = text
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\p{M} _-]/gu, '')
+      .replace(/ /g, '-')
+    const count = seen.get(base) || 0
+    seen.set(base, count + 1)
+    ids.add(count ? `${base}-${count}` : base)
+  }
+  return ids
+}
+
+/** `[text](target)` links in prose, with their line numbers. */
+function links(markdown) {
+  const found = []
+  proseLines(markdown).forEach((line, i) => {
+    for (const match of line.matchAll(/!?\[(?:[^\]]|\][^(])*?\]\(\s*<?([^)\s>]*)>?(?:\s+"[^"]*")?\s*\)/g)) {
+      found.push({ target: match[1], line: i + 1 })
+    }
+  })
+  return found
+}
+
+/**
+ * The broken links of one document: `file` is relative to `root`; `read(relative)` returns a
+ * file's text or null when there is none (a directory counts as present, with no headings).
+ */
+function brokenLinks(file, read) {
+  const problems = []
+  const text = read(file)
+  for (const { target, line } of links(text)) {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith('//')) continue // absolute URLs
+    const [rawPath, rawAnchor] = target.split('#', 2)
+    const linked = rawPath ? path.posix.normalize(path.posix.join(path.posix.dirname(file), decodeURIComponent(rawPath))) : file
+    const where = `${file}:${line}: ${target}`
+    if (linked.startsWith('..')) {
+      problems.push(`${where}: points outside the repository`)
+      continue
+    }
+    const content = read(linked)
+    if (content === null) {
+      problems.push(`${where}: ${linked} does not exist`)
+      continue
+    }
+    if (rawAnchor === undefined) continue
+    if (!linked.endsWith('.md')) {
+      problems.push(`${where}: an anchor into a file that is not Markdown`)
+    } else if (!anchors(content).has(decodeURIComponent(rawAnchor))) {
+      problems.push(`${where}: no heading with the id "${rawAnchor}" in ${linked}`)
+    }
+  }
+  return problems
+}
+
+function readRepo(relative) {
+  const full = path.join(ROOT, relative)
+  try {
+    return fs.statSync(full).isDirectory() ? '' : fs.readFileSync(full, 'utf8')
+  } catch (err) {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null
+    throw err
+  }
+}
+
+test('README.md is at most 200 lines and starts with npm install rheapdump', () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')
+  const lines = readme.replace(/\n$/, '').split('\n')
+  assert.ok(lines.length <= 200, `README.md has ${lines.length} lines`)
+  const first = /^```[^\n]*\n([\s\S]*?)^```/m.exec(readme)
+  assert.ok(first, 'README.md has a code block')
+  assert.equal(first[1].trim(), 'npm install rheapdump', 'the first code block is the install command')
+  const top = lines.slice(0, 20).join('\n')
+  assert.match(top, /npm install && npm run demo/, 'the first 20 lines say how to build and run the demonstration')
+  assert.match(top, /^npm test\b/m, 'the first 20 lines say how to run the whole test suite')
+})
+
+test('every relative link and #anchor in the documentation resolves', () => {
+  const problems = documents().flatMap((file) => brokenLinks(file, readRepo))
+  assert.deepEqual(problems, [])
+})
+
+test('every page under docs/ is linked from README.md', () => {
+  const readme = readRepo('README.md')
+  const linked = new Set(links(readme).map(({ target }) => path.posix.normalize(target.split('#')[0])))
+  const pages = documents().filter((f) => f.startsWith('docs/'))
+  assert.ok(pages.length > 0)
+  assert.deepEqual(pages.filter((page) => !linked.has(page)), [])
+})
+
+test('the link checker finds missing files, missing anchors and links out of the repository', () => {
+  const files = {
+    'a.md': [
+      '# Title',
+      '## Cost of `monitor()`',
+      '## Guard: a snapshot *never* kills',
+      '## Same',
+      '## Same',
+      '[ok](b.md#section-two) [ok](#cost-of-monitor) [ok](#guard-a-snapshot-never-kills) [ok](#same-1)',
+      '[ok](https://example.com/x#y) `[not a link](nowhere.md)`',
+      '```',
+      '[inside a fence](gone.md)',
+      '```',
+      '[missing file](c.md) [missing anchor](b.md#section-three) [outside](../x.md) [own anchor](#nope)',
+    ].join('\n'),
+    'b.md': '# B\n\n## Section two\n',
+  }
+  const read = (name) => (name in files ? files[name] : null)
+  assert.deepEqual(brokenLinks('a.md', read), [
+    'a.md:11: c.md: c.md does not exist',
+    'a.md:11: b.md#section-three: no heading with the id "section-three" in b.md',
+    'a.md:11: ../x.md: points outside the repository',
+    'a.md:11: #nope: no heading with the id "nope" in a.md',
+  ])
+})
