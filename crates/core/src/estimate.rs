@@ -5,7 +5,7 @@
 //! worst case measured: a heap of many small objects (the most objects per MB). For heaps of big
 //! strings or arrays it overestimates, which makes the guard cautious, never reckless.
 //! `bench/guard.js` measures the estimate against real snapshots per Node major and heap shape;
-//! the README has the table.
+//! bench/README.md has the table ("Guard: extra memory per MB of heap").
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SnapshotCost {

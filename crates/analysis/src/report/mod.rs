@@ -1,4 +1,4 @@
-//! The four analyses, as the JSON the CLI prints (a stable contract: see the README).
+//! The four analyses, as the JSON the CLI prints (a stable contract: see docs/cli.md).
 //!
 //! One file per report: `summary` (with `instances`, one class's objects), `diff`, `leaks` and
 //! `paths`; `common` holds what they share.
