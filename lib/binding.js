@@ -8,6 +8,8 @@
 const fs = require('node:fs')
 const path = require('node:path')
 
+const { addonsForbiddenError, binaryError } = require('./errors')
+
 const root = path.join(__dirname, '..')
 
 function candidates() {
@@ -27,22 +29,8 @@ function loadAddon() {
       errors.push(Object.assign(err, { message: `${name}: ${err.message}` }))
     }
   }
-  if (errors.some((error) => error.code === 'ERR_DLOPEN_DISABLED')) {
-    const err = new Error(
-      "rheapdump: Node's permission model forbids native addons in this process, and rheapdump is " +
-        'one. Start node with --allow-addons as well as --permission to load it.',
-    )
-    err.code = 'ERR_DLOPEN_DISABLED'
-    throw err
-  }
-  const tried = candidates().join(', ')
-  const err = new Error(
-    `rheapdump: no native binary for ${process.platform}-${process.arch} could be loaded ` +
-      `(looked for ${tried} in ${root}${errors.length ? `; ${errors.map((error) => error.message).join('; ')}` : ''}). ` +
-      'Reinstall the package with a Rust toolchain on PATH to build it from source (npm rebuild rheapdump).',
-  )
-  err.code = 'ERR_RHEAPDUMP_BINARY'
-  throw err
+  if (errors.some((error) => error.code === 'ERR_DLOPEN_DISABLED')) throw addonsForbiddenError()
+  throw binaryError(candidates().join(', '), root, errors)
 }
 
 function load() {

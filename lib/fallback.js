@@ -16,6 +16,8 @@ const os = require('node:os')
 const path = require('node:path')
 const { threadId } = require('node:worker_threads')
 
+const { noAddonError } = require('./errors')
+
 const SWITCHES = { 1: true, true: true, on: true, yes: true, 0: false, false: false, off: false, no: false }
 
 function startupConfig(execArgv) {
@@ -203,9 +205,7 @@ function onSignal() {
 }
 
 function noAddon(what) {
-  const err = new Error(`rheapdump: ${what} needs the native addon, which did not load on ${process.platform}-${process.arch}`)
-  err.code = 'ERR_RHEAPDUMP_NO_ADDON'
-  throw err
+  throw noAddonError(what)
 }
 
 module.exports = {
