@@ -1,3 +1,4 @@
+// @ts-check
 'use strict'
 
 // The public functions that take snapshots and profiles, heapdump's writeSnapshot among them,
@@ -67,7 +68,7 @@ function heapProfile(/** @type {unknown} */ options) {
 
 /**
  * Checks `options` now, runs `take` once the event loop turns, and announces the outcome.
- * @template T
+ * @template {object} T
  * @param {unknown} options
  * @param {Record<string, unknown>} schema
  * @param {string} fn
@@ -116,6 +117,7 @@ function writeHeapProfile(filename) {
  */
 function monitor(options) {
   const { Monitor, DEFAULTS: MONITOR_DEFAULTS, SNAPSHOT_DEFAULTS, PROFILE_DEFAULTS } = require('./monitor')
+  /** @type {Record<string, any>} */
   const checked = { ...MONITOR_DEFAULTS, ...checkOptions(options, schemas.MONITOR, 'monitor') }
   if (checked.snapshots) {
     checked.snapshots = { ...SNAPSHOT_DEFAULTS, ...checkOptions(checked.snapshots, schemas.AUTOMATIC, 'monitor(snapshots)') }

@@ -1,9 +1,26 @@
+// @ts-check
 'use strict'
 
 // Loads the compiled addon that fits this platform. Several may ship side by side (prebuilt and
 // built from source); a glibc build fails to load on musl and vice versa, so try each in turn.
 // When none loads (or RHEAPDUMP_FALLBACK=1), the pure-JS fallback stands in (lib/fallback.js),
 // with `reason` saying why.
+
+// The addon's functions are typed by lib/addon.d.ts, generated from src/ (scripts/binding-types.js);
+// the fallback must give the same ones, less the analyses (lib/analysis.js answers those itself).
+
+/** @typedef {typeof import('./addon')} Addon */
+/** @typedef {'analyzeSummary' | 'analyzeDiff' | 'analyzeLeaks' | 'analyzePath' | 'validateSnapshot' | 'estimateSnapshotCost'} NativeOnly */
+/**
+ * @typedef {object} FallbackExtras
+ * @property {true} fallback
+ * @property {string | null} reason why the addon is not there
+ * @property {(what: string) => never} noAddon throws ERR_RHEAPDUMP_NO_ADDON
+ * @property {() => { rss: number, peakRss?: number, vsz?: undefined }} processMemory no VSZ without /proc
+ */
+// The classes are only ever made by the addon's own functions: the fallback returns look-alikes.
+/** @typedef {Omit<Addon, NativeOnly | 'processMemory' | 'SnapshotFile' | 'SnapshotTurn'> & FallbackExtras} Fallback */
+/** @typedef {Addon | Fallback} Binding */
 
 const fs = require('node:fs')
 const path = require('node:path')
@@ -18,6 +35,7 @@ function candidates() {
   return [`${base}-gnu.node`, `${base}-musl.node`]
 }
 
+/** @returns {{ binding: Addon, file: string }} */
 function loadAddon() {
   const errors = []
   for (const name of candidates()) {
@@ -33,6 +51,7 @@ function loadAddon() {
   throw binaryError(candidates().join(', '), root, errors)
 }
 
+/** @returns {{ binding: Binding, file: string | null, reason: string | null }} */
 function load() {
   let reason = 'RHEAPDUMP_FALLBACK=1'
   if (process.env.RHEAPDUMP_FALLBACK !== '1') {

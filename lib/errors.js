@@ -1,3 +1,4 @@
+// @ts-check
 'use strict'
 
 // The one place where failures become JS errors: a stable `code`, the `path`, and a message a
@@ -49,9 +50,16 @@ const CODES = {
   ERR_SNAPSHOT_NOT_A_FILE: { at: 'crates/analysis/src/run.rs', meaning: 'the path is a pipe, FIFO or device, not a regular file' },
 }
 
-/** An Error with `code` and the other fields given. */
+/**
+ * An Error with `code` and the other fields given.
+ * @param {ErrorConstructor | TypeErrorConstructor} ErrorType
+ * @param {string} message
+ * @param {string} code
+ * @param {object} [fields]
+ * @returns {Error & { code: string, [field: string]: any }}
+ */
 function coded(ErrorType, message, code, fields) {
-  const err = new ErrorType(message)
+  const err = /** @type {Error & { code: string }} */ (new ErrorType(message))
   err.code = code
   return Object.assign(err, fields)
 }
@@ -65,12 +73,8 @@ function fileError(failure, what = 'heap snapshot') {
 
 /** The same failure as heapdump reports it: `heapdump write error ENOSPC`. */
 function heapdumpError(err) {
-  const compat = new Error(`heapdump write error ${err.code}`)
-  compat.code = err.code
-  compat.path = err.path
-  if (err.syscall) compat.syscall = err.syscall
-  compat.cause = err
-  return compat
+  return coded(Error, `heapdump write error ${err.code}`, err.code,
+    { path: err.path, ...(err.syscall ? { syscall: err.syscall } : {}), cause: err })
 }
 
 /** A thrown error from Node's writer, reattributed to the file's real path. */

@@ -1,3 +1,4 @@
+// @ts-check
 'use strict'
 
 // The guard: refuses a snapshot that would likely get the process OOM-killed or fill the disk,

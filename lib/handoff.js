@@ -1,3 +1,4 @@
+// @ts-check
 'use strict'
 
 // The signal-request side of the hand-off: the main thread's receiver of the snapshot requests

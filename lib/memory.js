@@ -1,3 +1,4 @@
+// @ts-check
 'use strict'
 
 // memoryUsage() and gc(), and node:v8 loaded on first use for the whole of lib/.

@@ -1,3 +1,4 @@
+// @ts-check
 'use strict'
 
 // Sampling heap profiles: the same file rules as snapshots, a fraction of the cost. The

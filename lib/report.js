@@ -1,3 +1,4 @@
+// @ts-check
 'use strict'
 
 // How outcomes nobody awaits are told: a line on stderr and an event on the shared emitter.

@@ -1,3 +1,4 @@
+// @ts-check
 'use strict'
 
 // The options each public function takes, as lib/options.js checks them: a type name

@@ -1,3 +1,4 @@
+// @ts-check
 'use strict'
 
 // configure() and getConfig(): the settings shared by every copy on this thread.

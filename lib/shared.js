@@ -1,3 +1,4 @@
+// @ts-check
 'use strict'
 
 // State shared by every copy of rheapdump loaded on this thread (two versions in node_modules):
@@ -87,20 +88,22 @@ function upgrade(shared) {
 
 /**
  * This thread's shared state, made by the first copy to ask (`startup` reads the settings).
- * @param {{ [key: symbol]: unknown }} host where it lives (`process`)
+ * @param {object} host where it lives (`process`)
  * @param {() => import('./addon').StartupConfig} startup
  * @returns {Shared}
  */
 function obtainShared(host, startup) {
   const key = Symbol.for(SHARED_KEY)
-  if (!host[key]) {
+  const slots = /** @type {{ [key: symbol]: Shared | undefined }} */ (host)
+  if (!slots[key]) {
     const settings = startup()
     for (const warning of settings.warnings) process.emitWarning(warning, 'RheapdumpWarning')
-    host[key] = createShared(settings)
+    slots[key] = createShared(settings)
   }
-  return upgrade(/** @type {Shared} */ (host[key]))
+  return upgrade(/** @type {Shared} */ (slots[key]))
 }
 
+/** @type {Shared | null} */
 let own = null
 
 /**

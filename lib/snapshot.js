@@ -1,3 +1,4 @@
+// @ts-check
 'use strict'
 
 // Taking a snapshot: the one path used by the API and by signals, and the file rules it shares
