@@ -19,10 +19,9 @@ function libc() {
   return report && report.header && report.header.glibcVersionRuntime ? '-gnu' : '-musl'
 }
 
+// Unix only: crates/core refuses to compile elsewhere, and lib/binding.js then loads the fallback.
 function artifactName() {
-  if (process.platform === 'darwin') return 'librheapdump.dylib'
-  if (process.platform === 'win32') return 'rheapdump.dll'
-  return 'librheapdump.so'
+  return process.platform === 'darwin' ? 'librheapdump.dylib' : 'librheapdump.so'
 }
 
 /** The command-line program (crates/cli), which bin/rheapdump runs. */
@@ -50,7 +49,7 @@ function build({ release = true } = {}) {
   }
   const built = path.join(process.env.CARGO_TARGET_DIR || path.join(root, 'target'), release ? 'release' : 'debug')
   const addon = place(path.join(built, artifactName()), path.join(root, `rheapdump.${process.platform}-${process.arch}${libc()}.node`))
-  const program = place(path.join(built, process.platform === 'win32' ? 'rheapdump.exe' : 'rheapdump'), CLI)
+  const program = place(path.join(built, 'rheapdump'), CLI)
   if (types) {
     const generated = spawnSync(process.execPath, [path.join(__dirname, 'binding-types.js')], { stdio: 'inherit' })
     if (generated.status !== 0) throw new Error(`rheapdump: writing ${path.relative(root, bindingTypes.OUTPUT)} failed`)
