@@ -39,7 +39,7 @@ function writeSnapshot(filename, callback) {
   } catch (err) {
     error = heapdumpError(err)
   }
-  announce(shared.emitter, error, result)
+  announce(shared, error, result)
   if (typeof callback === 'function') {
     if (error) callback(error)
     else callback(null, name ?? heapdumpName(/** @type {{ path: string }} */ (result).path))
@@ -85,10 +85,10 @@ function promised(options, schema, fn, take, event) {
     setImmediate(() => {
       try {
         const info = take({ ...checked, trigger: 'api' })
-        announce(shared.emitter, null, info, event)
+        announce(shared, null, info, event)
         resolve(info)
       } catch (err) {
-        announce(shared.emitter, err, null, event)
+        announce(shared, err, null, event)
         reject(err)
       }
     })
@@ -104,7 +104,7 @@ function writeHeapProfile(filename) {
     throw argumentError(`writeHeapProfile(filename): filename must be a string, got ${describeValue(filename)}`)
   }
   const info = takeProfile({ filename, trigger: 'api' })
-  announce(shared.emitter, null, info, 'profile')
+  announce(shared, null, info, 'profile')
   return info
 }
 

@@ -107,11 +107,11 @@ function reportedProfile({ trigger, via, dir, note, deferrable }) {
     if (!shared.config.quiet) {
       writeStderr(`rheapdump: wrote ${info.path} (${formatBytes(info.bytes)}, ${info.samples} samples) in ${(info.durationMs / 1000).toFixed(2)} s`)
     }
-    announce(shared.emitter, null, info, 'profile')
+    announce(shared, null, info, 'profile')
   } catch (err) {
     if (deferrable && isStackOverflow(err)) throw err
     writeStderr(`rheapdump: heap profile failed: ${err.code} ${err.path ?? ''} (${err.description ?? err.message})`)
-    announce(shared.emitter, err, null, 'profile')
+    announce(shared, err, null, 'profile')
   }
 }
 

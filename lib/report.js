@@ -27,17 +27,20 @@ function formatBytes(bytes) {
 }
 
 /**
- * Emits `event` (or `${event}Error`) on `emitter` once the loop is free: this may be inside a
- * V8 interrupt in the middle of the app's code, which is no place to run arbitrary callbacks.
- * @param {import('node:events')} emitter
+ * Emits `event` (or `${event}Error`) on the shared emitter once the loop is free: this may be
+ * inside a V8 interrupt in the middle of the app's code, which is no place to run arbitrary
+ * callbacks. The pending callback holds the shared state, not its emitter: the analysis
+ * recognizes rheapdump's state (the object under its Symbol key) and keeps it off the paths it
+ * reports, and a listener reached through the bare emitter would look held by the app's timers.
+ * @param {{ emitter: import('node:events') }} shared
  * @param {Error | null | undefined} err
  * @param {object | null | undefined} info
  * @param {string} event
  */
-function announce(emitter, err, info, event = 'snapshot') {
+function announce(shared, err, info, event = 'snapshot') {
   setImmediate(() => {
-    if (err) emitter.emit(`${event}Error`, err)
-    else emitter.emit(event, info)
+    if (err) shared.emitter.emit(`${event}Error`, err)
+    else shared.emitter.emit(event, info)
   })
 }
 

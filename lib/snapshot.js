@@ -99,11 +99,11 @@ function reportedSnapshot({ trigger, via, dir, note, deferrable = false }) {
       const why = note ? `, ${note}` : ''
       writeStderr(`rheapdump: wrote ${info.path} (${formatBytes(info.bytes)}) in ${(info.durationMs / 1000).toFixed(2)} s${why}`)
     }
-    announce(shared.emitter, null, info)
+    announce(shared, null, info)
   } catch (err) {
     if (deferrable && isStackOverflow(err)) throw err
     writeStderr(`rheapdump: heap snapshot failed: ${err.code} ${err.path} (${err.description})`)
-    announce(shared.emitter, err, null)
+    announce(shared, err, null)
   }
 }
 
