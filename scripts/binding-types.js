@@ -27,15 +27,19 @@ function typeDefDir() {
 }
 
 /**
- * The environment for cargo: napi-build reruns the build script (and so recompiles the addon)
- * when it changes; forcing that once is needed only when the folder lost its file.
+ * The environment for cargo. napi-build reruns the build script, and so recompiles the addon,
+ * when either variable changes; napi-derive writes the types only while the addon compiles. So
+ * the folder is fixed, and NAPI_FORCE_BUILD_RHEAPDUMP is a generation kept beside it and
+ * bumped only when the folder lost its file: every build and check then passes the same values
+ * and recompiles nothing that is fresh.
  */
 function cargoEnv() {
   const dir = typeDefDir()
   fs.mkdirSync(dir, { recursive: true })
-  const env = { NAPI_TYPE_DEF_TMP_FOLDER: dir }
-  if (!fs.existsSync(path.join(dir, 'rheapdump'))) env.NAPI_FORCE_BUILD_rheapdump = String(Date.now())
-  return env
+  const stamp = `${dir}.generation` // beside the folder: the renderer reads every file in it
+  let generation = fs.existsSync(stamp) ? Number(fs.readFileSync(stamp, 'utf8')) || 0 : 0
+  if (!fs.existsSync(path.join(dir, 'rheapdump'))) fs.writeFileSync(stamp, String(++generation))
+  return { NAPI_TYPE_DEF_TMP_FOLDER: dir, NAPI_FORCE_BUILD_RHEAPDUMP: String(generation) }
 }
 
 /** Whether the renderer is installed (it is a devDependency: installed packages skip this). */
@@ -50,6 +54,10 @@ function available() {
 
 /** The .d.ts text from the last build's type definitions. */
 async function render() {
+  // An empty folder would render an empty contract, against which nothing type-checks.
+  if (!fs.existsSync(path.join(typeDefDir(), 'rheapdump'))) {
+    throw new Error(`no type definitions in ${typeDefDir()}: the addon did not compile with NAPI_TYPE_DEF_TMP_FOLDER set`)
+  }
   const { generateTypeDef } = require('@napi-rs/cli')
   const { dts } = await generateTypeDef({ typeDefDir: typeDefDir(), cwd: root, dtsHeader: HEADER })
   return dts
