@@ -22,8 +22,35 @@ export interface SnapshotInfo {
   rss: { before: number; peak: number; after: number }
 }
 
+/** An errno name, as Node reports it for a failed file operation (EIO when the errno has no name here). */
+export type ErrnoCode =
+  | 'ENOENT' | 'EACCES' | 'EPERM' | 'EEXIST' | 'ENOTDIR' | 'EISDIR' | 'ENOSPC' | 'EDQUOT' | 'EROFS'
+  | 'ENAMETOOLONG' | 'ELOOP' | 'EMFILE' | 'ENFILE' | 'EFBIG' | 'EXDEV' | 'EINVAL' | 'EBUSY' | 'ENXIO'
+  | 'EOPNOTSUPP' | 'EIO'
+
 /**
- * An Error from a failed snapshot: `code` is an errno name (ENOENT, ENOSPC, …), an ERR_* argument
+ * Every `code` an error from rheapdump can carry. lib/errors.js (CODES) says where each is made
+ * and what it means; a test keeps this list, that table and the sources in step.
+ */
+export type RheapdumpErrorCode =
+  | ErrnoCode
+  // arguments
+  | 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE' | 'ERR_INVALID_STATE'
+  // files under Node's permission model
+  | 'ERR_ACCESS_DENIED'
+  // the guard: refused snapshots
+  | 'ERR_RHEAPDUMP_INSUFFICIENT_MEMORY' | 'ERR_RHEAPDUMP_INSUFFICIENT_DISK' | 'ERR_RHEAPDUMP_BUSY'
+  // sampling heap profiles
+  | 'ERR_RHEAPDUMP_SAMPLING' | 'ERR_RHEAPDUMP_SAMPLING_OFF' | 'ERR_RHEAPDUMP_SAMPLING_STOPPED'
+  // loading the addon, and what only the addon does
+  | 'ERR_RHEAPDUMP_BINARY' | 'ERR_DLOPEN_DISABLED' | 'ERR_RHEAPDUMP_NO_ADDON'
+  // the addon's own failures
+  | 'ERR_RHEAPDUMP_PROC' | 'ERR_RHEAPDUMP_PRUNE' | 'ERR_RHEAPDUMP_RUNTIME' | 'ERR_RHEAPDUMP_SIGNAL_THREAD' | 'ERR_RHEAPDUMP_NODE_API'
+  // snapshot analysis
+  | 'ERR_SNAPSHOT_SYNTAX' | 'ERR_SNAPSHOT_UNSOUND' | 'ERR_NODE_NOT_FOUND' | 'ERR_SNAPSHOT_NOT_A_FILE'
+
+/**
+ * An Error from a failed snapshot: `code` (a RheapdumpErrorCode) is an errno name (ENOENT, ENOSPC, …), an ERR_* argument
  * code, or ERR_RHEAPDUMP_INSUFFICIENT_MEMORY / ERR_RHEAPDUMP_INSUFFICIENT_DISK when the guard
  * refused it (then `needed` and `available` are in bytes).
  */

@@ -1,11 +1,22 @@
+// @ts-check
 'use strict'
 
 // Snapshot analysis: each function runs in Rust on a worker thread (crates/analysis) and
 // resolves to the report the CLI (crates/cli) prints with --json. Loading this module does not
 // start rheapdump's signal handling.
 
-const { binding: native } = require('./binding')
+const { binding } = require('./binding')
 const { analysisError, argumentError } = require('./errors')
+
+// Without the addon these functions are replaced (at the end of this file) before any runs.
+const native = /** @type {import('./binding').Addon} */ (binding)
+
+/**
+ * @typedef {object} AnalysisOptions
+ * @property {number} [top] rows per table
+ * @property {number} [max] retaining paths (path())
+ * @property {boolean} [progress] a progress bar on stderr
+ */
 
 /** A value of the right type but out of range. */
 const invalid = (message) => argumentError(message, 'ERR_INVALID_ARG_VALUE')
@@ -27,8 +38,8 @@ function checkCount(value, name, fallback) {
 }
 
 /** Runs one analysis: its report, from the JSON the Rust side writes. */
-async function run(task) {
-  const result = await task
+async function run(/** @type {Promise<unknown>} */ task) {
+  const result = /** @type {string | import('./addon').AnalysisFailure} */ (await task)
   if (typeof result !== 'string') throw analysisError(result)
   return JSON.parse(result)
 }
@@ -39,18 +50,18 @@ async function validate(file) {
 }
 
 module.exports = {
-  async summary(file, { top, progress = false } = {}) {
+  async summary(file, /** @type {AnalysisOptions} */ { top, progress = false } = {}) {
     return run(native.analyzeSummary(checkFile(file, 'file'), checkCount(top, 'top', DEFAULT_TOP), progress))
   },
-  async diff(before, after, { top, progress = false } = {}) {
-    const files = [checkFile(before, 'before'), checkFile(after, 'after')]
+  async diff(before, after, /** @type {AnalysisOptions} */ { top, progress = false } = {}) {
+    const files = /** @type {const} */ ([checkFile(before, 'before'), checkFile(after, 'after')])
     return run(native.analyzeDiff(...files, checkCount(top, 'top', DEFAULT_TOP), progress))
   },
-  async leaks(baseline, target, final, { top, progress = false } = {}) {
-    const files = [checkFile(baseline, 'baseline'), checkFile(target, 'target'), checkFile(final, 'final')]
+  async leaks(baseline, target, final, /** @type {AnalysisOptions} */ { top, progress = false } = {}) {
+    const files = /** @type {const} */ ([checkFile(baseline, 'baseline'), checkFile(target, 'target'), checkFile(final, 'final')])
     return run(native.analyzeLeaks(...files, checkCount(top, 'top', DEFAULT_TOP), progress))
   },
-  async path(file, id, { max, progress = false } = {}) {
+  async path(file, id, /** @type {AnalysisOptions} */ { max, progress = false } = {}) {
     if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw invalid(`id must be a node id (a whole number), got ${id}`)
     return run(native.analyzePath(checkFile(file, 'file'), id, checkCount(max, 'max', DEFAULT_PATHS), progress))
   },
@@ -58,6 +69,9 @@ module.exports = {
 }
 
 // Without the native addon (lib/fallback.js), every analysis rejects with ERR_RHEAPDUMP_NO_ADDON.
-if (native.fallback) {
-  for (const name of Object.keys(module.exports)) module.exports[name] = async () => native.noAddon('snapshot analysis')
+if ('fallback' in binding) {
+  const { noAddon } = binding
+  for (const name of /** @type {(keyof typeof module.exports)[]} */ (Object.keys(module.exports))) {
+    module.exports[name] = async () => noAddon('snapshot analysis')
+  }
 }

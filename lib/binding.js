@@ -1,3 +1,4 @@
+// @ts-check
 'use strict'
 
 // Loads the compiled addon that fits this platform. Several may ship side by side (prebuilt and
@@ -5,8 +6,26 @@
 // When none loads (or RHEAPDUMP_FALLBACK=1), the pure-JS fallback stands in (lib/fallback.js),
 // with `reason` saying why.
 
+// The addon's functions are typed by lib/addon.d.ts, generated from src/ (scripts/binding-types.js);
+// the fallback must give the same ones, less the analyses (lib/analysis.js answers those itself).
+
+/** @typedef {typeof import('./addon')} Addon */
+/** @typedef {'analyzeSummary' | 'analyzeDiff' | 'analyzeLeaks' | 'analyzePath' | 'validateSnapshot' | 'estimateSnapshotCost'} NativeOnly */
+/**
+ * @typedef {object} FallbackExtras
+ * @property {true} fallback
+ * @property {string | null} reason why the addon is not there
+ * @property {(what: string) => never} noAddon throws ERR_RHEAPDUMP_NO_ADDON
+ * @property {() => { rss: number, peakRss?: number, vsz?: undefined }} processMemory no VSZ without /proc
+ */
+// The classes are only ever made by the addon's own functions: the fallback returns look-alikes.
+/** @typedef {Omit<Addon, NativeOnly | 'processMemory' | 'SnapshotFile' | 'SnapshotTurn'> & FallbackExtras} Fallback */
+/** @typedef {Addon | Fallback} Binding */
+
 const fs = require('node:fs')
 const path = require('node:path')
+
+const { addonsForbiddenError, binaryError } = require('./errors')
 
 const root = path.join(__dirname, '..')
 
@@ -16,6 +35,7 @@ function candidates() {
   return [`${base}-gnu.node`, `${base}-musl.node`]
 }
 
+/** @returns {{ binding: Addon, file: string }} */
 function loadAddon() {
   const errors = []
   for (const name of candidates()) {
@@ -27,24 +47,11 @@ function loadAddon() {
       errors.push(Object.assign(err, { message: `${name}: ${err.message}` }))
     }
   }
-  if (errors.some((error) => error.code === 'ERR_DLOPEN_DISABLED')) {
-    const err = new Error(
-      "rheapdump: Node's permission model forbids native addons in this process, and rheapdump is " +
-        'one. Start node with --allow-addons as well as --permission to load it.',
-    )
-    err.code = 'ERR_DLOPEN_DISABLED'
-    throw err
-  }
-  const tried = candidates().join(', ')
-  const err = new Error(
-    `rheapdump: no native binary for ${process.platform}-${process.arch} could be loaded ` +
-      `(looked for ${tried} in ${root}${errors.length ? `; ${errors.map((error) => error.message).join('; ')}` : ''}). ` +
-      'Reinstall the package with a Rust toolchain on PATH to build it from source (npm rebuild rheapdump).',
-  )
-  err.code = 'ERR_RHEAPDUMP_BINARY'
-  throw err
+  if (errors.some((error) => error.code === 'ERR_DLOPEN_DISABLED')) throw addonsForbiddenError()
+  throw binaryError(candidates().join(', '), root, errors)
 }
 
+/** @returns {{ binding: Binding, file: string | null, reason: string | null }} */
 function load() {
   let reason = 'RHEAPDUMP_FALLBACK=1'
   if (process.env.RHEAPDUMP_FALLBACK !== '1') {

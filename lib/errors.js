@@ -1,29 +1,80 @@
+// @ts-check
 'use strict'
 
 // The one place where failures become JS errors: a stable `code`, the `path`, and a message a
 // person can act on. heapdump-compatible entry points keep heapdump's message text.
+//
+// CODES is the table of every `code` rheapdump gives an error: where it is made and what it
+// means. index.d.ts mirrors it (RheapdumpErrorCode) and __test__/errors.test.js checks that
+// the table, that union and the codes written in the sources (JS and Rust) agree: a new code
+// goes into all three.
+
+/** Errno names (crates/core/src/errno.rs), as Node reports them for file operations. */
+const ERRNO_CODES = [
+  'ENOENT', 'EACCES', 'EPERM', 'EEXIST', 'ENOTDIR', 'EISDIR', 'ENOSPC', 'EDQUOT', 'EROFS',
+  'ENAMETOOLONG', 'ELOOP', 'EMFILE', 'ENFILE', 'EFBIG', 'EXDEV', 'EINVAL', 'EBUSY', 'ENXIO',
+  'EOPNOTSUPP', 'EIO',
+]
+
+const CODES = {
+  // Arguments (lib/options.js, lib/analysis.js, lib/settings.js, lib/api.js)
+  ERR_INVALID_ARG_TYPE: { at: 'lib/options.js', meaning: 'an option or argument has the wrong type' },
+  ERR_INVALID_ARG_VALUE: { at: 'lib/options.js', meaning: 'an option is unknown, or a value is of the right type but not allowed (a NUL byte, dir and filename both)' },
+  ERR_OUT_OF_RANGE: { at: 'lib/options.js', meaning: 'a number is outside its range or not a whole number' },
+  ERR_INVALID_STATE: { at: 'lib/settings.js, src/snapshot_file.rs', meaning: 'near-heap-limit snapshots armed off the main thread, or a snapshot file committed twice' },
+  // Files (crates/core/src/snapshot_file.rs, lib/options.js, lib/snapshot.js)
+  ERRNO: { at: 'crates/core/src/errno.rs, lib/options.js', meaning: `the OS refused a file operation: ${ERRNO_CODES.join(', ')} (EIO when the errno has no name here)` },
+  ERR_ACCESS_DENIED: { at: 'lib/snapshot.js', meaning: "Node's permission model (--permission) does not allow writing to the target" },
+  // The guard (lib/guard.js)
+  ERR_RHEAPDUMP_INSUFFICIENT_MEMORY: { at: 'lib/guard.js', meaning: 'the snapshot would likely need more memory than is available; { force: true } takes it anyway' },
+  ERR_RHEAPDUMP_INSUFFICIENT_DISK: { at: 'lib/guard.js', meaning: 'the snapshot would likely not fit on the disk; { force: true } takes it anyway' },
+  ERR_RHEAPDUMP_BUSY: { at: 'lib/guard.js', meaning: 'another process sharing this memory budget held the snapshot turn longer than queueTimeout' },
+  // Sampling heap profiles (lib/sampling.js)
+  ERR_RHEAPDUMP_SAMPLING: { at: 'lib/sampling.js', meaning: 'the inspector session did not answer synchronously' },
+  ERR_RHEAPDUMP_SAMPLING_OFF: { at: 'lib/sampling.js', meaning: 'a heap profile was asked for while sampling is off' },
+  ERR_RHEAPDUMP_SAMPLING_STOPPED: { at: 'lib/sampling.js', meaning: 'another inspector session stopped the sampling heap profiler' },
+  // Loading the addon (lib/binding.js, lib/fallback.js)
+  ERR_RHEAPDUMP_BINARY: { at: 'lib/binding.js', meaning: 'no native binary for this platform could be loaded (the pure-JS fallback stands in)' },
+  ERR_DLOPEN_DISABLED: { at: 'lib/binding.js', meaning: "Node's permission model forbids native addons (--allow-addons)" },
+  ERR_RHEAPDUMP_NO_ADDON: { at: 'lib/fallback.js', meaning: 'the feature needs the native addon, which did not load' },
+  // The addon's own failures (src/)
+  ERR_RHEAPDUMP_PROC: { at: 'src/memory.rs', meaning: "the process's memory could not be read from /proc/self" },
+  ERR_RHEAPDUMP_PRUNE: { at: 'src/snapshot_file.rs', meaning: 'old snapshots could not be listed or removed (keep)' },
+  ERR_RHEAPDUMP_RUNTIME: { at: 'src/signal.rs, src/heap_limit.rs', meaning: 'the host does not export a libuv or V8 symbol the feature needs (not Node.js)' },
+  ERR_RHEAPDUMP_SIGNAL_THREAD: { at: 'src/signal.rs', meaning: 'the thread that watches SIGUSR2 could not be started' },
+  ERR_RHEAPDUMP_NODE_API: { at: 'src/handoff.rs', meaning: 'a Node-API call failed' },
+  // Snapshot analysis (crates/analysis/src/run.rs, through src/analysis.rs)
+  ERR_SNAPSHOT_SYNTAX: { at: 'crates/analysis/src/run.rs', meaning: 'the file is not a heap snapshot' },
+  ERR_SNAPSHOT_UNSOUND: { at: 'crates/analysis/src/run.rs', meaning: 'the snapshot parses but its graph is inconsistent' },
+  ERR_NODE_NOT_FOUND: { at: 'crates/analysis/src/run.rs', meaning: 'no node with that id in the snapshot' },
+  ERR_SNAPSHOT_NOT_A_FILE: { at: 'crates/analysis/src/run.rs', meaning: 'the path is a pipe, FIFO or device, not a regular file' },
+}
+
+/**
+ * An Error with `code` and the other fields given.
+ * @param {ErrorConstructor | TypeErrorConstructor} ErrorType
+ * @param {string} message
+ * @param {string} code
+ * @param {object} [fields]
+ * @returns {Error & { code: string, [field: string]: any }}
+ */
+function coded(ErrorType, message, code, fields) {
+  const err = /** @type {Error & { code: string }} */ (new ErrorType(message))
+  err.code = code
+  return Object.assign(err, fields)
+}
 
 /** A failed file operation ({ code, syscall, path, description }) as an Error. */
 function fileError(failure, what = 'heap snapshot') {
-  const err = new Error(
-    `rheapdump: cannot write ${what}: ${failure.code}: ${failure.description}, ` +
-      `${failure.syscall} '${failure.path}'`,
-  )
-  err.code = failure.code
-  err.syscall = failure.syscall
-  err.path = failure.path
-  err.description = failure.description
-  return err
+  return coded(Error,
+    `rheapdump: cannot write ${what}: ${failure.code}: ${failure.description}, ${failure.syscall} '${failure.path}'`,
+    failure.code, { syscall: failure.syscall, path: failure.path, description: failure.description })
 }
 
 /** The same failure as heapdump reports it: `heapdump write error ENOSPC`. */
 function heapdumpError(err) {
-  const compat = new Error(`heapdump write error ${err.code}`)
-  compat.code = err.code
-  compat.path = err.path
-  if (err.syscall) compat.syscall = err.syscall
-  compat.cause = err
-  return compat
+  return coded(Error, `heapdump write error ${err.code}`, err.code,
+    { path: err.path, ...(err.syscall ? { syscall: err.syscall } : {}), cause: err })
 }
 
 /** A thrown error from Node's writer, reattributed to the file's real path. */
@@ -44,26 +95,62 @@ function describe(thrown) {
 }
 
 function argumentError(message, code = 'ERR_INVALID_ARG_TYPE') {
-  const err = new TypeError(`rheapdump: ${message}`)
-  err.code = code
-  return err
+  return coded(TypeError, `rheapdump: ${message}`, code)
 }
 
 /** An analysis failure from the addon ({ code, path, description }) as an Error. */
 function analysisError(failure) {
-  const err = new Error(`rheapdump: ${failure.path}: ${failure.code}: ${failure.description}`)
-  err.code = failure.code
-  err.path = failure.path
-  err.description = failure.description
-  return err
+  return coded(Error, `rheapdump: ${failure.path}: ${failure.code}: ${failure.description}`,
+    failure.code, { path: failure.path, description: failure.description })
 }
 
 /** The sampling heap profiler cannot give a profile: it is off here, or someone stopped it. */
 function samplingError(code, message) {
-  const err = new Error(`rheapdump: ${message}`)
-  err.code = code
-  err.description = message
-  return err
+  return coded(Error, `rheapdump: ${message}`, code, { description: message })
 }
 
-module.exports = { samplingError, fileError, heapdumpError, writerError, argumentError, analysisError, describe }
+/** The guard refuses a snapshot: `needed` and `available` bytes where it measured them. */
+function guardError(code, dir, needed, available, description) {
+  return coded(Error,
+    `rheapdump: heap snapshot refused: ${description}; pass { force: true } to take it anyway`,
+    code, { path: dir, needed, available, description })
+}
+
+/** Node's permission model forbids loading native addons in this process. */
+function addonsForbiddenError() {
+  return coded(Error,
+    "rheapdump: Node's permission model forbids native addons in this process, and rheapdump is " +
+      'one. Start node with --allow-addons as well as --permission to load it.',
+    'ERR_DLOPEN_DISABLED')
+}
+
+/** No native binary loaded: `tried` names the files looked for, `errors` why each failed. */
+function binaryError(tried, root, errors) {
+  return coded(Error,
+    `rheapdump: no native binary for ${process.platform}-${process.arch} could be loaded ` +
+      `(looked for ${tried} in ${root}${errors.length ? `; ${errors.map((error) => error.message).join('; ')}` : ''}). ` +
+      'Reinstall the package with a Rust toolchain on PATH to build it from source (npm rebuild rheapdump).',
+    'ERR_RHEAPDUMP_BINARY')
+}
+
+/** A feature that only the native addon has, asked of the pure-JS fallback. */
+function noAddonError(what) {
+  return coded(Error, `rheapdump: ${what} needs the native addon, which did not load on ${process.platform}-${process.arch}`,
+    'ERR_RHEAPDUMP_NO_ADDON')
+}
+
+module.exports = {
+  CODES,
+  ERRNO_CODES,
+  samplingError,
+  fileError,
+  heapdumpError,
+  writerError,
+  argumentError,
+  analysisError,
+  guardError,
+  addonsForbiddenError,
+  binaryError,
+  noAddonError,
+  describe,
+}

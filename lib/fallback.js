@@ -1,3 +1,4 @@
+// @ts-check
 'use strict'
 
 // The addon's interface in plain JavaScript, for platforms with no prebuilt binary and no Rust
@@ -16,11 +17,14 @@ const os = require('node:os')
 const path = require('node:path')
 const { threadId } = require('node:worker_threads')
 
+const { noAddonError } = require('./errors')
+
 const SWITCHES = { 1: true, true: true, on: true, yes: true, 0: false, false: false, off: false, no: false }
 
 function startupConfig(execArgv) {
   const warnings = []
-  const config = { signal: true, watchdog: true, quiet: false, guard: true, nearHeapLimit: 0, sampling: null, signalAction: 'both', warnings }
+  /** @type {import('./addon').StartupConfig} */
+  const config = { signal: true, watchdog: true, quiet: false, guard: true, nearHeapLimit: 0, sampling: undefined, signalAction: 'both', warnings }
   for (const item of (process.env.NODE_HEAPDUMP_OPTIONS || '').split(',').map((s) => s.trim()).filter(Boolean)) {
     if (item === 'nosignal' || item === 'signal') config.signal = item === 'signal'
     else warnings.push(`NODE_HEAPDUMP_OPTIONS: unrecognized option '${item}' (expected 'signal' or 'nosignal')`)
@@ -35,7 +39,7 @@ function startupConfig(execArgv) {
   const sampling = process.env.RHEAPDUMP_SAMPLING
   if (sampling !== undefined) {
     const on = SWITCHES[sampling.trim().toLowerCase()]
-    if (on !== undefined) config.sampling = on ? 512 * 1024 : null
+    if (on !== undefined) config.sampling = on ? 512 * 1024 : undefined
     else if (/^\d+$/.test(sampling.trim()) && Number(sampling) > 0) config.sampling = Number(sampling)
     else warnings.push(`RHEAPDUMP_SAMPLING: '${sampling}' is neither a switch nor a positive number of bytes per sample`)
   }
@@ -77,9 +81,16 @@ function failure(err, fallbackPath, syscall) {
   return { code: err.code || 'EIO', syscall: err.syscall || syscall, path: fallbackPath, description: match ? match[1] : String(err.message) }
 }
 
+/**
+ * @param {string | null | undefined} dir
+ * @param {string | null | undefined} filename
+ * @param {boolean | null} [_byName]
+ * @param {boolean | null} [profile]
+ */
 function createSnapshotFile(dir, filename, _byName = false, profile = false) {
-  const finalPath = filename === null ? null : path.resolve(filename)
-  const directory = finalPath === null ? path.resolve(dir) : path.dirname(finalPath)
+  // As the addon: a filename wins, and no directory means the working directory.
+  const finalPath = filename == null ? null : path.resolve(filename)
+  const directory = finalPath === null ? path.resolve(dir ?? '.') : path.dirname(finalPath)
   const displayPath = finalPath ?? directory
   if (finalPath !== null && isDeviceOrFifo(finalPath)) return inPlace(finalPath)
   const temporary = path.join(directory, `.rheapdump-${process.pid}-${threadId}-${temporaries++}.tmp`)
@@ -150,7 +161,8 @@ function inPlace(file) {
 // The worst case measured per Node major (see crates/core/src/estimate.rs).
 function snapshotBudget(nodeMajor, heapUsed, dir) {
   const [extra, file] = nodeMajor <= 21 ? [35, 2.6] : nodeMajor <= 23 ? [34.5, 2.65] : [34, 2.45]
-  let diskFree = null
+  /** @type {number | undefined} */
+  let diskFree
   try {
     const stats = fs.statfsSync(dir)
     diskFree = stats.bavail * stats.bsize
@@ -184,6 +196,7 @@ function pruneSnapshots(dir, keep, current) {
 }
 
 // Signals: one process.on listener, which runs when the event loop turns.
+/** @type {(() => void) | null} */
 let receiver = null
 let pending = false
 let claimed = false
@@ -202,12 +215,12 @@ function onSignal() {
   setImmediate(receiver)
 }
 
+/** @returns {never} */
 function noAddon(what) {
-  const err = new Error(`rheapdump: ${what} needs the native addon, which did not load on ${process.platform}-${process.arch}`)
-  err.code = 'ERR_RHEAPDUMP_NO_ADDON'
-  throw err
+  throw noAddonError(what)
 }
 
+/** @type {import('./binding').Fallback} */
 module.exports = {
   fallback: true,
   /** Why the addon is not there; lib/binding.js sets it. */

@@ -1,3 +1,4 @@
+// @ts-check
 'use strict'
 
 // monitor(): GC activity, leaks and memory pressure inside the process, snapshots taken
@@ -44,6 +45,7 @@ class Monitor extends EventEmitter {
   #recent = [] // { at, pauseMs } within the window
   #counts = {} // kind → { count, pauseMs } since the last 'stats'
   #streak = [] // { at, heapUsed } after consecutive growing full GCs
+  /** @type {{ at: number, heapUsed: number } | null} */
   #lastFullGc = null
   #automatic = { taken: 0, last: -Infinity }
   #profiles = { taken: 0, last: -Infinity }
@@ -136,6 +138,7 @@ class Monitor extends EventEmitter {
   #maybeSnapshot({ heapUsed, rss, max, minInterval, dir }) {
     if (!allowed(this.#automatic, { max, minInterval }, false)) return
     const memory = this.#hooks.memoryUsage()
+    /** @type {string | null} */
     let reason = null
     if (heapUsed !== undefined && memory.heapUsed > heapUsed) reason = `heap used ${mib(memory.heapUsed)} > ${mib(heapUsed)}`
     else if (rss !== undefined && memory.rss > rss) reason = `RSS ${mib(memory.rss)} > ${mib(rss)}`
@@ -171,16 +174,20 @@ class Monitor extends EventEmitter {
 
 const mib = (bytes) => `${(bytes / 1048576).toFixed(1)} MiB`
 
-/** Rate limit: at most `max` in all, `minInterval` ms apart; `take` counts this one if allowed. */
-/** What grew, by V8 heap space, largest first: `{ old_space: bytes, … }`, only spaces that grew. */
+/**
+ * What grew, by V8 heap space, largest first: `{ old_space: bytes, … }`, only spaces that grew.
+ * @param {Record<string, number>} before
+ * @param {Record<string, number>} after
+ */
 function spaceGrowth(before, after) {
   const grown = Object.entries(after)
-    .map(([name, used]) => [name, used - (before[name] ?? 0)])
+    .map(([name, used]) => /** @type {[string, number]} */ ([name, used - (before[name] ?? 0)]))
     .filter(([, growth]) => growth > 0)
     .sort((a, b) => b[1] - a[1])
   return Object.fromEntries(grown)
 }
 
+/** Rate limit: at most `max` in all, `minInterval` ms apart; `take` counts this one if allowed. */
 function allowed(state, { max, minInterval }, take = true) {
   const now = Date.now()
   if (state.taken >= max || now - state.last < minInterval) return false

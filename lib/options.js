@@ -1,3 +1,4 @@
+// @ts-check
 'use strict'
 
 // Option objects checked at the JS boundary, before any value reaches the addon: the addon's
@@ -14,15 +15,35 @@ const U32_MAX = 2 ** 32 - 1
 // every millisecond); faster than 100 ms a monitor would spend its time emitting 'stats'.
 const TIMER_MAX = 2 ** 31 - 1
 
-/** A number option: `integer`, from `min` (or just above `above`) to `max`, maybe null. */
+/**
+ * @typedef {object} NumberSpec
+ * @property {number} [min]
+ * @property {number} [above]
+ * @property {number} [max]
+ * @property {boolean} [integer]
+ * @property {boolean} [nullable]
+ * @property {boolean} [orBoolean]
+ */
+
+/**
+ * A number option: `integer`, from `min` (or just above `above`) to `max`, maybe null.
+ * @param {NumberSpec} spec
+ */
 function number({ min, above, max = Number.MAX_SAFE_INTEGER, integer = true, nullable = false, orBoolean = false }) {
   return { types: orBoolean ? ['boolean', 'number'] : ['number'], nullable, min, above, max, integer }
 }
 
-const bytes = (extra) => number({ min: 1, ...extra })
-const count = (extra) => number({ min: 1, ...extra })
-const milliseconds = (extra) => number({ min: 0, ...extra })
+const bytes = (/** @type {NumberSpec} */ extra = {}) => number({ min: 1, ...extra })
+const count = (/** @type {NumberSpec} */ extra = {}) => number({ min: 1, ...extra })
+const milliseconds = (/** @type {NumberSpec} */ extra = {}) => number({ min: 0, ...extra })
 
+/**
+ * The options given, checked against `schema`; unknown keys and bad values throw.
+ * @param {unknown} options
+ * @param {Record<string, any>} schema
+ * @param {string} fn the public function, for messages
+ * @returns {Record<string, any>}
+ */
 function checkOptions(options, schema, fn) {
   if (options === undefined || options === null) return {}
   if (typeof options !== 'object' || Array.isArray(options)) {

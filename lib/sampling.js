@@ -1,3 +1,4 @@
+// @ts-check
 'use strict'
 
 // V8's sampling heap profiler, read through an inspector session on this thread.
@@ -24,14 +25,17 @@ const NOT_STARTED = /not started/i
 
 /** The sampler of this thread; `state` lives in the thread's shared rheapdump state. */
 function createSampler(state, { quiet }) {
+  /** @type {import('node:inspector').Session | null} */
   let session = null
 
   function post(method, params) {
     session ??= connect()
-    let outcome = null
+    /** @type {{ err: Error | null, result: any }[]} */
+    const outcomes = []
     session.post(method, params, (err, result) => {
-      outcome = { err, result }
+      outcomes.push({ err, result })
     })
+    const outcome = outcomes[0]
     if (!outcome) throw samplingError('ERR_RHEAPDUMP_SAMPLING', `${method} did not answer synchronously`)
     if (outcome.err) throw outcome.err
     return outcome.result

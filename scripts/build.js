@@ -2,12 +2,14 @@
 
 // Builds the addon and the command-line program with cargo and puts them where they are looked
 // for: rheapdump.<platform>-<arch>[-<libc>].node in the package root (lib/binding.js), and
-// bin/rheapdump-cli (bin/rheapdump).
+// bin/rheapdump-cli (bin/rheapdump); in a checkout, lib/addon.d.ts too (scripts/binding-types.js).
 // Usage: node scripts/build.js [--debug]
 
 const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
+
+const bindingTypes = require('./binding-types')
 
 const root = path.join(__dirname, '..')
 
@@ -17,10 +19,9 @@ function libc() {
   return report && report.header && report.header.glibcVersionRuntime ? '-gnu' : '-musl'
 }
 
+// Unix only: crates/core refuses to compile elsewhere, and lib/binding.js then loads the fallback.
 function artifactName() {
-  if (process.platform === 'darwin') return 'librheapdump.dylib'
-  if (process.platform === 'win32') return 'rheapdump.dll'
-  return 'librheapdump.so'
+  return process.platform === 'darwin' ? 'librheapdump.dylib' : 'librheapdump.so'
 }
 
 /** The command-line program (crates/cli), which bin/rheapdump runs. */
@@ -30,7 +31,10 @@ function build({ release = true } = {}) {
   const cargo = process.env.CARGO || 'cargo'
   const args = ['build', '--package', 'rheapdump', '--package', 'rheapdump-cli', ...(release ? ['--release'] : [])]
   const started = Date.now()
-  const result = spawnSync(cargo, args, { cwd: root, stdio: 'inherit' })
+  // A checkout (with devDependencies) also regenerates lib/addon.d.ts from this build.
+  const types = bindingTypes.available()
+  const env = { ...process.env, ...(types ? bindingTypes.cargoEnv() : {}) }
+  const result = spawnSync(cargo, args, { cwd: root, stdio: 'inherit', env })
   if (result.error && result.error.code === 'ENOENT') {
     throw Object.assign(
       new Error(
@@ -45,7 +49,11 @@ function build({ release = true } = {}) {
   }
   const built = path.join(process.env.CARGO_TARGET_DIR || path.join(root, 'target'), release ? 'release' : 'debug')
   const addon = place(path.join(built, artifactName()), path.join(root, `rheapdump.${process.platform}-${process.arch}${libc()}.node`))
-  const program = place(path.join(built, process.platform === 'win32' ? 'rheapdump.exe' : 'rheapdump'), CLI)
+  const program = place(path.join(built, 'rheapdump'), CLI)
+  if (types) {
+    const generated = spawnSync(process.execPath, [path.join(__dirname, 'binding-types.js')], { stdio: 'inherit' })
+    if (generated.status !== 0) throw new Error(`rheapdump: writing ${path.relative(root, bindingTypes.OUTPUT)} failed`)
+  }
   console.error(`rheapdump: built ${path.basename(addon)} and bin/${path.basename(program)} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   return addon
 }

@@ -47,6 +47,7 @@ use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 use rheapdump_core::request::{Phase, Reason, Request};
 
+use crate::error::{node_api, Code};
 use crate::host::{current_isolate, lookup};
 
 type Notify = ThreadsafeFunction<(), (), (), Status, false, true>;
@@ -87,15 +88,17 @@ unsafe impl Send for Receiver {}
 /// snapshot is written or has failed. Returns whether requests can interrupt running
 /// JavaScript on this runtime. Call on the main thread only.
 #[napi]
-pub fn set_main_receiver(env: Env, receive: Function<(), ()>) -> Result<bool> {
+pub fn set_main_receiver(env: Env, receive: Function<(), ()>) -> Result<bool, Code> {
   let on_loop = receive
     .build_threadsafe_function::<()>()
     .weak::<true>()
     .callee_handled::<false>()
-    .build()?;
+    .build()
+    .map_err(node_api)?;
   let mut function = ptr::null_mut();
   // SAFETY: a live function value of this env; the reference is deleted in the cleanup hook.
-  check(unsafe { sys::napi_create_reference(env.raw(), receive.value().value, 1, &mut function) })?;
+  check(unsafe { sys::napi_create_reference(env.raw(), receive.value().value, 1, &mut function) })
+    .map_err(node_api)?;
   // SAFETY: a #[napi] function runs on its env's JS thread; the signature is V8's
   // `void Isolate::RequestInterrupt(InterruptCallback, void*)` with `this` first.
   let interrupt = unsafe { current_isolate() }.and_then(|isolate| {
@@ -113,12 +116,14 @@ pub fn set_main_receiver(env: Env, receive: Function<(), ()>) -> Result<bool> {
     // SAFETY: the previous receiver was made by this env on this thread.
     Some(previous) => unsafe { drop_receiver(previous) },
     None => {
-      env.add_env_cleanup_hook((), |_| {
-        if let Some(receiver) = lock().take() {
-          // SAFETY: the cleanup hook runs on the env's thread while the env is still valid.
-          unsafe { drop_receiver(receiver) };
-        }
-      })?;
+      env
+        .add_env_cleanup_hook((), |_| {
+          if let Some(receiver) = lock().take() {
+            // SAFETY: the cleanup hook runs on the env's thread while the env is still valid.
+            unsafe { drop_receiver(receiver) };
+          }
+        })
+        .map_err(node_api)?;
     }
   }
   Ok(available)

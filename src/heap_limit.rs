@@ -15,11 +15,12 @@
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use napi::{Error, Result};
+use napi::Result;
 use napi_derive::napi;
 
 use rheapdump_core::request::{Phase, Reason};
 
+use crate::error::{coded, Code};
 use crate::handoff::{request, REQUEST};
 use crate::host::{current_isolate, lookup};
 
@@ -70,7 +71,7 @@ extern "C" fn on_near_heap_limit(_data: *mut c_void, current: usize, _initial: u
 
 /// Arms `count` snapshots near the heap limit of the calling (main) thread's isolate.
 #[napi]
-pub fn arm_near_heap_limit(count: u32) -> Result<()> {
+pub fn arm_near_heap_limit(count: u32) -> Result<(), Code> {
   if !REGISTERED.swap(true, Ordering::AcqRel) {
     // SAFETY: the type is the C signature of the member function
     // v8::Isolate::AddNearHeapLimitCallback(NearHeapLimitCallback, void*) with `this` first;
@@ -79,7 +80,8 @@ pub fn arm_near_heap_limit(count: u32) -> Result<()> {
       unsafe { lookup("_ZN2v87Isolate24AddNearHeapLimitCallbackEPFmPvmmES1_\0") };
     let (Some(isolate), Some(add)) = (unsafe { current_isolate() }, add) else {
       REGISTERED.store(false, Ordering::Release);
-      return Err(Error::from_reason(
+      return Err(coded(
+        "ERR_RHEAPDUMP_RUNTIME",
         "this runtime does not export V8's AddNearHeapLimitCallback; near-heap-limit snapshots need Node.js",
       ));
     };

@@ -3,11 +3,9 @@
 //! (reaching the main JS thread, even while it is stuck) and `heap_limit` (see their docs).
 #![deny(clippy::all)]
 
-#[cfg(not(unix))]
-compile_error!("the addon needs a Unix host (libuv signals, /proc); elsewhere rheapdump runs its pure-JS fallback");
-
 mod analysis;
 mod config;
+mod error;
 mod guard;
 mod handoff;
 mod heap_limit;

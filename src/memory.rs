@@ -1,5 +1,7 @@
-use napi::{Error, Result};
+use napi::Result;
 use napi_derive::napi;
+
+use crate::error::{coded, Code};
 
 /// Process memory as `ps -o rss,vsz` shows it, in bytes.
 #[napi(object)]
@@ -12,9 +14,13 @@ pub struct ProcessMemory {
 
 /// Reads `/proc/self/stat` and `/proc/self/status`.
 #[napi]
-pub fn process_memory() -> Result<ProcessMemory> {
-  let memory = rheapdump_core::procfs::process_memory()
-    .map_err(|err| Error::from_reason(format!("cannot read /proc/self: {err}")))?;
+pub fn process_memory() -> Result<ProcessMemory, Code> {
+  let memory = rheapdump_core::procfs::process_memory().map_err(|err| {
+    coded(
+      "ERR_RHEAPDUMP_PROC",
+      format!("cannot read /proc/self: {err}"),
+    )
+  })?;
   Ok(ProcessMemory {
     rss: memory.rss as f64,
     vsz: memory.vsz as f64,

@@ -51,16 +51,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 
-use napi::{Env, Error, Result, Status};
+use napi::{Env, Result};
 use napi_derive::napi;
 use rheapdump_core::request::Reason;
 
+use crate::error::{coded, node_api, Code};
 use crate::handoff::request;
 use crate::host::lookup;
 
 static RECEIVED: AtomicU64 = AtomicU64::new(0);
 static COALESCED: AtomicU64 = AtomicU64::new(0);
 static THREAD: Mutex<Option<SignalThread>> = Mutex::new(None);
+
+const THREAD_FAILED: &str = "ERR_RHEAPDUMP_SIGNAL_THREAD";
 
 struct SignalThread {
   stop: StopHandle,
@@ -75,11 +78,13 @@ unsafe impl Send for StopHandle {}
 
 /// Starts the signal thread, once per process. Throws when the host exports no libuv.
 #[napi]
-pub fn start_signal_watcher(env: Env) -> Result<()> {
+pub fn start_signal_watcher(env: Env) -> Result<(), Code> {
   let mut thread = THREAD.lock().unwrap_or_else(|e| e.into_inner());
   if thread.is_none() {
     *thread = Some(SignalThread::start()?);
-    env.add_env_cleanup_hook((), |_| stop_signal_watcher())?;
+    env
+      .add_env_cleanup_hook((), |_| stop_signal_watcher())
+      .map_err(node_api)?;
   }
   Ok(())
 }
@@ -122,10 +127,10 @@ fn on_sigusr2() {
 }
 
 impl SignalThread {
-  fn start() -> Result<Self> {
+  fn start() -> Result<Self, Code> {
     let uv = Uv::get().map_err(|missing| {
-      Error::new(
-        Status::GenericFailure,
+      coded(
+        "ERR_RHEAPDUMP_RUNTIME",
         format!("this runtime does not export libuv's {missing}; SIGUSR2 snapshots need Node.js"),
       )
     })?;
@@ -134,14 +139,19 @@ impl SignalThread {
       .name("rheapdump-signal".to_string())
       .stack_size(256 * 1024)
       .spawn(move || run_loop(uv, ready_tx))
-      .map_err(|err| Error::from_reason(format!("cannot start the signal thread: {err}")))?;
+      .map_err(|err| {
+        coded(
+          THREAD_FAILED,
+          format!("cannot start the signal thread: {err}"),
+        )
+      })?;
     match ready_rx.recv() {
       Ok(Ok(stop)) => Ok(SignalThread { stop, join }),
       Ok(Err(message)) => {
         let _ = join.join();
-        Err(Error::from_reason(message))
+        Err(coded(THREAD_FAILED, message))
       }
-      Err(_) => Err(Error::from_reason("the signal thread ended during start")),
+      Err(_) => Err(coded(THREAD_FAILED, "the signal thread ended during start")),
     }
   }
 

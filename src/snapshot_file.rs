@@ -1,7 +1,10 @@
 use std::path::PathBuf;
 
 use napi::bindgen_prelude::Either;
+use napi::Result;
 use napi_derive::napi;
+
+use crate::error::{coded, Code};
 use rheapdump_core::naming::FileKind;
 use rheapdump_core::snapshot_file::{FileError, PendingSnapshot, Target};
 
@@ -117,12 +120,17 @@ pub fn create_snapshot_file(
 /// Deletes the oldest of this process's default-named snapshots in `dir` beyond `keep`; never
 /// another process's, never any other file, never `current`. Returns the names deleted.
 #[napi]
-pub fn prune_snapshots(dir: String, keep: u32, current: String) -> napi::Result<Vec<String>> {
+pub fn prune_snapshots(dir: String, keep: u32, current: String) -> Result<Vec<String>, Code> {
   rheapdump_core::naming::prune(
     std::path::Path::new(&dir),
     keep as usize,
     &current,
     std::process::id(),
   )
-  .map_err(|err| napi::Error::from_reason(format!("cannot prune snapshots in {dir}: {err}")))
+  .map_err(|err| {
+    coded(
+      "ERR_RHEAPDUMP_PRUNE",
+      format!("cannot prune snapshots in {dir}: {err}"),
+    )
+  })
 }

@@ -1,6 +1,9 @@
 // Compiled by __test__/types.test.js with tsc --noEmit: every export, used as the README shows.
 import rheapdump = require('../..')
-import type { Config, GcResult, HeapProfileInfo, LeakEvent, MemoryUsage, SnapshotError, SnapshotInfo } from '../..'
+import type { Config, GcResult, HeapProfileInfo, LeakEvent, MemoryUsage, RheapdumpErrorCode, SnapshotError, SnapshotInfo } from '../..'
+
+const refused: RheapdumpErrorCode = 'ERR_RHEAPDUMP_INSUFFICIENT_MEMORY'
+console.log(refused)
 
 const ok: boolean = rheapdump.writeSnapshot((err: SnapshotError | null, filename?: string) => {
   if (err) console.error(err.code, err.path, err.needed)

@@ -3,6 +3,13 @@
 //! configures the addon. The addon crate at the repository root only converts values.
 #![deny(clippy::all)]
 
+// The one place that decides where the native code builds: every crate of the workspace (the
+// addon, the analysis, the CLI) depends on this one, which uses Unix file and process APIs
+// (`/proc`, flock, fd paths). Elsewhere the package runs its pure-JS fallback, which
+// lib/binding.js chooses when no addon loads.
+#[cfg(not(unix))]
+compile_error!("rheapdump's native code needs a Unix host (libuv signals, /proc, flock); elsewhere the package runs its pure-JS fallback");
+
 pub mod config;
 pub mod errno;
 pub mod estimate;

@@ -1,0 +1,73 @@
+'use strict'
+
+// lib/guard.js in-process: the refusal decision (judge) on made-up budgets, and the budget the
+// addon measures for this very process. No snapshot is taken here.
+
+const assert = require('node:assert/strict')
+const os = require('node:os')
+const { test } = require('node:test')
+
+require('./helpers/proc') // a lock directory of this file's own for snapshot turns
+const { judge, checkBudget, waitForTurn } = require('../lib/guard')
+
+const MiB = 1024 * 1024
+const budget = (extra) => ({ extraMemory: 100 * MiB, fileSize: 10 * MiB, memoryAvailable: 1000 * MiB, memorySource: 'cgroup /x', diskFree: 1000 * MiB, ...extra })
+
+test('judge: enough memory and disk is no refusal', () => {
+  assert.equal(judge(budget(), { dir: '/d', rss: 50 * MiB, memoryLimit: null }), null)
+})
+
+test('judge: too little memory is ERR_RHEAPDUMP_INSUFFICIENT_MEMORY, with what it needs and what there is', () => {
+  const refusal = judge(budget({ memoryAvailable: 60 * MiB }), { dir: '/d', rss: 50 * MiB, memoryLimit: null })
+  assert.equal(refusal?.code, 'ERR_RHEAPDUMP_INSUFFICIENT_MEMORY')
+  assert.equal(refusal?.path, '/d')
+  assert.equal(refusal?.needed, 100 * MiB)
+  assert.equal(refusal?.available, 60 * MiB)
+  assert.match(refusal?.message ?? '', /would need ~100\.0 MiB more memory and 60\.0 MiB is available \(cgroup \/x\); pass \{ force: true \}/)
+})
+
+test('judge: memoryLimit caps what is available at the limit less RSS, even where the OS knows no limit', () => {
+  for (const memoryAvailable of [1000 * MiB, undefined]) {
+    const refusal = judge(budget({ memoryAvailable }), { dir: '/d', rss: 150 * MiB, memoryLimit: 200 * MiB })
+    assert.equal(refusal?.code, 'ERR_RHEAPDUMP_INSUFFICIENT_MEMORY', `memoryAvailable ${memoryAvailable}`)
+    assert.equal(refusal?.available, 50 * MiB)
+    assert.match(refusal?.description ?? '', /memoryLimit 200\.0 MiB, RSS 150\.0 MiB/)
+  }
+  // A limit looser than the OS's leaves the OS's figure.
+  assert.equal(judge(budget({ memoryAvailable: 60 * MiB }), { dir: '/d', rss: 0, memoryLimit: 4096 * MiB })?.available, 60 * MiB)
+  // Past the limit already: nothing is available, not a negative amount.
+  assert.equal(judge(budget(), { dir: '/d', rss: 300 * MiB, memoryLimit: 200 * MiB })?.available, 0)
+})
+
+test('judge: a file larger than the free disk is ERR_RHEAPDUMP_INSUFFICIENT_DISK; an unknown disk is no refusal', () => {
+  const refusal = judge(budget({ diskFree: 5 * MiB }), { dir: '/d', rss: 0, memoryLimit: null })
+  assert.equal(refusal?.code, 'ERR_RHEAPDUMP_INSUFFICIENT_DISK')
+  assert.match(refusal?.description ?? '', /would write ~10\.0 MiB and \/d has 5\.0 MiB free/)
+  assert.equal(judge(budget({ diskFree: undefined }), { dir: '/d', rss: 0, memoryLimit: null }), null)
+  assert.equal(judge(budget({ memoryAvailable: undefined, diskFree: undefined }), { dir: '/d', rss: 0, memoryLimit: null }), null)
+})
+
+test('checkBudget: this small process fits its machine; a 1-byte memoryLimit refuses, and an API call says so', () => {
+  checkBudget(os.tmpdir(), process.memoryUsage.rss(), 'signal', null)
+  assert.throws(() => checkBudget(os.tmpdir(), process.memoryUsage.rss(), 'signal', 1), { code: 'ERR_RHEAPDUMP_INSUFFICIENT_MEMORY', available: 0 })
+})
+
+test('waitForTurn: a turn is given and released, and can be had again', () => {
+  for (let i = 0; i < 2; i++) {
+    const turn = waitForTurn(os.tmpdir(), 'api', 1000)
+    assert.ok(turn, 'a turn (locks work in the test directory)')
+    turn.release()
+  }
+})
+
+test('waitForTurn: while a turn is held, another wait ends after its timeout with ERR_RHEAPDUMP_BUSY', () => {
+  const held = waitForTurn(os.tmpdir(), 'api', 1000)
+  assert.ok(held)
+  try {
+    const started = Date.now()
+    assert.throws(() => waitForTurn('/d', 'signal', 200), { code: 'ERR_RHEAPDUMP_BUSY', path: '/d', message: /was taking a snapshot for all of 0\.2 s \(queueTimeout\)/ })
+    assert.ok(Date.now() - started >= 190, 'waited for the timeout')
+  } finally {
+    held.release()
+  }
+})

@@ -1,0 +1,217 @@
+// Generated from src/ by scripts/binding-types.js (napi-derive + @napi-rs/cli); do not edit.
+// It changes with the #[napi] items: `node scripts/build.js` rewrites it, and
+// __test__/types.test.js fails while the committed copy differs from a fresh one.
+
+/** A snapshot file that has no final name yet. */
+export declare class SnapshotFile {
+  /** The path to hand to `v8.writeHeapSnapshot`. */
+  get writerPath(): string
+  /** The final path, or its directory while a default name is not chosen yet. */
+  get displayPath(): string
+  /** Makes the file durable and gives it its final name. */
+  commit(): WrittenFile | FileFailure
+  /** Drops the unfinished file; nothing is left in the directory. */
+  abandon(): void
+}
+
+/** The right to take a snapshot among the processes sharing this memory budget. */
+export declare class SnapshotTurn {
+  /** Lets the next process take its snapshot. */
+  release(): void
+}
+
+/** Why an analysis failed; lib/analysis.js turns it into an Error. */
+export interface AnalysisFailure {
+  /**
+   * An errno name for I/O failures, else ERR_SNAPSHOT_SYNTAX, ERR_SNAPSHOT_UNSOUND,
+   * ERR_NODE_NOT_FOUND or ERR_SNAPSHOT_NOT_A_FILE (a pipe, FIFO or device).
+   */
+  code: string
+  path: string
+  description: string
+}
+
+/** DevTools' Comparison view of two snapshots. */
+export declare function analyzeDiff(before: string, after: string, top: number, progress: boolean): Promise<unknown>
+
+/** The three-snapshot technique: what was allocated after BASELINE, is in TARGET, and still lives in FINAL. */
+export declare function analyzeLeaks(baseline: string, target: string, last: string, top: number, progress: boolean): Promise<unknown>
+
+/** The shortest retaining paths to one node. */
+export declare function analyzePath(file: string, id: number, max: number, progress: boolean): Promise<unknown>
+
+/** DevTools' Summary view of a snapshot, on a worker thread. */
+export declare function analyzeSummary(file: string, top: number, progress: boolean): Promise<unknown>
+
+/** Arms `count` snapshots near the heap limit of the calling (main) thread's isolate. */
+export declare function armNearHeapLimit(count: number): void
+
+/**
+ * Takes the outstanding request, for exactly one caller per request: returns why it was made
+ * (1: SIGUSR2, 2: near the heap limit), or 0 when there is none to take.
+ */
+export declare function claimRequest(): number
+
+/**
+ * Opens a file for a snapshot with a default name in `dir`, or at exactly `filename`. With
+ * `byName`, the writer gets a real path in the directory (for Node's permission model); with
+ * `profile`, the file is a sampling heap profile (`heapprofile-….heapprofile` default names).
+ */
+export declare function createSnapshotFile(dir?: string | undefined | null, filename?: string | undefined | null, byName?: boolean | undefined | null, profile?: boolean | undefined | null): SnapshotFile | FileFailure
+
+export declare function estimateSnapshotCost(nodeMajor: number, heapUsed: number): SnapshotCostEstimate
+
+/** A failed file operation; `index.js` turns it into an Error. */
+export interface FileFailure {
+  code: string
+  syscall: string
+  path: string
+  description: string
+}
+
+/**
+ * Whether the caller runs on the main thread (whose event loop is libuv's default loop), not
+ * in a Worker. Cheaper at start-up than loading `node:worker_threads`.
+ */
+export declare function isMainThread(): boolean
+
+/** Reads `/proc/self/stat` and `/proc/self/status`. */
+export declare function processMemory(): ProcessMemory
+
+/** Process memory as `ps -o rss,vsz` shows it, in bytes. */
+export interface ProcessMemory {
+  rss: number
+  vsz: number
+  /** Peak RSS since the process started (`VmHWM`), when the kernel reports it. */
+  peakRss?: number
+}
+
+/**
+ * Deletes the oldest of this process's default-named snapshots in `dir` beyond `keep`; never
+ * another process's, never any other file, never `current`. Returns the names deleted.
+ */
+export declare function pruneSnapshots(dir: string, keep: number, current: string): Array<string>
+
+/** Returns freed malloc memory to the OS (glibc `malloc_trim(0)`); false where unsupported. */
+export declare function releaseFreeMemory(): boolean
+
+/** Ends the claimed request: the next signal starts a new one. */
+export declare function requestDone(): void
+
+/** Whether requests may interrupt running JavaScript (the `watchdog` setting). */
+export declare function setInterrupts(on: boolean): void
+
+/**
+ * Makes `receive` the main thread's receiver of snapshot requests. It is called as
+ * `receive()` from the event loop and as `receive('interrupt')` from inside a V8 interrupt;
+ * it must call `claimRequest()` and, when that returns a reason, `requestDone()` once the
+ * snapshot is written or has failed. Returns whether requests can interrupt running
+ * JavaScript on this runtime. Call on the main thread only.
+ */
+export declare function setMainReceiver(receive: () => void): boolean
+
+export declare function signalStats(): SignalStats
+
+/** Signal counts since the process started. */
+export interface SignalStats {
+  /** SIGUSR2 deliveries seen. */
+  received: number
+  /** Deliveries that arrived while a snapshot was in flight and started none. */
+  coalesced: number
+  /** Whether the signal thread is running. */
+  active: boolean
+}
+
+/** Estimates a snapshot's cost for this Node major and used heap, and reads the budget. */
+export declare function snapshotBudget(nodeMajor: number, heapUsed: number, dir: string): SnapshotBudget
+
+/** What a snapshot would need, and what there is. */
+export interface SnapshotBudget {
+  /** Estimated extra peak RSS of the snapshot, in bytes. */
+  extraMemory: number
+  /** Estimated file size, in bytes. */
+  fileSize: number
+  /** Memory the process may still use (tightest of cgroup limits and MemAvailable), or null. */
+  memoryAvailable?: number
+  /** Where `memoryAvailable` comes from. */
+  memorySource: string
+  /** Free bytes on the target directory's filesystem, or null when it cannot be read. */
+  diskFree?: number
+}
+
+/** The estimate alone (for bench/guard.js). */
+export interface SnapshotCostEstimate {
+  extraMemory: number
+  fileSize: number
+}
+
+/** A sound snapshot's counts. */
+export interface SnapshotCounts {
+  nodes: number
+  edges: number
+  strings: number
+  nodeFields: number
+}
+
+/** Starts the signal thread, once per process. Throws when the host exports no libuv. */
+export declare function startSignalWatcher(): void
+
+/**
+ * Reads the environment variables and Node's `--diagnostic-dir` (from `execArgv`, then
+ * `NODE_OPTIONS`).
+ */
+export declare function startupConfig(execArgv: Array<string>): StartupConfig
+
+/** Settings read from the environment when rheapdump loads. */
+export interface StartupConfig {
+  /** Whether SIGUSR2 should write a snapshot. */
+  signal: boolean
+  /** Whether a snapshot request may interrupt running JavaScript (reach a stuck event loop). */
+  watchdog: boolean
+  /** Whether signal-triggered snapshots stay silent on stderr. */
+  quiet: boolean
+  /** Whether snapshots that would likely exhaust memory or disk are refused. */
+  guard: boolean
+  /** `RHEAPDUMP_DIR`. */
+  dir?: string
+  /** `RHEAPDUMP_NEAR_HEAP_LIMIT`: snapshots to take near the heap limit. */
+  nearHeapLimit: number
+  /**
+   * `RHEAPDUMP_SAMPLING`: bytes per sample of the sampling heap profiler, when it runs from
+   * start-up.
+   */
+  sampling?: number
+  /** `RHEAPDUMP_SIGNAL_ACTION`: what SIGUSR2 writes (`snapshot`, `profile` or `both`). */
+  signalAction: string
+  /** Node's `--diagnostic-dir`. */
+  diagnosticDir?: string
+  /** Environment values that were ignored, one sentence each. */
+  warnings: Array<string>
+}
+
+/** Stops the signal thread; SIGUSR2 then behaves as if rheapdump had never been loaded. */
+export declare function stopSignalWatcher(): void
+
+/**
+ * Why no turn was given: `busy` (another process kept it for `waitedMs`) or `unavailable`
+ * (no lock can be had here; go ahead uncoordinated).
+ */
+export interface TurnFailure {
+  reason: string
+  /** The cgroup directory whose limit the processes share, or `host`. */
+  budget: string
+  waitedMs: number
+  description: string
+}
+
+/** Reads and checks a .heapsnapshot file on a worker thread. */
+export declare function validateSnapshot(path: string): Promise<unknown>
+
+/** Waits at most `timeoutMs` for this memory budget's snapshot lock. */
+export declare function waitForSnapshotTurn(timeoutMs: number): SnapshotTurn | TurnFailure
+
+/** A complete snapshot file. */
+export interface WrittenFile {
+  path: string
+  bytes: number
+}

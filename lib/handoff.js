@@ -1,0 +1,127 @@
+// @ts-check
+'use strict'
+
+// The signal-request side of the hand-off: the main thread's receiver of the snapshot requests
+// that the addon's signal thread and near-heap-limit callback make (src/handoff.rs), and the
+// switches of the copy that owns the signal.
+
+const { binding: native } = require('./binding')
+const { reportedProfile } = require('./profile')
+const { writeStderr } = require('./report')
+const { current } = require('./shared')
+const { reportedSnapshot } = require('./snapshot')
+
+const shared = current()
+
+// Why the native side asked for a snapshot (crates/core/src/request.rs, Reason).
+/** @type {Record<number, string>} */
+const REQUEST_TRIGGERS = { 1: 'signal', 2: 'near-heap-limit' }
+
+/**
+ * What a request asks for: the profile first (it is cheap, names the allocating functions, and
+ * is still written when the guard refuses the snapshot), then the snapshot. Near the heap limit
+ * both are wanted whatever the action.
+ * @param {string} trigger
+ * @param {{ signalAction: string, sampling: number | false }} config
+ */
+function planRequest(trigger, config) {
+  const action = trigger === 'near-heap-limit' ? 'both' : config.signalAction
+  const sampling = config.sampling !== false
+  return {
+    profile: sampling && action !== 'snapshot',
+    snapshot: action !== 'profile',
+    // Asked for a profile alone with nothing to read it from: said on stderr.
+    samplingOff: !sampling && action === 'profile',
+    note: trigger === 'near-heap-limit' ? 'near the heap limit' : null,
+  }
+}
+
+/**
+ * Called from the event loop (`via` 'loop') and from inside a V8 interrupt in the middle of
+ * running JavaScript ('interrupt'); the first to claim the request writes it.
+ * @param {string} [via]
+ */
+function receiveRequest(via = 'loop') {
+  const reason = native.claimRequest()
+  if (!reason) return
+  // Inside an interrupt, an exception that escapes from here (the interrupted code was near its
+  // stack limit) hands the request back: the native side lets the event loop serve it.
+  let handedBack = via === 'interrupt'
+  if ('fallback' in native && !shared.config.quiet && !shared.fallbackNoted) {
+    shared.fallbackNoted = true
+    writeStderr(`rheapdump: without its native addon (${native.reason}), SIGUSR2 snapshots wait for the event loop`)
+  }
+  try {
+    const trigger = REQUEST_TRIGGERS[reason] || 'signal'
+    const deferrable = via === 'interrupt'
+    const plan = planRequest(trigger, shared.config)
+    if (plan.profile) reportedProfile({ trigger, via, deferrable })
+    if (plan.samplingOff) {
+      writeStderr('rheapdump: SIGUSR2 asks for a heap profile (signalAction: profile), but sampling is off: configure({ sampling: true }) or RHEAPDUMP_SAMPLING=1')
+    }
+    if (plan.snapshot) reportedSnapshot({ trigger, via, note: plan.note, deferrable })
+    handedBack = false
+  } finally {
+    if (!handedBack) native.requestDone()
+  }
+}
+
+/**
+ * The switches of the copy that owns the signal: the receiver, interrupts, the signal watcher
+ * and near-heap-limit snapshots.
+ * @returns {import('./shared').Controller}
+ */
+function createController() {
+  let receiving = false
+  let interruptible = false
+  let nearHeapLimit = false
+
+  return {
+    apply(config) {
+      const wanted = config.signal || nearHeapLimit
+      if (wanted && !receiving) {
+        interruptible = native.setMainReceiver(receiveRequest)
+        receiving = true
+      }
+      native.setInterrupts(config.watchdog)
+      if (config.signal) native.startSignalWatcher()
+      else native.stopSignalWatcher()
+    },
+    armNearHeapLimit(count) {
+      native.armNearHeapLimit(count)
+      nearHeapLimit = true
+      this.apply(shared.config)
+    },
+    /** Whether a request reaches a stuck main thread (the `watchdog` setting, where V8 allows). */
+    get interrupts() {
+      return receiving && interruptible && shared.config.watchdog
+    },
+  }
+}
+
+/**
+ * Start-up of the first copy on the main thread: it owns the signal and near-heap-limit
+ * snapshots. A part that cannot start is turned off and said on stderr; the app runs on.
+ */
+function takeOwnership() {
+  if (shared.controller || !native.isMainThread()) return
+  shared.controller = createController()
+  if (shared.config.signal) {
+    try {
+      shared.controller.apply(shared.config)
+    } catch (err) {
+      writeStderr(`rheapdump: SIGUSR2 snapshots are off: ${err.message}`)
+      shared.config.signal = false
+    }
+  }
+  if (shared.config.nearHeapLimit) {
+    try {
+      shared.controller.armNearHeapLimit(shared.config.nearHeapLimit)
+    } catch (err) {
+      writeStderr(`rheapdump: near-heap-limit snapshots are off: ${err.message}`)
+      shared.config.nearHeapLimit = 0
+    }
+  }
+}
+
+module.exports = { planRequest, receiveRequest, takeOwnership }
