@@ -47,7 +47,7 @@ export type RheapdumpErrorCode =
   // the addon's own failures
   | 'ERR_RHEAPDUMP_PROC' | 'ERR_RHEAPDUMP_PRUNE' | 'ERR_RHEAPDUMP_RUNTIME' | 'ERR_RHEAPDUMP_SIGNAL_THREAD' | 'ERR_RHEAPDUMP_NODE_API'
   // snapshot analysis
-  | 'ERR_SNAPSHOT_SYNTAX' | 'ERR_SNAPSHOT_UNSOUND' | 'ERR_NODE_NOT_FOUND' | 'ERR_SNAPSHOT_NOT_A_FILE'
+  | 'ERR_SNAPSHOT_SYNTAX' | 'ERR_SNAPSHOT_UNSOUND' | 'ERR_NODE_NOT_FOUND' | 'ERR_SNAPSHOT_NOT_A_FILE' | 'ERR_RHEAPDUMP_ANALYSIS_INTERNAL'
 
 /**
  * An Error from a failed snapshot: `code` (a RheapdumpErrorCode) is an errno name (ENOENT, ENOSPC, …), an ERR_* argument

@@ -24,7 +24,8 @@ export declare class SnapshotTurn {
 export interface AnalysisFailure {
   /**
    * An errno name for I/O failures, else ERR_SNAPSHOT_SYNTAX, ERR_SNAPSHOT_UNSOUND,
-   * ERR_NODE_NOT_FOUND or ERR_SNAPSHOT_NOT_A_FILE (a pipe, FIFO or device).
+   * ERR_NODE_NOT_FOUND, ERR_SNAPSHOT_NOT_A_FILE (a pipe, FIFO or device) or
+   * ERR_RHEAPDUMP_ANALYSIS_INTERNAL (a bug: the analysis panicked).
    */
   code: string
   path: string
@@ -145,14 +146,6 @@ export interface SnapshotCostEstimate {
   fileSize: number
 }
 
-/** A sound snapshot's counts. */
-export interface SnapshotCounts {
-  nodes: number
-  edges: number
-  strings: number
-  nodeFields: number
-}
-
 /** Starts the signal thread, once per process. Throws when the host exports no libuv. */
 export declare function startSignalWatcher(): void
 
@@ -204,7 +197,7 @@ export interface TurnFailure {
   description: string
 }
 
-/** Reads and checks a .heapsnapshot file on a worker thread. */
+/** Reads and checks a .heapsnapshot file on a worker thread: the `validate` report as JSON. */
 export declare function validateSnapshot(path: string): Promise<unknown>
 
 /** Waits at most `timeoutMs` for this memory budget's snapshot lock. */

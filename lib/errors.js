@@ -48,6 +48,7 @@ const CODES = {
   ERR_SNAPSHOT_UNSOUND: { at: 'crates/analysis/src/run.rs', meaning: 'the snapshot parses but its graph is inconsistent' },
   ERR_NODE_NOT_FOUND: { at: 'crates/analysis/src/run.rs', meaning: 'no node with that id in the snapshot' },
   ERR_SNAPSHOT_NOT_A_FILE: { at: 'crates/analysis/src/run.rs', meaning: 'the path is a pipe, FIFO or device, not a regular file' },
+  ERR_RHEAPDUMP_ANALYSIS_INTERNAL: { at: 'src/analysis.rs', meaning: 'a bug in rheapdump: the analysis panicked or its report could not be serialized' },
 }
 
 /**
