@@ -15,6 +15,8 @@
 //   lib/api.js       the public functions; lib/settings.js configure(); lib/memory.js
 //   lib/options.js   option checking, with the options of each function in lib/schemas.js
 //   lib/errors.js    every error code rheapdump gives, and the errors
+//
+// ARCHITECTURE.md has the whole path from signal to file, the invariants and where each is tested.
 
 const api = require('./lib/api')
 const { takeOwnership } = require('./lib/handoff')

@@ -1,6 +1,7 @@
 //! rheapdump's logic, free of Node-API so that `cargo test` covers it: how snapshot files are
 //! named and written safely, what `/proc` says about the process, and how the environment
 //! configures the addon. The addon crate at the repository root only converts values.
+//! ARCHITECTURE.md (repository root) says what each crate may depend on.
 #![deny(clippy::all)]
 
 // The one place that decides where the native code builds: every crate of the workspace (the
