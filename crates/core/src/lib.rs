@@ -6,6 +6,7 @@
 pub mod config;
 pub mod errno;
 pub mod estimate;
+pub mod fork;
 pub mod naming;
 pub mod procfs;
 pub mod request;
