@@ -8,6 +8,7 @@ compile_error!("the addon needs a Unix host (libuv signals, /proc); elsewhere rh
 
 mod analysis;
 mod config;
+mod fork;
 mod guard;
 mod handoff;
 mod heap_limit;
