@@ -21,6 +21,7 @@ const v8 = () => (v8Module ??= require('node:v8'))
 const { fileError, heapdumpError, writerError, argumentError } = require('./lib/errors')
 const { checkOptions, checkFilename, currentDir, describeValue, number, bytes, count, milliseconds, U32_MAX, TIMER_MAX } = require('./lib/options')
 const { createSampler, profileDocument } = require('./lib/sampling')
+const { createForkSnapshots, forkMode } = require('./lib/fork')
 
 // State shared by every copy of rheapdump loaded on this thread (two versions in node_modules):
 // one signal owner, one set of listeners, so one signal still makes one snapshot.
@@ -33,6 +34,7 @@ const shared = (process[Symbol.for(SHARED_KEY)] ??= createShared())
 shared.config.sampling ??= false
 shared.config.signalAction ??= 'both'
 shared.sampling ??= { owner: null, interval: null, startedAt: null, borrowNoted: false }
+shared.config.fork ??= false
 
 function createShared() {
   const startup = native.startupConfig(process.execArgv)
@@ -50,6 +52,7 @@ function createShared() {
       queueTimeout: 5000,
       sampling: startup.sampling ?? false,
       signalAction: startup.signalAction,
+      fork: startup.fork ? (startup.forkFallback ? { fallback: true } : true) : false,
     },
     diagnosticDir: startup.diagnosticDir ?? null,
     emitter: new EventEmitter(),
@@ -60,7 +63,9 @@ function createShared() {
 // ---------------------------------------------------------------------------------------------
 // Taking a snapshot: the one path used by the API and by signals.
 
-function takeSnapshot({ dir, filename, trigger, force = false }) {
+function takeSnapshot({ dir, filename, trigger, force = false, fork }) {
+  const mode = forkMode(fork)
+  if (mode) return forkSnapshots.take({ dir, filename, trigger, force, mode })
   const started = process.hrtime.bigint()
   if (filename !== undefined) checkFilename(filename)
   const targetDir = filename === undefined ? resolveDir(dir) : path.dirname(path.resolve(currentDir(), filename))
@@ -203,8 +208,10 @@ const NODE_MAJOR = Number(process.versions.node.split('.')[0])
  * The guard: refuses a snapshot that would likely get the process OOM-killed or fill the disk.
  * The estimate is the worst case measured for this Node major (crates/core/src/estimate.rs).
  */
-function checkBudget(dir, rss, trigger) {
+function checkBudget(dir, rss, trigger, forkHeap) {
   const budget = native.snapshotBudget(NODE_MAJOR, v8().getHeapStatistics().used_heap_size, dir)
+  // A fork snapshot's child and the parent's copy-on-write pages (crates/core/src/fork.rs).
+  if (forkHeap) budget.extraMemory = native.forkExtraMemory(NODE_MAJOR, forkHeap.used_heap_size, forkHeap.total_heap_size, rss)
   let available = budget.memoryAvailable
   let source = budget.memorySource
   if (shared.config.memoryLimit !== null && (available === null || shared.config.memoryLimit - rss < available)) {
@@ -328,11 +335,12 @@ function heapdumpName(written) {
 // ---------------------------------------------------------------------------------------------
 // Promise API
 
-const SNAPSHOT_OPTIONS = { dir: 'string', filename: 'string', force: 'boolean' }
+const SNAPSHOT_OPTIONS = { dir: 'string', filename: 'string', force: 'boolean', fork: 'boolean|object' }
 
-/** Writes a snapshot; resolves to `{ path, bytes, durationMs, trigger, rss }`. */
+/** Writes a snapshot; resolves to `{ path, bytes, durationMs, trigger, rss }` (fork: lib/fork.js). */
 function snapshot(options) {
-  return promised(options, SNAPSHOT_OPTIONS, 'snapshot', takeSnapshot, 'snapshot')
+  const fork = options?.fork ?? shared.config.fork
+  return promised(options, SNAPSHOT_OPTIONS, 'snapshot', (checked) => takeSnapshot({ ...checked, fork: checkFork(fork, 'snapshot') }), 'snapshot')
 }
 
 /** Checks `options` now, runs `take` once the event loop turns, and announces the outcome. */
@@ -345,6 +353,10 @@ function promised(options, schema, fn, take, event) {
     setImmediate(() => {
       try {
         const info = take({ ...checked, trigger: 'api' })
+        if (typeof info.then === 'function') {
+          info.then((written) => (announce(null, written, event), resolve(written)), (err) => (announce(err, null, event), reject(err)))
+          return
+        }
         announce(null, info, event)
         resolve(info)
       } catch (err) {
@@ -406,6 +418,8 @@ function isStackOverflow(err) {
  * A `deferrable` one lets a stack overflow escape, for the caller to retry from the loop.
  */
 function reportedSnapshot({ trigger, via, dir, note, deferrable = false }) {
+  const mode = forkMode(shared.config.fork)
+  if (mode) return forkSnapshots.reported({ trigger, via, dir, note, mode })
   try {
     const info = takeSnapshot({ dir, trigger })
     if (via) info.via = via
@@ -493,6 +507,7 @@ const CONFIG_OPTIONS = {
   queueTimeout: milliseconds({ max: TIMER_MAX }),
   sampling: number({ min: 1, max: U32_MAX, orBoolean: true }),
   signalAction: 'string',
+  fork: 'boolean|object',
 }
 
 const SIGNAL_ACTIONS = ['snapshot', 'profile', 'both']
@@ -507,6 +522,7 @@ function configure(options) {
   if ('signalAction' in checked && !SIGNAL_ACTIONS.includes(checked.signalAction)) {
     throw argumentError(`configure(options): 'signalAction' must be one of ${SIGNAL_ACTIONS.join(', ')}, got '${checked.signalAction}'`, 'ERR_INVALID_ARG_VALUE')
   }
+  if ('fork' in checked) checked.fork = checkFork(checked.fork, 'configure')
   if ('sampling' in checked) {
     checked.sampling = samplingInterval(checked.sampling)
     sampler().set(checked.sampling === false ? null : checked.sampling)
@@ -616,6 +632,17 @@ function memoryUsage() {
 }
 
 let fullGc = null
+
+/** `fork`: a boolean or `{ fallback }` (experimental; lib/fork.js). */
+function checkFork(value, fn) {
+  if (value === null || typeof value !== 'object') return value === true
+  return { fallback: checkOptions(value, { fallback: 'boolean' }, `${fn}(fork)`).fallback === true }
+}
+
+const forkSnapshots = createForkSnapshots({
+  native, v8, shared, resolveDir, currentDir, checkFilename, checkWritePermission, waitForTurn, checkBudget, prune,
+  writeStderr, formatBytes, announce, fileError, takeSnapshot: (options) => takeSnapshot({ ...options, fork: false }),
+})
 
 /**
  * Runs a full (mark-compact) collection without --expose-gc and without leaving a global `gc`.
