@@ -44,6 +44,11 @@ function startupConfig(execArgv) {
     if (['snapshot', 'profile', 'both'].includes(action.trim().toLowerCase())) config.signalAction = action.trim().toLowerCase()
     else warnings.push(`RHEAPDUMP_SIGNAL_ACTION: '${action}' is not one of snapshot, profile, both`)
   }
+  // Fork snapshots need the addon: the setting is kept so that they report ERR_RHEAPDUMP_FORK_UNAVAILABLE.
+  const fork = process.env.RHEAPDUMP_FORK?.trim().toLowerCase()
+  if (fork === 'fallback') Object.assign(config, { fork: true, forkFallback: true })
+  else if (fork !== undefined && SWITCHES[fork] !== undefined) config.fork = SWITCHES[fork]
+  else if (fork !== undefined) warnings.push(`RHEAPDUMP_FORK: '${process.env.RHEAPDUMP_FORK}' is neither a switch nor 'fallback'`)
   if (process.env.RHEAPDUMP_DIR) config.dir = process.env.RHEAPDUMP_DIR
   // Node's --diagnostic-dir: the command line wins over NODE_OPTIONS, the last one within each.
   for (const args of [execArgv, (process.env.NODE_OPTIONS || '').split(/\s+/)]) {
