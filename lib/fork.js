@@ -40,6 +40,8 @@ function createForkSnapshots(ctx) {
     if (native.fallback || typeof native.forkUnavailable !== 'function') {
       return `the pure-JS fallback cannot fork (${native.reason ?? 'no native addon'})`
     }
+    // A child forked from a Worker would die with that Worker's thread (PR_SET_PDEATHSIG).
+    if (!native.isMainThread()) return 'fork snapshots are taken from the main thread only'
     return native.forkUnavailable()
   }
 
