@@ -278,3 +278,24 @@ test('fork is off by default, checked, configurable by RHEAPDUMP_FORK, and unava
   const plain = runScript(`console.log(JSON.stringify(require(${JSON.stringify(ROOT)}).getConfig().fork))`, { cwd, env: { RHEAPDUMP_FALLBACK: undefined, RHEAPDUMP_FORK: undefined } })
   assert.equal(plain.stdout.trim(), 'false')
 })
+
+test('the guard counts the child and the copy-on-write pages: a budget that fits an in-process snapshot can refuse a fork', { skip }, (t) => {
+  const cwd = tempDir(t)
+  const run = runScript(`
+    const rheapdump = require(${JSON.stringify(ROOT)})
+    const v8 = require('node:v8')
+    globalThis.kept = Array.from({ length: 50000 }, (_, i) => ({ i }))
+    const { used_heap_size: used, total_heap_size: total } = v8.getHeapStatistics()
+    const rss = rheapdump.memoryUsage().rss
+    // Room for the in-process estimate (≤ 35× the used heap) but not for the fork's, which adds
+    // the heap's size and the RSS.
+    rheapdump.configure({ memoryLimit: Math.round(rss + 36 * used + (total + rss) / 2), quiet: true })
+    ;(async () => {
+      const fork = await rheapdump.snapshot({ fork: true }).then(() => 'written', (err) => err.code)
+      const inProcess = await rheapdump.snapshot().then(() => 'written', (err) => err.code)
+      console.log(JSON.stringify({ fork, inProcess }))
+    })()
+  `, { cwd })
+  assert.equal(run.status, 0, run.stderr)
+  assert.deepEqual(JSON.parse(run.stdout), { fork: 'ERR_RHEAPDUMP_INSUFFICIENT_MEMORY', inProcess: 'written' })
+})

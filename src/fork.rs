@@ -456,7 +456,7 @@ mod imp {
   /// commits or drops the file.
   fn wait_for_child(pid: u32, pending: PendingSnapshot, alarm_secs: u32) -> ForkEnd {
     let started = Instant::now();
-    let mut last_ticks = None;
+    let mut last_ticks = (None, None);
     let mut progressed = Instant::now();
     let mut stalled = false;
     let (status, peak_rss) = loop {
@@ -479,9 +479,7 @@ mod imp {
           false,
         );
       }
-      let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| stat_cpu_ticks(&stat));
+      let ticks = cpu_time(pid);
       if ticks != last_ticks {
         last_ticks = ticks;
         progressed = Instant::now();
@@ -528,6 +526,19 @@ mod imp {
         retry: false,
       },
     }
+  }
+
+  /// The child's CPU time so far, as nanoseconds from `schedstat` (a nice-19 child on a
+  /// crowded host gets a few ms a second, below the 10 ms ticks of `stat`) and those ticks:
+  /// either moving is progress.
+  fn cpu_time(pid: u32) -> (Option<u64>, Option<u64>) {
+    let schedstat = std::fs::read_to_string(format!("/proc/{pid}/schedstat"))
+      .ok()
+      .and_then(|text| text.split_ascii_whitespace().next()?.parse().ok());
+    let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+      .ok()
+      .and_then(|stat| stat_cpu_ticks(&stat));
+    (schedstat, ticks)
   }
 
   fn ended_without_file(
@@ -638,11 +649,15 @@ mod imp {
   }
 
   pub fn child_finish(writer_path: &str) {
+    // A device or FIFO given as the filename (written in place) cannot be rewritten: unmarked.
     let marked = OpenOptions::new()
       .read(true)
       .write(true)
       .open(writer_path)
-      .and_then(|file| insert_fork_marker(&file));
+      .and_then(|file| match file.metadata()?.is_file() {
+        true => insert_fork_marker(&file),
+        false => Ok(()),
+      });
     let code = match marked {
       Ok(()) => 0,
       Err(err) => {
