@@ -130,7 +130,11 @@ test(`${LONG ? 100 : 5} fork snapshots in a row under load: each sound or report
   assert.ok(load.tally.ok > 20, `${load.tally.ok} requests answered`)
   assert.equal(load.tally.failed, 0, `failed requests: ${load.tally.errors.join(', ')}`)
   assert.deepEqual([...load.tally.pids], [String(app.pid)], 'every request answered by the service itself, none by a child')
-  t.diagnostic(`pause ms: ${sound.map((r) => r.pauseMs.toFixed(1)).join(' ')}; child s: ${sound.map((r) => (r.childMs / 1000).toFixed(2)).join(' ')}; attempts: ${results.map((r) => r.attempts ?? '-').join(' ')}`)
+  const sorted = (values) => values.sort((a, b) => a - b)
+  const pauses = sorted(sound.map((r) => r.pauseMs))
+  const childS = sorted(sound.map((r) => r.childMs / 1000))
+  const retried = results.filter((r) => (r.attempts ?? 1) > 1).length
+  t.diagnostic(`${sound.length}/${count} sound, ${retried} after a retry; pause ms p50 ${pauses[pauses.length >> 1].toFixed(1)}, max ${pauses.at(-1).toFixed(1)}; child s p50 ${childS[childS.length >> 1].toFixed(2)}, max ${childS.at(-1).toFixed(2)}`)
 })
 
 test('SIGUSR2 with RHEAPDUMP_FORK=1 while the loop is stuck: the child forks inside the interrupt and the file appears while still stuck', { skip }, (t) => {
