@@ -14,8 +14,20 @@ export interface SnapshotInfo {
   /** Wall time from start to the file being durable under its name. */
   durationMs: number
   trigger: SnapshotTrigger
-  /** For signal and near-heap-limit snapshots: 'interrupt' (taken inside a V8 interrupt, in the middle of running JavaScript) or 'loop' (taken when the event loop turned). */
-  via?: 'interrupt' | 'loop'
+  /** For signal and near-heap-limit snapshots: 'interrupt' (taken inside a V8 interrupt, in the middle of running JavaScript) or 'loop' (taken when the event loop turned). Fork snapshots: 'fork', or 'in-process' when the fork failed and `fork: { fallback: true }` asked for this (then `delivery` says how a signal reached the main thread). */
+  via?: 'interrupt' | 'loop' | 'fork' | 'in-process'
+  /** Fork snapshots from a signal: how the request reached the main thread, which forked there. */
+  delivery?: 'interrupt' | 'loop'
+  /** Fork snapshots: how long the service was paused (waiting for quiet threads, then the fork), ms. */
+  pauseMs?: number
+  /** Fork snapshots: how long the child took to write the file, ms. */
+  childMs?: number
+  /** Fork snapshots: the child's peak RSS in bytes (counting the pages it shares with the service). */
+  childPeakRss?: number
+  /** Fork snapshots: children forked (a crashed or stalled child is retried up to 3 times). */
+  attempts?: number
+  /** `via: 'in-process'`: why the fork snapshot failed. */
+  forkError?: { code: string; description: string }
   /** For automatic snapshots: why, e.g. 'heap used 512.3 MiB > 500.0 MiB' or 'near the heap limit'. */
   reason?: string
   /** Process RSS in bytes before, at the peak (VmHWM when this snapshot raised the process's peak; otherwise it stayed below an earlier peak and this is the larger of before and after) and after (freed memory returned to the OS). */
@@ -46,8 +58,11 @@ export type RheapdumpErrorCode =
   | 'ERR_RHEAPDUMP_BINARY' | 'ERR_DLOPEN_DISABLED' | 'ERR_RHEAPDUMP_NO_ADDON'
   // the addon's own failures
   | 'ERR_RHEAPDUMP_PROC' | 'ERR_RHEAPDUMP_PRUNE' | 'ERR_RHEAPDUMP_RUNTIME' | 'ERR_RHEAPDUMP_SIGNAL_THREAD' | 'ERR_RHEAPDUMP_NODE_API'
+  // fork snapshots (experimental)
+  | 'ERR_RHEAPDUMP_FORK_UNAVAILABLE' | 'ERR_RHEAPDUMP_FORK_CRASHED' | 'ERR_RHEAPDUMP_FORK_STALLED' | 'ERR_RHEAPDUMP_FORK_TIMEOUT'
+  | 'ERR_RHEAPDUMP_FORK_KILLED' | 'ERR_RHEAPDUMP_FORK_WRITE' | 'ERR_RHEAPDUMP_FORK_SETUP' | 'ERR_RHEAPDUMP_FORK_LOST' | 'ERR_RHEAPDUMP_FORK_FAILED'
   // snapshot analysis
-  | 'ERR_SNAPSHOT_SYNTAX' | 'ERR_SNAPSHOT_UNSOUND' | 'ERR_NODE_NOT_FOUND' | 'ERR_SNAPSHOT_NOT_A_FILE' | 'ERR_RHEAPDUMP_ANALYSIS_INTERNAL'
+  | 'ERR_SNAPSHOT_SYNTAX' | 'ERR_SNAPSHOT_UNSOUND' | 'ERR_NODE_NOT_FOUND' | 'ERR_SNAPSHOT_NOT_A_FILE' | 'ERR_SNAPSHOT_NOT_COMPARABLE' | 'ERR_RHEAPDUMP_ANALYSIS_INTERNAL'
 
 /**
  * An Error from a failed snapshot: `code` (a RheapdumpErrorCode) is an errno name (ENOENT, ENOSPC, …), an ERR_* argument
@@ -71,7 +86,17 @@ export interface SnapshotOptions {
   filename?: string
   /** Take it even if the guard estimates it would exhaust memory or disk. */
   force?: boolean
+  /**
+   * Experimental (docs/fork.md): a fork()ed child writes the snapshot, so the service pauses for
+   * milliseconds instead of seconds. x86-64 Linux with glibc only (elsewhere it rejects with
+   * ERR_RHEAPDUMP_FORK_UNAVAILABLE). Its object ids cannot be compared with any other snapshot's.
+   * `{ fallback: true }`: take it in-process when the fork fails. Default: configure({ fork }).
+   */
+  fork?: ForkSetting
 }
+
+/** `true`: fork snapshots; `{ fallback: true }`: and in-process when the fork fails. */
+export type ForkSetting = boolean | { fallback?: boolean }
 
 /** A complete sampling heap profile (`.heapprofile`, loadable in DevTools' Memory panel). */
 export interface HeapProfileInfo {
@@ -122,6 +147,8 @@ export interface Config {
   sampling: number | false
   /** What SIGUSR2 writes: 'snapshot', 'profile', or 'both' (the profile first, when sampling is on). Default 'both'; RHEAPDUMP_SIGNAL_ACTION. */
   signalAction: 'snapshot' | 'profile' | 'both'
+  /** Experimental: snapshots (API, signal, automatic; not writeSnapshot) are written by a fork()ed child (docs/fork.md). Default false; RHEAPDUMP_FORK=1 (or =fallback). */
+  fork: boolean | { fallback: boolean }
 }
 
 export interface SpaceUsage {
@@ -273,7 +300,7 @@ export function writeHeapProfile(filename?: string): HeapProfileInfo
 export function memoryUsage(): MemoryUsage
 /** A full garbage collection, without --expose-gc. */
 export function gc(): GcResult
-export function configure(options: Partial<Omit<Config, 'nearHeapLimit' | 'sampling'>> & { nearHeapLimit?: boolean | number; sampling?: boolean | number }): Config
+export function configure(options: Partial<Omit<Config, 'nearHeapLimit' | 'sampling' | 'fork'>> & { nearHeapLimit?: boolean | number; sampling?: boolean | number; fork?: ForkSetting }): Config
 export function getConfig(): Config
 export function signalStatus(): SignalStatus
 export function on(event: 'snapshot', listener: (info: SnapshotInfo) => void): typeof rheapdump

@@ -25,7 +25,7 @@ test('shared: the first copy makes the state from the start-up settings; later c
   assert.equal(first, second)
   assert.equal(reads, 1, 'the settings are read once')
   assert.equal(host[Symbol.for(SHARED_KEY)], first, 'kept under the versioned key, where another copy finds it')
-  assert.deepEqual(first.config, { signal: true, watchdog: true, quiet: false, guard: true, memoryLimit: null, keep: null, nearHeapLimit: 0, dir: '/snapshots', queueTimeout: 5000, sampling: 4096, signalAction: 'both' })
+  assert.deepEqual(first.config, { signal: true, watchdog: true, quiet: false, guard: true, memoryLimit: null, keep: null, nearHeapLimit: 0, dir: '/snapshots', queueTimeout: 5000, sampling: 4096, signalAction: 'both', fork: false })
   assert.ok(first.emitter instanceof EventEmitter)
   assert.equal(first.controller, null)
 })
@@ -34,11 +34,13 @@ test('shared: state made by an older copy of the same version gets the fields ad
   const older = createShared(startup())
   delete older.config.sampling
   delete older.config.signalAction
+  delete older.config.fork
   delete older.sampling
   const host = { [Symbol.for(SHARED_KEY)]: older }
   const state = obtainShared(host, () => assert.fail('an existing state is not made again'))
   assert.equal(state.config.sampling, false)
   assert.equal(state.config.signalAction, 'both')
+  assert.equal(state.config.fork, false)
   assert.deepEqual(state.sampling, { owner: null, interval: null, startedAt: null, borrowNoted: false })
   // Fields already there are not touched.
   const kept = upgrade(Object.assign(createShared(startup()), { config: { ...createShared(startup()).config, sampling: 1024 } }))

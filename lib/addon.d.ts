@@ -70,6 +70,59 @@ export interface FileFailure {
   description: string
 }
 
+/** In the child: `_exit(code)` at once, running nothing of the parent's. */
+export declare function forkChildExit(code: number): void
+
+/** In the child, after V8's writer returned: marks the file as a fork snapshot and `_exit`s. */
+export declare function forkChildFinish(writerPath: string): void
+
+/** How a child ended: the committed file, or why there is none. */
+export interface ForkEnd {
+  ok: boolean
+  path?: string
+  bytes: number
+  childMs: number
+  /** The child's peak RSS (includes the pages it shares with the parent), bytes. */
+  childPeakRss: number
+  code?: string
+  syscall?: string
+  description?: string
+  /** Another fork may succeed (the child crashed or stalled). */
+  retry: boolean
+}
+
+/** Extra memory a fork snapshot may take from the budget (crates/core's `fork_extra_memory`). */
+export declare function forkExtraMemory(nodeMajor: number, heapUsed: number, heapTotal: number, rss: number): number
+
+/** The outcome of the child `pid`, or null while it runs. Once returned, it is forgotten. */
+export declare function forkSnapshotPoll(pid: number): ForkEnd | null
+
+/**
+ * Forks a child that writes the snapshot (see the module docs). Main thread only. Returns
+ * `busy` without forking when threads are running and `force` is not set.
+ */
+export declare function forkSnapshotStart(dir: string | undefined | null, filename: string | undefined | null, byName: boolean, heapUsed: number, quietWaitMs: number, force: boolean): ForkStart | FileFailure
+
+/**
+ * How a fork snapshot began: in the parent `pid`, the pause and the child's alarm; in the
+ * child `child` and the path V8's writer must write; `busy` when threads were running and
+ * nothing was forked.
+ */
+export interface ForkStart {
+  child: boolean
+  writerPath?: string
+  pid?: number
+  pauseMs: number
+  /** Mappings re-allowed into the child (V8's heap). */
+  mappings: number
+  alarmSecs: number
+  /** Threads found running (none forked), by name. */
+  busy?: Array<string>
+}
+
+/** Why fork snapshots cannot be taken in this process, or null when they can. */
+export declare function forkUnavailable(): string | null
+
 /**
  * Whether the caller runs on the main thread (whose event loop is libuv's default loop), not
  * in a Worker. Cheaper at start-up than loading `node:worker_threads`.
@@ -176,6 +229,9 @@ export interface StartupConfig {
   sampling?: number
   /** `RHEAPDUMP_SIGNAL_ACTION`: what SIGUSR2 writes (`snapshot`, `profile` or `both`). */
   signalAction: string
+  /** `RHEAPDUMP_FORK`: snapshots by a fork()ed child (experimental), and in-process when it fails. */
+  fork: boolean
+  forkFallback: boolean
   /** Node's `--diagnostic-dir`. */
   diagnosticDir?: string
   /** Environment values that were ignored, one sentence each. */

@@ -8,6 +8,7 @@ const path = require('node:path')
 
 const { binding: native } = require('./binding')
 const { argumentError, heapdumpError } = require('./errors')
+const { checkFork, forkMode } = require('./fork')
 const { checkOptions, currentDir, describeValue } = require('./options')
 const { memoryUsage } = require('./memory')
 const { reportedProfile, takeProfile } = require('./profile')
@@ -15,7 +16,7 @@ const { announce } = require('./report')
 const schemas = require('./schemas')
 const { armNearHeapLimit, configure, nearHeapLimitCount } = require('./settings')
 const { current } = require('./shared')
-const { reportedSnapshot, takeSnapshot } = require('./snapshot')
+const { reportedSnapshot, takeForkSnapshot, takeSnapshot } = require('./snapshot')
 
 const shared = current()
 
@@ -58,7 +59,12 @@ function heapdumpName(written) {
 
 /** Writes a snapshot; resolves to `{ path, bytes, durationMs, trigger, rss }`. */
 function snapshot(/** @type {unknown} */ options) {
-  return promised(options, schemas.SNAPSHOT, 'snapshot', takeSnapshot, 'snapshot')
+  /** @param {{ fork?: unknown, dir?: string, filename?: string, force?: boolean, trigger: string }} request */
+  const take = ({ fork, ...request }) => {
+    const mode = forkMode(checkFork(fork ?? shared.config.fork, 'snapshot'))
+    return mode ? takeForkSnapshot(request, mode) : takeSnapshot(request)
+  }
+  return promised(options, schemas.SNAPSHOT, 'snapshot', take, 'snapshot')
 }
 
 /** Writes a sampling heap profile; resolves to `{ path, bytes, durationMs, samples, interval, trigger }`. */
@@ -72,7 +78,7 @@ function heapProfile(/** @type {unknown} */ options) {
  * @param {unknown} options
  * @param {Record<string, unknown>} schema
  * @param {string} fn
- * @param {(request: any) => T} take
+ * @param {(request: any) => T | Promise<T>} take a fork snapshot resolves later (lib/fork.js)
  * @param {string} event
  * @returns {Promise<T>}
  */
@@ -85,6 +91,10 @@ function promised(options, schema, fn, take, event) {
     setImmediate(() => {
       try {
         const info = take({ ...checked, trigger: 'api' })
+        if (info instanceof Promise) {
+          info.then((written) => (announce(shared, null, written, event), resolve(written)), (err) => (announce(shared, err, null, event), reject(err)))
+          return
+        }
         announce(shared, null, info, event)
         resolve(info)
       } catch (err) {

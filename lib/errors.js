@@ -43,11 +43,22 @@ const CODES = {
   ERR_RHEAPDUMP_RUNTIME: { at: 'src/signal.rs, src/heap_limit.rs', meaning: 'the host does not export a libuv or V8 symbol the feature needs (not Node.js)' },
   ERR_RHEAPDUMP_SIGNAL_THREAD: { at: 'src/signal.rs', meaning: 'the thread that watches SIGUSR2 could not be started' },
   ERR_RHEAPDUMP_NODE_API: { at: 'src/handoff.rs', meaning: 'a Node-API call failed' },
+  // Fork snapshots (experimental; docs/fork.md)
+  ERR_RHEAPDUMP_FORK_UNAVAILABLE: { at: 'src/fork/, lib/fork.js', meaning: 'fork snapshots need x86-64 glibc Linux, the addon and the main thread' },
+  ERR_RHEAPDUMP_FORK_CRASHED: { at: 'crates/core/src/fork.rs', meaning: 'the child died of a signal such as SIGSEGV (retried up to 3 times)' },
+  ERR_RHEAPDUMP_FORK_STALLED: { at: 'crates/core/src/fork.rs', meaning: 'the child used no CPU for 5 s and was killed (retried up to 3 times)' },
+  ERR_RHEAPDUMP_FORK_TIMEOUT: { at: 'crates/core/src/fork.rs', meaning: "the child's alarm went off before it finished" },
+  ERR_RHEAPDUMP_FORK_KILLED: { at: 'crates/core/src/fork.rs', meaning: 'the child was killed from outside (SIGKILL: the OOM killer)' },
+  ERR_RHEAPDUMP_FORK_WRITE: { at: 'crates/core/src/fork.rs', meaning: "V8's writer failed in the child, or the child could not mark the file" },
+  ERR_RHEAPDUMP_FORK_SETUP: { at: 'src/fork/, crates/core/src/fork.rs', meaning: 'the child could not patch its locks or silence its descriptors' },
+  ERR_RHEAPDUMP_FORK_LOST: { at: 'src/fork/', meaning: 'something else in the process reaped the child (a waitpid(-1))' },
+  ERR_RHEAPDUMP_FORK_FAILED: { at: 'src/fork/, crates/core/src/fork.rs', meaning: 'the child exited with an unexpected code, or its waiting thread could not start' },
   // Snapshot analysis (crates/analysis/src/run.rs, through src/analysis.rs)
   ERR_SNAPSHOT_SYNTAX: { at: 'crates/analysis/src/run.rs', meaning: 'the file is not a heap snapshot' },
   ERR_SNAPSHOT_UNSOUND: { at: 'crates/analysis/src/run.rs', meaning: 'the snapshot parses but its graph is inconsistent' },
   ERR_NODE_NOT_FOUND: { at: 'crates/analysis/src/run.rs', meaning: 'no node with that id in the snapshot' },
   ERR_SNAPSHOT_NOT_A_FILE: { at: 'crates/analysis/src/run.rs', meaning: 'the path is a pipe, FIFO or device, not a regular file' },
+  ERR_SNAPSHOT_NOT_COMPARABLE: { at: 'crates/analysis/src/fork.rs', meaning: 'diff or leaks was given a fork snapshot, whose ids match no other snapshot' },
   ERR_RHEAPDUMP_ANALYSIS_INTERNAL: { at: 'src/analysis.rs', meaning: 'a bug in rheapdump: the analysis panicked or its report could not be serialized' },
 }
 

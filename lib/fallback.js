@@ -24,7 +24,7 @@ const SWITCHES = { 1: true, true: true, on: true, yes: true, 0: false, false: fa
 function startupConfig(execArgv) {
   const warnings = []
   /** @type {import('./addon').StartupConfig} */
-  const config = { signal: true, watchdog: true, quiet: false, guard: true, nearHeapLimit: 0, sampling: undefined, signalAction: 'both', warnings }
+  const config = { signal: true, watchdog: true, quiet: false, guard: true, nearHeapLimit: 0, sampling: undefined, signalAction: 'both', fork: false, forkFallback: false, warnings }
   for (const item of (process.env.NODE_HEAPDUMP_OPTIONS || '').split(',').map((s) => s.trim()).filter(Boolean)) {
     if (item === 'nosignal' || item === 'signal') config.signal = item === 'signal'
     else warnings.push(`NODE_HEAPDUMP_OPTIONS: unrecognized option '${item}' (expected 'signal' or 'nosignal')`)
@@ -48,6 +48,11 @@ function startupConfig(execArgv) {
     if (['snapshot', 'profile', 'both'].includes(action.trim().toLowerCase())) config.signalAction = action.trim().toLowerCase()
     else warnings.push(`RHEAPDUMP_SIGNAL_ACTION: '${action}' is not one of snapshot, profile, both`)
   }
+  // Fork snapshots need the addon: the setting is kept so that they report ERR_RHEAPDUMP_FORK_UNAVAILABLE.
+  const fork = process.env.RHEAPDUMP_FORK?.trim().toLowerCase()
+  if (fork === 'fallback') Object.assign(config, { fork: true, forkFallback: true })
+  else if (fork !== undefined && SWITCHES[fork] !== undefined) config.fork = SWITCHES[fork]
+  else if (fork !== undefined) warnings.push(`RHEAPDUMP_FORK: '${process.env.RHEAPDUMP_FORK}' is neither a switch nor 'fallback'`)
   if (process.env.RHEAPDUMP_DIR) config.dir = process.env.RHEAPDUMP_DIR
   // Node's --diagnostic-dir: the command line wins over NODE_OPTIONS, the last one within each.
   for (const args of [execArgv, (process.env.NODE_OPTIONS || '').split(/\s+/)]) {

@@ -43,9 +43,13 @@ function judge(budget, { dir, rss, memoryLimit }) {
  * @param {number} rss
  * @param {string} trigger
  * @param {number | null} memoryLimit
+ * @param {{ used_heap_size: number, total_heap_size: number } | null} [forkHeap] for a fork snapshot
  */
-function checkBudget(dir, rss, trigger, memoryLimit) {
+function checkBudget(dir, rss, trigger, memoryLimit, forkHeap = null) {
   const budget = native.snapshotBudget(NODE_MAJOR, v8().getHeapStatistics().used_heap_size, dir)
+  // A fork snapshot's child and the parent's copy-on-write pages (crates/core/src/fork.rs).
+  // Only with the addon: without it a fork snapshot is refused before the guard (lib/fork.js).
+  if (forkHeap) budget.extraMemory = /** @type {import('./binding').Addon} */ (native).forkExtraMemory(NODE_MAJOR, forkHeap.used_heap_size, forkHeap.total_heap_size, rss)
   const refusal = judge(budget, { dir, rss, memoryLimit })
   if (!refusal) return
   // Snapshots nobody awaits report failures on their own line (reportedSnapshot); API calls here.

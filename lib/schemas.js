@@ -6,7 +6,7 @@
 
 const { number, bytes, count, milliseconds, U32_MAX, TIMER_MAX } = require('./options')
 
-const SNAPSHOT = { dir: 'string', filename: 'string', force: 'boolean' }
+const SNAPSHOT = { dir: 'string', filename: 'string', force: 'boolean', fork: 'boolean|object' }
 
 const PROFILE = { dir: 'string', filename: 'string' }
 
@@ -24,6 +24,7 @@ const CONFIG = {
   queueTimeout: milliseconds({ max: TIMER_MAX }),
   sampling: number({ min: 1, max: U32_MAX, orBoolean: true }),
   signalAction: 'string',
+  fork: 'boolean|object',
 }
 
 const SIGNAL_ACTIONS = ['snapshot', 'profile', 'both']

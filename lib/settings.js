@@ -4,6 +4,7 @@
 // configure() and getConfig(): the settings shared by every copy on this thread.
 
 const { argumentError } = require('./errors')
+const { checkFork } = require('./fork')
 const { checkOptions } = require('./options')
 const { sampler, samplingInterval } = require('./profile')
 const schemas = require('./schemas')
@@ -24,6 +25,7 @@ function configure(options) {
   if ('signalAction' in checked && !schemas.SIGNAL_ACTIONS.includes(checked.signalAction)) {
     throw argumentError(`configure(options): 'signalAction' must be one of ${schemas.SIGNAL_ACTIONS.join(', ')}, got '${checked.signalAction}'`, 'ERR_INVALID_ARG_VALUE')
   }
+  if ('fork' in checked) checked.fork = checkFork(checked.fork, 'configure')
   if ('sampling' in checked) {
     checked.sampling = samplingInterval(checked.sampling)
     sampler().set(checked.sampling === false ? null : checked.sampling)

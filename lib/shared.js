@@ -27,6 +27,7 @@ const SHARED_KEY = 'rheapdump.shared.v2'
  * @property {number} queueTimeout
  * @property {number | false} sampling
  * @property {string} signalAction
+ * @property {boolean | { fallback: boolean }} fork fork snapshots (experimental, lib/fork.js)
  *
  * @typedef {object} SamplingState The sampler's state (lib/sampling.js).
  * @property {'rheapdump' | 'other' | null} owner
@@ -67,6 +68,7 @@ function createShared(startup) {
       queueTimeout: 5000,
       sampling: startup.sampling ?? false,
       signalAction: startup.signalAction,
+      fork: startup.fork ? (startup.forkFallback ? { fallback: true } : true) : false,
     },
     diagnosticDir: startup.diagnosticDir ?? null,
     emitter: new EventEmitter(),
@@ -82,6 +84,7 @@ function createShared(startup) {
 function upgrade(shared) {
   shared.config.sampling ??= false
   shared.config.signalAction ??= 'both'
+  shared.config.fork ??= false
   shared.sampling ??= { owner: null, interval: null, startedAt: null, borrowNoted: false }
   return shared
 }

@@ -8,6 +8,7 @@ const path = require('node:path')
 
 const { binding: native } = require('./binding')
 const { fileError, writerError } = require('./errors')
+const { createForkSnapshots, forkMode } = require('./fork')
 const { checkBudget, waitForTurn } = require('./guard')
 const { v8 } = require('./memory')
 const { checkFilename, currentDir } = require('./options')
@@ -91,6 +92,8 @@ function snapshotInTurn({ filename, trigger, started, targetDir, guarded }) {
  * @param {{ trigger: string, via?: string, dir?: string, note?: string | null, deferrable?: boolean }} request
  */
 function reportedSnapshot({ trigger, via, dir, note, deferrable = false }) {
+  const mode = forkMode(shared.config.fork)
+  if (mode) return forkSnapshots().reported({ trigger, via, dir, note, mode })
   try {
     const info = takeSnapshot({ dir, trigger })
     if (via) info.via = via
@@ -156,4 +159,39 @@ function resolveDir(dir) {
   return currentDir()
 }
 
-module.exports = { takeSnapshot, reportedSnapshot, checkWritePermission, prune, resolveDir }
+/**
+ * A fork snapshot (experimental, lib/fork.js): a child writes it; resolves once it is named.
+ * @param {{ dir?: string, filename?: string, trigger: string, force?: boolean }} request
+ * @param {{ fallback: boolean }} mode
+ * @returns {Promise<SnapshotInfo>}
+ */
+function takeForkSnapshot(request, mode) {
+  return forkSnapshots().take({ ...request, mode })
+}
+
+/** @type {ReturnType<typeof createForkSnapshots> | null} */
+let forks = null
+
+/** Fork snapshots (lib/fork.js), made on first use with what they share with this module. */
+function forkSnapshots() {
+  forks ??= createForkSnapshots({
+    native,
+    v8,
+    shared,
+    resolveDir,
+    currentDir,
+    checkFilename,
+    checkWritePermission,
+    waitForTurn: (dir, trigger) => waitForTurn(dir, trigger, shared.config.queueTimeout),
+    checkBudget: (dir, rss, trigger, heap) => checkBudget(dir, rss, trigger, shared.config.memoryLimit, heap),
+    prune: (dir, current) => prune(dir, current, /** @type {number} */ (shared.config.keep)),
+    writeStderr,
+    formatBytes,
+    announce: (err, info) => announce(shared, err, info ?? null),
+    fileError,
+    takeSnapshot,
+  })
+  return forks
+}
+
+module.exports = { takeSnapshot, takeForkSnapshot, reportedSnapshot, checkWritePermission, prune, resolveDir }

@@ -21,6 +21,9 @@ pub struct StartupConfig {
   pub sampling: Option<u32>,
   /// `RHEAPDUMP_SIGNAL_ACTION`: what SIGUSR2 writes (`snapshot`, `profile` or `both`).
   pub signal_action: String,
+  /// `RHEAPDUMP_FORK`: snapshots by a fork()ed child (experimental), and in-process when it fails.
+  pub fork: bool,
+  pub fork_fallback: bool,
   /// Node's `--diagnostic-dir`.
   pub diagnostic_dir: Option<String>,
   /// Environment values that were ignored, one sentence each.
@@ -42,6 +45,8 @@ pub fn startup_config(exec_argv: Vec<String>) -> StartupConfig {
     near_heap_limit: env.near_heap_limit,
     sampling: env.sampling,
     signal_action: env.signal_action.as_str().to_string(),
+    fork: env.fork,
+    fork_fallback: env.fork_fallback,
     diagnostic_dir: diagnostic_dir(&exec_argv, node_options.as_deref())
       .map(|dir| dir.to_string_lossy().into_owned()),
     warnings: env.warnings,

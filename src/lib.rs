@@ -7,6 +7,7 @@
 mod analysis;
 mod config;
 mod error;
+mod fork;
 mod guard;
 mod handoff;
 mod heap_limit;

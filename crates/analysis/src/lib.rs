@@ -19,6 +19,7 @@
 // Nodes and edges live in parallel columns indexed by ordinal; loops over ordinals read best.
 #![allow(clippy::needless_range_loop)]
 
+pub mod fork;
 pub mod graph;
 pub mod heap;
 pub mod origin;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use rheapdump_core::errno;
 
+use crate::fork::refuse_fork_snapshots;
 use crate::graph::{self, Graph};
 use crate::heap::{infer_interfaces, prepare_classes, Heap, Interfaces, Keep, Rules, Stage};
 use crate::origin::{self, common_share, Origin};
@@ -138,6 +139,8 @@ pub enum Failure {
   NoSuchNode { path: PathBuf, id: u32 },
   /// `path` is a pipe, FIFO, device or socket (`kind`), not a regular file.
   NotAFile { path: PathBuf, kind: &'static str },
+  /// `path` is a fork snapshot, whose ids match no other snapshot's (`crate::fork`).
+  NotComparable { path: PathBuf },
 }
 
 impl Failure {
@@ -153,7 +156,8 @@ impl Failure {
       Failure::File { path, .. }
       | Failure::Unsound { path, .. }
       | Failure::NoSuchNode { path, .. }
-      | Failure::NotAFile { path, .. } => path,
+      | Failure::NotAFile { path, .. }
+      | Failure::NotComparable { path } => path,
     }
   }
 
@@ -170,6 +174,7 @@ impl Failure {
       Failure::Unsound { .. } => "ERR_SNAPSHOT_UNSOUND",
       Failure::NoSuchNode { .. } => "ERR_NODE_NOT_FOUND",
       Failure::NotAFile { .. } => "ERR_SNAPSHOT_NOT_A_FILE",
+      Failure::NotComparable { .. } => "ERR_SNAPSHOT_NOT_COMPARABLE",
     }
   }
 
@@ -187,6 +192,10 @@ impl Failure {
         "{kind}, not a regular file: the reader needs the file's size to bound what it \
          allocates; save the snapshot to a file first"
       ),
+      Failure::NotComparable { .. } => "a fork snapshot (written by a fork()ed child): its object \
+         ids match no other snapshot's, so it cannot be compared; single-file reports (summary, \
+         path, validate) work, and in-process snapshots compare"
+        .to_string(),
     }
   }
 }
@@ -332,6 +341,9 @@ pub fn instances(
   top: usize,
   progress: &mut dyn Progress,
 ) -> Result<report::Instances, Failure> {
+  if let Some(before) = before {
+    refuse_fork_snapshots(&[before, path])?;
+  }
   let earlier = match before {
     Some(before) => Some((name(before), ids(before, progress)?)),
     None => None,
@@ -375,6 +387,7 @@ pub fn diff(
   top: usize,
   progress: &mut dyn Progress,
 ) -> Result<Diff, Failure> {
+  refuse_fork_snapshots(&[before, after])?;
   // Both named with the later snapshot's plain-object interfaces, as DevTools compares.
   let (new, interfaces, after_origin) = members(after, None, progress)?;
   let (old, _, before_origin) = members(before, Some(&interfaces), progress)?;
@@ -391,6 +404,7 @@ pub fn leaks(
   top: usize,
   progress: &mut dyn Progress,
 ) -> Result<Leaks, Failure> {
+  refuse_fork_snapshots(&[baseline, target, last])?;
   // Of the first two snapshots only the ids are kept: those of the baseline, and those of
   // the target that are new, with what each was.
   let (baseline_ids, baseline_origin) = ids(baseline, progress)?;

@@ -11,6 +11,7 @@
 //! | `RHEAPDUMP_NEAR_HEAP_LIMIT=1` | a snapshot just before V8 runs out of heap (a number: that many) |
 //! | `RHEAPDUMP_SAMPLING=1` | V8's sampling heap profiler runs from start-up, one sample per 512 KiB (a number: bytes per sample) |
 //! | `RHEAPDUMP_SIGNAL_ACTION=both` | what SIGUSR2 writes: `snapshot`, `profile` or `both` (profile first) |
+//! | `RHEAPDUMP_FORK=1` | experimental: snapshots are written by a fork()ed child (`fallback`: and in-process if that fails) |
 
 use std::path::PathBuf;
 
@@ -58,6 +59,10 @@ pub struct EnvConfig {
   pub sampling: Option<u32>,
   /// What SIGUSR2 writes.
   pub signal_action: SignalAction,
+  /// Snapshots are written by a fork()ed child (experimental; docs/fork.md).
+  pub fork: bool,
+  /// …and in-process when the child fails.
+  pub fork_fallback: bool,
   /// Values that were ignored, one sentence each, for a warning on stderr.
   pub warnings: Vec<String>,
 }
@@ -73,6 +78,8 @@ impl EnvConfig {
       near_heap_limit: 0,
       sampling: None,
       signal_action: SignalAction::Both,
+      fork: false,
+      fork_fallback: false,
       warnings: Vec::new(),
     };
     if let Some(list) = var("NODE_HEAPDUMP_OPTIONS") {
@@ -133,6 +140,18 @@ impl EnvConfig {
         Some(action) => config.signal_action = action,
         None => config.warnings.push(format!(
           "RHEAPDUMP_SIGNAL_ACTION: '{value}' is not one of snapshot, profile, both"
+        )),
+      }
+    }
+    if let Some(value) = var("RHEAPDUMP_FORK") {
+      match (
+        parse_switch(&value),
+        value.trim().eq_ignore_ascii_case("fallback"),
+      ) {
+        (Some(on), _) => config.fork = on,
+        (None, true) => (config.fork, config.fork_fallback) = (true, true),
+        _ => config.warnings.push(format!(
+          "RHEAPDUMP_FORK: '{value}' is neither a switch nor 'fallback'"
         )),
       }
     }
@@ -298,6 +317,18 @@ mod tests {
     );
     let c = config(&[("RHEAPDUMP_SIGNAL_ACTION", "dump")]);
     assert_eq!((c.signal_action, c.warnings.len()), (SignalAction::Both, 1));
+  }
+
+  #[test]
+  fn fork_is_off_unless_set() {
+    let c = config(&[]);
+    assert!(!c.fork && !c.fork_fallback);
+    let c = config(&[("RHEAPDUMP_FORK", "1")]);
+    assert!(c.fork && !c.fork_fallback);
+    let c = config(&[("RHEAPDUMP_FORK", "Fallback")]);
+    assert!(c.fork && c.fork_fallback);
+    let c = config(&[("RHEAPDUMP_FORK", "sometimes")]);
+    assert!(!c.fork && c.warnings.len() == 1);
   }
 
   #[test]

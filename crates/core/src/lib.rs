@@ -14,6 +14,7 @@ compile_error!("rheapdump's native code needs a Unix host (libuv signals, /proc,
 pub mod config;
 pub mod errno;
 pub mod estimate;
+pub mod fork;
 pub mod naming;
 pub mod procfs;
 pub mod request;

@@ -1,0 +1,134 @@
+'use strict'
+
+// npm run bench (part): fork snapshots (experimental, docs/fork.md) against the in-process
+// snapshot of the same heap, per Node major: how long the service pauses (p50 / p99 of the
+// fork's pause, the event loop's worst delay while each snapshot is taken), how long the child
+// takes and its peak RSS, and whether every file is sound (`rheapdump validate`).
+//
+//   BENCH_HEAP_MB=50,200 BENCH_FORK_RUNS=10 RHEAPDUMP_NODE_MAJORS=20,26 node bench/fork.js
+//
+// p99 is nearest-rank: with fewer than 100 runs it is the worst run.
+
+const { spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+
+const root = path.join(__dirname, '..')
+
+if (process.argv[2] === '--child') {
+  child(Number(process.argv[3]), Number(process.argv[4]))
+} else {
+  main()
+}
+
+function main() {
+  const { nodeBinaries } = require('../scripts/node-versions')
+  const heaps = (process.env.BENCH_HEAP_MB || '50,200').split(',').map(Number)
+  const runs = Number(process.env.BENCH_FORK_RUNS || 10)
+  const rows = []
+  for (const node of nodeBinaries({ install: true })) {
+    for (const mb of heaps) {
+      const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'rheapdump-bench-fork-'))
+      try {
+        const run = spawnSync(node.path, [__filename, '--child', String(mb), String(runs)], {
+          cwd,
+          encoding: 'utf8',
+          env: { ...process.env, RHEAPDUMP_QUIET: '1' },
+          timeout: 3600000,
+          maxBuffer: 1 << 24,
+        })
+        if (run.status !== 0) throw new Error(`node ${node.version}, ${mb} MB: ${run.stderr}`)
+        const result = JSON.parse(run.stdout.trim().split('\n').pop())
+        const sound = result.forks.filter((f) => f.sound).length
+        rows.push(row(node.version, mb, result, sound))
+      } finally {
+        fs.rmSync(cwd, { recursive: true, force: true })
+      }
+      console.error(`  done: node ${node.version}, ${mb} MB`)
+    }
+  }
+  const header = ['node', 'heap', 'fork pause p50/p99', 'loop delay p50/p99', 'idle delay', 'child s p50', 'child peak RSS', 'sound', 'in-process pause', 'its loop delay']
+  console.log(table(header, rows))
+}
+
+/** `rheapdump validate FILE`, off the measured thread; then the file goes (200 MB heaps make 500 MB files). */
+function validate(file) {
+  const { spawn } = require('node:child_process')
+  return new Promise((resolve) => {
+    const cli = spawn(path.join(root, 'bin', 'rheapdump'), ['validate', file], { stdio: 'ignore' })
+    cli.on('exit', (code) => {
+      fs.rmSync(file, { force: true })
+      resolve(code === 0)
+    })
+  })
+}
+
+function row(version, mb, { heapUsed, idleDelayMs, forks, inProcess }, sound) {
+  const ok = forks.filter((f) => f.path)
+  const pause = ok.map((f) => f.pauseMs)
+  const delay = ok.map((f) => f.loopDelayMs)
+  return [
+    version,
+    `${(heapUsed / 2 ** 20).toFixed(0)} MB`,
+    `${pct(pause, 50).toFixed(1)} / ${pct(pause, 99).toFixed(1)} ms`,
+    `${pct(delay, 50).toFixed(1)} / ${pct(delay, 99).toFixed(1)} ms`,
+    `${idleDelayMs.toFixed(1)} ms`,
+    (pct(ok.map((f) => f.childMs), 50) / 1000).toFixed(1),
+    `${(pct(ok.map((f) => f.childPeakRss), 50) / 2 ** 20).toFixed(0)} MB`,
+    `${sound}/${forks.length}`,
+    `${(inProcess.durationMs / 1000).toFixed(2)} s`,
+    `${(inProcess.loopDelayMs / 1000).toFixed(2)} s`,
+  ]
+}
+
+function pct(values, p) {
+  if (!values.length) return NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
+}
+
+function table(header, rows) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)))
+  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n')
+}
+
+/** The measured service: a heap of `mb` MB of small objects, a 1 ms timer to see the loop stall. */
+async function child(mb, runs) {
+  const rheapdump = require(root)
+  const v8 = require('node:v8')
+  // ~48 bytes per small object plus the array slot: about 20,000 objects per MB.
+  globalThis.benchHeap = Array.from({ length: mb * 20000 }, (_, i) => ({ i, next: null }))
+  let last = performance.now()
+  let worst = 0
+  const tick = setInterval(() => {
+    const now = performance.now()
+    worst = Math.max(worst, now - last - 1)
+    last = now
+  }, 1)
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 200))
+  // The control: the worst delay over 2 s with no snapshot at all (a shared, busy host shows here).
+  worst = 0
+  await new Promise((resolve) => setTimeout(resolve, 2000))
+  const idleDelayMs = worst
+  const forks = []
+  for (let i = 0; i < runs; i++) {
+    await settle()
+    worst = 0
+    try {
+      const info = await rheapdump.snapshot({ fork: true })
+      const loopDelayMs = worst
+      forks.push({ path: info.path, pauseMs: info.pauseMs, childMs: info.childMs, childPeakRss: info.childPeakRss, loopDelayMs, sound: await validate(info.path) })
+    } catch (err) {
+      forks.push({ code: err.code, message: err.message })
+    }
+  }
+  await settle()
+  worst = 0
+  const inProcess = await rheapdump.snapshot({ fork: false })
+  await settle()
+  clearInterval(tick)
+  const heapUsed = v8.getHeapStatistics().used_heap_size
+  process.stdout.write(`${JSON.stringify({ heapUsed, idleDelayMs, forks, inProcess: { durationMs: inProcess.durationMs, loopDelayMs: worst } })}\n`)
+}

@@ -1,0 +1,318 @@
+//! The parent's side of a fork snapshot: waits for quiet threads, re-allows V8's heap into the
+//! child, forks, and waits for the child on a thread of its own (module docs of `fork`).
+
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use rheapdump_core::fork::{
+  busy_threads, child_alarm_secs, dontfork_ranges, stat_cpu_ticks, stat_state, ChildEnd, ThreadInfo,
+};
+use rheapdump_core::naming::FileKind;
+use rheapdump_core::snapshot_file::{PendingSnapshot, Target};
+
+pub(super) use super::child::child_finish;
+use super::child::{child_setup, patches};
+use super::*;
+
+/// A child whose CPU time has not advanced for this long is hung: killed.
+const STALL: Duration = Duration::from_secs(5);
+const WAIT_STEP: Duration = Duration::from_millis(50);
+
+/// Outcomes of children, by pid, until JS polls them.
+static ENDED: Mutex<Option<HashMap<u32, ForkEnd>>> = Mutex::new(None);
+
+pub fn unavailable() -> Option<String> {
+  patches().as_ref().err().cloned()
+}
+
+fn failure(code: &str, syscall: &str, path: &str, description: String) -> FileFailure {
+  FileFailure {
+    code: code.to_string(),
+    syscall: syscall.to_string(),
+    path: path.to_string(),
+    description,
+  }
+}
+
+pub fn start(
+  dir: Option<String>,
+  filename: Option<String>,
+  by_name: bool,
+  heap_used: u64,
+  quiet_wait_ms: f64,
+  force: bool,
+) -> Either<ForkStart, FileFailure> {
+  let shown = filename.clone().or(dir.clone()).unwrap_or_default();
+  let patches = match patches() {
+    Ok(patches) => patches,
+    Err(reason) => {
+      return Either::B(failure(
+        "ERR_RHEAPDUMP_FORK_UNAVAILABLE",
+        "fork",
+        &shown,
+        reason.clone(),
+      ))
+    }
+  };
+  let started = Instant::now();
+  let busy = wait_for_quiet(Duration::from_secs_f64(quiet_wait_ms.max(0.0) / 1000.0));
+  if !busy.is_empty() && !force {
+    return Either::A(ForkStart {
+      child: false,
+      writer_path: None,
+      pid: None,
+      pause_ms: started.elapsed().as_secs_f64() * 1000.0,
+      mappings: 0,
+      alarm_secs: 0,
+      busy: Some(busy),
+    });
+  }
+  let target = match filename {
+    Some(path) => Target::Explicit {
+      path: PathBuf::from(path),
+    },
+    None => Target::DefaultName {
+      dir: PathBuf::from(dir.unwrap_or_else(|| ".".to_string())),
+    },
+  };
+  let pending = match PendingSnapshot::create_for(target, FileKind::Snapshot, by_name) {
+    Ok(pending) => pending,
+    Err(err) => return Either::B(err.into()),
+  };
+  let writer_path = pending.writer_path();
+  let keep_fd = writer_path
+    .strip_prefix("/proc/self/fd")
+    .ok()
+    .and_then(|fd| fd.to_str()?.parse::<i32>().ok());
+  let alarm_secs = child_alarm_secs(heap_used);
+  // SAFETY: getpid cannot fail.
+  let parent = unsafe { libc::getpid() };
+
+  let ranges = std::fs::read_to_string("/proc/self/smaps")
+    .map(|smaps| dontfork_ranges(&smaps))
+    .unwrap_or_default();
+  for &(start, end) in &ranges {
+    // SAFETY: madvise on whole mappings the kernel just listed; one unmapped since fails
+    // with ENOMEM and is skipped (the child then lacks it, as it would anyway).
+    unsafe { libc::madvise(start as *mut c_void, end - start, libc::MADV_DOFORK) };
+  }
+  // SAFETY: fork in a multi-threaded process: the child runs only async-signal-safe calls
+  // and the code described in the module docs (single thread, locks patched, then _exit).
+  let pid = unsafe { libc::fork() };
+  if pid == 0 {
+    // The child: the file belongs to the parent, which commits or drops it; its Drop here
+    // would unlink a named temporary file the child is about to write.
+    let path = writer_path.to_string_lossy().into_owned();
+    std::mem::forget(pending);
+    child_setup(parent, keep_fd, alarm_secs, patches);
+    return Either::A(ForkStart {
+      child: true,
+      writer_path: Some(path),
+      pid: None,
+      pause_ms: 0.0,
+      mappings: 0,
+      alarm_secs,
+      busy: None,
+    });
+  }
+  let fork_error = std::io::Error::last_os_error();
+  for &(start, end) in &ranges {
+    // SAFETY: as above; restores what V8 asked for, in the parent.
+    unsafe { libc::madvise(start as *mut c_void, end - start, libc::MADV_DONTFORK) };
+  }
+  let pause_ms = started.elapsed().as_secs_f64() * 1000.0;
+  if pid < 0 {
+    let code = rheapdump_core::errno::code_of(&fork_error);
+    return Either::B(failure(
+      code,
+      "fork",
+      &shown,
+      rheapdump_core::errno::describe(&fork_error),
+    ));
+  }
+  let pid = pid as u32;
+  let spawned = std::thread::Builder::new()
+    .name("rheapdump-fork".to_string())
+    .stack_size(256 * 1024)
+    .spawn(move || {
+      let end = wait_for_child(pid, pending, alarm_secs);
+      lock_ended()
+        .get_or_insert_with(HashMap::new)
+        .insert(pid, end);
+    });
+  if let Err(err) = spawned {
+    // SAFETY: our own child; killed and reaped so that it does not linger.
+    unsafe {
+      libc::kill(pid as i32, libc::SIGKILL);
+      libc::waitpid(pid as i32, std::ptr::null_mut(), 0);
+    }
+    return Either::B(failure(
+      "ERR_RHEAPDUMP_FORK_FAILED",
+      "pthread_create",
+      &shown,
+      format!("cannot start the thread that waits for the child: {err}"),
+    ));
+  }
+  Either::A(ForkStart {
+    child: false,
+    writer_path: None,
+    pid: Some(pid),
+    pause_ms,
+    mappings: ranges.len() as u32,
+    alarm_secs,
+    busy: None,
+  })
+}
+
+fn lock_ended() -> std::sync::MutexGuard<'static, Option<HashMap<u32, ForkEnd>>> {
+  ENDED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub fn poll(pid: u32) -> Option<ForkEnd> {
+  lock_ended().as_mut()?.remove(&pid)
+}
+
+/// Polls this process's threads until none that matters is running, or `budget` runs out;
+/// returns the names of those still running.
+fn wait_for_quiet(budget: Duration) -> Vec<String> {
+  // SAFETY: gettid cannot fail.
+  let caller = unsafe { libc::gettid() } as u32;
+  let started = Instant::now();
+  loop {
+    let busy = busy_threads(&threads(), caller);
+    if busy.is_empty() || started.elapsed() >= budget {
+      return busy;
+    }
+    std::thread::sleep(Duration::from_micros(200));
+  }
+}
+
+fn threads() -> Vec<ThreadInfo> {
+  let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+    return Vec::new();
+  };
+  tasks
+    .flatten()
+    .filter_map(|task| {
+      let tid = task.file_name().to_str()?.parse().ok()?;
+      let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+      let name = std::fs::read_to_string(task.path().join("comm")).ok()?;
+      Some(ThreadInfo {
+        tid,
+        name: name.trim_end().to_string(),
+        state: stat_state(&stat)?,
+      })
+    })
+    .collect()
+}
+
+/// Runs on the `rheapdump-fork` thread: waits for the child, kills it when it stalls,
+/// commits or drops the file.
+fn wait_for_child(pid: u32, pending: PendingSnapshot, alarm_secs: u32) -> ForkEnd {
+  let started = Instant::now();
+  let mut last_ticks = (None, None);
+  let mut progressed = Instant::now();
+  let mut stalled = false;
+  let (status, peak_rss) = loop {
+    let mut status = 0;
+    // SAFETY: zeroed rusage is a valid out-parameter.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 on our own child, without blocking.
+    let reaped = unsafe { libc::wait4(pid as i32, &mut status, libc::WNOHANG, &mut usage) };
+    if reaped == pid as i32 {
+      break (status, usage.ru_maxrss as f64 * 1024.0);
+    }
+    if reaped < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+      // Someone else reaped it (a waitpid(-1) elsewhere in the process): its fate is unknown.
+      return ended_without_file(
+        started,
+        0.0,
+        "ERR_RHEAPDUMP_FORK_LOST",
+        "the child was reaped by someone else in this process; its outcome is unknown".to_string(),
+        false,
+      );
+    }
+    let ticks = cpu_time(pid);
+    if ticks != last_ticks {
+      last_ticks = ticks;
+      progressed = Instant::now();
+    } else if !stalled && progressed.elapsed() >= STALL {
+      stalled = true;
+      // SAFETY: our own child, not yet reaped, so the pid cannot have been reused.
+      unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    }
+    std::thread::sleep(WAIT_STEP);
+  };
+  let child_ms = started.elapsed().as_secs_f64() * 1000.0;
+  let end = ChildEnd::from_status(status);
+  if end != ChildEnd::Exited(0) {
+    let (code, description) = end.failure(stalled, alarm_secs);
+    return ended_without_file(
+      started,
+      peak_rss,
+      code,
+      description,
+      end.worth_retrying(stalled),
+    );
+  }
+  match pending.commit() {
+    Ok(written) => ForkEnd {
+      ok: true,
+      path: Some(written.path.to_string_lossy().into_owned()),
+      bytes: written.bytes as f64,
+      child_ms,
+      child_peak_rss: peak_rss,
+      code: None,
+      syscall: None,
+      description: None,
+      retry: false,
+    },
+    Err(err) => ForkEnd {
+      ok: false,
+      path: Some(err.path.to_string_lossy().into_owned()),
+      bytes: 0.0,
+      child_ms,
+      child_peak_rss: peak_rss,
+      code: Some(err.code.to_string()),
+      syscall: Some(err.syscall.to_string()),
+      description: Some(err.description),
+      retry: false,
+    },
+  }
+}
+
+/// The child's CPU time so far, as nanoseconds from `schedstat` (a nice-19 child on a
+/// crowded host gets a few ms a second, below the 10 ms ticks of `stat`) and those ticks:
+/// either moving is progress.
+fn cpu_time(pid: u32) -> (Option<u64>, Option<u64>) {
+  let schedstat = std::fs::read_to_string(format!("/proc/{pid}/schedstat"))
+    .ok()
+    .and_then(|text| text.split_ascii_whitespace().next()?.parse().ok());
+  let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+    .ok()
+    .and_then(|stat| stat_cpu_ticks(&stat));
+  (schedstat, ticks)
+}
+
+fn ended_without_file(
+  started: Instant,
+  peak_rss: f64,
+  code: &str,
+  description: String,
+  retry: bool,
+) -> ForkEnd {
+  ForkEnd {
+    ok: false,
+    path: None,
+    bytes: 0.0,
+    child_ms: started.elapsed().as_secs_f64() * 1000.0,
+    child_peak_rss: peak_rss,
+    code: Some(code.to_string()),
+    syscall: Some("fork".to_string()),
+    description: Some(description),
+    retry,
+  }
+}
