@@ -14,7 +14,7 @@ const { CODES, ERRNO_CODES, guardError, binaryError, addonsForbiddenError, noAdd
 
 /** Every file the codes can come from: the JS entry and lib/, the addon, crates/core, the analysis' failures. */
 function sources() {
-  const listed = (dir, ext) => fs.readdirSync(path.join(ROOT, dir)).filter((f) => f.endsWith(ext)).map((f) => path.join(dir, f))
+  const listed = (dir, ext) => fs.readdirSync(path.join(ROOT, dir), { recursive: true }).filter((f) => f.endsWith(ext)).map((f) => path.join(dir, f))
   return ['index.js', ...listed('lib', '.js'), ...listed('src', '.rs'), ...listed('crates/core/src', '.rs'), 'crates/analysis/src/run.rs']
     .filter((file) => file !== 'lib/errors.js')
 }

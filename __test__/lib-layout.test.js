@@ -13,7 +13,7 @@ const { test } = require('node:test')
 const { ROOT } = require('./helpers/proc')
 
 const lines = (file) => fs.readFileSync(path.join(ROOT, file), 'utf8').split('\n').length - 1
-const listed = (dir, ext) => fs.readdirSync(path.join(ROOT, dir)).filter((f) => f.endsWith(ext)).map((f) => path.join(dir, f))
+const listed = (dir, ext) => fs.readdirSync(path.join(ROOT, dir), { recursive: true }).filter((f) => f.endsWith(ext)).map((f) => path.join(dir, f))
 
 test('index.js is start-up plus exports; lib/ and src/ modules stay small', () => {
   assert.ok(lines('index.js') <= 100, `index.js has ${lines('index.js')} lines`)
