@@ -5,7 +5,7 @@
 // fork's pause, the event loop's worst delay while each snapshot is taken), how long the child
 // takes and its peak RSS, and whether every file is sound (`rheapdump validate`).
 //
-//   BENCH_HEAP_MB=50,200 BENCH_FORK_RUNS=10 RHEAPDUMP_NODE_MAJORS=20,26 node bench/fork.js
+//   RHEAPDUMP_BENCH_HEAP_MB=50,200 RHEAPDUMP_BENCH_RUNS=10 RHEAPDUMP_NODE_MAJORS=20,26 node bench/fork.js
 //
 // p99 is nearest-rank: with fewer than 100 runs it is the worst run.
 
@@ -23,9 +23,9 @@ if (process.argv[2] === '--child') {
 }
 
 function main() {
+  const { settings } = require('./settings')
   const { nodeBinaries } = require('../scripts/node-versions')
-  const heaps = (process.env.BENCH_HEAP_MB || '50,200').split(',').map(Number)
-  const runs = Number(process.env.BENCH_FORK_RUNS || 10)
+  const { heapMb: heaps, runs } = settings({ heapMb: [50, 200], runs: 10 })
   const rows = []
   for (const node of nodeBinaries({ install: true })) {
     for (const mb of heaps) {
