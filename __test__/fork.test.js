@@ -230,6 +230,13 @@ test('20,000 unchanged objects: diff and leaks refuse fork snapshots, single-fil
   const summary = spawnSync(CLI, ['summary', files[1]], { encoding: 'utf8' })
   assert.equal(summary.status, 0, summary.stderr)
   assert.match(summary.stdout, /Kept\s+20\s?000/)
+  // The marker in the header must not cost the file its readers: DevTools' own loader reads it
+  // whole (scripts/peers.js bundles it), as many nodes and edges as rheapdump's validation counts.
+  const { nodeCount, edgeCount } = validateFile(files[1])
+  const devtools = spawnSync(process.execPath, [path.join(__dirname, 'helpers', 'peers', 'devtools.js'), files[1]], { encoding: 'utf8' })
+  assert.equal(devtools.status, 0, devtools.stderr)
+  const loaded = JSON.parse(devtools.stdout.trim().split('\n').at(-1))
+  assert.deepEqual({ nodes: loaded.nodes, edges: loaded.edges }, { nodes: nodeCount, edges: edgeCount })
 })
 
 test('a full disk: the child fails, the rejection says so, nothing is left and no retry is made', { skip }, async (t) => {
