@@ -8,20 +8,25 @@
 // thread on its event loop or, when the loop is stuck, inside a V8 interrupt (src/signal.rs,
 // src/handoff.rs), and handles files (crates/core); lib/ holds the API and runs every snapshot
 // on the JS thread that owns the heap:
-//   lib/binding.js   loads the addon, or the pure-JS fallback (lib/fallback.js)
+//   lib/config.js    the settings table: every setting's environment variable, check and default
 //   lib/shared.js    the state every copy of rheapdump on this thread shares
+//   lib/binding.js   loads the addon, or the pure-JS fallback (lib/fallback.js)
 //   lib/handoff.js   the main thread's receiver of snapshot requests; who owns the signal
-//   lib/snapshot.js  taking a snapshot; lib/guard.js may refuse it; lib/profile.js, profiles
-//   lib/api.js       the public functions; lib/settings.js configure(); lib/memory.js
+//   lib/capture.js   a snapshot in-process (lib/snapshot.js) or by a fork child (lib/fork.js)
+//   lib/guard.js     refuses a snapshot that would exhaust memory or disk
+//   lib/writer.js    the one writer of every file: place, permission, commit, keep, stderr, events
+//   lib/profile.js   sampling heap profiles (the sampler: lib/sampling.js)
+//   lib/api.js       the public functions; lib/settings.js configure(); lib/memory.js; lib/monitor.js
 //   lib/options.js   option checking, with the options of each function in lib/schemas.js
-//   lib/errors.js    every error code rheapdump gives, and the errors
+//   lib/analysis.js  the analyses, run by the addon on a worker thread (loaded on first use)
+//   lib/errors.js    every error code rheapdump gives, and the errors; lib/report.js, stderr and events
+//   lib/facts.js     constants generated from the Rust crates (names, estimates, defaults)
 //
 // ARCHITECTURE.md has the whole path from signal to file, the invariants and where each is tested.
 
 const api = require('./lib/api')
 const { takeOwnership } = require('./lib/handoff')
 const { gc, memoryUsage } = require('./lib/memory')
-const { sampler } = require('./lib/profile')
 const { writeStderr } = require('./lib/report')
 const { configure, getConfig } = require('./lib/settings')
 const { current } = require('./lib/shared')
@@ -33,7 +38,7 @@ const shared = current()
 takeOwnership()
 if (shared.config.sampling !== false && shared.sampling.owner === null) {
   try {
-    sampler().set(shared.config.sampling)
+    require('./lib/sampling').sampler().set(shared.config.sampling)
   } catch (err) {
     writeStderr(`rheapdump: sampling heap profiles are off: ${err.message}`)
     shared.config.sampling = false

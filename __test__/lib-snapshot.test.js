@@ -1,7 +1,8 @@
 'use strict'
 
-// lib/snapshot.js in-process: a snapshot of this very test process, written by the same path
-// the API and signals take, and pruning to `keep`. Settings are this process's shared state.
+// lib/snapshot.js and lib/writer.js in-process: a snapshot of this very test process, written by
+// the same path the API and signals take, where files go, and pruning to `keep`. Settings are
+// this process's shared state.
 
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
@@ -11,7 +12,8 @@ const { test } = require('node:test')
 
 require('./helpers/proc') // a lock directory of this file's own for snapshot turns
 const { current } = require('../lib/shared')
-const { takeSnapshot, prune, resolveDir } = require('../lib/snapshot')
+const { takeSnapshot } = require('../lib/snapshot')
+const { prune, resolveDir, place } = require('../lib/writer')
 
 const shared = current()
 
@@ -93,4 +95,10 @@ test('resolveDir: the call\'s dir, then configure({ dir }), then --diagnostic-di
   shared.config.dir = '/configured'
   assert.equal(resolveDir(undefined), '/configured')
   assert.equal(resolveDir('given'), path.join(process.cwd(), 'given'))
+})
+
+test('place: a default name goes into the resolved directory; an explicit one keeps the name as given beside its resolved path', () => {
+  assert.deepEqual(place({ dir: '/snapshots' }), { dir: '/snapshots', given: null, finalPath: null })
+  assert.deepEqual(place({ filename: 'x.heapsnapshot' }), { dir: process.cwd(), given: 'x.heapsnapshot', finalPath: path.join(process.cwd(), 'x.heapsnapshot') })
+  assert.throws(() => place({ filename: 'dir/' }), { code: 'EISDIR' })
 })

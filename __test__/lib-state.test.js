@@ -10,7 +10,9 @@ const { test } = require('node:test')
 
 const { SHARED_KEY, createShared, upgrade, obtainShared } = require('../lib/shared')
 
-const startup = () => ({ signal: true, watchdog: true, quiet: false, guard: true, nearHeapLimit: 0, signalAction: 'both', warnings: [] })
+const { defaults } = require('../lib/config')
+
+const startup = () => ({ config: defaults(), diagnosticDir: null, warnings: [] })
 
 test('shared: the key carries the shape\'s version', () => {
   assert.match(SHARED_KEY, /^rheapdump\.shared\.v\d+$/)
@@ -19,7 +21,7 @@ test('shared: the key carries the shape\'s version', () => {
 test('shared: the first copy makes the state from the start-up settings; later copies get the same object', () => {
   const host = {}
   let reads = 0
-  const read = () => (reads++, { ...startup(), dir: '/snapshots', sampling: 4096 })
+  const read = () => (reads++, { ...startup(), config: { ...defaults(), dir: '/snapshots', sampling: 4096 } })
   const first = obtainShared(host, read)
   const second = obtainShared(host, read)
   assert.equal(first, second)
@@ -84,7 +86,8 @@ test('handoff: the receiver does nothing when there is no request to claim', () 
 })
 
 test('settings: configure checks, applies and returns the settings; getConfig is a copy', (t) => {
-  const { configure, getConfig, nearHeapLimitCount } = require('../lib/settings')
+  const { configure, getConfig } = require('../lib/settings')
+  const { storeAll } = require('../lib/config')
   const before = getConfig()
   t.after(() => configure({ quiet: before.quiet, keep: before.keep, signalAction: before.signalAction }))
   const after = configure({ quiet: true, keep: 3, signalAction: 'profile' })
@@ -96,7 +99,7 @@ test('settings: configure checks, applies and returns the settings; getConfig is
   assert.throws(() => configure({ signalAction: 'dump' }), { code: 'ERR_INVALID_ARG_VALUE', message: /'signalAction' must be one of snapshot, profile, both, got 'dump'/ })
   assert.throws(() => configure({ keep: 0 }), { code: 'ERR_OUT_OF_RANGE' })
   assert.equal(getConfig().keep, 3, 'a refused call changes nothing')
-  assert.deepEqual([true, false, 3].map(nearHeapLimitCount), [1, 0, 3])
+  assert.deepEqual([true, false, 3].map((nearHeapLimit) => storeAll({ nearHeapLimit }, 'configure').nearHeapLimit), [1, 0, 3])
 })
 
 test('settings: near-heap-limit snapshots are armed only by the copy that owns the signal', () => {

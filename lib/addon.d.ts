@@ -202,42 +202,6 @@ export interface SnapshotCostEstimate {
 /** Starts the signal thread, once per process. Throws when the host exports no libuv. */
 export declare function startSignalWatcher(): void
 
-/**
- * Reads the environment variables and Node's `--diagnostic-dir` (from `execArgv`, then
- * `NODE_OPTIONS`).
- */
-export declare function startupConfig(execArgv: Array<string>): StartupConfig
-
-/** Settings read from the environment when rheapdump loads. */
-export interface StartupConfig {
-  /** Whether SIGUSR2 should write a snapshot. */
-  signal: boolean
-  /** Whether a snapshot request may interrupt running JavaScript (reach a stuck event loop). */
-  watchdog: boolean
-  /** Whether signal-triggered snapshots stay silent on stderr. */
-  quiet: boolean
-  /** Whether snapshots that would likely exhaust memory or disk are refused. */
-  guard: boolean
-  /** `RHEAPDUMP_DIR`. */
-  dir?: string
-  /** `RHEAPDUMP_NEAR_HEAP_LIMIT`: snapshots to take near the heap limit. */
-  nearHeapLimit: number
-  /**
-   * `RHEAPDUMP_SAMPLING`: bytes per sample of the sampling heap profiler, when it runs from
-   * start-up.
-   */
-  sampling?: number
-  /** `RHEAPDUMP_SIGNAL_ACTION`: what SIGUSR2 writes (`snapshot`, `profile` or `both`). */
-  signalAction: string
-  /** `RHEAPDUMP_FORK`: snapshots by a fork()ed child (experimental), and in-process when it fails. */
-  fork: boolean
-  forkFallback: boolean
-  /** Node's `--diagnostic-dir`. */
-  diagnosticDir?: string
-  /** Environment values that were ignored, one sentence each. */
-  warnings: Array<string>
-}
-
 /** Stops the signal thread; SIGUSR2 then behaves as if rheapdump had never been loaded. */
 export declare function stopSignalWatcher(): void
 

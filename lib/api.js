@@ -7,16 +7,17 @@
 const path = require('node:path')
 
 const { binding: native } = require('./binding')
+const { reportedSnapshot, snapshotFor } = require('./capture')
+const { checkFork, storeAll } = require('./config')
 const { argumentError, heapdumpError } = require('./errors')
-const { checkFork, forkMode } = require('./fork')
 const { checkOptions, currentDir, describeValue } = require('./options')
 const { memoryUsage } = require('./memory')
 const { reportedProfile, takeProfile } = require('./profile')
 const { announce } = require('./report')
 const schemas = require('./schemas')
-const { armNearHeapLimit, configure, nearHeapLimitCount } = require('./settings')
+const { armNearHeapLimit, configure } = require('./settings')
 const { current } = require('./shared')
-const { reportedSnapshot, takeForkSnapshot, takeSnapshot } = require('./snapshot')
+const { takeSnapshot } = require('./snapshot')
 
 const shared = current()
 
@@ -60,10 +61,7 @@ function heapdumpName(written) {
 /** Writes a snapshot; resolves to `{ path, bytes, durationMs, trigger, rss }`. */
 function snapshot(/** @type {unknown} */ options) {
   /** @param {{ fork?: unknown, dir?: string, filename?: string, force?: boolean, trigger: string }} request */
-  const take = ({ fork, ...request }) => {
-    const mode = forkMode(checkFork(fork ?? shared.config.fork, 'snapshot'))
-    return mode ? takeForkSnapshot(request, mode) : takeSnapshot(request)
-  }
+  const take = ({ fork, ...request }) => snapshotFor(request, fork === undefined ? undefined : checkFork(fork, 'snapshot'))
   return promised(options, schemas.SNAPSHOT, 'snapshot', take, 'snapshot')
 }
 
@@ -132,7 +130,7 @@ function monitor(options) {
   if (checked.snapshots) {
     checked.snapshots = { ...SNAPSHOT_DEFAULTS, ...checkOptions(checked.snapshots, schemas.AUTOMATIC, 'monitor(snapshots)') }
     if (checked.snapshots.nearHeapLimit !== undefined) {
-      const snapshots = nearHeapLimitCount(checked.snapshots.nearHeapLimit)
+      const snapshots = /** @type {number} */ (storeAll({ nearHeapLimit: checked.snapshots.nearHeapLimit }, 'monitor').nearHeapLimit)
       armNearHeapLimit(snapshots, 'monitor')
       shared.config.nearHeapLimit = snapshots
     }

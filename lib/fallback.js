@@ -18,52 +18,7 @@ const path = require('node:path')
 const { threadId } = require('node:worker_threads')
 
 const { noAddonError } = require('./errors')
-
-const SWITCHES = { 1: true, true: true, on: true, yes: true, 0: false, false: false, off: false, no: false }
-
-function startupConfig(execArgv) {
-  const warnings = []
-  /** @type {import('./addon').StartupConfig} */
-  const config = { signal: true, watchdog: true, quiet: false, guard: true, nearHeapLimit: 0, sampling: undefined, signalAction: 'both', fork: false, forkFallback: false, warnings }
-  for (const item of (process.env.NODE_HEAPDUMP_OPTIONS || '').split(',').map((s) => s.trim()).filter(Boolean)) {
-    if (item === 'nosignal' || item === 'signal') config.signal = item === 'signal'
-    else warnings.push(`NODE_HEAPDUMP_OPTIONS: unrecognized option '${item}' (expected 'signal' or 'nosignal')`)
-  }
-  for (const [name, key] of [['RHEAPDUMP_SIGNAL', 'signal'], ['RHEAPDUMP_WATCHDOG', 'watchdog'], ['RHEAPDUMP_QUIET', 'quiet'], ['RHEAPDUMP_GUARD', 'guard']]) {
-    const value = process.env[name]
-    if (value === undefined) continue
-    const on = SWITCHES[value.trim().toLowerCase()]
-    if (on === undefined) warnings.push(`${name}: '${value}' is not a switch (use 1/0, true/false, on/off, yes/no)`)
-    else config[key] = on
-  }
-  const sampling = process.env.RHEAPDUMP_SAMPLING
-  if (sampling !== undefined) {
-    const on = SWITCHES[sampling.trim().toLowerCase()]
-    if (on !== undefined) config.sampling = on ? 512 * 1024 : undefined
-    else if (/^\d+$/.test(sampling.trim()) && Number(sampling) > 0) config.sampling = Number(sampling)
-    else warnings.push(`RHEAPDUMP_SAMPLING: '${sampling}' is neither a switch nor a positive number of bytes per sample`)
-  }
-  const action = process.env.RHEAPDUMP_SIGNAL_ACTION
-  if (action !== undefined) {
-    if (['snapshot', 'profile', 'both'].includes(action.trim().toLowerCase())) config.signalAction = action.trim().toLowerCase()
-    else warnings.push(`RHEAPDUMP_SIGNAL_ACTION: '${action}' is not one of snapshot, profile, both`)
-  }
-  // Fork snapshots need the addon: the setting is kept so that they report ERR_RHEAPDUMP_FORK_UNAVAILABLE.
-  const fork = process.env.RHEAPDUMP_FORK?.trim().toLowerCase()
-  if (fork === 'fallback') Object.assign(config, { fork: true, forkFallback: true })
-  else if (fork !== undefined && SWITCHES[fork] !== undefined) config.fork = SWITCHES[fork]
-  else if (fork !== undefined) warnings.push(`RHEAPDUMP_FORK: '${process.env.RHEAPDUMP_FORK}' is neither a switch nor 'fallback'`)
-  if (process.env.RHEAPDUMP_DIR) config.dir = process.env.RHEAPDUMP_DIR
-  // Node's --diagnostic-dir: the command line wins over NODE_OPTIONS, the last one within each.
-  for (const args of [execArgv, (process.env.NODE_OPTIONS || '').split(/\s+/)]) {
-    const flag = args.findLast((arg) => arg.startsWith('--diagnostic-dir='))
-    if (flag && flag.length > '--diagnostic-dir='.length) {
-      config.diagnosticDir = flag.slice('--diagnostic-dir='.length)
-      break
-    }
-  }
-  return config
-}
+const facts = require('./facts')
 
 function processMemory() {
   // No /proc here: RSS from libuv, the peak from getrusage; VSZ is not known.
@@ -77,7 +32,7 @@ function defaultName(profile) {
   const now = performance.timeOrigin + performance.now()
   const stamp = new Date(Math.floor(now)).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '')
   const micros = String(Math.floor((now % 1000) * 1000)).padStart(6, '0')
-  const [prefix, suffix] = profile ? ['heapprofile-', '.heapprofile'] : ['heapdump-', '.heapsnapshot']
+  const { prefix, suffix } = facts.names[profile ? 'profile' : 'snapshot']
   return `${prefix}${stamp}.${micros}Z-${process.pid}-${sequence++}${suffix}`
 }
 
@@ -163,9 +118,10 @@ function inPlace(file) {
   return { writerPath: file, displayPath: file, commit: () => ({ path: file, bytes: 0 }), abandon() {} }
 }
 
-// The worst case measured per Node major (see crates/core/src/estimate.rs).
+// The worst case measured per Node major (crates/core/src/estimate.rs, through lib/facts.js).
 function snapshotBudget(nodeMajor, heapUsed, dir) {
-  const [extra, file] = nodeMajor <= 21 ? [35, 2.6] : nodeMajor <= 23 ? [34.5, 2.65] : [34, 2.45]
+  const row = facts.estimate.find(({ maxMajor }) => maxMajor === null || nodeMajor <= maxMajor) ?? facts.estimate[facts.estimate.length - 1]
+  const [extra, file] = [row.extraPerHeapByte, row.filePerHeapByte]
   /** @type {number | undefined} */
   let diskFree
   try {
@@ -183,13 +139,13 @@ function snapshotBudget(nodeMajor, heapUsed, dir) {
   }
 }
 
-const DEFAULT_NAME = /^heapdump-\d{8}T\d{6}\.\d{6}Z-(\d+)-\d+\.heapsnapshot$/
+const DEFAULT_NAME = new RegExp(facts.names.pattern)
 
 /** This process's default-named snapshots in `dir` beyond `keep`, oldest first, never `current`. */
 function pruneSnapshots(dir, keep, current) {
   const ours = fs
     .readdirSync(dir)
-    .filter((name) => DEFAULT_NAME.exec(name)?.[1] === String(process.pid))
+    .filter((name) => name.startsWith(facts.names.snapshot.prefix) && DEFAULT_NAME.exec(name)?.groups?.pid === String(process.pid))
     .sort()
   const removed = []
   for (const name of ours.slice(0, Math.max(0, ours.length - keep))) {
@@ -230,7 +186,6 @@ module.exports = {
   fallback: true,
   /** Why the addon is not there; lib/binding.js sets it. */
   reason: null,
-  startupConfig,
   processMemory,
   createSnapshotFile,
   releaseFreeMemory: () => false,

@@ -6,10 +6,10 @@
 // switches of the copy that owns the signal.
 
 const { binding: native } = require('./binding')
+const { reportedSnapshot } = require('./capture')
 const { reportedProfile } = require('./profile')
 const { writeStderr } = require('./report')
 const { current } = require('./shared')
-const { reportedSnapshot } = require('./snapshot')
 
 const shared = current()
 

@@ -20,6 +20,7 @@
 const fs = require('node:fs')
 
 const { samplingError } = require('./errors')
+const { current } = require('./shared')
 
 const NOT_STARTED = /not started/i
 
@@ -112,6 +113,16 @@ function createSampler(state, { quiet }) {
   }
 }
 
+/** @type {ReturnType<typeof createSampler> | null} */
+let samplerOfThread = null
+
+/** This thread's sampler, with its state in the shared state (one sampler whatever the copies). */
+function sampler() {
+  const shared = current()
+  samplerOfThread ??= createSampler(shared.sampling, { quiet: () => shared.config.quiet })
+  return samplerOfThread
+}
+
 const EXTERNAL_FRAME = { functionName: '(external)', scriptId: '0', url: '', lineNumber: -1, columnNumber: -1 }
 
 /**
@@ -147,4 +158,4 @@ function profileDocument(profile, { interval, startedAt, memory, trigger }) {
   }
 }
 
-module.exports = { createSampler, profileDocument }
+module.exports = { createSampler, sampler, profileDocument }

@@ -2,32 +2,15 @@
 'use strict'
 
 // The options each public function takes, as lib/options.js checks them: a type name
-// ('string', 'boolean|object', 'string?' for nullable) or a number's range.
+// ('string', 'boolean|object', 'string?' for nullable) or a number's range. configure()'s
+// come from the settings table (lib/config.js).
 
-const { number, bytes, count, milliseconds, U32_MAX, TIMER_MAX } = require('./options')
+const { SCHEMA: CONFIG } = require('./config')
+const { number, bytes, count, milliseconds, TIMER_MAX } = require('./options')
 
 const SNAPSHOT = { dir: 'string', filename: 'string', force: 'boolean', fork: 'boolean|object' }
 
 const PROFILE = { dir: 'string', filename: 'string' }
-
-const NEAR_HEAP_LIMIT = number({ min: 0, max: U32_MAX, orBoolean: true })
-
-const CONFIG = {
-  signal: 'boolean',
-  watchdog: 'boolean',
-  quiet: 'boolean',
-  guard: 'boolean',
-  memoryLimit: bytes({ nullable: true }),
-  keep: count({ max: U32_MAX, nullable: true }),
-  nearHeapLimit: NEAR_HEAP_LIMIT,
-  dir: 'string?',
-  queueTimeout: milliseconds({ max: TIMER_MAX }),
-  sampling: number({ min: 1, max: U32_MAX, orBoolean: true }),
-  signalAction: 'string',
-  fork: 'boolean|object',
-}
-
-const SIGNAL_ACTIONS = ['snapshot', 'profile', 'both']
 
 const MONITOR = {
   interval: milliseconds({ min: 100, max: TIMER_MAX }),
@@ -41,7 +24,7 @@ const MONITOR = {
 
 /** monitor({ snapshots }): snapshots taken automatically. */
 const AUTOMATIC = {
-  nearHeapLimit: NEAR_HEAP_LIMIT,
+  nearHeapLimit: CONFIG.nearHeapLimit,
   heapUsed: bytes(),
   rss: bytes(),
   max: count(),
@@ -52,4 +35,4 @@ const AUTOMATIC = {
 /** monitor({ profiles }): heap profiles when 'leak' fires. */
 const LEAK_PROFILE = { max: count(), minInterval: milliseconds(), dir: 'string' }
 
-module.exports = { SNAPSHOT, PROFILE, CONFIG, SIGNAL_ACTIONS, MONITOR, AUTOMATIC, LEAK_PROFILE }
+module.exports = { SNAPSHOT, PROFILE, CONFIG, MONITOR, AUTOMATIC, LEAK_PROFILE }

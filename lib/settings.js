@@ -1,13 +1,13 @@
 // @ts-check
 'use strict'
 
-// configure() and getConfig(): the settings shared by every copy on this thread.
+// configure() and getConfig(): the settings shared by every copy on this thread. What each
+// setting is, and how its value is checked and kept, is its row in lib/config.js; what changes
+// at once when one is set is below.
 
 const { argumentError } = require('./errors')
-const { checkFork } = require('./fork')
+const { SCHEMA, storeAll } = require('./config')
 const { checkOptions } = require('./options')
-const { sampler, samplingInterval } = require('./profile')
-const schemas = require('./schemas')
 const { current } = require('./shared')
 
 const shared = current()
@@ -17,18 +17,11 @@ const shared = current()
  * @param {object} [options]
  */
 function configure(options) {
-  const checked = checkOptions(options, schemas.CONFIG, 'configure')
-  if ('nearHeapLimit' in checked) {
-    checked.nearHeapLimit = nearHeapLimitCount(checked.nearHeapLimit)
-    armNearHeapLimit(checked.nearHeapLimit, 'configure')
-  }
-  if ('signalAction' in checked && !schemas.SIGNAL_ACTIONS.includes(checked.signalAction)) {
-    throw argumentError(`configure(options): 'signalAction' must be one of ${schemas.SIGNAL_ACTIONS.join(', ')}, got '${checked.signalAction}'`, 'ERR_INVALID_ARG_VALUE')
-  }
-  if ('fork' in checked) checked.fork = checkFork(checked.fork, 'configure')
+  const checked = storeAll(checkOptions(options, SCHEMA, 'configure'), 'configure')
+  if ('nearHeapLimit' in checked) armNearHeapLimit(/** @type {number} */ (checked.nearHeapLimit), 'configure')
   if ('sampling' in checked) {
-    checked.sampling = samplingInterval(checked.sampling)
-    sampler().set(checked.sampling === false ? null : checked.sampling)
+    const { sampler } = require('./sampling')
+    sampler().set(checked.sampling === false ? null : /** @type {number} */ (checked.sampling))
   }
   Object.assign(shared.config, checked)
   if (shared.controller && ('signal' in checked || 'watchdog' in checked)) {
@@ -42,14 +35,6 @@ function getConfig() {
 }
 
 /**
- * Each near-heap-limit snapshot raises the heap limit once; like Node's own, one by default.
- * @param {boolean | number} value
- */
-function nearHeapLimitCount(value) {
-  return value === true ? 1 : value === false ? 0 : value
-}
-
-/**
  * @param {number} count
  * @param {string} fn the public function asking, for the error
  */
@@ -58,4 +43,4 @@ function armNearHeapLimit(count, fn) {
   shared.controller.armNearHeapLimit(count)
 }
 
-module.exports = { configure, getConfig, nearHeapLimitCount, armNearHeapLimit }
+module.exports = { configure, getConfig, armNearHeapLimit }

@@ -12,22 +12,12 @@
 
 const EventEmitter = require('node:events')
 
+const { defaults, readStartup } = require('./config')
+
 const SHARED_KEY = 'rheapdump.shared.v2'
 
 /**
- * @typedef {object} Config The settings in force (getConfig()).
- * @property {boolean} signal
- * @property {boolean} watchdog
- * @property {boolean} quiet
- * @property {boolean} guard
- * @property {number | null} memoryLimit
- * @property {number | null} keep
- * @property {number} nearHeapLimit
- * @property {string | null} dir
- * @property {number} queueTimeout
- * @property {number | false} sampling
- * @property {string} signalAction
- * @property {boolean | { fallback: boolean }} fork fork snapshots (experimental, lib/fork.js)
+ * @typedef {import('../index').Config} Config The settings in force (getConfig(); rows in lib/config.js).
  *
  * @typedef {object} SamplingState The sampler's state (lib/sampling.js).
  * @property {'rheapdump' | 'other' | null} owner
@@ -51,26 +41,13 @@ const SHARED_KEY = 'rheapdump.shared.v2'
 
 /**
  * The state from the start-up settings (environment, NODE_OPTIONS, command line).
- * @param {import('./addon').StartupConfig} startup
+ * @param {import('./config').Startup} startup
  * @returns {Shared}
  */
 function createShared(startup) {
   return {
-    config: {
-      signal: startup.signal,
-      watchdog: startup.watchdog,
-      quiet: startup.quiet,
-      guard: startup.guard,
-      memoryLimit: null,
-      keep: null,
-      nearHeapLimit: startup.nearHeapLimit,
-      dir: startup.dir ?? null,
-      queueTimeout: 5000,
-      sampling: startup.sampling ?? false,
-      signalAction: startup.signalAction,
-      fork: startup.fork ? (startup.forkFallback ? { fallback: true } : true) : false,
-    },
-    diagnosticDir: startup.diagnosticDir ?? null,
+    config: { ...startup.config },
+    diagnosticDir: startup.diagnosticDir,
     emitter: new EventEmitter(),
     controller: null,
     sampling: { owner: null, interval: null, startedAt: null, borrowNoted: false },
@@ -78,13 +55,15 @@ function createShared(startup) {
 }
 
 /**
- * Fields added since v2: a copy from before them may have made the shared state.
+ * Settings and fields added since v2: a copy from before them may have made the shared state.
+ * Every setting has a default in the table (lib/config.js), so a new one needs nothing here.
  * @param {Shared} shared
  */
 function upgrade(shared) {
-  shared.config.sampling ??= false
-  shared.config.signalAction ??= 'both'
-  shared.config.fork ??= false
+  const config = /** @type {Record<string, unknown>} */ (/** @type {unknown} */ (shared.config))
+  for (const [key, value] of Object.entries(defaults())) {
+    if (config[key] === undefined) config[key] = value
+  }
   shared.sampling ??= { owner: null, interval: null, startedAt: null, borrowNoted: false }
   return shared
 }
@@ -92,7 +71,7 @@ function upgrade(shared) {
 /**
  * This thread's shared state, made by the first copy to ask (`startup` reads the settings).
  * @param {object} host where it lives (`process`)
- * @param {() => import('./addon').StartupConfig} startup
+ * @param {() => import('./config').Startup} startup
  * @returns {Shared}
  */
 function obtainShared(host, startup) {
@@ -110,14 +89,11 @@ function obtainShared(host, startup) {
 let own = null
 
 /**
- * This thread's shared state, as this copy sees it (made from the addon's start-up settings).
+ * This thread's shared state, as this copy sees it (made from the environment and command line).
  * @returns {Shared}
  */
 function current() {
-  if (!own) {
-    const { binding: native } = require('./binding')
-    own = obtainShared(process, () => native.startupConfig(process.execArgv))
-  }
+  own ??= obtainShared(process, () => readStartup(process.env, process.execArgv))
   return own
 }
 

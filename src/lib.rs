@@ -5,7 +5,6 @@
 #![deny(clippy::all)]
 
 mod analysis;
-mod config;
 mod error;
 mod fork;
 mod guard;

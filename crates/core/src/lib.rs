@@ -1,6 +1,7 @@
 //! rheapdump's logic, free of Node-API so that `cargo test` covers it: how snapshot files are
-//! named and written safely, what `/proc` says about the process, and how the environment
-//! configures the addon. The addon crate at the repository root only converts values.
+//! named and written safely, what `/proc` says about the process, what a snapshot will cost.
+//! The settings (environment and `configure()`) are read on the JS side, by one table
+//! (lib/config.js). The addon crate at the repository root only converts values.
 //! ARCHITECTURE.md (repository root) says what each crate may depend on.
 #![deny(clippy::all)]
 
@@ -11,7 +12,6 @@
 #[cfg(not(unix))]
 compile_error!("rheapdump's native code needs a Unix host (libuv signals, /proc, flock); elsewhere the package runs its pure-JS fallback");
 
-pub mod config;
 pub mod errno;
 pub mod estimate;
 pub mod fork;

@@ -1,0 +1,288 @@
+// @ts-check
+'use strict'
+
+// The settings table: one row per setting, the one place that says what a setting is called in
+// the environment and in configure(), how its environment value is read, how a value is checked
+// and stored, its default, and its line in the docs. Both the addon path and the pure-JS
+// fallback start from `readStartup()` here; `configure()` (lib/settings.js) checks values with
+// the same rows; the README's table and index.d.ts's `Config` are generated from them
+// (`npm run generate`, checked by __test__/config.test.js).
+//
+// Adding a setting: a row here, the code that uses it, and `npm run generate`.
+
+const { aSwitch, diagnosticDir, forkSwitch, heapdumpOptions, nonEmpty, oneOf, switchOrNumber, wholeMilliseconds } = require('./environment')
+const { argumentError } = require('./errors')
+const facts = require('./facts')
+const { checkOptions, number, bytes, count, milliseconds, U32_MAX, TIMER_MAX } = require('./options')
+
+const SIGNAL_ACTIONS = /** @type {const} */ (['snapshot', 'profile', 'both'])
+
+/**
+ * `fork` as given: a boolean or `{ fallback }`.
+ * @param {unknown} value
+ * @param {string} fn the public function, for the error
+ * @returns {boolean | { fallback: boolean }}
+ */
+function checkFork(value, fn) {
+  if (value === null || typeof value !== 'object') return value === true
+  return { fallback: checkOptions(value, { fallback: 'boolean' }, `${fn}(fork)`).fallback === true }
+}
+
+/**
+ * @typedef {object} Row
+ * @property {string} key the name in configure() and getConfig()
+ * @property {{ name: string, parse: import('./environment').EnvParser | ((text: string, name: string) => import('./environment').Reading[]) }[]} env
+ *   environment variables, read in this order (a later one wins)
+ * @property {unknown} schema what configure() accepts (lib/options.js)
+ * @property {(value: any, fn: string) => unknown} [store] configure()'s value (or the
+ *   environment's, read as one) → the value kept; checks what the schema cannot
+ * @property {unknown} default
+ * @property {string} type the TypeScript type of the kept value
+ * @property {{ what: string, env: string, configure: string, default: string, type: string }} docs
+ *   the README's row, and the doc comment of `Config` in index.d.ts
+ */
+
+/** @type {Row[]} */
+const SETTINGS = [
+  {
+    key: 'signal',
+    env: [{ name: 'NODE_HEAPDUMP_OPTIONS', parse: heapdumpOptions }, { name: 'RHEAPDUMP_SIGNAL', parse: aSwitch }],
+    schema: 'boolean',
+    default: true,
+    type: 'boolean',
+    docs: {
+      what: 'snapshot on SIGUSR2',
+      env: '`RHEAPDUMP_SIGNAL=0` or `NODE_HEAPDUMP_OPTIONS=nosignal`',
+      configure: '`signal`',
+      default: 'on',
+      type: 'SIGUSR2 writes a snapshot. Default true; off with NODE_HEAPDUMP_OPTIONS=nosignal or RHEAPDUMP_SIGNAL=0.',
+    },
+  },
+  {
+    key: 'watchdog',
+    env: [{ name: 'RHEAPDUMP_WATCHDOG', parse: aSwitch }],
+    schema: 'boolean',
+    default: true,
+    type: 'boolean',
+    docs: {
+      what: 'signals interrupt running JavaScript (snapshots while the loop is stuck)',
+      env: '`RHEAPDUMP_WATCHDOG=0`',
+      configure: '`watchdog`',
+      default: 'on',
+      type: 'Signal and near-heap-limit snapshots interrupt running JavaScript (a V8 interrupt), so they are taken even while the event loop is stuck; false: they wait for the loop. No thread, no Worker, no inspector. Default true; RHEAPDUMP_WATCHDOG=0.',
+    },
+  },
+  {
+    key: 'quiet',
+    env: [{ name: 'RHEAPDUMP_QUIET', parse: aSwitch }],
+    schema: 'boolean',
+    default: false,
+    type: 'boolean',
+    docs: {
+      what: 'no stderr line for successful signal snapshots',
+      env: '`RHEAPDUMP_QUIET=1`',
+      configure: '`quiet`',
+      default: 'off',
+      type: 'No stderr line for successful signal snapshots (failures are always reported). Default false; RHEAPDUMP_QUIET=1.',
+    },
+  },
+  {
+    key: 'dir',
+    env: [{ name: 'RHEAPDUMP_DIR', parse: nonEmpty }],
+    schema: 'string?',
+    store: (value) => value ?? null,
+    default: null,
+    type: 'string | null',
+    docs: {
+      what: 'directory for default-named files',
+      env: '`RHEAPDUMP_DIR`',
+      configure: '`dir`',
+      default: "Node's `--diagnostic-dir`, else the working directory at the time of the snapshot",
+      type: "Directory for default-named snapshots and profiles, or null (then Node's --diagnostic-dir, else the working directory). Default RHEAPDUMP_DIR.",
+    },
+  },
+  {
+    key: 'guard',
+    env: [{ name: 'RHEAPDUMP_GUARD', parse: aSwitch }],
+    schema: 'boolean',
+    default: true,
+    type: 'boolean',
+    docs: {
+      what: 'refuse snapshots likely to exhaust memory or disk (see [Guard](docs/guard.md))',
+      env: '`RHEAPDUMP_GUARD=0`',
+      configure: '`guard`',
+      default: 'on',
+      type: 'Refuse snapshots likely to exhaust memory (cgroup limit or MemAvailable) or disk. Default true; RHEAPDUMP_GUARD=0.',
+    },
+  },
+  {
+    key: 'memoryLimit',
+    env: [],
+    schema: bytes({ nullable: true }),
+    default: null,
+    type: 'number | null',
+    docs: {
+      what: 'cap on RSS during a snapshot, on top of cgroup and machine limits',
+      env: '',
+      configure: '`memoryLimit` (bytes, an integer)',
+      default: 'none',
+      type: 'Bytes of RSS the process may reach during a snapshot, on top of the cgroup and machine limits; or null.',
+    },
+  },
+  {
+    key: 'queueTimeout',
+    env: [{ name: 'RHEAPDUMP_QUEUE_TIMEOUT', parse: wholeMilliseconds }],
+    schema: milliseconds({ max: TIMER_MAX }),
+    default: 5000,
+    type: 'number',
+    docs: {
+      what: "longest wait for other processes' snapshots in the same memory budget (see [Guard](docs/guard.md))",
+      env: '`RHEAPDUMP_QUEUE_TIMEOUT` (ms)',
+      configure: '`queueTimeout` (ms)',
+      default: '5000',
+      type: 'Milliseconds a guarded snapshot waits for other processes sharing its memory budget (cgroup, else host) to finish theirs before it is refused with ERR_RHEAPDUMP_BUSY. Default 5000; RHEAPDUMP_QUEUE_TIMEOUT.',
+    },
+  },
+  {
+    key: 'keep',
+    env: [],
+    schema: count({ max: U32_MAX, nullable: true }),
+    default: null,
+    type: 'number | null',
+    docs: {
+      what: "keep at most K (1 to 2³²−1) of this process's default-named snapshots per directory (oldest deleted)",
+      env: '',
+      configure: '`keep`',
+      default: 'keep all',
+      type: "Keep at most this many (1 to 2**32-1) of this process's default-named snapshots per directory (oldest deleted; other processes' and other files never); or null.",
+    },
+  },
+  {
+    key: 'nearHeapLimit',
+    env: [{ name: 'RHEAPDUMP_NEAR_HEAP_LIMIT', parse: switchOrNumber('a number of snapshots', 0) }],
+    schema: number({ min: 0, max: U32_MAX, orBoolean: true }),
+    // Each near-heap-limit snapshot raises the heap limit once; like Node's own, one by default.
+    store: (value) => (value === true ? 1 : value === false ? 0 : value),
+    default: 0,
+    type: 'number',
+    docs: {
+      what: 'a snapshot just before V8 runs out of heap (see [Monitoring](docs/monitor.md))',
+      env: '`RHEAPDUMP_NEAR_HEAP_LIMIT=1` (or a count)',
+      configure: '`nearHeapLimit` (true or a count, 0 to 2³²−1)',
+      default: 'off',
+      type: 'Snapshots to take just before V8 runs out of heap: true/1 for one, 0/false for none. Default 0; RHEAPDUMP_NEAR_HEAP_LIMIT=1.',
+    },
+  },
+  {
+    key: 'sampling',
+    env: [{ name: 'RHEAPDUMP_SAMPLING', parse: switchOrNumber('a positive number of bytes per sample', 1) }],
+    schema: number({ min: 1, max: U32_MAX, orBoolean: true }),
+    store: (value) => (value === true ? facts.sampling.defaultInterval : value),
+    default: false,
+    type: 'number | false',
+    docs: {
+      what: 'sampling heap profiler (see [Sampling](docs/sampling.md))',
+      env: '`RHEAPDUMP_SAMPLING=1` (or bytes per sample)',
+      configure: '`sampling` (true or bytes)',
+      default: `off; true means ${facts.sampling.defaultInterval / 1024} KiB`,
+      type: `Bytes per sample of V8's sampling heap profiler, or false when it is off. true sets ${facts.sampling.defaultInterval} (${facts.sampling.defaultInterval / 1024} KiB). Default false; RHEAPDUMP_SAMPLING=1 or =<bytes>.`,
+    },
+  },
+  {
+    key: 'signalAction',
+    env: [{ name: 'RHEAPDUMP_SIGNAL_ACTION', parse: oneOf(SIGNAL_ACTIONS) }],
+    schema: 'string',
+    store: (value, fn) => {
+      if (SIGNAL_ACTIONS.includes(value)) return value
+      throw argumentError(`${fn}(options): 'signalAction' must be one of ${SIGNAL_ACTIONS.join(', ')}, got '${value}'`, 'ERR_INVALID_ARG_VALUE')
+    },
+    default: 'both',
+    type: SIGNAL_ACTIONS.map((action) => `'${action}'`).join(' | '),
+    docs: {
+      what: 'what SIGUSR2 writes',
+      env: '`RHEAPDUMP_SIGNAL_ACTION`',
+      configure: '`signalAction`: `snapshot`, `profile`, `both`',
+      default: '`both`: the profile first when sampling is on',
+      type: "What SIGUSR2 writes: 'snapshot', 'profile', or 'both' (the profile first, when sampling is on). Default 'both'; RHEAPDUMP_SIGNAL_ACTION.",
+    },
+  },
+  {
+    key: 'fork',
+    env: [{ name: 'RHEAPDUMP_FORK', parse: forkSwitch }],
+    schema: 'boolean|object',
+    store: checkFork,
+    default: false,
+    type: 'boolean | { fallback: boolean }',
+    docs: {
+      what: 'experimental: snapshots written by a fork()ed child, pausing the service milliseconds (see [Fork snapshots](docs/fork.md))',
+      env: '`RHEAPDUMP_FORK=1` (or `fallback`: in-process when the fork fails)',
+      configure: '`fork`: true or `{ fallback: true }`',
+      default: 'off',
+      type: 'Experimental: snapshots (API, signal, automatic; not writeSnapshot) are written by a fork()ed child (docs/fork.md). Default false; RHEAPDUMP_FORK=1 (or =fallback).',
+    },
+  },
+]
+
+/**
+ * Variables read outside the table, where a setting cannot wait for it: documented with it.
+ * @type {{ name: string, what: string, default: string, readBy: string }[]}
+ */
+const OTHER_VARIABLES = [
+  { name: 'RHEAPDUMP_LOCK_DIR', what: 'where the processes that take turns meet (see [Guard](docs/guard.md))', default: '`/dev/shm`, else `/tmp`', readBy: 'crates/core/src/turn.rs' },
+  { name: 'RHEAPDUMP_FALLBACK', what: 'run the pure-JS fallback even where the addon loads (see [Platforms](docs/platforms.md))', default: 'off (`1`: on)', readBy: 'lib/binding.js' },
+]
+
+/** configure()'s schema, from the rows. */
+const SCHEMA = Object.fromEntries(SETTINGS.map((row) => [row.key, row.schema]))
+
+/** @returns {import('../index').Config} */
+function defaults() {
+  return /** @type {any} */ (Object.fromEntries(SETTINGS.map((row) => [row.key, row.default])))
+}
+
+/**
+ * configure()'s options (already checked against SCHEMA) as the values kept.
+ * @param {Record<string, unknown>} checked
+ * @param {string} fn
+ */
+function storeAll(checked, fn) {
+  /** @type {Record<string, unknown>} */
+  const stored = {}
+  for (const row of SETTINGS) {
+    if (row.key in checked) stored[row.key] = row.store ? row.store(checked[row.key], fn) : checked[row.key]
+  }
+  return stored
+}
+
+/**
+ * @typedef {object} Startup What the environment and the command line set, read once.
+ * @property {import('../index').Config} config every setting: the defaults, then the environment
+ * @property {string | null} diagnosticDir Node's --diagnostic-dir
+ * @property {string[]} warnings environment values that were ignored, one sentence each
+ */
+
+/**
+ * The settings at start-up, from `env` and Node's `execArgv`. An unusable value is ignored
+ * with a warning (the default stays): a typo in the environment must never stop the service.
+ * @param {Record<string, string | undefined>} env
+ * @param {readonly string[]} execArgv
+ * @returns {Startup}
+ */
+function readStartup(env, execArgv) {
+  const config = /** @type {Record<string, unknown>} */ (/** @type {unknown} */ (defaults()))
+  /** @type {string[]} */
+  const warnings = []
+  for (const row of SETTINGS) {
+    for (const { name, parse } of row.env) {
+      const text = env[name]
+      if (text === undefined) continue
+      for (const reading of [parse(text, name)].flat()) {
+        if ('warning' in reading) warnings.push(reading.warning)
+        else if (reading.value !== undefined) config[row.key] = row.store ? row.store(reading.value, name) : reading.value
+      }
+    }
+  }
+  return { config: /** @type {any} */ (config), diagnosticDir: diagnosticDir(execArgv, env.NODE_OPTIONS), warnings }
+}
+
+module.exports = { SETTINGS, OTHER_VARIABLES, SCHEMA, SIGNAL_ACTIONS, defaults, storeAll, readStartup, checkFork }

@@ -1,0 +1,138 @@
+// @ts-check
+'use strict'
+
+// Reading the environment and Node's command line, for the settings table (lib/config.js): what
+// each kind of value accepts, what a value that is not accepted is told as, and Node's own
+// `--diagnostic-dir` found the way Node finds it. Pure: nothing here reads process.env itself.
+
+const { U32_MAX, TIMER_MAX } = require('./options')
+
+const SWITCHES = /** @type {Record<string, boolean>} */ ({ 1: true, true: true, on: true, yes: true, 0: false, false: false, off: false, no: false })
+const SWITCH_WORDS = '1/0, true/false, on/off, yes/no'
+
+/**
+ * What an environment value means: `{ value }` in configure()'s terms, or `{ warning }`.
+ * @typedef {{ value: unknown } | { warning: string }} Reading
+ * @typedef {(text: string, name: string) => Reading} EnvParser
+ */
+
+/** @type {EnvParser} */
+function aSwitch(text, name) {
+  const on = SWITCHES[text.trim().toLowerCase()]
+  return on === undefined ? { warning: `${name}: '${text}' is not a switch (use ${SWITCH_WORDS})` } : { value: on }
+}
+
+/**
+ * A switch, or a whole number (`what` says of what; `min` the least allowed).
+ * @param {string} what
+ * @param {number} min
+ * @returns {EnvParser}
+ */
+function switchOrNumber(what, min) {
+  return (text, name) => {
+    const on = SWITCHES[text.trim().toLowerCase()]
+    if (on !== undefined) return { value: on }
+    const digits = text.trim()
+    if (/^\d+$/.test(digits) && Number(digits) >= min && Number(digits) <= U32_MAX) return { value: Number(digits) }
+    return { warning: `${name}: '${text}' is neither a switch nor ${what}` }
+  }
+}
+
+/**
+ * One of `words`, in any case.
+ * @param {readonly string[]} words
+ * @returns {EnvParser}
+ */
+function oneOf(words) {
+  return (text, name) => {
+    const word = text.trim().toLowerCase()
+    return words.includes(word) ? { value: word } : { warning: `${name}: '${text}' is not one of ${words.join(', ')}` }
+  }
+}
+
+/** @type {EnvParser} */
+function nonEmpty(text) {
+  return text === '' ? { value: undefined } : { value: text }
+}
+
+/** @type {EnvParser} */
+function wholeMilliseconds(text, name) {
+  const digits = text.trim()
+  if (/^\d+$/.test(digits) && Number(digits) <= TIMER_MAX) return { value: Number(digits) }
+  return { warning: `${name}: '${text}' is not a whole number of milliseconds (0 to ${TIMER_MAX})` }
+}
+
+/** @type {EnvParser} */
+function forkSwitch(text, name) {
+  if (text.trim().toLowerCase() === 'fallback') return { value: { fallback: true } }
+  const reading = aSwitch(text, name)
+  return 'value' in reading ? reading : { warning: `${name}: '${text}' is neither a switch nor 'fallback'` }
+}
+
+/**
+ * heapdump's NODE_HEAPDUMP_OPTIONS: a comma list, `nosignal` turns the signal off (and
+ * `signal` on); anything else is warned about, as heapdump does.
+ * @param {string} text
+ * @param {string} name
+ * @returns {Reading[]}
+ */
+function heapdumpOptions(text, name) {
+  return text.split(',').map((item) => item.trim()).filter(Boolean).map((item) =>
+    item === 'nosignal' || item === 'signal'
+      ? { value: item === 'signal' }
+      : { warning: `${name}: unrecognized option '${item}' (expected 'signal' or 'nosignal')` })
+}
+
+/**
+ * Node's `--diagnostic-dir`, from the command line or NODE_OPTIONS: the command line wins, and
+ * the last occurrence wins within each, as in Node. Both `--diagnostic-dir=DIR` and
+ * `--diagnostic-dir DIR`.
+ * @param {readonly string[]} execArgv
+ * @param {string | undefined} nodeOptions
+ */
+function diagnosticDir(execArgv, nodeOptions) {
+  return findDiagnosticDir(execArgv) ?? findDiagnosticDir(splitNodeOptions(nodeOptions ?? ''))
+}
+
+/** @param {readonly string[]} args */
+function findDiagnosticDir(args) {
+  /** @type {string | null} */
+  let found = null
+  for (let i = 0; i < args.length; i++) {
+    if (args[i].startsWith('--diagnostic-dir=')) found = args[i].slice('--diagnostic-dir='.length)
+    else if (args[i] === '--diagnostic-dir' && i + 1 < args.length) found = args[++i]
+  }
+  return found || null
+}
+
+/**
+ * NODE_OPTIONS split as Node splits it: on white space, with double quotes grouping and `\`
+ * escaping the next character inside them.
+ * @param {string} options
+ */
+function splitNodeOptions(options) {
+  const args = []
+  let current = ''
+  let inArg = false
+  let quoted = false
+  for (let i = 0; i < options.length; i++) {
+    const c = options[i]
+    if (c === '"') {
+      quoted = !quoted
+      inArg = true
+    } else if (c === '\\' && quoted) {
+      if (i + 1 < options.length) current += options[++i]
+    } else if (!quoted && (c === ' ' || c === '\t' || c === '\n')) {
+      if (inArg) args.push(current)
+      current = ''
+      inArg = false
+    } else {
+      current += c
+      inArg = true
+    }
+  }
+  if (inArg) args.push(current)
+  return args
+}
+
+module.exports = { aSwitch, switchOrNumber, oneOf, nonEmpty, wholeMilliseconds, forkSwitch, heapdumpOptions, diagnosticDir, splitNodeOptions }

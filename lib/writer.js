@@ -1,0 +1,178 @@
+// @ts-check
+'use strict'
+
+// The one writer of every file rheapdump makes — in-process snapshots, fork snapshots and heap
+// profiles. It owns where a file goes, whether Node's permission model lets this process write
+// there, the file itself (an anonymous or hidden 0600 file, written, made durable and only then
+// named: crates/core/src/snapshot_file.rs, or lib/fallback.js without the addon), pruning to
+// `keep`, and how the outcome of a file nobody awaits is told (one stderr line, one event).
+// Callers only say what to write. A fork snapshot's file is opened and named by the addon
+// around the fork (src/fork/), so lib/fork.js takes the place, permission, pruning and
+// reporting from here and nothing else.
+
+const path = require('node:path')
+
+const { binding: native } = require('./binding')
+const { fileError, writerError } = require('./errors')
+const { checkFilename, currentDir } = require('./options')
+const { announce, formatBytes, isStackOverflow, writeStderr } = require('./report')
+const { current } = require('./shared')
+
+const shared = current()
+
+/**
+ * What each kind of file is called in messages and events, and how an explicit name is
+ * reported: snapshots as given (heapdump's callback does so), profiles resolved.
+ * @typedef {'snapshot' | 'profile'} Kind
+ */
+const KINDS = {
+  snapshot: { what: 'heap snapshot', event: 'snapshot', nameAsGiven: true },
+  profile: { what: 'heap profile', event: 'profile', nameAsGiven: false },
+}
+
+/**
+ * @typedef {object} Place Where a file goes.
+ * @property {string} dir its directory
+ * @property {string | null} given the explicit name as given, or null for a default name
+ * @property {string | null} finalPath the explicit name resolved, or null
+ */
+
+/**
+ * Where a file asked for with `dir` or `filename` goes. A default name goes into `dir`, else
+ * configure({ dir }) or RHEAPDUMP_DIR, else Node's --diagnostic-dir, else the working directory.
+ * @param {{ dir?: string, filename?: string }} request
+ * @returns {Place}
+ */
+function place({ dir, filename }) {
+  if (filename === undefined) return { dir: resolveDir(dir), given: null, finalPath: null }
+  checkFilename(filename)
+  const finalPath = path.resolve(currentDir(), filename)
+  return { dir: path.dirname(finalPath), given: filename, finalPath }
+}
+
+/** @param {string | undefined} dir */
+function resolveDir(dir) {
+  const chosen = dir ?? shared.config.dir ?? shared.diagnosticDir
+  return chosen == null ? currentDir() : path.resolve(currentDir(), chosen)
+}
+
+/**
+ * Under Node's permission model (--permission), rheapdump writes only where Node would let this
+ * process write, and hands Node's writer a real path there (a hidden temporary file, named
+ * after): Node checks the path the writer opens, and /proc/self/fd/N is not in
+ * --allow-fs-write=<dir>. Returns whether the writer needs that real path.
+ * @param {Place} where
+ */
+function checkWritePermission(where) {
+  const target = where.finalPath ?? where.dir
+  const permission = /** @type {{ has?: (scope: string, reference?: string) => boolean } | undefined} */ (process.permission)
+  if (typeof permission?.has !== 'function') return false
+  if (!permission.has('fs.write', target)) {
+    throw fileError({
+      code: 'ERR_ACCESS_DENIED',
+      syscall: 'open',
+      path: target,
+      description: "Node's permission model does not allow writing here (see --allow-fs-write)",
+    })
+  }
+  return true
+}
+
+/**
+ * Writes a file: `produce(writerPath)` fills it; it gets its final name only once complete.
+ * A default-named snapshot then prunes the directory to `keep`.
+ * @param {Kind} kind
+ * @param {Place} where
+ * @param {(writerPath: string) => void} produce
+ * @returns {{ path: string, bytes: number }}
+ */
+function write(kind, where, produce) {
+  const { what, nameAsGiven } = KINDS[kind]
+  const byName = checkWritePermission(where)
+  const named = nameAsGiven ? where.given : where.finalPath
+  const file = native.createSnapshotFile(where.finalPath === null ? where.dir : null, named, byName, kind === 'profile')
+  if ('code' in file) throw fileError(file, what)
+  try {
+    produce(file.writerPath)
+  } catch (thrown) {
+    file.abandon()
+    throw writerError(thrown, file.displayPath, what)
+  }
+  const written = file.commit()
+  if ('code' in written) throw fileError(written, what)
+  if (kind === 'snapshot') afterSnapshot(where, written.path)
+  return written
+}
+
+/**
+ * After a snapshot is named, by this process or by a fork child: keeps at most `keep` of
+ * this process's default-named snapshots in its directory; never others, never this one. A
+ * failure is told on stderr: the snapshot itself was written.
+ * @param {Place} where
+ * @param {string} written
+ */
+function afterSnapshot(where, written) {
+  const keep = shared.config.keep
+  if (where.finalPath !== null || keep === null) return
+  prune(where.dir, written, keep)
+}
+
+/**
+ * @param {string} dir
+ * @param {string} written
+ * @param {number} keep
+ */
+function prune(dir, written, keep) {
+  try {
+    for (const name of native.pruneSnapshots(dir, keep, path.basename(written))) {
+      writeStderr(`rheapdump: removed ${path.join(dir, name)} (keep: ${keep})`)
+    }
+  } catch (err) {
+    writeStderr(err.message)
+  }
+}
+
+/**
+ * A file nobody awaits (signal, near the heap limit, monitor): `take` writes it, synchronously
+ * or as a Promise; its outcome goes to stderr (success unless `quiet`, failure always) and to
+ * the event. A `deferrable` one (served inside a V8 interrupt) lets a stack overflow escape,
+ * for the caller to hand the request back to the event loop.
+ * @param {Kind} kind
+ * @param {{ via?: string, note?: string | null, deferrable?: boolean }} request
+ * @param {() => any} take
+ */
+function reported(kind, { via, note, deferrable = false }, take) {
+  const { what, event } = KINDS[kind]
+  const succeeded = (/** @type {any} */ info) => {
+    // A fork snapshot's `via` says how it was written; how the request arrived is `delivery`.
+    if (via) info[info.via ? 'delivery' : 'via'] = via
+    if (note) info.reason = note
+    if (!shared.config.quiet) writeStderr(`rheapdump: wrote ${info.path} ${describe(info)}${note ? `, ${note}` : ''}`)
+    announce(shared, null, info, event)
+  }
+  const failed = (/** @type {any} */ err) => {
+    writeStderr(`rheapdump: ${what} failed: ${err.code} ${err.path ?? ''} (${err.description ?? err.message})`)
+    announce(shared, err, null, event)
+  }
+  let outcome
+  try {
+    outcome = take()
+  } catch (err) {
+    if (deferrable && isStackOverflow(err)) throw err
+    failed(err)
+    return
+  }
+  if (outcome instanceof Promise) outcome.then(succeeded, failed)
+  else succeeded(outcome)
+}
+
+/** The rest of a "wrote" line: size, and how the file was written and in how long. */
+function describe(/** @type {any} */ info) {
+  const seconds = (/** @type {number} */ ms) => `${(ms / 1000).toFixed(2)} s`
+  if (info.samples !== undefined) return `(${formatBytes(info.bytes)}, ${info.samples} samples) in ${seconds(info.durationMs)}`
+  if (info.via === 'fork') return `(${formatBytes(info.bytes)}) by a fork child in ${seconds(info.childMs)}, the service paused ${info.pauseMs.toFixed(1)} ms`
+  if (info.forkError) return `(${formatBytes(info.bytes)}) in-process after the fork failed (${info.forkError.code})`
+  return `(${formatBytes(info.bytes)}) in ${seconds(info.durationMs)}`
+}
+
+module.exports = { place, resolveDir, checkWritePermission, write, afterSnapshot, prune, reported }
