@@ -124,6 +124,7 @@ export interface HeapProfileOptions {
   filename?: string
 }
 
+// generated from lib/config.js by `npm run generate`
 export interface Config {
   /** SIGUSR2 writes a snapshot. Default true; off with NODE_HEAPDUMP_OPTIONS=nosignal or RHEAPDUMP_SIGNAL=0. */
   signal: boolean
@@ -131,18 +132,18 @@ export interface Config {
   watchdog: boolean
   /** No stderr line for successful signal snapshots (failures are always reported). Default false; RHEAPDUMP_QUIET=1. */
   quiet: boolean
-  /** Directory for default-named snapshots, or null. Default RHEAPDUMP_DIR. */
+  /** Directory for default-named snapshots and profiles, or null (then Node's --diagnostic-dir, else the working directory). Default RHEAPDUMP_DIR. */
   dir: string | null
   /** Refuse snapshots likely to exhaust memory (cgroup limit or MemAvailable) or disk. Default true; RHEAPDUMP_GUARD=0. */
   guard: boolean
   /** Bytes of RSS the process may reach during a snapshot, on top of the cgroup and machine limits; or null. */
   memoryLimit: number | null
+  /** Milliseconds a guarded snapshot waits for other processes sharing its memory budget (cgroup, else host) to finish theirs before it is refused with ERR_RHEAPDUMP_BUSY. Default 5000; RHEAPDUMP_QUEUE_TIMEOUT. */
+  queueTimeout: number
   /** Keep at most this many (1 to 2**32-1) of this process's default-named snapshots per directory (oldest deleted; other processes' and other files never); or null. */
   keep: number | null
   /** Snapshots to take just before V8 runs out of heap: true/1 for one, 0/false for none. Default 0; RHEAPDUMP_NEAR_HEAP_LIMIT=1. */
   nearHeapLimit: number
-  /** Milliseconds a guarded snapshot waits for other processes sharing its memory budget (cgroup, else host) to finish theirs before it is refused with ERR_RHEAPDUMP_BUSY. Default 5000. */
-  queueTimeout: number
   /** Bytes per sample of V8's sampling heap profiler, or false when it is off. true sets 524288 (512 KiB). Default false; RHEAPDUMP_SAMPLING=1 or =<bytes>. */
   sampling: number | false
   /** What SIGUSR2 writes: 'snapshot', 'profile', or 'both' (the profile first, when sampling is on). Default 'both'; RHEAPDUMP_SIGNAL_ACTION. */
@@ -150,6 +151,7 @@ export interface Config {
   /** Experimental: snapshots (API, signal, automatic; not writeSnapshot) are written by a fork()ed child (docs/fork.md). Default false; RHEAPDUMP_FORK=1 (or =fallback). */
   fork: boolean | { fallback: boolean }
 }
+// end of generated
 
 export interface SpaceUsage {
   size: number
