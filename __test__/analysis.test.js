@@ -223,9 +223,9 @@ test('usage errors exit 2 with the usage of the command', () => {
 })
 
 test('a progress bar on stderr when it is a terminal and the file is large; none otherwise', () => {
-  // 100 units of fixtures/heap-app.js: a ~22 MB snapshot, over the 16 MiB threshold.
+  // 100 units of tools/heap-app.js: a ~22 MB snapshot, over the 16 MiB threshold.
   const big = path.join(dir, 'big.heapsnapshot')
-  const made = spawnSync(process.execPath, [path.join(__dirname, 'fixtures', 'heap-app.js'), big, '100'], { encoding: 'utf8' })
+  const made = spawnSync(process.execPath, [path.join(ROOT, 'tools', 'heap-app.js'), big, '100'], { encoding: 'utf8' })
   assert.equal(made.status, 0, made.stderr)
   assert.ok(fs.statSync(big).size > 16 * 2 ** 20)
   const piped = cli('summary', big, '--top', '1')

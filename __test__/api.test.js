@@ -10,7 +10,7 @@ const path = require('node:path')
 const { test } = require('node:test')
 
 const { ROOT, tempDir, waitFor, runScript, snapshotFiles, needsAddon } = require('./helpers/proc')
-const { validateFile, countObjectsByName } = require('./helpers/heapsnapshot')
+const { validateFile, countObjectsByName } = require('../tools/heapsnapshot')
 
 const PRELUDE = `
   const rheapdump = require(${JSON.stringify(ROOT)})

@@ -11,7 +11,7 @@ const { execFileSync, spawn } = require('node:child_process')
 const { test } = require('node:test')
 
 const { ROOT, tempDir, tmpfs, startApp, runScript, snapshotFiles, waitFor } = require('./helpers/proc')
-const { validateFile, countObjectsByName } = require('./helpers/heapsnapshot')
+const { validateFile, countObjectsByName } = require('../tools/heapsnapshot')
 
 function attempt(target, { cwd, timeout } = {}) {
   const result = runScript(

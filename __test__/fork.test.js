@@ -14,7 +14,7 @@ const { spawn, spawnSync } = require('node:child_process')
 const { test } = require('node:test')
 
 const { ROOT, tempDir, waitFor, runScript, needsAddon, tmpfs } = require('./helpers/proc')
-const { validateFile, idsOfObjectsNamed } = require('./helpers/heapsnapshot')
+const { validateFile, idsOfObjectsNamed } = require('../tools/heapsnapshot')
 
 const LONG = process.env.RHEAPDUMP_LONG_TESTS === '1'
 const CLI = path.join(ROOT, 'bin', 'rheapdump')
@@ -233,7 +233,7 @@ test('20,000 unchanged objects: diff and leaks refuse fork snapshots, single-fil
   // The marker in the header must not cost the file its readers: DevTools' own loader reads it
   // whole (scripts/peers.js bundles it), as many nodes and edges as rheapdump's validation counts.
   const { nodeCount, edgeCount } = validateFile(files[1])
-  const devtools = spawnSync(process.execPath, [path.join(__dirname, 'helpers', 'peers', 'devtools.js'), files[1]], { encoding: 'utf8' })
+  const devtools = spawnSync(process.execPath, [path.join(ROOT, 'tools', 'peers', 'devtools.js'), files[1]], { encoding: 'utf8' })
   assert.equal(devtools.status, 0, devtools.stderr)
   const loaded = JSON.parse(devtools.stdout.trim().split('\n').at(-1))
   assert.deepEqual({ nodes: loaded.nodes, edges: loaded.edges }, { nodes: nodeCount, edges: edgeCount })

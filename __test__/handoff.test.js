@@ -8,7 +8,7 @@ const path = require('node:path')
 const { test } = require('node:test')
 
 const { ROOT, tempDir, runScript, snapshotFiles } = require('./helpers/proc')
-const { validateFile, countObjectsByName } = require('./helpers/heapsnapshot')
+const { validateFile, countObjectsByName } = require('../tools/heapsnapshot')
 
 test('a signal that interrupts code at its stack limit is taken when the loop turns, with the cause on stderr', (t) => {
   const cwd = tempDir(t)

@@ -10,7 +10,7 @@ const { spawnSync } = require('node:child_process')
 const { test } = require('node:test')
 
 const { ROOT, tempDir, runScript } = require('./helpers/proc')
-const { validateFile, idsOfObjectsNamed } = require('./helpers/heapsnapshot')
+const { validateFile, idsOfObjectsNamed } = require('../tools/heapsnapshot')
 
 const CLI = path.join(ROOT, 'bin', 'rheapdump')
 

@@ -2,7 +2,8 @@
 
 // The layout the code keeps (in-process, reading files): index.js is start-up plus exports, no
 // module in lib/ or src/ grows past ~400 lines, lib/ modules never require each other in a
-// cycle, and what a process that never snapshots does not need is loaded on first use.
+// cycle, what a process that never snapshots does not need is loaded on first use, and demo/
+// and bench/ take what they share with the tests from tools/, never from __test__/.
 
 const assert = require('node:assert/strict')
 const { spawnSync } = require('node:child_process')
@@ -51,4 +52,45 @@ test('require() loads neither node:v8, node:vm, node:inspector nor lib/monitor.j
   assert.deepEqual(builtins, [])
   assert.ok(loaded.includes('lib/snapshot.js'), loaded.join(', '))
   for (const lazy of ['lib/monitor.js', 'lib/analysis.js']) assert.ok(!loaded.includes(lazy), `${lazy} loaded at require`)
+})
+
+/**
+ * Where `text` (the JavaScript file `file`, relative to ROOT) reaches into __test__/: a require,
+ * import or dynamic import whose relative specifier resolves under __test__/, or a string that
+ * names __test__ as a path segment (`path.join(ROOT, '__test__', …)`, '__test__/…').
+ */
+function reachesIntoTests(file, text) {
+  const found = []
+  const seen = new Set() // where each specifier starts, so a require is not reported twice
+  const specifiers = /\brequire\(\s*(['"`])([^'"`]+)\1\s*\)|\bimport\s*\(\s*(['"`])([^'"`]+)\3\s*\)|\bfrom\s*(['"])([^'"]+)\5/g
+  for (const m of text.matchAll(specifiers)) {
+    const spec = m[2] ?? m[4] ?? m[6]
+    seen.add(m.index + m[0].indexOf(spec))
+    if (!spec.startsWith('.')) continue
+    const target = path.relative(ROOT, path.resolve(ROOT, path.dirname(file), spec))
+    if (target === '__test__' || target.startsWith(`__test__${path.sep}`)) found.push(`${file}: require('${spec}')`)
+  }
+  for (const m of text.matchAll(/(['"`])([^'"`\n]*)\1/g)) {
+    if (!seen.has(m.index + 1) && /(^|[\\/])__test__([\\/]|$)/.test(m[2])) found.push(`${file}: ${m[0]}`)
+  }
+  return found
+}
+
+test('demo/ and bench/ require nothing under __test__/ (what they share with the tests is in tools/)', () => {
+  // The check itself finds each way of reaching in, so that a check that finds nothing cannot pass.
+  const broken = [
+    "require('../__test__/helpers/proc')",
+    'const { x } = require("../__test__")',
+    "import('../__test__/fixtures/app.js')",
+    "import { y } from '../__test__/z.mjs'",
+    "path.join(ROOT, '__test__', 'fixtures', 'heap-app.js')",
+    "spawn(node, ['__test__/fixtures/app.js'])",
+  ]
+  for (const line of broken) assert.equal(reachesIntoTests('bench/x.js', line).length, 1, line)
+  assert.deepEqual(reachesIntoTests('bench/x.js', "require('../tools/heapsnapshot'); require('./settings'); require('..')"), [])
+
+  const files = ['demo', 'bench'].flatMap((dir) => [...listed(dir, '.js'), ...listed(dir, '.mjs')])
+  assert.ok(files.includes(path.join('demo', 'demo.js')) && files.includes(path.join('bench', 'analysis.js')), files.join(', '))
+  const found = files.flatMap((file) => reachesIntoTests(file, fs.readFileSync(path.join(ROOT, file), 'utf8')))
+  assert.deepEqual(found, [])
 })

@@ -9,7 +9,7 @@ const path = require('node:path')
 const { test } = require('node:test')
 
 const { ROOT, tempDir, runScript, snapshotFiles } = require('./helpers/proc')
-const { validateFile, countObjectsByName } = require('./helpers/heapsnapshot')
+const { validateFile, countObjectsByName } = require('../tools/heapsnapshot')
 
 const PRELUDE = `
   const rheapdump = require(${JSON.stringify(ROOT)})

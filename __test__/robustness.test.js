@@ -9,7 +9,7 @@ const path = require('node:path')
 const { test } = require('node:test')
 
 const { ROOT, tempDir, waitFor, startApp, snapshotFiles, runScript } = require('./helpers/proc')
-const { validateFile, countObjectsByName } = require('./helpers/heapsnapshot')
+const { validateFile, countObjectsByName } = require('../tools/heapsnapshot')
 
 const LONG = process.env.RHEAPDUMP_LONG_TESTS === '1'
 

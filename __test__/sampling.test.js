@@ -10,7 +10,7 @@ const { spawn, spawnSync } = require('node:child_process')
 const { test } = require('node:test')
 
 const { ROOT, tempDir, waitFor, runScript, needsAddon, memoryCgroup } = require('./helpers/proc')
-const { validateFile, idsOfObjectsNamed } = require('./helpers/heapsnapshot')
+const { validateFile, idsOfObjectsNamed } = require('../tools/heapsnapshot')
 
 const PRELUDE = `
   const rheapdump = require(${JSON.stringify(ROOT)})

@@ -9,7 +9,7 @@ const path = require('node:path')
 const { test } = require('node:test')
 
 const { ROOT, tempDir, waitFor, startApp, snapshotFiles, runScript, needsAddon } = require('./helpers/proc')
-const { validateFile, countObjectsByName } = require('./helpers/heapsnapshot')
+const { validateFile, countObjectsByName } = require('../tools/heapsnapshot')
 
 const DEFAULT_NAME = /^heapdump-\d{8}T\d{6}\.\d{6}Z-(\d+)-\d+\.heapsnapshot$/
 

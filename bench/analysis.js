@@ -1,7 +1,7 @@
 'use strict'
 
 // Snapshot analysis, rheapdump against Chrome DevTools' heap-snapshot worker and memlab, on the
-// same files: a ~160 MB and a ~400 MB snapshot of a service-like heap (__test__/fixtures/heap-app.js), and a
+// same files: a ~160 MB and a ~400 MB snapshot of a service-like heap (tools/heap-app.js), and a
 // before/after pair of each size for the comparison.
 //
 //   npm run bench:analysis   (RHEAPDUMP_BENCH_RUNS=N, default 3; RHEAPDUMP_BENCH_SNAPSHOT_MB=160,400;
@@ -26,7 +26,7 @@ const ROOT = path.join(__dirname, '..')
 const DIR = path.join(ROOT, '.cache', 'bench', 'analysis')
 const { runs: RUNS, snapshotMb: SIZES, tasks: TASKS } = settings({ runs: 3, snapshotMb: [160, 400], tasks: ['summary', 'diff'] })
 // The heap the tests use too; units of it per snapshot MB (about 190 KB a unit).
-const HEAP_APP = path.join(ROOT, '__test__', 'fixtures', 'heap-app.js')
+const HEAP_APP = path.join(ROOT, 'tools', 'heap-app.js')
 const UNITS_PER_MB = 850 / 171
 
 function snapshotFile(mb, suffix = '') {
@@ -72,7 +72,7 @@ function measure(command, args) {
 }
 
 const CLI = path.join(ROOT, 'bin', 'rheapdump')
-const peer = (name, ...args) => measure(process.execPath, [path.join(ROOT, '__test__', 'helpers', 'peers', `${name}.js`), ...args])
+const peer = (name, ...args) => measure(process.execPath, [path.join(ROOT, 'tools', 'peers', `${name}.js`), ...args])
 
 const TOOLS = {
   summary: {

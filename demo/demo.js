@@ -7,7 +7,7 @@ const { fork } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { validateFile, countObjectsByName } = require('../__test__/helpers/heapsnapshot')
+const { validateFile, countObjectsByName } = require('../tools/heapsnapshot')
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rheapdump-demo-'))
 const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`

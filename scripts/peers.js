@@ -1,7 +1,7 @@
 'use strict'
 
 // Sets up the peers rheapdump is measured against: the heap-snapshot analyzers used by
-// __test__/helpers/peers/*.js (benchmarks and parity tests), and heapdump 0.3.15 with the test
+// tools/peers/*.js (benchmarks and parity tests), and heapdump 0.3.15 with the test
 // libraries its own suite needs (its install script is not run: only its tests are used,
 // by __test__/heapdump-suite.test.js). Idempotent:
 //   1. installs the pinned peers into .cache/peers if any is missing or at the

@@ -65,7 +65,7 @@ fn devtools_and_memlab_agree_with_rheapdump_on_every_node() {
     // A service-like heap: class instances in a Map, WeakMap entries, closures, buffers.
     run(
       Command::new(&node)
-        .arg(root().join("__test__/fixtures/heap-app.js"))
+        .arg(root().join("tools/heap-app.js"))
         .arg(&file)
         .arg("20"),
     );
@@ -73,14 +73,14 @@ fn devtools_and_memlab_agree_with_rheapdump_on_every_node() {
     let memlab_dump = dir.path().join("memlab.json");
     run(
       Command::new("node")
-        .arg(root().join("__test__/helpers/peers/devtools.js"))
+        .arg(root().join("tools/peers/devtools.js"))
         .arg(&file)
         .arg("--dump")
         .arg(&devtools_dump),
     );
     run(
       Command::new("node")
-        .arg(root().join("__test__/helpers/peers/memlab.js"))
+        .arg(root().join("tools/peers/memlab.js"))
         .arg(&file)
         .arg("--dump")
         .arg(&memlab_dump),

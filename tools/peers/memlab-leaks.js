@@ -3,20 +3,20 @@
 // memlab's find-leaks on three snapshots, as `memlab find-leaks --baseline B --target T
 // --final F` and @memlab/api's findLeaksBySnapshotFilePaths() run it: memlab's default leak
 // filter, its trace clustering. For the side-by-side in bench/README.md with `rheapdump leaks`.
-// Usage: node __test__/helpers/peers/memlab-leaks.js BASELINE TARGET FINAL [--trace-all-objects]
+// Usage: node tools/peers/memlab-leaks.js BASELINE TARGET FINAL [--trace-all-objects]
 // --trace-all-objects: as memlab's option of that name, every leaked object counts, not only
 // what its browser-oriented filters (detached DOM, unmounted React fibers) pick out.
 // stdout: one JSON line {"tool":"memlab","clusters","ms","traces":[[node names root → leak]…]}
 
 const path = require('node:path')
 
-const modulesDir = path.join(__dirname, '..', '..', '..', '.cache', 'peers', 'node_modules')
+const modulesDir = path.join(__dirname, '..', '..', '.cache', 'peers', 'node_modules')
 
 async function main() {
   const files = process.argv.slice(2).filter((a) => a !== '--trace-all-objects')
   const traceAll = process.argv.includes('--trace-all-objects')
   if (files.length !== 3) {
-    process.stderr.write('usage: node __test__/helpers/peers/memlab-leaks.js BASELINE TARGET FINAL [--trace-all-objects]\n')
+    process.stderr.write('usage: node tools/peers/memlab-leaks.js BASELINE TARGET FINAL [--trace-all-objects]\n')
     process.exit(2)
   }
   const write = process.stdout.write

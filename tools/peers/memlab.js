@@ -2,8 +2,9 @@
 
 // Loads a .heapsnapshot with @memlab/core the way @memlab/heap-analysis'
 // getFullHeapFromFile() does (parse + preparePathFinder, which computes shortest
-// paths, dominators and retained sizes) and reports load time and graph size.
-// Usage: node __test__/helpers/peers/memlab.js FILE [AFTER] [--dump OUT]
+// paths, dominators and retained sizes) and reports load time and graph size. Run by
+// bench/analysis.js and the parity test (crates/analysis/tests/parity.rs).
+// Usage: node tools/peers/memlab.js FILE [AFTER] [--dump OUT]
 // stdout: one JSON line {"tool":"memlab","file","load_ms","nodes","edges"}
 // --dump OUT writes {"ids":[...],"retained":[...]} for every node, in node order.
 
@@ -11,7 +12,7 @@ const path = require('node:path')
 
 const { parseArgs, writeJson } = require('./common')
 
-const modulesDir = path.join(__dirname, '..', '..', '..', '.cache', 'peers', 'node_modules')
+const modulesDir = path.join(__dirname, '..', '..', '.cache', 'peers', 'node_modules')
 
 function withStdoutOnStderr(fn) {
   const write = process.stdout.write

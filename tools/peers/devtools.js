@@ -1,8 +1,9 @@
 'use strict'
 
 // Loads a .heapsnapshot with Chrome DevTools' own heap snapshot worker code
-// (bundled by scripts/peers.js) and reports load time and graph size.
-// Usage: node __test__/helpers/peers/devtools.js FILE [AFTER] [--dump OUT]
+// (bundled by scripts/peers.js) and reports load time and graph size. Run by bench/analysis.js,
+// the parity test (crates/analysis/tests/parity.rs) and __test__/fork.test.js.
+// Usage: node tools/peers/devtools.js FILE [AFTER] [--dump OUT]
 // With AFTER, also loads AFTER and computes the Comparison view of AFTER against FILE.
 // stdout: one JSON line {"tool":"devtools","file","load_ms","nodes","edges"}
 // --dump OUT writes per-node arrays (ids, retained, self, distance,
@@ -14,7 +15,7 @@ const { MessageChannel } = require('node:worker_threads')
 
 const { parseArgs, writeJson } = require('./common')
 
-const bundlePath = path.join(__dirname, '..', '..', '..', '.cache', 'peers', 'devtools-heap-snapshot.cjs')
+const bundlePath = path.join(__dirname, '..', '..', '.cache', 'peers', 'devtools-heap-snapshot.cjs')
 
 function loadBundle() {
   try {

@@ -1,7 +1,8 @@
 'use strict'
 
-// An independent reader of .heapsnapshot files for the tests: it checks the structure the way
-// V8's serializer guarantees (field positions read from `meta`, never assumed) and counts objects by name.
+// An independent reader of .heapsnapshot files, for the tests and demo/demo.js: it checks the
+// structure the way V8's serializer guarantees (field positions read from `meta`, never assumed)
+// and counts objects by name. Independent of the package: it shares no code with lib/ or the crates.
 
 const fs = require('node:fs')
 
