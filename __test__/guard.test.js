@@ -17,7 +17,7 @@ const HEAP = `
   class FixtureLeak { constructor(i) { this.i = i } }
   globalThis.keep = Array.from({ length: 200000 }, (_, i) => new FixtureLeak(i))
   const out = (value) => console.log(JSON.stringify(value))
-  const settle = (p) => p.then((info) => ({ ok: info.path }), (err) => ({ code: err.code, needed: err.needed, available: err.available, path: err.path }))
+  const settle = (p) => p.then((info) => ({ ok: info.path }), (err) => ({ code: err.code, needed: err.needed, available: err.available, path: err.path, message: err.message }))
 `
 
 function run(body, { cwd, env } = {}) {
@@ -106,21 +106,24 @@ test('RHEAPDUMP_GUARD=0 turns the guard off', (t) => {
   assert.ok(results[0].ok, JSON.stringify(results[0]))
 })
 
-test('a real cgroup memory limit is read, and the snapshot is refused inside it', (t) => {
+test('a real cgroup memory limit is read, and the snapshot is refused inside it — by the addon and by the pure-JS fallback', (t) => {
   const group = memoryCgroup(t, 'rheapdump-test')
   if (!group) return
   group.setLimit(200 * 1024 * 1024)
-  const dir = tempDir(t)
-  const script = HEAP + `settle(rheapdump.snapshot({ dir: ${JSON.stringify(dir)} })).then(out)`
-  const output = execFileSync('sh', ['-c', `echo $$ > ${group.dir}/cgroup.procs && exec "$0" -e "$1"`, process.execPath, script], {
-    encoding: 'utf8',
-    env: { ...process.env, RHEAPDUMP_SIGNAL: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const result = JSON.parse(output.trim())
-  assert.equal(result.code, 'ERR_RHEAPDUMP_INSUFFICIENT_MEMORY', output)
-  assert.ok(result.available < 200 * 1024 * 1024)
-  assert.deepEqual(fs.readdirSync(dir), [])
+  for (const fallback of ['0', '1']) {
+    const dir = tempDir(t)
+    const script = HEAP + `settle(rheapdump.snapshot({ dir: ${JSON.stringify(dir)} })).then(out)`
+    const output = execFileSync('sh', ['-c', `echo $$ > ${group.dir}/cgroup.procs && exec "$0" -e "$1"`, process.execPath, script], {
+      encoding: 'utf8',
+      env: { ...process.env, RHEAPDUMP_SIGNAL: '0', RHEAPDUMP_FALLBACK: fallback },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const result = JSON.parse(output.trim())
+    assert.equal(result.code, 'ERR_RHEAPDUMP_INSUFFICIENT_MEMORY', `fallback=${fallback}: ${output}`)
+    assert.ok(result.available < 200 * 1024 * 1024, `fallback=${fallback}: ${output}`)
+    assert.match(result.message, /cgroup .*limit 200 MiB/, `fallback=${fallback}: the refusal names the cgroup`)
+    assert.deepEqual(fs.readdirSync(dir), [])
+  }
 })
 
 const CLUSTER = `

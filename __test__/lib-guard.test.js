@@ -71,3 +71,22 @@ test('waitForTurn: while a turn is held, another wait ends after its timeout wit
     held.release()
   }
 })
+
+test('fallback: cgroup limits are read as the addon reads them — v1 and v2, every level, page cache not counted', () => {
+  const { cgroupLimits } = require('../lib/fallback')
+  const files = {
+    '/cg/memory/app/memory.limit_in_bytes': '209715200\n',
+    '/cg/memory/app/memory.usage_in_bytes': '104857600\n',
+    '/cg/memory/app/memory.stat': 'cache 1\ntotal_inactive_file 4194304\n',
+    '/cg/memory/memory.limit_in_bytes': '9223372036854771712\n', // v1's "no limit"
+    '/cg/memory/memory.usage_in_bytes': '1\n',
+    '/cg/svc/pod/memory.max': '419430400\n',
+    '/cg/svc/pod/memory.current': '10485760\n',
+    '/cg/svc/memory.max': 'max\n',
+    '/cg/svc/memory.current': '5\n',
+  }
+  const read = (file) => files[file] ?? null
+  assert.deepEqual(cgroupLimits('4:memory:/app\n3:cpu:/app\n', '/cg', read), [{ dir: '/cg/memory/app', limit: 209715200, used: 100663296 }])
+  assert.deepEqual(cgroupLimits('0::/svc/pod\n', '/cg', read), [{ dir: '/cg/svc/pod', limit: 419430400, used: 10485760 }])
+  assert.deepEqual(cgroupLimits('0::/\n', '/cg', read), [])
+})

@@ -17,6 +17,7 @@
  * @property {string | null} reason why the addon is not there
  * @property {(what: string) => never} noAddon throws ERR_RHEAPDUMP_NO_ADDON
  * @property {() => { rss: number, peakRss?: number, vsz?: undefined }} processMemory no VSZ without /proc
+ * @property {(procCgroup: string, root: string, read: (file: string) => string | null) => { dir: string, limit: number, used: number }[]} cgroupLimits the guard's cgroup reading, for tests
  */
 // The classes are only ever made by the addon's own functions: the fallback returns look-alikes.
 /** @typedef {Omit<Addon, NativeOnly | 'processMemory' | 'SnapshotFile' | 'SnapshotTurn'> & FallbackExtras} Fallback */

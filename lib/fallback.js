@@ -6,8 +6,9 @@
 // keeps working. What it cannot do, it says:
 // - SIGUSR2 goes through a `process.on` listener, which waits for the event loop: a stuck loop
 //   gets its snapshot when it frees up (the addon reaches it through a V8 interrupt);
-// - no near-heap-limit snapshots, no `vsz`, no cgroup-aware guard (free memory only), no turns
-//   between processes that share a memory budget (a lock that dies with its holder needs flock);
+// - no near-heap-limit snapshots, no `vsz`, no turns between processes that share a memory
+//   budget (a lock that dies with its holder needs flock); the guard reads the cgroup limits
+//   as the addon does;
 // - the analyses and the command line need the native program (ERR_RHEAPDUMP_NO_ADDON).
 // Files keep the addon's rules: written under a temporary name with mode 0600, made durable,
 // then given their final name; a default name never replaces an existing file.
@@ -118,10 +119,11 @@ function inPlace(file) {
   return { writerPath: file, displayPath: file, commit: () => ({ path: file, bytes: 0 }), abandon() {} }
 }
 
-// The worst case measured per Node major (crates/core/src/estimate.rs, through lib/facts.js).
+// The worst case measured per Node major (crates/core/src/estimate.rs, through lib/facts.js),
+// against the tightest memory budget: as the addon, every cgroup limit above the process, else
+// the machine's free memory. In a pod the cgroup binds long before the machine does.
 function snapshotBudget(nodeMajor, heapUsed, dir) {
   const row = facts.estimate.find(({ maxMajor }) => maxMajor === null || nodeMajor <= maxMajor) ?? facts.estimate[facts.estimate.length - 1]
-  const [extra, file] = [row.extraPerHeapByte, row.filePerHeapByte]
   /** @type {number | undefined} */
   let diskFree
   try {
@@ -130,13 +132,74 @@ function snapshotBudget(nodeMajor, heapUsed, dir) {
   } catch {
     // unknown: the disk check is skipped
   }
+  const memory = memoryBudget()
   return {
-    extraMemory: heapUsed * extra,
-    fileSize: heapUsed * file,
-    memoryAvailable: os.freemem(),
-    memorySource: 'free memory',
+    extraMemory: heapUsed * row.extraPerHeapByte,
+    fileSize: heapUsed * row.filePerHeapByte,
+    memoryAvailable: memory.available,
+    memorySource: memory.source,
     diskFree,
   }
+}
+
+/** The tightest of the machine's free memory and this process's cgroup limits (v1 and v2). */
+function memoryBudget() {
+  let budget = { available: os.freemem(), source: 'free memory' }
+  for (const limit of cgroupLimits(readText('/proc/self/cgroup') ?? '', '/sys/fs/cgroup', readText)) {
+    const available = Math.max(0, limit.limit - limit.used)
+    if (available < budget.available) budget = { available, source: `cgroup ${limit.dir} (limit ${Math.floor(limit.limit / 1048576)} MiB)` }
+  }
+  return budget
+}
+
+/** @param {string} file */
+function readText(file) {
+  try {
+    return fs.readFileSync(file, 'utf8')
+  } catch {
+    return null
+  }
+}
+
+/**
+ * The memory limits of every cgroup level above this process that sets one, as
+ * crates/core/src/resources.rs reads them: v2 `memory.max`/`memory.current` (at `root`, or
+ * `root/unified` on hybrid systems), v1 `memory.limit_in_bytes`/`memory.usage_in_bytes`;
+ * reclaimable page cache (`inactive_file`) is not counted as used.
+ * @param {string} procCgroup the text of /proc/self/cgroup
+ * @param {string} root where the cgroup file systems are mounted
+ * @param {(file: string) => string | null} read
+ * @returns {{ dir: string, limit: number, used: number }[]}
+ */
+function cgroupLimits(procCgroup, root, read) {
+  const limits = []
+  for (const line of procCgroup.split('\n')) {
+    const [id, controllers, group] = [line.split(':')[0], line.split(':')[1], line.split(':').slice(2).join(':')]
+    if (id === undefined || controllers === undefined || !group) continue
+    let base
+    let files
+    if (controllers === '') {
+      base = read(path.join(root, 'unified', 'cgroup.controllers')) !== null ? path.join(root, 'unified') : root
+      files = ['memory.max', 'memory.current']
+    } else if (controllers.split(',').includes('memory')) {
+      base = path.join(root, 'memory')
+      files = ['memory.limit_in_bytes', 'memory.usage_in_bytes']
+    } else {
+      continue
+    }
+    for (let dir = path.join(base, group); ; dir = path.dirname(dir)) {
+      const limit = Number(read(path.join(dir, files[0]))?.trim())
+      const used = Number(read(path.join(dir, files[1]))?.trim())
+      // v1 says "no limit" with a huge page-rounded number, v2 with 'max' (NaN here).
+      if (Number.isFinite(limit) && Number.isFinite(used) && limit < 2 ** 60) {
+        const stat = read(path.join(dir, 'memory.stat')) ?? ''
+        const reclaimable = Number(/^(?:total_)?inactive_file (\d+)$/m.exec(stat)?.[1] ?? 0)
+        limits.push({ dir, limit, used: Math.max(0, used - reclaimable) })
+      }
+      if (dir === base || !dir.startsWith(base)) break
+    }
+  }
+  return limits
 }
 
 const DEFAULT_NAME = new RegExp(facts.names.pattern)
@@ -190,6 +253,7 @@ module.exports = {
   createSnapshotFile,
   releaseFreeMemory: () => false,
   snapshotBudget,
+  cgroupLimits,
   pruneSnapshots,
   setMainReceiver(receive) {
     receiver = receive
