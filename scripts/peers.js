@@ -164,7 +164,14 @@ function buildBundle() {
 
 async function ensure() {
   ensureInstalled()
-  if (!bundleIsFresh()) await buildBundle()
+  if (!bundleIsFresh()) {
+    // Once, right after a fresh install on a loaded machine, esbuild could not resolve files
+    // that were there a moment later: one more try before giving up.
+    await buildBundle().catch((err) => {
+      process.stderr.write(`peers: ${err.message}\npeers: trying once more\n`)
+      return new Promise((resolve) => setTimeout(resolve, 2000)).then(buildBundle)
+    })
+  }
   return bundlePath
 }
 
