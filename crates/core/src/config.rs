@@ -15,8 +15,7 @@
 
 use std::path::PathBuf;
 
-/// V8's own default, and cheap in production: 0.99–1.06× main-thread CPU, ~110 B RSS a sample.
-pub const DEFAULT_SAMPLING_INTERVAL: u32 = 512 * 1024;
+use crate::sampling::DEFAULT_SAMPLING_INTERVAL;
 
 /// What SIGUSR2 writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
