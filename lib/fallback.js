@@ -250,9 +250,9 @@ module.exports = {
     listening = false
   },
   claimRequest() {
-    if (!pending || claimed) return 0
+    if (!pending || claimed) return null
     claimed = true
-    return 1
+    return 'signal'
   },
   requestDone() {
     pending = claimed = false
