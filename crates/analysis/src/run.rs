@@ -13,6 +13,12 @@ use crate::origin::{self, common_share, Origin};
 use crate::report::{self, Diff, Leaks, Paths, Summary};
 use crate::validate::{self, Soundness, Validity};
 
+/// Rows per table when the caller names no number: the CLI's `--top` and the JS API's `top`.
+pub const DEFAULT_TOP: usize = 20;
+/// Retaining paths `path` shows when the caller names no number: the CLI's `--max` and the JS
+/// API's `max`.
+pub const DEFAULT_PATHS: usize = 5;
+
 /// One analysis, as the addon's functions and the CLI's commands ask for it: the one request
 /// type both dispatch through [`run`]. Paths are as given; a `top` of 0 means all rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
