@@ -2,6 +2,8 @@
 
 import type { EventEmitter } from 'node:events'
 
+import type { LeakReport, RetainingPaths, SnapshotDiff, SnapshotSummary, SnapshotValidity } from './lib/reports'
+
 /** How a snapshot was asked for. */
 export type SnapshotTrigger = 'api' | 'signal' | 'near-heap-limit' | 'threshold' | 'leak'
 
@@ -313,104 +315,8 @@ export function off(event: 'snapshot' | 'snapshotError' | 'profile' | 'profileEr
 export function once(event: 'snapshot', listener: (info: SnapshotInfo) => void): typeof rheapdump
 export function once(event: 'snapshotError', listener: (err: SnapshotError) => void): typeof rheapdump
 
-/** One step of a retaining path: a node, and the edge from it to the next step (null on the last). */
-export interface PathStep {
-  node: string
-  id: number
-  edge: string | null
-  /** `file:line:column` (1-based) of the node's function or constructor, where the snapshot tells. */
-  source?: string
-}
-
-export interface ClassRow {
-  name: string
-  count: number
-  shallow_size: number
-  retained_size: number
-  /** Fewest edges from a GC root; 100000000 and more: reached only through system roots. */
-  distance: number | null
-  /** `script_id:line:column` of the constructor, where DevTools tells same-named classes apart by it. */
-  location?: string
-  /** The same place as `file:line:column`, 1-based, where the snapshot names the script. */
-  source?: string
-}
-
-export interface SnapshotSummary {
-  file: string
-  nodes: number
-  edges: number
-  total_size: number
-  classes: ClassRow[]
-  largest: { id: number; name: string; type: string; self_size: number; retained_size: number; source?: string }[]
-}
-
-export interface SnapshotDiff {
-  before: string
-  after: string
-  classes: {
-    name: string
-    new_count: number
-    deleted_count: number
-    delta_count: number
-    alloc_size: number
-    freed_size: number
-    size_delta: number
-    /** `file:line:column` of the class's constructor, where the snapshot tells. */
-    source?: string
-  }[]
-  /** Why the comparison may mean little (two processes, out of order, ids renumbered, two Node versions); empty when sound. */
-  warnings: string[]
-}
-
-export interface LeakReport {
-  baseline: string
-  target: string
-  final: string
-  objects: number
-  /** By class and shape of the retaining path (memlab's clusters); keys of hash tables and indices left out. */
-  groups: { name: string; count: number; retained_size: number; path: PathStep[] }[]
-  /** Where the leaked objects accumulate: the nearest object on their path that was in the baseline. */
-  owners: LeakOwner[]
-  /** As in SnapshotDiff. */
-  warnings: string[]
-}
-
-export interface LeakOwner {
-  id: number
-  name: string
-  class: string
-  /** `file:line:column` of the owner's function or class, or of the nearest node on its path with one. */
-  source: string | null
-  /** The name of the node `source` belongs to. */
-  source_of: string | null
-  /** Leaked objects it holds, and what they retain. */
-  count: number
-  retained_size: number
-  /** Objects allocated after the target that it holds too. */
-  growth_count: number
-  growth_size: number
-  /** Its leaked objects by class (functions by name), largest retained size first; at most 10. */
-  classes: { name: string; count: number; retained_size: number; source?: string; example: number }[]
-  path: PathStep[]
-}
-
-export interface RetainingPaths {
-  file: string
-  id: number
-  name: string
-  distance: number | null
-  paths: PathStep[][]
-}
-
-/** What `validate` reports of a sound snapshot, as `rheapdump validate --json` prints it. */
-export interface SnapshotValidity {
-  file: string
-  /** Always true: an unsound snapshot rejects (ERR_SNAPSHOT_UNSOUND, ERR_SNAPSHOT_SYNTAX). */
-  valid: true
-  nodes: number
-  edges: number
-  strings: number
-}
+/** The analyses' reports, generated from the Rust structs that write their JSON (crates/analysis). */
+export type { ClassDiff, ClassRow, LargeObject, LeakGroup, LeakOwner, LeakReport, OwnerClass, PathStep, RetainingPaths, SnapshotDiff, SnapshotSummary, SnapshotValidity } from './lib/reports'
 
 /** Rejections carry `code` (an errno name, ERR_SNAPSHOT_SYNTAX, ERR_SNAPSHOT_UNSOUND, ERR_NODE_NOT_FOUND, ERR_SNAPSHOT_NOT_A_FILE for a pipe, FIFO or device, ERR_RHEAPDUMP_ANALYSIS_INTERNAL for a bug in the analysis) and `path`. */
 export interface AnalysisError extends Error {

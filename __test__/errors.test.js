@@ -15,7 +15,7 @@ const { CODES, ERRNO_CODES, guardError, binaryError, addonsForbiddenError, noAdd
 /** Every file the codes can come from: the JS entry and lib/, the addon, crates/core, the analysis' failures. */
 function sources() {
   const listed = (dir, ext) => fs.readdirSync(path.join(ROOT, dir), { recursive: true }).filter((f) => f.endsWith(ext)).map((f) => path.join(dir, f))
-  return ['index.js', ...listed('lib', '.js'), ...listed('src', '.rs'), ...listed('crates/core/src', '.rs'), 'crates/analysis/src/run.rs']
+  return ['index.js', ...listed('lib', '.js'), ...listed('src', '.rs'), ...listed('crates/core/src', '.rs'), 'crates/analysis/src/failure.rs']
     .filter((file) => file !== 'lib/errors.js')
 }
 
@@ -70,10 +70,25 @@ test("the errno names are the ones crates/core gives, EIO for the rest", () => {
   assert.deepEqual([...named].sort(), [...ERRNO_CODES].sort())
 })
 
-test('every entry says where it is made and what it means', () => {
+test('every entry says what it means, and where it is made: files, or directories ending in /, that exist and name the code', () => {
+  // lib/errors.js names every code in its table: only its constructors, after the table, count.
+  const read = (file) => {
+    const text = fs.readFileSync(path.join(ROOT, file), 'utf8')
+    return file === 'lib/errors.js' ? text.slice(text.indexOf('\n}\n', text.indexOf('const CODES'))) : text
+  }
+  const under = (dir) => fs.readdirSync(path.join(ROOT, dir), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(ROOT, path.join(entry.parentPath, entry.name)))
   for (const [code, entry] of Object.entries(CODES)) {
     assert.ok(entry.meaning.length > 10, `${code}: meaning`)
-    for (const file of entry.at.split(', ')) assert.ok(fs.existsSync(path.join(ROOT, file)), `${code}: ${file} exists`)
+    // ERRNO stands for the errno names: its places name one of them.
+    const names = code === 'ERRNO' ? ERRNO_CODES : [code]
+    for (const place of entry.at.split(', ')) {
+      const stat = fs.statSync(path.join(ROOT, place), { throwIfNoEntry: false })
+      assert.ok(stat && (place.endsWith('/') ? stat.isDirectory() : stat.isFile()), `${code}: ${place} is a ${place.endsWith('/') ? 'directory' : 'file'}`)
+      const files = place.endsWith('/') ? under(place) : [place]
+      assert.ok(files.some((file) => names.some((name) => read(file).includes(name))), `${code}: ${place} does not name it`)
+    }
   }
 })
 

@@ -79,10 +79,10 @@ test('handoff: what a request asks for, by trigger, signalAction and sampling', 
 test('handoff: the receiver does nothing when there is no request to claim', () => {
   const { receiveRequest } = require('../lib/handoff')
   const { binding } = require('../lib/binding')
-  assert.equal(binding.claimRequest(), 0)
+  assert.equal(binding.claimRequest(), null)
   receiveRequest('loop')
   receiveRequest('interrupt')
-  assert.equal(binding.claimRequest(), 0)
+  assert.equal(binding.claimRequest(), null)
 })
 
 test('settings: configure checks, applies and returns the settings; getConfig is a copy', (t) => {

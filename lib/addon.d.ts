@@ -48,10 +48,11 @@ export declare function analyzeSummary(file: string, top: number, progress: bool
 export declare function armNearHeapLimit(count: number): void
 
 /**
- * Takes the outstanding request, for exactly one caller per request: returns why it was made
- * (1: SIGUSR2, 2: near the heap limit), or 0 when there is none to take.
+ * Takes the outstanding request, for exactly one caller per request: returns why it was made,
+ * the trigger its snapshot reports ('signal': SIGUSR2; 'near-heap-limit'), or null when there
+ * is none to take.
  */
-export declare function claimRequest(): number
+export declare function claimRequest(): string | null
 
 /**
  * Opens a file for a snapshot with a default name in `dir`, or at exactly `filename`. With
@@ -158,7 +159,7 @@ export declare function setInterrupts(on: boolean): void
 /**
  * Makes `receive` the main thread's receiver of snapshot requests. It is called as
  * `receive()` from the event loop and as `receive('interrupt')` from inside a V8 interrupt;
- * it must call `claimRequest()` and, when that returns a reason, `requestDone()` once the
+ * it must call `claimRequest()` and, when that returns a trigger, `requestDone()` once the
  * snapshot is written or has failed. Returns whether requests can interrupt running
  * JavaScript on this runtime. Call on the main thread only.
  */

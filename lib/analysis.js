@@ -7,6 +7,7 @@
 
 const { binding } = require('./binding')
 const { analysisError, argumentError } = require('./errors')
+const facts = require('./facts')
 
 // Without the addon these functions are replaced (at the end of this file) before any runs.
 const native = /** @type {import('./binding').Addon} */ (binding)
@@ -20,9 +21,6 @@ const native = /** @type {import('./binding').Addon} */ (binding)
 
 /** A value of the right type but out of range. */
 const invalid = (message) => argumentError(message, 'ERR_INVALID_ARG_VALUE')
-
-const DEFAULT_TOP = 20
-const DEFAULT_PATHS = 5
 
 function checkFile(file, name) {
   if (typeof file !== 'string' || file === '') throw invalid(`${name} must be a file name, got ${typeof file}`)
@@ -51,19 +49,19 @@ async function validate(file) {
 
 module.exports = {
   async summary(file, /** @type {AnalysisOptions} */ { top, progress = false } = {}) {
-    return run(native.analyzeSummary(checkFile(file, 'file'), checkCount(top, 'top', DEFAULT_TOP), progress))
+    return run(native.analyzeSummary(checkFile(file, 'file'), checkCount(top, 'top', facts.analysis.top), progress))
   },
   async diff(before, after, /** @type {AnalysisOptions} */ { top, progress = false } = {}) {
     const files = /** @type {const} */ ([checkFile(before, 'before'), checkFile(after, 'after')])
-    return run(native.analyzeDiff(...files, checkCount(top, 'top', DEFAULT_TOP), progress))
+    return run(native.analyzeDiff(...files, checkCount(top, 'top', facts.analysis.top), progress))
   },
   async leaks(baseline, target, final, /** @type {AnalysisOptions} */ { top, progress = false } = {}) {
     const files = /** @type {const} */ ([checkFile(baseline, 'baseline'), checkFile(target, 'target'), checkFile(final, 'final')])
-    return run(native.analyzeLeaks(...files, checkCount(top, 'top', DEFAULT_TOP), progress))
+    return run(native.analyzeLeaks(...files, checkCount(top, 'top', facts.analysis.top), progress))
   },
   async path(file, id, /** @type {AnalysisOptions} */ { max, progress = false } = {}) {
     if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw invalid(`id must be a node id (a whole number), got ${id}`)
-    return run(native.analyzePath(checkFile(file, 'file'), id, checkCount(max, 'max', DEFAULT_PATHS), progress))
+    return run(native.analyzePath(checkFile(file, 'file'), id, checkCount(max, 'max', facts.analysis.paths), progress))
   },
   validate,
 }

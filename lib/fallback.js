@@ -202,13 +202,13 @@ function cgroupLimits(procCgroup, root, read) {
   return limits
 }
 
-const DEFAULT_NAME = new RegExp(facts.names.pattern)
+const DEFAULT_SNAPSHOT_NAME = new RegExp(facts.names.snapshot.pattern)
 
 /** This process's default-named snapshots in `dir` beyond `keep`, oldest first, never `current`. */
 function pruneSnapshots(dir, keep, current) {
   const ours = fs
     .readdirSync(dir)
-    .filter((name) => name.startsWith(facts.names.snapshot.prefix) && DEFAULT_NAME.exec(name)?.groups?.pid === String(process.pid))
+    .filter((name) => DEFAULT_SNAPSHOT_NAME.exec(name)?.[2] === String(process.pid)) // time, pid, sequence
     .sort()
   const removed = []
   for (const name of ours.slice(0, Math.max(0, ours.length - keep))) {
@@ -269,9 +269,9 @@ module.exports = {
     listening = false
   },
   claimRequest() {
-    if (!pending || claimed) return 0
+    if (!pending || claimed) return null
     claimed = true
-    return 1
+    return 'signal'
   },
   requestDone() {
     pending = claimed = false

@@ -160,19 +160,18 @@ function startFork(file, force) {
 
 /** In the child: write, mark, _exit. Never returns. */
 function childWrite(writerPath) {
-  let code = facts.forkExit.writerFailed
   try {
     v8().writeHeapSnapshot(writerPath)
-    code = 0
   } catch (err) {
     try {
       fs.writeSync(2, `rheapdump (fork child): V8's writer failed: ${err.message}\n`)
     } catch {
       // stderr closed: the exit code says it
     }
+    addon.forkChildExit(facts.forkExit.writerFailed)
   }
-  if (code === 0) addon.forkChildFinish(writerPath)
-  addon.forkChildExit(code)
+  addon.forkChildFinish(writerPath)
+  addon.forkChildExit(0)
 }
 
 function waitFor(pid) {

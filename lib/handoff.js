@@ -13,10 +13,6 @@ const { current } = require('./shared')
 
 const shared = current()
 
-// Why the native side asked for a snapshot (crates/core/src/request.rs, Reason).
-/** @type {Record<number, string>} */
-const REQUEST_TRIGGERS = { 1: 'signal', 2: 'near-heap-limit' }
-
 /**
  * What a request asks for: the profile first (it is cheap, names the allocating functions, and
  * is still written when the guard refuses the snapshot), then the snapshot. Near the heap limit
@@ -42,8 +38,9 @@ function planRequest(trigger, config) {
  * @param {string} [via]
  */
 function receiveRequest(via = 'loop') {
-  const reason = native.claimRequest()
-  if (!reason) return
+  // Why the native side asked: the trigger's name (crates/core/src/request.rs, Reason::name).
+  const trigger = native.claimRequest()
+  if (trigger === null) return
   // Inside an interrupt, an exception that escapes from here (the interrupted code was near its
   // stack limit) hands the request back: the native side lets the event loop serve it.
   let handedBack = via === 'interrupt'
@@ -52,7 +49,6 @@ function receiveRequest(via = 'loop') {
     writeStderr(`rheapdump: without its native addon (${native.reason}), SIGUSR2 snapshots wait for the event loop`)
   }
   try {
-    const trigger = REQUEST_TRIGGERS[reason] || 'signal'
     const deferrable = via === 'interrupt'
     const plan = planRequest(trigger, shared.config)
     if (plan.profile) reportedProfile({ trigger, via, deferrable })

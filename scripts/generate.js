@@ -1,20 +1,22 @@
 'use strict'
 
 // `npm run generate`: rewrites what is generated from one source, for the files that restate it.
-// - From the settings table (lib/config.js): the README's settings table and `Config` in
-//   index.d.ts, each between its markers.
-// __test__/config.test.js fails when a committed copy differs from what this would write.
+// - From the Rust crates (crates/codegen): lib/facts.js and lib/reports.d.ts; its test
+//   (`cargo test -p rheapdump-codegen`) fails while a committed copy is stale.
+// - From the settings table (lib/config.js, which reads lib/facts.js): the README's settings
+//   table and `Config` in index.d.ts, each between its markers; __test__/config.test.js fails
+//   while a committed copy differs from what this would write.
 // Usage: node scripts/generate.js [--check]
 
+const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
-
-const { SETTINGS, OTHER_VARIABLES } = require('../lib/config')
 
 const root = path.join(__dirname, '..')
 
 /** The README's table of settings: one row per setting, then the variables read elsewhere. */
 function settingsTable() {
+  const { SETTINGS, OTHER_VARIABLES } = require('../lib/config')
   const row = (/** @type {string[]} */ cells) => `|${cells.map((cell) => (cell ? ` ${cell} ` : ' ')).join('|')}|`
   return [
     row(['setting', 'environment', '`configure()`', 'default']),
@@ -26,6 +28,7 @@ function settingsTable() {
 
 /** `Config` as index.d.ts declares it. */
 function configInterface() {
+  const { SETTINGS } = require('../lib/config')
   const members = SETTINGS.map(({ key, type, docs }) => `  /** ${docs.type} */\n  ${key}: ${type}`)
   return ['export interface Config {', ...members, '}'].join('\n')
 }
@@ -50,6 +53,11 @@ function regenerated(block) {
 
 function main() {
   const check = process.argv.includes('--check')
+  // The Rust side first: the settings table reads lib/facts.js.
+  if (!check) {
+    const cargo = spawnSync(process.env.CARGO || 'cargo', ['run', '--quiet', '--package', 'rheapdump-codegen'], { cwd: root, stdio: 'inherit' })
+    if (cargo.status !== 0) process.exit(1)
+  }
   let stale = 0
   for (const block of BLOCKS) {
     const file = path.join(root, block.file)

@@ -84,7 +84,7 @@ unsafe impl Send for Receiver {}
 
 /// Makes `receive` the main thread's receiver of snapshot requests. It is called as
 /// `receive()` from the event loop and as `receive('interrupt')` from inside a V8 interrupt;
-/// it must call `claimRequest()` and, when that returns a reason, `requestDone()` once the
+/// it must call `claimRequest()` and, when that returns a trigger, `requestDone()` once the
 /// snapshot is written or has failed. Returns whether requests can interrupt running
 /// JavaScript on this runtime. Call on the main thread only.
 #[napi]
@@ -135,11 +135,12 @@ pub fn set_interrupts(on: bool) {
   INTERRUPTS.store(on, Ordering::Release);
 }
 
-/// Takes the outstanding request, for exactly one caller per request: returns why it was made
-/// (1: SIGUSR2, 2: near the heap limit), or 0 when there is none to take.
+/// Takes the outstanding request, for exactly one caller per request: returns why it was made,
+/// the trigger its snapshot reports ('signal': SIGUSR2; 'near-heap-limit'), or null when there
+/// is none to take.
 #[napi]
-pub fn claim_request() -> u32 {
-  REQUEST.claim().map_or(0, |reason| reason as u32)
+pub fn claim_request() -> Option<&'static str> {
+  REQUEST.claim().map(Reason::name)
 }
 
 /// Ends the claimed request: the next signal starts a new one.

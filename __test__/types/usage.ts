@@ -1,6 +1,7 @@
 // Compiled by __test__/types.test.js with tsc --noEmit: every export, used as the README shows.
 import rheapdump = require('../..')
 import type { Config, GcResult, HeapProfileInfo, LeakEvent, MemoryUsage, RheapdumpErrorCode, SnapshotError, SnapshotInfo } from '../..'
+import type { ClassRow, LeakOwner, LeakReport, PathStep, RetainingPaths, SnapshotDiff, SnapshotSummary, SnapshotValidity } from '../..'
 
 const refused: RheapdumpErrorCode = 'ERR_RHEAPDUMP_INSUFFICIENT_MEMORY'
 console.log(refused)
@@ -50,6 +51,13 @@ async function api(): Promise<void> {
   console.log(paths.paths.length, paths.distance)
   const counts = await rheapdump.analysis.validate('c.heapsnapshot')
   console.log(counts.nodes)
+  // The report types are exported by name; their fields are the JSON's (serde's renames).
+  const valid: true = counts.valid
+  const reports: [SnapshotSummary, SnapshotDiff, LeakReport, RetainingPaths, SnapshotValidity] = [summary, diff, leaks, paths, counts]
+  const row: ClassRow | undefined = summary.classes[0]
+  const owner: LeakOwner | undefined = leaks.owners[0]
+  const step: PathStep | undefined = paths.paths[0]?.[0]
+  console.log(valid, reports.length, row?.distance, owner?.growth_size, step?.source, leaks.final, summary.largest[0]?.type)
 }
 
 void ok

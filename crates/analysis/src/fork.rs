@@ -14,7 +14,7 @@ use std::path::Path;
 
 use rheapdump_core::fork::is_fork_snapshot;
 
-use crate::run::Failure;
+use crate::failure::Failure;
 
 /// Fails with `ERR_SNAPSHOT_NOT_COMPARABLE` when one of `files` is a fork snapshot. A file that
 /// cannot be read here is left for the reader, which reports why.

@@ -14,11 +14,13 @@
 //!   and the CLI both call.
 //!
 //! Beside the pipeline: [`profile`] reads sampling heap profiles (`.heapprofile`), [`origin`]
-//! tells whether snapshots come from one process, [`progress`] draws the bar.
+//! tells whether snapshots come from one process, [`progress`] draws the bar, [`failure`] says
+//! why an analysis failed.
 #![deny(clippy::all)]
 // Nodes and edges live in parallel columns indexed by ordinal; loops over ordinals read best.
 #![allow(clippy::needless_range_loop)]
 
+pub mod failure;
 pub mod fork;
 pub mod graph;
 pub mod heap;

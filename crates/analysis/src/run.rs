@@ -5,15 +5,19 @@ use std::io::{self, Read};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use rheapdump_core::errno;
-
+pub use crate::failure::Failure;
 use crate::fork::refuse_fork_snapshots;
 use crate::graph::{self, Graph};
 use crate::heap::{infer_interfaces, prepare_classes, Heap, Interfaces, Keep, Rules, Stage};
 use crate::origin::{self, common_share, Origin};
-use crate::parse::ParseError;
 use crate::report::{self, Diff, Leaks, Paths, Summary};
-use crate::validate::{self, Soundness, Unsound, Validity};
+use crate::validate::{self, Soundness, Validity};
+
+/// Rows per table when the caller names no number: the CLI's `--top` and the JS API's `top`.
+pub const DEFAULT_TOP: usize = 20;
+/// Retaining paths `path` shows when the caller names no number: the CLI's `--max` and the JS
+/// API's `max`.
+pub const DEFAULT_PATHS: usize = 5;
 
 /// One analysis, as the addon's functions and the CLI's commands ask for it: the one request
 /// type both dispatch through [`run`]. Paths are as given; a `top` of 0 means all rows.
@@ -128,87 +132,6 @@ pub trait Progress {
 /// No progress shown.
 pub struct Quiet;
 impl Progress for Quiet {}
-
-#[derive(Debug)]
-pub enum Failure {
-  /// `path` could not be read or is not a snapshot.
-  File { path: PathBuf, error: ParseError },
-  /// `path` is a snapshot whose structure does not hold together (`validate`).
-  Unsound { path: PathBuf, reason: Unsound },
-  /// No node has this id.
-  NoSuchNode { path: PathBuf, id: u32 },
-  /// `path` is a pipe, FIFO, device or socket (`kind`), not a regular file.
-  NotAFile { path: PathBuf, kind: &'static str },
-  /// `path` is a fork snapshot, whose ids match no other snapshot's (`crate::fork`).
-  NotComparable { path: PathBuf },
-}
-
-impl Failure {
-  fn file(path: &Path, error: ParseError) -> Failure {
-    Failure::File {
-      path: path.to_path_buf(),
-      error,
-    }
-  }
-
-  pub fn path(&self) -> &Path {
-    match self {
-      Failure::File { path, .. }
-      | Failure::Unsound { path, .. }
-      | Failure::NoSuchNode { path, .. }
-      | Failure::NotAFile { path, .. }
-      | Failure::NotComparable { path } => path,
-    }
-  }
-
-  /// The `code` of the Error the JS API rejects with, which the CLI prints too: the errno name
-  /// (`ENOENT`) when the file could not be read, else `ERR_SNAPSHOT_SYNTAX` (not a snapshot),
-  /// `ERR_SNAPSHOT_UNSOUND`, `ERR_NODE_NOT_FOUND` or `ERR_SNAPSHOT_NOT_A_FILE`.
-  pub fn code(&self) -> &'static str {
-    match self {
-      Failure::File {
-        error: ParseError::Io(err),
-        ..
-      } => errno::code_of(err),
-      Failure::File { .. } => "ERR_SNAPSHOT_SYNTAX",
-      Failure::Unsound { .. } => "ERR_SNAPSHOT_UNSOUND",
-      Failure::NoSuchNode { .. } => "ERR_NODE_NOT_FOUND",
-      Failure::NotAFile { .. } => "ERR_SNAPSHOT_NOT_A_FILE",
-      Failure::NotComparable { .. } => "ERR_SNAPSHOT_NOT_COMPARABLE",
-    }
-  }
-
-  /// What is wrong, without the path.
-  pub fn description(&self) -> String {
-    match self {
-      Failure::File {
-        error: ParseError::Io(err),
-        ..
-      } => errno::describe(err),
-      Failure::File { error, .. } => error.to_string(),
-      Failure::Unsound { reason, .. } => reason.to_string(),
-      Failure::NoSuchNode { id, .. } => format!("no node has id {id}"),
-      Failure::NotAFile { kind, .. } => format!(
-        "{kind}, not a regular file: the reader needs the file's size to bound what it \
-         allocates; save the snapshot to a file first"
-      ),
-      Failure::NotComparable { .. } => "a fork snapshot (written by a fork()ed child): its object \
-         ids match no other snapshot's, so it cannot be compared; single-file reports (summary, \
-         path, validate) work, and in-process snapshots compare"
-        .to_string(),
-    }
-  }
-}
-
-/// `FILE: CODE: description`, as the CLI prints it.
-impl std::fmt::Display for Failure {
-  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-    let (path, code) = (self.path().display(), self.code());
-    write!(f, "{path}: {code}: {}", self.description())
-  }
-}
-
-impl std::error::Error for Failure {}
 
 /// Reports progress every few MB as the parser pulls bytes.
 struct Counting<'a, R> {

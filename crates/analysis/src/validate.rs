@@ -21,11 +21,15 @@ pub struct Soundness {
 /// failure, which the CLI prints as `{code, error, file, valid: false}`. The fields are in
 /// alphabetical order, the order the CLI printed them in when it built this with `json!`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "SnapshotValidity"))]
 pub struct Validity {
   pub edges: usize,
   pub file: String,
   pub nodes: usize,
   pub strings: usize,
+  /// Always true: an unsound snapshot is a failure (ERR_SNAPSHOT_UNSOUND, ERR_SNAPSHOT_SYNTAX).
+  #[cfg_attr(feature = "ts", ts(type = "true"))]
   pub valid: bool,
 }
 

@@ -15,7 +15,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use rheapdump_analysis::profile::{self, Profile, ProfileError};
 use rheapdump_analysis::progress::Bar;
 
-use rheapdump_analysis::run::{self, Failure, Progress, Quiet, Request};
+use rheapdump_analysis::run::{
+  self, Failure, Progress, Quiet, Request, DEFAULT_PATHS, DEFAULT_TOP,
+};
 use rheapdump_core::naming;
 use serde::Serialize;
 
@@ -62,7 +64,7 @@ Examples:
     /// A .heapsnapshot file
     file: PathBuf,
     /// Classes (or objects, with --class) to show (0 for all)
-    #[arg(long, value_name = "N", default_value_t = 20)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP)]
     top: usize,
     /// List this class's objects with their ids instead (a function also by its name)
     #[arg(long, value_name = "NAME")]
@@ -83,7 +85,7 @@ Examples:
     /// The later snapshot, from the same process
     after: Option<PathBuf>,
     /// Classes (or objects, with --class) to show (0 for all)
-    #[arg(long, value_name = "N", default_value_t = 20)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP)]
     top: usize,
     /// List the objects of this class that AFTER has and BEFORE lacks, with their ids
     #[arg(long, value_name = "NAME")]
@@ -102,7 +104,7 @@ Examples:
     #[arg(value_name = "FINAL")]
     last: Option<PathBuf>,
     /// Owners (or groups) to show (0 for all)
-    #[arg(long, value_name = "N", default_value_t = 20)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP)]
     top: usize,
     /// Group by class and retaining path, as memlab's find-leaks clusters, instead of by owner
     #[arg(long)]
@@ -122,7 +124,7 @@ Example:
     #[arg(value_parser = node_id)]
     id: u32,
     /// Paths to show
-    #[arg(long, value_name = "N", default_value_t = 5)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_PATHS)]
     max: usize,
   },
   /// Check that FILE is a sound .heapsnapshot (exit 0 only if so)
@@ -141,7 +143,7 @@ enum ProfileCommand {
   Top {
     file: PathBuf,
     /// Functions to show (0 for all)
-    #[arg(long, value_name = "N", default_value_t = 20)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP)]
     top: usize,
   },
   /// What was allocated after BEFORE and is still alive in AFTER, by function (exact: both
@@ -150,7 +152,7 @@ enum ProfileCommand {
     before: PathBuf,
     after: PathBuf,
     /// Functions to show (0 for all)
-    #[arg(long, value_name = "N", default_value_t = 20)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP)]
     top: usize,
   },
   /// Write FILE as gzipped pprof (go tool pprof) or folded stacks (flame graphs) to stdout or -o

@@ -119,6 +119,14 @@ pub mod exit {
   pub const MARKER_FAILED: i32 = 72;
   /// The parent was gone before the child began.
   pub const ORPHANED: i32 = 73;
+
+  /// Every code above with the name the JS side knows it by (lib/facts.js, generated).
+  pub const NAMED: [(&str, i32); 4] = [
+    ("writerFailed", WRITER_FAILED),
+    ("setupFailed", SETUP_FAILED),
+    ("markerFailed", MARKER_FAILED),
+    ("orphaned", ORPHANED),
+  ];
 }
 
 impl ChildEnd {

@@ -19,6 +19,7 @@ pub mod naming;
 pub mod procfs;
 pub mod request;
 pub mod resources;
+pub mod sampling;
 pub mod snapshot_file;
 pub mod trim;
 pub mod turn;

@@ -19,6 +19,8 @@ pub enum FileKind {
 }
 
 impl FileKind {
+  pub const ALL: [FileKind; 2] = [FileKind::Snapshot, FileKind::Profile];
+
   pub fn prefix(self) -> &'static str {
     match self {
       FileKind::Snapshot => "heapdump-",
@@ -34,13 +36,42 @@ impl FileKind {
   }
 }
 
+/// The time in a default name: UTC to the microsecond, fixed width, so names sort as text.
+const TIME_FORMAT: &str = "%Y%m%dT%H%M%S%.6fZ";
+/// `TIME_FORMAT`'s output as a regular expression.
+const TIME_PATTERN: &str = r"\d{8}T\d{6}\.\d{6}Z";
+
 pub fn default_file_name(kind: FileKind, at: DateTime<Utc>, pid: u32, seq: u64) -> String {
   format!(
     "{}{}-{pid}-{seq}{}",
     kind.prefix(),
-    at.format("%Y%m%dT%H%M%S%.6fZ"),
+    at.format(TIME_FORMAT),
     kind.suffix()
   )
+}
+
+/// A regular expression, in the syntax JavaScript and Rust's `regex` share, that matches the
+/// default names of any of `kinds` whole and captures their time, pid and sequence number, in
+/// that order. For several kinds it takes any of their prefixes with any of their suffixes:
+/// give one kind to check that both belong together.
+pub fn default_name_pattern(kinds: &[FileKind]) -> String {
+  let either = |parts: Vec<String>| match parts.as_slice() {
+    [one] => one.clone(),
+    _ => format!("(?:{})", parts.join("|")),
+  };
+  let prefix = either(kinds.iter().map(|kind| escape(kind.prefix())).collect());
+  let suffix = either(kinds.iter().map(|kind| escape(kind.suffix())).collect());
+  format!(r"^{prefix}({TIME_PATTERN})-(\d+)-(\d+){suffix}$")
+}
+
+fn escape(literal: &str) -> String {
+  literal
+    .chars()
+    .flat_map(|c| {
+      let special = r"\^$.|?*+()[]{}/".contains(c);
+      special.then_some('\\').into_iter().chain([c])
+    })
+    .collect()
 }
 
 /// The parts of a name this crate generates, as written in it.
@@ -156,6 +187,59 @@ pub fn prune(
 mod tests {
   use super::*;
   use chrono::TimeZone;
+  use regex::Regex;
+
+  #[test]
+  fn the_name_pattern_matches_default_names_and_agrees_with_the_parser() {
+    let either = Regex::new(&default_name_pattern(&FileKind::ALL)).unwrap();
+    let times = [
+      Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
+      Utc.with_ymd_and_hms(1999, 12, 31, 23, 59, 59).unwrap()
+        + chrono::Duration::microseconds(999_999),
+      Utc::now(),
+    ];
+    for kind in FileKind::ALL {
+      let own = Regex::new(&default_name_pattern(&[kind])).unwrap();
+      for (at, pid, seq) in times
+        .iter()
+        .zip([1, 4242, u32::MAX])
+        .zip([0, 17, u64::MAX])
+        .map(|((a, p), s)| (*a, p, s))
+      {
+        let name = default_file_name(kind, at, pid, seq);
+        for pattern in [&own, &either] {
+          let captured = pattern.captures(&name).unwrap_or_else(|| panic!("{name}"));
+          let parts = (&captured[1], &captured[2], &captured[3]);
+          let expected = at.format(TIME_FORMAT).to_string();
+          assert_eq!(
+            parts,
+            (
+              expected.as_str(),
+              pid.to_string().as_str(),
+              seq.to_string().as_str()
+            )
+          );
+          if kind == FileKind::Snapshot {
+            let parsed = parse_default_file_name(&name).unwrap();
+            assert_eq!(parts, (parsed.time, parsed.pid, parsed.seq));
+          }
+        }
+      }
+    }
+    let snapshots = Regex::new(&default_name_pattern(&[FileKind::Snapshot])).unwrap();
+    for other in [
+      "heapprofile-20260102T030405.000007Z-42-3.heapsnapshot",
+      "heapdump-20260102T030405.000007Z-42-3.heapprofile",
+      "heapdump-20260102T030405.000007Z-42-3.heapsnapshotx",
+      "heapdump-20260102T030405X000007Z-42-3.heapsnapshot",
+      "heapdump-1234567.123456.heapsnapshot",
+      "heapdump-20260102T030405.000007Z-42.heapsnapshot",
+      "heapdump-20260102T030405.000007Z-42-3-x.heapsnapshot",
+    ] {
+      assert!(!snapshots.is_match(other), "{other}");
+      assert!(parse_default_file_name(other).is_none(), "{other}");
+    }
+  }
 
   #[test]
   fn name_carries_utc_time_pid_and_sequence() {

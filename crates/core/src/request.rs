@@ -37,6 +37,16 @@ pub enum Reason {
 }
 
 impl Reason {
+  pub const ALL: [Reason; 2] = [Reason::Signal, Reason::NearHeapLimit];
+
+  /// The name JavaScript knows the reason by: the `trigger` of the snapshot it asks for.
+  pub fn name(self) -> &'static str {
+    match self {
+      Reason::Signal => "signal",
+      Reason::NearHeapLimit => "near-heap-limit",
+    }
+  }
+
   fn from_bits(bits: u32) -> Option<Reason> {
     match bits {
       1 => Some(Reason::Signal),

@@ -12,6 +12,8 @@ pub(super) const NONE: u32 = u32::MAX;
 /// One step of a retaining path: a node, and the edge from it to the next step (null on the
 /// last step, the object itself).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "PathStep"))]
 pub struct Step {
   pub node: String,
   pub id: u32,
@@ -19,6 +21,7 @@ pub struct Step {
   /// `file:line:column` (1-based) of the node's function or constructor, where the snapshot
   /// tells.
   #[serde(skip_serializing_if = "Option::is_none")]
+  #[cfg_attr(feature = "ts", ts(optional))]
   pub source: Option<String>,
 }
 

@@ -8,11 +8,14 @@ use crate::graph::Graph;
 
 use super::common::{classes_of, top_by, ClassKey, NONE};
 
+/// One class of DevTools' Comparison view: objects allocated and freed between the files.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ClassDiff {
   pub name: String,
   /// `file:line:column` of the class's constructor, where the snapshot tells.
   #[serde(skip_serializing_if = "Option::is_none")]
+  #[cfg_attr(feature = "ts", ts(optional))]
   pub source: Option<String>,
   pub new_count: u64,
   pub deleted_count: u64,
@@ -22,7 +25,10 @@ pub struct ClassDiff {
   pub size_delta: i64,
 }
 
+/// What `diff` reports (`rheapdump diff --json`, `analysis.diff()`).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "SnapshotDiff"))]
 pub struct Diff {
   pub before: String,
   pub after: String,

@@ -12,7 +12,10 @@ use crate::heap::Heap;
 use super::common::{retained_by_key, short, top_by, Step, NONE};
 use super::paths::first_path;
 
+/// Leaked objects of one class retained along paths of one shape (memlab's cluster); keys of
+/// hash tables and indices are left out of the shape.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LeakGroup {
   pub name: String,
   pub count: u64,
@@ -22,6 +25,7 @@ pub struct LeakGroup {
 
 /// Leaked objects of one class held by one owner.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OwnerClass {
   /// The class, or for functions the function's name (`bound onRates`).
   pub name: String,
@@ -29,6 +33,7 @@ pub struct OwnerClass {
   pub retained_size: u64,
   /// `file:line:column` of the class's constructor or the function, 1-based.
   #[serde(skip_serializing_if = "Option::is_none")]
+  #[cfg_attr(feature = "ts", ts(optional))]
   pub source: Option<String>,
   /// The id of the largest of them, for `path`.
   pub example: u32,
@@ -37,6 +42,7 @@ pub struct OwnerClass {
 /// An object that was in the baseline already and holds leaked objects: where they
 /// accumulate (a listener array, a cache's table).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LeakOwner {
   pub id: u32,
   pub name: String,
@@ -59,7 +65,10 @@ pub struct LeakOwner {
   pub path: Vec<Step>,
 }
 
+/// What `leaks` reports (`rheapdump leaks --json`, `analysis.leaks()`).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "LeakReport"))]
 pub struct Leaks {
   pub baseline: String,
   pub target: String,

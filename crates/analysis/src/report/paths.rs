@@ -8,11 +8,16 @@ use crate::heap::{Heap, BASE_SYSTEM_DISTANCE, NO_DISTANCE};
 
 use super::common::{distance_of, short, Step, NONE};
 
+/// What `path` reports (`rheapdump path --json`, `analysis.path()`): retaining paths to one node,
+/// shortest first.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "RetainingPaths"))]
 pub struct Paths {
   pub file: String,
   pub id: u32,
   pub name: String,
+  /// Fewest edges from a GC root to the node; null when no root reaches it.
   pub distance: Option<i64>,
   pub paths: Vec<Vec<Step>>,
 }

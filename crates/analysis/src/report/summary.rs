@@ -6,26 +6,33 @@ use crate::heap::Heap;
 
 use super::common::{classes_of, distance_of, location_text, retained_by_key, short, top_by, NONE};
 
+/// One class of DevTools' Summary view: its objects' count, own and retained size.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ClassRow {
   pub name: String,
   pub count: u64,
   pub shallow_size: u64,
   pub retained_size: u64,
   /// The smallest distance from a GC root of an object in the class (DevTools' Distance);
-  /// null when no root reaches any of them.
+  /// null when no root reaches any of them; 100000000 and more: reached only through system
+  /// roots.
   pub distance: Option<i64>,
   /// `script_id:line:column` of the constructor, when DevTools tells two classes of the same
   /// name apart by it.
   #[serde(skip_serializing_if = "Option::is_none")]
+  #[cfg_attr(feature = "ts", ts(optional))]
   pub location: Option<String>,
   /// The same place as `file:line:column`, 1-based as editors count, where the snapshot names
   /// the script.
   #[serde(skip_serializing_if = "Option::is_none")]
+  #[cfg_attr(feature = "ts", ts(optional))]
   pub source: Option<String>,
 }
 
+/// One of the objects that retain the most.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LargeObject {
   pub id: u32,
   pub name: String,
@@ -35,10 +42,14 @@ pub struct LargeObject {
   pub retained_size: u64,
   /// `file:line:column` of its function or constructor, where the snapshot tells.
   #[serde(skip_serializing_if = "Option::is_none")]
+  #[cfg_attr(feature = "ts", ts(optional))]
   pub source: Option<String>,
 }
 
+/// What `summary` reports (`rheapdump summary --json`, `analysis.summary()`).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "SnapshotSummary"))]
 pub struct Summary {
   pub file: String,
   pub nodes: u64,
@@ -47,6 +58,7 @@ pub struct Summary {
   pub total_size: u64,
   /// By retained size, largest first.
   pub classes: Vec<ClassRow>,
+  /// By retained size, largest first.
   pub largest: Vec<LargeObject>,
 }
 

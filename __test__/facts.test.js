@@ -1,0 +1,118 @@
+'use strict'
+
+// In-process tests of lib/facts.js, which crates/codegen generates from the Rust constants
+// (cargo test -p rheapdump-codegen checks it is fresh): the facts hold together, and the addon and
+// the pure-JS fallback behave as they say. Never starts the signal watcher of the addon.
+
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { test } = require('node:test')
+
+const facts = require('../lib/facts')
+const { binding } = require('../lib/binding')
+const fallback = require('../lib/fallback')
+
+const native = 'fallback' in binding ? null : binding
+/** The implementations of the addon's interface this host has: the addon's where it loads, and the fallback's. */
+const implementations = [...(native ? [['addon', native]] : []), ['fallback', fallback]]
+
+function temporaryDirectory(t) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rheapdump-facts-'))
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** A default name of `kind` put together from the facts, as both writers are to make it. */
+const nameOf = (kind, time, pid, seq) => `${facts.names[kind].prefix}${time}-${pid}-${seq}${facts.names[kind].suffix}`
+
+test('facts: every object and array in lib/facts.js is frozen', () => {
+  const unfrozen = []
+  const visit = (value, where) => {
+    if (typeof value !== 'object' || value === null) return
+    if (!Object.isFrozen(value)) unfrozen.push(where)
+    for (const [key, item] of Object.entries(value)) visit(item, `${where}.${key}`)
+  }
+  visit(facts, 'facts')
+  assert.deepEqual(unfrozen, [])
+})
+
+test('facts: a name put together from the facts matches its kind\'s pattern and the shared one, which capture time, pid and sequence', () => {
+  for (const kind of ['snapshot', 'profile']) {
+    const name = nameOf(kind, '20260102T030405.000007Z', 4242, 17)
+    for (const pattern of [facts.names[kind].pattern, facts.names.pattern]) {
+      assert.deepEqual(new RegExp(pattern).exec(name)?.slice(1), ['20260102T030405.000007Z', '4242', '17'], `${name} by ${pattern}`)
+    }
+  }
+})
+
+test('facts: a kind\'s pattern refuses the other kind\'s names and near misses', () => {
+  const snapshot = new RegExp(facts.names.snapshot.pattern)
+  const profile = new RegExp(facts.names.profile.pattern)
+  assert.doesNotMatch(nameOf('profile', '20260102T030405.000007Z', 1, 0), snapshot)
+  assert.doesNotMatch(nameOf('snapshot', '20260102T030405.000007Z', 1, 0), profile)
+  for (const other of ['heapdump-1234567.123456.heapsnapshot', 'heapdump-20260102T030405.000007Z-42.heapsnapshot', 'x' + nameOf('snapshot', '20260102T030405.000007Z', 1, 0)]) {
+    assert.doesNotMatch(other, snapshot)
+  }
+})
+
+test('facts: the addon and the fallback give default files the names the patterns describe', (t) => {
+  const dir = temporaryDirectory(t)
+  for (const [who, implementation] of implementations) {
+    for (const kind of ['snapshot', 'profile']) {
+      const file = implementation.createSnapshotFile(dir, null, false, kind === 'profile')
+      assert.ok(!('code' in file), `${who}: ${JSON.stringify(file)}`)
+      fs.writeFileSync(file.writerPath, '{}') // the addon refuses to commit an empty file
+      const committed = file.commit()
+      assert.ok(!('code' in committed), `${who}: ${JSON.stringify(committed)}`)
+      const captured = new RegExp(facts.names[kind].pattern).exec(path.basename(committed.path))
+      assert.ok(captured, `${who}: ${committed.path} is not a default ${kind} name`)
+      assert.equal(captured[2], String(process.pid))
+    }
+  }
+})
+
+test('facts: the addon and the fallback prune exactly this process\'s names that the snapshot pattern matches', (t) => {
+  for (const [who, implementation] of implementations) {
+    const dir = temporaryDirectory(t)
+    const ours = ['20260101T000000.000000Z', '20260101T000001.000000Z', '20260101T000002.000000Z'].map((time, seq) => nameOf('snapshot', time, process.pid, seq))
+    const kept = [nameOf('profile', '20260101T000000.000000Z', process.pid, 0), nameOf('snapshot', '20260101T000000.000000Z', process.pid + 1, 0), 'notes.txt']
+    for (const name of [...ours, ...kept]) fs.writeFileSync(path.join(dir, name), 'x')
+    assert.deepEqual(implementation.pruneSnapshots(dir, 1, ours[2]).sort(), ours.slice(0, 2), who)
+    assert.deepEqual(fs.readdirSync(dir).sort(), [ours[2], ...kept].sort(), who)
+  }
+})
+
+test('facts: the addon and the fallback estimate a snapshot\'s cost with the factors of facts.estimate', () => {
+  const heapUsed = 100 << 20
+  for (let major = 18; major <= 30; major++) {
+    const row = facts.estimate.find((r) => r.maxMajor === null || major <= r.maxMajor)
+    assert.ok(row, `a row for Node ${major}`)
+    const expected = { extraMemory: Math.floor(heapUsed * row.extraPerHeapByte), fileSize: Math.floor(heapUsed * row.filePerHeapByte) }
+    const { extraMemory, fileSize } = fallback.snapshotBudget(major, heapUsed, os.tmpdir())
+    assert.deepEqual({ extraMemory: Math.floor(extraMemory), fileSize: Math.floor(fileSize) }, expected, `fallback, Node ${major}`)
+    if (native) assert.deepEqual({ ...native.estimateSnapshotCost(major, heapUsed) }, expected, `addon, Node ${major}`)
+  }
+  assert.equal(facts.estimate.at(-1)?.maxMajor, null, 'the last row covers every later major')
+})
+
+test('facts: claimRequest returns a trigger that facts.triggers lists and index.d.ts types, or null', async () => {
+  const types = fs.readFileSync(path.join(__dirname, '..', 'index.d.ts'), 'utf8')
+  const union = /export type SnapshotTrigger = (.*)/.exec(types)?.[1] ?? ''
+  for (const trigger of facts.triggers) assert.ok(union.includes(`'${trigger}'`), `SnapshotTrigger lacks '${trigger}'`)
+  for (const [, implementation] of implementations) assert.equal(implementation.claimRequest(), null)
+  // The fallback's request comes from a process.on('SIGUSR2') listener, which emit() reaches.
+  let received
+  const served = new Promise((resolve) => (received = resolve))
+  fallback.setMainReceiver(() => received(fallback.claimRequest()))
+  fallback.startSignalWatcher()
+  try {
+    process.emit('SIGUSR2', 'SIGUSR2')
+    const trigger = await served
+    assert.ok(facts.triggers.includes(trigger), String(trigger))
+  } finally {
+    fallback.requestDone()
+    fallback.stopSignalWatcher()
+  }
+})
