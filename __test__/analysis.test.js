@@ -239,7 +239,40 @@ test('a progress bar on stderr when it is a terminal and the file is large; none
   assert.match(tty.stdout, /Class +Count +Shallow +Retained +Distance/)
 })
 
-test('the JS API resolves to the same reports and rejects with code and path', async () => {
+/** The interfaces of lib/reports.d.ts (generated one field a line): name → field → { type, optional }. */
+function reportTypes() {
+  const text = fs.readFileSync(path.join(ROOT, 'lib', 'reports.d.ts'), 'utf8')
+  const interfaces = new Map()
+  for (const [, name, body] of text.matchAll(/^export interface (\w+) \{\n([\s\S]*?)^\}/gm)) {
+    const fields = new Map()
+    for (const [, field, optional, type] of body.matchAll(/^ {2}(\w+)(\??): (.+)$/gm)) fields.set(field, { type, optional: optional === '?' })
+    interfaces.set(name, fields)
+  }
+  return interfaces
+}
+
+/** Fails unless `value` has exactly the fields lib/reports.d.ts gives `type`, of their types, all the way down. */
+function assertShape(value, type, where, interfaces = reportTypes()) {
+  const nullable = /^(.+) \| null$/.exec(type)
+  if (nullable) return value === null || assertShape(value, nullable[1], where, interfaces)
+  const array = /^Array<(.+)>$/.exec(type)
+  if (array) {
+    assert.ok(Array.isArray(value), `${where}: an array`)
+    return value.forEach((item, i) => assertShape(item, array[1], `${where}[${i}]`, interfaces))
+  }
+  if (type === 'number' || type === 'string') return assert.equal(typeof value, type, where)
+  if (type === 'true') return assert.equal(value, true, where)
+  const fields = interfaces.get(type)
+  assert.ok(fields, `${where}: lib/reports.d.ts declares ${type}`)
+  for (const key of Object.keys(value)) assert.ok(fields.has(key), `${where}.${key} is not in ${type}`)
+  for (const [key, field] of fields) {
+    if (field.optional && !(key in value)) continue
+    assert.ok(key in value, `${where}.${key} (${type}) is missing`)
+    assertShape(value[key], field.type, `${where}.${key}`, interfaces)
+  }
+}
+
+test('the JS API resolves to the same reports, of the generated types, and rejects with code and path', async () => {
   const { analysis } = require(ROOT)
   const [baseline, target, final] = ['baseline', 'target', 'final'].map(snap)
   const id = json('leaks', baseline, target, final).groups[0].path.at(-1).id
@@ -252,6 +285,8 @@ test('the JS API resolves to the same reports and rejects with code and path', a
     validate: [json('validate', final), await analysis.validate(final)],
   }
   for (const [name, [fromCli, fromApi]] of Object.entries(pairs)) assert.deepEqual(fromApi, fromCli, name)
+  const types = { summary: 'SnapshotSummary', diff: 'SnapshotDiff', leaks: 'LeakReport', path: 'RetainingPaths', validate: 'SnapshotValidity' }
+  for (const [name, [, fromApi]] of Object.entries(pairs)) assertShape(fromApi, types[name], name)
   assert.deepEqual(keys(pairs.validate[1]), ['edges', 'file', 'nodes', 'strings', 'valid'])
   assert.equal(pairs.validate[1].valid, true)
   assert.equal(pairs.validate[1].file, final)

@@ -1,4 +1,5 @@
 //! Rewrites the generated files that are out of date (`npm run generate`).
+#![deny(clippy::all)]
 
 use std::process::ExitCode;
 
