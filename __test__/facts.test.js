@@ -116,3 +116,26 @@ test('facts: claimRequest returns a trigger that facts.triggers lists and index.
     fallback.stopSignalWatcher()
   }
 })
+
+test("the fallback's request moves as the addon's table says: one claim per request, signals meanwhile coalesce", () => {
+  fallback.setMainReceiver(() => {})
+  fallback.startSignalWatcher()
+  try {
+    const before = fallback.signalStats().coalesced
+    assert.equal(fallback.claimRequest(), null, 'idle: nothing to claim')
+    process.emit('SIGUSR2')
+    process.emit('SIGUSR2')
+    assert.equal(fallback.signalStats().coalesced - before, 1, 'a pending request takes the second signal in')
+    assert.equal(fallback.claimRequest(), 'signal')
+    assert.equal(fallback.claimRequest(), null, 'claimed once')
+    process.emit('SIGUSR2')
+    assert.equal(fallback.signalStats().coalesced - before, 2, 'a claimed request takes signals in too')
+    fallback.requestDone()
+    assert.equal(fallback.claimRequest(), null, 'done: idle again')
+    process.emit('SIGUSR2')
+    assert.equal(fallback.claimRequest(), 'signal', 'a new signal after done is a new request')
+    fallback.requestDone()
+  } finally {
+    fallback.stopSignalWatcher()
+  }
+})

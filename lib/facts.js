@@ -31,6 +31,15 @@ module.exports = Object.freeze({
   forkExit: Object.freeze({ writerFailed: 70, setupFailed: 71, markerFailed: 72, orphaned: 73 }),
   // Why the addon asks for a snapshot: what claimRequest() returns (crates/core/src/request.rs).
   triggers: Object.freeze(['signal', 'near-heap-limit']),
+  // The snapshot request's moves, by method: from which phase to which (crates/core/src/
+  // request.rs); the fallback runs the same machine. A move from another phase does nothing.
+  request: Object.freeze({
+    request: Object.freeze({ from: 'idle', to: 'pending' }),
+    claim: Object.freeze({ from: 'pending', to: 'claimed' }),
+    release: Object.freeze({ from: 'claimed', to: 'pending' }),
+    withdraw: Object.freeze({ from: 'pending', to: 'idle' }),
+    done: Object.freeze({ from: 'claimed', to: 'idle' }),
+  }),
   // The analyses' defaults, the CLI's and the JS API's (crates/analysis/src/run.rs): rows per
   // table (`top`) and retaining paths (`max` of path()).
   analysis: Object.freeze({ top: 20, paths: 5 }),

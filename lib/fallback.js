@@ -222,8 +222,15 @@ function pruneSnapshots(dir, keep, current) {
 // Signals: one process.on listener, which runs when the event loop turns.
 /** @type {(() => void) | null} */
 let receiver = null
-let pending = false
-let claimed = false
+// The addon's request state machine (crates/core/src/request.rs), from its generated table.
+let phase = 'idle'
+/** @param {keyof typeof facts.request} name */
+function move(name) {
+  const { from, to } = facts.request[name]
+  if (phase !== from) return false
+  phase = to
+  return true
+}
 let listening = false
 const stats = { received: 0, coalesced: 0 }
 
@@ -231,11 +238,11 @@ const stats = { received: 0, coalesced: 0 }
 // a burst makes one snapshot, as with the addon.
 function onSignal() {
   stats.received++
-  if (pending || !receiver) {
-    stats.coalesced += pending ? 1 : 0
+  if (!receiver) return
+  if (!move('request')) {
+    stats.coalesced++
     return
   }
-  pending = true
   setImmediate(receiver)
 }
 
@@ -269,12 +276,10 @@ module.exports = {
     listening = false
   },
   claimRequest() {
-    if (!pending || claimed) return null
-    claimed = true
-    return 'signal'
+    return move('claim') ? 'signal' : null
   },
   requestDone() {
-    pending = claimed = false
+    move('done')
   },
   signalStats: () => ({ ...stats, active: listening }),
   armNearHeapLimit: () => noAddon('near-heap-limit snapshots'),

@@ -4,7 +4,7 @@ use rheapdump_analysis::run::{DEFAULT_PATHS, DEFAULT_TOP};
 use rheapdump_core::estimate::COST_FACTORS;
 use rheapdump_core::fork::exit;
 use rheapdump_core::naming::{default_name_pattern, FileKind};
-use rheapdump_core::request::Reason;
+use rheapdump_core::request::{Reason, TRANSITIONS};
 use rheapdump_core::sampling::DEFAULT_SAMPLING_INTERVAL;
 
 /// A JavaScript value, as much of one as the facts need.
@@ -71,6 +71,16 @@ pub fn facts_js() -> String {
       "triggers",
       Some("Why the addon asks for a snapshot: what claimRequest() returns (crates/core/src/request.rs)."),
       Js::Arr(Reason::ALL.iter().map(|reason| str(reason.name())).collect()),
+    ),
+    (
+      "request",
+      Some("The snapshot request's moves, by method: from which phase to which (crates/core/src/\n// request.rs); the fallback runs the same machine. A move from another phase does nothing."),
+      obj(
+        TRANSITIONS
+          .iter()
+          .map(|t| (t.name, obj(vec![("from", str(t.from_phase())), ("to", str(t.to_phase()))])))
+          .collect(),
+      ),
     ),
     (
       "analysis",

@@ -67,7 +67,58 @@ pub enum Phase {
 const IDLE: u32 = 0;
 const PENDING: u32 = 1;
 const CLAIMED: u32 = 2;
+/// The phases by the names the pure-JS fallback knows them by, indexed by their values.
+const PHASE_NAMES: [&str; 3] = ["idle", "pending", "claimed"];
 const PHASE_BITS: u32 = 2;
+
+/// A move of the request from one phase to another. The pure-JS fallback runs the same
+/// machine from this table (lib/facts.js, generated), so both agree on every move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+  /// The method that makes it, as JavaScript names it.
+  pub name: &'static str,
+  from: u32,
+  to: u32,
+}
+
+impl Transition {
+  pub fn from_phase(self) -> &'static str {
+    PHASE_NAMES[self.from as usize]
+  }
+
+  pub fn to_phase(self) -> &'static str {
+    PHASE_NAMES[self.to as usize]
+  }
+}
+
+const REQUEST: Transition = Transition {
+  name: "request",
+  from: IDLE,
+  to: PENDING,
+};
+const CLAIM: Transition = Transition {
+  name: "claim",
+  from: PENDING,
+  to: CLAIMED,
+};
+const RELEASE: Transition = Transition {
+  name: "release",
+  from: CLAIMED,
+  to: PENDING,
+};
+const WITHDRAW: Transition = Transition {
+  name: "withdraw",
+  from: PENDING,
+  to: IDLE,
+};
+const DONE: Transition = Transition {
+  name: "done",
+  from: CLAIMED,
+  to: IDLE,
+};
+
+/// Every move the request can make.
+pub const TRANSITIONS: [Transition; 5] = [REQUEST, CLAIM, RELEASE, WITHDRAW, DONE];
 const PHASE_MASK: u32 = (1 << PHASE_BITS) - 1;
 
 const fn encode(phase: u32, reason: Reason) -> u32 {
@@ -98,8 +149,8 @@ impl Request {
     self
       .state
       .compare_exchange(
-        IDLE,
-        encode(PENDING, reason),
+        REQUEST.from,
+        encode(REQUEST.to, reason),
         Ordering::AcqRel,
         Ordering::Acquire,
       )
@@ -108,22 +159,22 @@ impl Request {
 
   /// Pending(reason) → Claimed(reason), for exactly one caller per request.
   pub fn claim(&self) -> Option<Reason> {
-    self.transition(PENDING, CLAIMED)
+    self.transition(CLAIM)
   }
 
   /// Claimed(reason) → Pending(reason): the claimer could not finish; someone else may claim.
   pub fn release(&self) -> Option<Reason> {
-    self.transition(CLAIMED, PENDING)
+    self.transition(RELEASE)
   }
 
   /// Pending → Idle: nobody could be told about the request.
   pub fn withdraw(&self) -> bool {
-    self.transition(PENDING, IDLE).is_some()
+    self.transition(WITHDRAW).is_some()
   }
 
   /// Claimed → Idle: the snapshot was written or has failed for good.
   pub fn done(&self) -> bool {
-    self.transition(CLAIMED, IDLE).is_some()
+    self.transition(DONE).is_some()
   }
 
   pub fn phase(&self) -> Phase {
@@ -136,7 +187,7 @@ impl Request {
     }
   }
 
-  fn transition(&self, from: u32, to: u32) -> Option<Reason> {
+  fn transition(&self, Transition { from, to, .. }: Transition) -> Option<Reason> {
     let mut current = self.state.load(Ordering::Acquire);
     loop {
       if current & PHASE_MASK != from {
