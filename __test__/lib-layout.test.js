@@ -94,3 +94,15 @@ test('demo/ and bench/ require nothing under __test__/ (what they share with the
   const found = files.flatMap((file) => reachesIntoTests(file, fs.readFileSync(path.join(ROOT, file), 'utf8')))
   assert.deepEqual(found, [])
 })
+
+test('one writer: only lib/writer.js creates, names and prunes files; the rest say what to write', () => {
+  for (const file of listed('lib', '.js')) {
+    if (file === path.join('lib', 'writer.js') || file === path.join('lib', 'fallback.js')) continue
+    const text = fs.readFileSync(path.join(ROOT, file), 'utf8')
+    for (const call of ['createSnapshotFile(', 'pruneSnapshots(', 'checkWritePermission(', 'emitter.emit(']) {
+      // lib/fork.js takes the permission check from the writer, which it calls as writer.checkWritePermission.
+      const calls = text.split(call).length - 1 - (text.split(`writer.${call}`).length - 1)
+      assert.equal(calls, 0, `${file} calls ${call} itself`)
+    }
+  }
+})

@@ -13,11 +13,11 @@ const { argumentError, heapdumpError } = require('./errors')
 const { checkOptions, currentDir, describeValue } = require('./options')
 const { memoryUsage } = require('./memory')
 const { reportedProfile, takeProfile } = require('./profile')
-const { announce } = require('./report')
 const schemas = require('./schemas')
 const { armNearHeapLimit, configure } = require('./settings')
 const { current } = require('./shared')
 const { takeSnapshot } = require('./snapshot')
+const { announce } = require('./writer')
 
 const shared = current()
 
@@ -41,7 +41,7 @@ function writeSnapshot(filename, callback) {
   } catch (err) {
     error = heapdumpError(err)
   }
-  announce(shared, error, result)
+  announce(error, result)
   if (typeof callback === 'function') {
     if (error) callback(error)
     else callback(null, name ?? heapdumpName(/** @type {{ path: string }} */ (result).path))
@@ -90,13 +90,13 @@ function promised(options, schema, fn, take, event) {
       try {
         const info = take({ ...checked, trigger: 'api' })
         if (info instanceof Promise) {
-          info.then((written) => (announce(shared, null, written, event), resolve(written)), (err) => (announce(shared, err, null, event), reject(err)))
+          info.then((written) => (announce(null, written, event), resolve(written)), (err) => (announce(err, null, event), reject(err)))
           return
         }
-        announce(shared, null, info, event)
+        announce(null, info, event)
         resolve(info)
       } catch (err) {
-        announce(shared, err, null, event)
+        announce(err, null, event)
         reject(err)
       }
     })
@@ -112,7 +112,7 @@ function writeHeapProfile(filename) {
     throw argumentError(`writeHeapProfile(filename): filename must be a string, got ${describeValue(filename)}`)
   }
   const info = takeProfile({ filename, trigger: 'api' })
-  announce(shared, null, info, 'profile')
+  announce(null, info, 'profile')
   return info
 }
 

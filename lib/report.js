@@ -1,7 +1,7 @@
 // @ts-check
 'use strict'
 
-// How outcomes nobody awaits are told: a line on stderr and an event on the shared emitter.
+// Lines on stderr, sizes as people read them, and V8's stack overflow recognised.
 
 const fs = require('node:fs')
 
@@ -26,27 +26,9 @@ function formatBytes(bytes) {
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`
 }
 
-/**
- * Emits `event` (or `${event}Error`) on the shared emitter once the loop is free: this may be
- * inside a V8 interrupt in the middle of the app's code, which is no place to run arbitrary
- * callbacks. The pending callback holds the shared state, not its emitter: the analysis
- * recognizes rheapdump's state (the object under its Symbol key) and keeps it off the paths it
- * reports, and a listener reached through the bare emitter would look held by the app's timers.
- * @param {{ emitter: import('node:events') }} shared
- * @param {Error | null | undefined} err
- * @param {object | null | undefined} info
- * @param {string} event
- */
-function announce(shared, err, info, event = 'snapshot') {
-  setImmediate(() => {
-    if (err) shared.emitter.emit(`${event}Error`, err)
-    else shared.emitter.emit(event, info)
-  })
-}
-
 /** Whether `err` is V8's stack overflow (the interrupted code was near its stack limit). */
 function isStackOverflow(err) {
   return err instanceof RangeError && /call stack/i.test(err.message)
 }
 
-module.exports = { writeStderr, formatBytes, announce, isStackOverflow }
+module.exports = { writeStderr, formatBytes, isStackOverflow }

@@ -15,7 +15,7 @@ const path = require('node:path')
 const { binding: native } = require('./binding')
 const { fileError, writerError } = require('./errors')
 const { checkFilename, currentDir } = require('./options')
-const { announce, formatBytes, isStackOverflow, writeStderr } = require('./report')
+const { formatBytes, isStackOverflow, writeStderr } = require('./report')
 const { current } = require('./shared')
 
 const shared = current()
@@ -148,11 +148,11 @@ function reported(kind, { via, note, deferrable = false }, take) {
     if (via) info[info.via ? 'delivery' : 'via'] = via
     if (note) info.reason = note
     if (!shared.config.quiet) writeStderr(`rheapdump: wrote ${info.path} ${describe(info)}${note ? `, ${note}` : ''}`)
-    announce(shared, null, info, event)
+    announce(null, info, event)
   }
   const failed = (/** @type {any} */ err) => {
     writeStderr(`rheapdump: ${what} failed: ${err.code} ${err.path ?? ''} (${err.description ?? err.message})`)
-    announce(shared, err, null, event)
+    announce(err, null, event)
   }
   let outcome
   try {
@@ -166,6 +166,23 @@ function reported(kind, { via, note, deferrable = false }, take) {
   else succeeded(outcome)
 }
 
+/**
+ * Emits `event` (or `${event}Error`) on the shared emitter once the loop is free: this may be
+ * inside a V8 interrupt in the middle of the app's code, which is no place to run arbitrary
+ * callbacks. The pending callback holds the shared state, not its emitter: the analysis
+ * recognizes rheapdump's state (the object under its Symbol key) and keeps it off the paths it
+ * reports, and a listener reached through the bare emitter would look held by the app's timers.
+ * @param {Error | null | undefined} err
+ * @param {object | null | undefined} info
+ * @param {string} event
+ */
+function announce(err, info, event = 'snapshot') {
+  setImmediate(() => {
+    if (err) shared.emitter.emit(`${event}Error`, err)
+    else shared.emitter.emit(event, info)
+  })
+}
+
 /** The rest of a "wrote" line: size, and how the file was written and in how long. */
 function describe(/** @type {any} */ info) {
   const seconds = (/** @type {number} */ ms) => `${(ms / 1000).toFixed(2)} s`
@@ -175,4 +192,4 @@ function describe(/** @type {any} */ info) {
   return `(${formatBytes(info.bytes)}) in ${seconds(info.durationMs)}`
 }
 
-module.exports = { place, resolveDir, checkWritePermission, write, afterSnapshot, prune, reported }
+module.exports = { place, resolveDir, checkWritePermission, write, afterSnapshot, prune, reported, announce }
