@@ -2,9 +2,11 @@
 'use strict'
 
 // How a snapshot is taken: in-process (lib/snapshot.js) or, with `fork` set, by a fork()ed
-// child (lib/fork.js, loaded only then), for the API and for the snapshots nobody awaits
-// (signal, near the heap limit, monitor), whose outcome lib/writer.js tells.
+// child (lib/fork.js, loaded only then) — and in-process after all when the fork fails and
+// `{ fallback: true }` asks for it — for the API and for the snapshots nobody awaits (signal,
+// near the heap limit, monitor), whose outcome lib/writer.js tells.
 
+const { writeStderr } = require('./report')
 const { current } = require('./shared')
 const { takeSnapshot } = require('./snapshot')
 const writer = require('./writer')
@@ -28,7 +30,25 @@ function forkMode(fork) {
  */
 function snapshotFor(request, fork = shared.config.fork) {
   const mode = forkMode(fork)
-  return mode ? require('./fork').takeForkSnapshot({ ...request, mode }) : takeSnapshot(request)
+  return mode ? forkSnapshot(request, mode) : takeSnapshot(request)
+}
+
+/**
+ * A fork snapshot, and — only if asked, `{ fallback: true }` — an in-process one when the fork
+ * itself fails (not the file or the guard), said in the info (`via`, `forkError`).
+ * @param {{ dir?: string, filename?: string, force?: boolean, trigger: string, blocking?: boolean }} request
+ * @param {{ fallback: boolean }} mode
+ */
+function forkSnapshot(request, mode) {
+  const taken = require('./fork').takeForkSnapshot(request)
+  if (!mode.fallback) return taken
+  return taken.catch((forkError) => {
+    if (!/^ERR_RHEAPDUMP_FORK_/.test(forkError?.code ?? '')) throw forkError
+    return new Promise((resolve) => setImmediate(resolve)).then(() => {
+      const info = takeSnapshot(request)
+      return Object.assign(info, { via: 'in-process', forkError: { code: forkError.code, description: forkError.description } })
+    })
+  })
 }
 
 /**
@@ -38,8 +58,16 @@ function snapshotFor(request, fork = shared.config.fork) {
  */
 function reportedSnapshot({ trigger, via, dir, note, deferrable = false }) {
   const mode = forkMode(shared.config.fork)
-  if (mode) return require('./fork').reportedFork({ trigger, via, dir, note, mode })
-  writer.reported('snapshot', { via, note, deferrable }, () => takeSnapshot({ dir, trigger }))
+  if (!mode) {
+    writer.reported('snapshot', { via, note, deferrable }, () => takeSnapshot({ dir, trigger }))
+    return
+  }
+  if (require('./fork').busy()) {
+    writeStderr('rheapdump: heap snapshot skipped: a fork snapshot is still being written')
+    return
+  }
+  // Served inside a V8 interrupt, the fork happens there and then, retries included.
+  writer.reported('snapshot', { via, note }, () => forkSnapshot({ dir, trigger, blocking: via === 'interrupt' }, mode))
 }
 
 module.exports = { snapshotFor, reportedSnapshot }

@@ -8,8 +8,9 @@
 //
 // The parent: forks on the main thread (inside the V8 interrupt of a signal when the loop is
 // stuck, else on the loop), never waits on the child synchronously (a native thread waits and
-// commits the file; this side polls for the outcome), retries a child that crashed or stalled,
-// and — only if asked, `fork: { fallback: true }` — takes the snapshot in-process after all.
+// commits the file; this side polls for the outcome), and retries a child that crashed or
+// stalled. Taking the snapshot in-process after all when asked (`fork: { fallback: true }`) is
+// lib/capture.js's.
 // The child: runs childWrite() and _exit()s; it never returns to the event loop.
 
 const fs = require('node:fs')
@@ -19,9 +20,7 @@ const { fileError } = require('./errors')
 const facts = require('./facts')
 const { checkBudget, waitForTurn } = require('./guard')
 const { v8 } = require('./memory')
-const { writeStderr } = require('./report')
 const { current } = require('./shared')
-const { takeSnapshot } = require('./snapshot')
 const writer = require('./writer')
 
 const shared = current()
@@ -59,19 +58,15 @@ function unavailableError(reason, target) {
  * itself happens synchronously in this call when the threads are quiet (so a signal served
  * inside a V8 interrupt forks there); `blocking` makes busy-thread retries wait synchronously
  * too (inside an interrupt no timer fires).
- * @param {{ dir?: string, filename?: string, trigger: string, force?: boolean, mode: { fallback: boolean }, blocking?: boolean }} request
+ * @param {{ dir?: string, filename?: string, trigger: string, force?: boolean, blocking?: boolean }} request
  * @returns {Promise<any>}
  */
-function take({ dir, filename, trigger, force = false, mode, blocking = false }) {
+function take({ dir, filename, trigger, force = false, blocking = false }) {
   const reason = unavailable()
-  if (reason) {
-    const err = unavailableError(reason, filename ?? writer.resolveDir(dir))
-    if (mode.fallback) return inProcess({ dir, filename, trigger, force }, err)
-    return Promise.reject(err)
-  }
+  if (reason) return Promise.reject(unavailableError(reason, filename ?? writer.resolveDir(dir)))
   if (inFlight) {
     const previous = inFlight
-    return previous.then(noop, noop).then(() => take({ dir, filename, trigger, force, mode }))
+    return previous.then(noop, noop).then(() => take({ dir, filename, trigger, force }))
   }
   const started = process.hrtime.bigint()
   /** @type {{ release(): void } | null} */
@@ -94,7 +89,6 @@ function take({ dir, filename, trigger, force = false, mode, blocking = false })
     promise = run()
   } catch (err) {
     release()
-    if (mode.fallback && isForkFailure(err)) return inProcess({ dir, filename, trigger, force }, err)
     return Promise.reject(err)
   }
   const done = promise.finally(() => {
@@ -102,8 +96,7 @@ function take({ dir, filename, trigger, force = false, mode, blocking = false })
     if (inFlight === done) inFlight = null
   })
   inFlight = done
-  if (!mode.fallback) return done
-  return done.catch((err) => (isForkFailure(err) ? inProcess({ dir, filename, trigger, force }, err) : Promise.reject(err)))
+  return done
 }
 
 /** Forks (retrying a crashed or stalled child) until a child writes the file. */
@@ -194,39 +187,15 @@ function childError(end, file, attempt) {
   return err
 }
 
-/** The in-process snapshot the user asked for when the fork fails; guarded as usual. */
-function inProcess(options, forkError) {
-  return new Promise((resolve) => setImmediate(resolve)).then(() => {
-    const info = takeSnapshot(options)
-    info.via = 'in-process'
-    info.forkError = { code: forkError.code, description: forkError.description }
-    return info
-  })
-}
-
-/**
- * A fork snapshot nobody awaits (signal, automatic): lib/writer.js tells its outcome. Served
- * inside a V8 interrupt (`via`), the fork happens there and then; while a child is still
- * writing, the request is dropped with a line on stderr.
- * @param {{ trigger: string, via?: string, dir?: string, note?: string | null, mode: { fallback: boolean } }} request
- */
-function reportedFork({ trigger, via, dir, note, mode }) {
-  if (inFlight) {
-    writeStderr('rheapdump: heap snapshot skipped: a fork snapshot is still being written')
-    return
-  }
-  writer.reported('snapshot', { via, note }, () => take({ dir, trigger, mode, blocking: via === 'interrupt' }))
+/** Whether a child is still writing: a snapshot nobody awaits is dropped then (lib/capture.js). */
+function busy() {
+  return inFlight !== null
 }
 
 function noop() {}
-
-/** A failure of the fork itself (ERR_RHEAPDUMP_FORK_*), not of the file or the guard. */
-function isForkFailure(/** @type {any} */ err) {
-  return /^ERR_RHEAPDUMP_FORK_/.test(err?.code ?? '')
-}
 
 function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
-module.exports = { takeForkSnapshot: take, reportedFork }
+module.exports = { takeForkSnapshot: take, busy }
