@@ -91,7 +91,7 @@ test('without its program, the command says how to build it', (t) => {
   fs.symlinkSync(path.join(dir, 'rheapdump'), path.join(dir, 'linked'))
   const result = spawnSync(path.join(dir, 'linked'), ['summary', 'x'], { encoding: 'utf8' })
   assert.equal(result.status, 1)
-  assert.match(result.stderr, new RegExp(`rheapdump: the command-line program ${dir}/rheapdump-cli is not built; run \`npm rebuild rheapdump\``))
+  assert.match(result.stderr, new RegExp(`rheapdump: the command-line program ${dir}/rheapdump-cli-${process.platform}-${process.arch} is not built; run \`npm rebuild rheapdump\``))
 })
 
 test('a pipe or FIFO is refused at once with ERR_SNAPSHOT_NOT_A_FILE, by the CLI and the JS API', async (t) => {

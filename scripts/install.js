@@ -10,7 +10,7 @@
 const fs = require('node:fs')
 const path = require('node:path')
 const { spawnSync } = require('node:child_process')
-const { build, CLI } = require('./build')
+const { build, cliPath } = require('./build')
 
 const root = path.join(__dirname, '..')
 const checkout = fs.existsSync(path.join(root, '.git'))
@@ -19,8 +19,13 @@ function prebuiltLoads() {
   return !require('../lib/binding').binding.fallback
 }
 
+// The program for this machine's architecture, as bin/rheapdump picks it. ENOEXEC means the
+// kernel cannot run this architecture's programs at all (Node itself runs under an emulator,
+// such as qemu-user without binfmt_misc): a build from source would make the same program, so
+// it counts as fitting, as its sibling addon has just loaded.
 function prebuiltRuns() {
-  return spawnSync(CLI, ['--version']).status === 0
+  const result = spawnSync(cliPath(), ['--version'])
+  return result.status === 0 || (result.error !== undefined && result.error.code === 'ENOEXEC')
 }
 
 try {
