@@ -19,13 +19,13 @@ function prebuiltLoads() {
   return !require('../lib/binding').binding.fallback
 }
 
-// The program for this machine's architecture, as bin/rheapdump picks it. ENOEXEC means the
-// kernel cannot run this architecture's programs at all (Node itself runs under an emulator,
-// such as qemu-user without binfmt_misc): a build from source would make the same program, so
-// it counts as fitting, as its sibling addon has just loaded.
+// The program for this machine, as bin/rheapdump picks it. When it does not start and neither
+// does this very Node binary as a child, this architecture's programs run here only through an
+// emulator (Node itself was started by qemu-user, without binfmt_misc): a program built from
+// source could not start either, so the prebuilt one stays; its sibling addon has loaded.
 function prebuiltRuns() {
-  const result = spawnSync(cliPath(), ['--version'])
-  return result.status === 0 || (result.error !== undefined && result.error.code === 'ENOEXEC')
+  if (spawnSync(cliPath(), ['--version']).status === 0) return true
+  return spawnSync(process.execPath, ['--version']).status !== 0
 }
 
 try {
