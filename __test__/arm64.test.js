@@ -17,6 +17,7 @@ const { after, before, test } = require('node:test')
 const { ROOT, waitFor, startApp, snapshotFiles } = require('./helpers/proc')
 const { validateFile, idsOfObjectsNamed } = require('../tools/heapsnapshot')
 const { arm64Node } = require('../scripts/node-versions')
+const { missingToolchain, TARGETS } = require('../scripts/build')
 
 const QEMU = 'qemu-aarch64'
 const SYSROOT = '/usr/aarch64-linux-gnu'
@@ -25,14 +26,15 @@ const PROGRAM = path.join('bin', 'rheapdump-cli-linux-arm64')
 const DEFAULT_NAME = /^heapdump-\d{8}T\d{6}\.\d{6}Z-(\d+)-\d+\.heapsnapshot$/
 const FIXTURE_COUNT = 500
 
-/** Why the arm64 build cannot be tested here, or null. */
+/** Why the arm64 build cannot be tested here (no emulator, or no arm64 build and no way to make one), or null. */
 function absent() {
   if (spawnSync(QEMU, ['--version']).status !== 0) return `${QEMU} is not installed (apt-get install qemu-user)`
   if (!fs.existsSync(path.join(SYSROOT, 'lib', 'ld-linux-aarch64.so.1'))) return `no arm64 sysroot in ${SYSROOT} (apt-get install libc6-arm64-cross)`
-  for (const file of [ADDON, PROGRAM]) {
-    if (!fs.existsSync(path.join(ROOT, file))) return `${file} is not built (node scripts/build.js --target aarch64-unknown-linux-gnu)`
-  }
-  return null
+  // Not built yet (a fresh checkout builds for its own machine only): packing builds it.
+  if ([ADDON, PROGRAM].every((file) => fs.existsSync(path.join(ROOT, file)))) return null
+  const triple = Object.keys(TARGETS).find((t) => TARGETS[t].platform === 'linux' && TARGETS[t].arch === 'arm64')
+  const missing = missingToolchain(triple)
+  return missing.length ? `${ADDON} is not built, and building it needs ${missing.join(' and ')}` : null
 }
 
 const reason = absent()

@@ -131,7 +131,7 @@ function place(built, dest) {
   return dest
 }
 
-module.exports = { build, buildAll, cliPath, TARGETS }
+module.exports = { build, buildAll, cliPath, missingToolchain, TARGETS }
 
 if (require.main === module) {
   const argv = process.argv.slice(2)
