@@ -17,8 +17,11 @@ test('the packed tarball installs into a fresh app, where require and import wor
   const work = tempDir(t)
   const [{ filename, files }] = JSON.parse(npm(['pack', '--json', '--pack-destination', work], ROOT))
   const names = files.map((f) => f.path)
-  assert.ok(names.includes('rheapdump.linux-x64-gnu.node'), 'carries the prebuilt binary')
-  assert.ok(names.includes('bin/rheapdump') && names.includes('bin/rheapdump-cli'), 'carries the command line and its program')
+  for (const arch of ['x64', 'arm64']) {
+    assert.ok(names.includes(`rheapdump.linux-${arch}-gnu.node`), `carries the prebuilt linux-${arch} addon`)
+    assert.ok(names.includes(`bin/rheapdump-cli-linux-${arch}`), `carries the prebuilt linux-${arch} command-line program`)
+  }
+  assert.ok(names.includes('bin/rheapdump'), 'carries the command line')
   assert.ok(names.includes('src/signal.rs') && names.includes('crates/cli/src/main.rs') && names.includes('Cargo.lock'), 'carries the sources for a build')
   const unshipped = ['__test__/', 'tools/', 'bench/', 'demo/', 'target/']
   assert.deepEqual(names.filter((n) => unshipped.some((dir) => n.startsWith(dir)) || n.endsWith('.heapsnapshot')), [])

@@ -2,8 +2,11 @@
 
 // Builds the addon and the command-line program with cargo and puts them where they are looked
 // for: rheapdump.<platform>-<arch>[-<libc>].node in the package root (lib/binding.js), and
-// bin/rheapdump-cli (bin/rheapdump); in a checkout, lib/addon.d.ts too (scripts/binding-types.js).
-// Usage: node scripts/build.js [--debug]
+// bin/rheapdump-cli-<platform>-<arch> (bin/rheapdump picks the one for `uname -m`); in a
+// checkout, lib/addon.d.ts too (scripts/binding-types.js).
+// Usage: node scripts/build.js [--debug]            for this machine
+//        node scripts/build.js --target <triple>    cross-compiled, for one of TARGETS
+//        node scripts/build.js --pack               every one of TARGETS (npm pack's prepack)
 
 const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
@@ -13,28 +16,77 @@ const bindingTypes = require('./binding-types')
 
 const root = path.join(__dirname, '..')
 
-function libc() {
+/**
+ * The prebuilt binaries the package ships, by Rust target triple, named as Node names the
+ * platform. A new one is a line here plus its linker in .cargo/config.toml and its toolchain
+ * in .ci/run.
+ */
+const TARGETS = {
+  'x86_64-unknown-linux-gnu': { platform: 'linux', arch: 'x64', libc: '-gnu' },
+  'aarch64-unknown-linux-gnu': { platform: 'linux', arch: 'arm64', libc: '-gnu' },
+}
+
+function hostLibc() {
   if (process.platform !== 'linux') return ''
   const report = process.report && process.report.getReport()
   return report && report.header && report.header.glibcVersionRuntime ? '-gnu' : '-musl'
 }
 
+const HOST = { platform: process.platform, arch: process.arch, libc: hostLibc() }
+
 // Unix only: crates/core refuses to compile elsewhere, and lib/binding.js then loads the fallback.
-function artifactName() {
-  return process.platform === 'darwin' ? 'librheapdump.dylib' : 'librheapdump.so'
+function artifactName(platform) {
+  return platform === 'darwin' ? 'librheapdump.dylib' : 'librheapdump.so'
 }
 
-/** The command-line program (crates/cli), which bin/rheapdump runs. */
-const CLI = path.join(root, 'bin', 'rheapdump-cli')
+/** The command-line program (crates/cli) for a platform, which bin/rheapdump runs. */
+function cliPath({ platform, arch } = HOST) {
+  return path.join(root, 'bin', `rheapdump-cli-${platform}-${arch}`)
+}
 
-function build({ release = true } = {}) {
-  const cargo = process.env.CARGO || 'cargo'
-  const args = ['build', '--package', 'rheapdump', '--package', 'rheapdump-cli', ...(release ? ['--release'] : [])]
+function cargoCommand() {
+  return process.env.CARGO || 'cargo'
+}
+
+function rustcHost() {
+  const result = spawnSync(process.env.RUSTC || 'rustc', ['-vV'], { encoding: 'utf8' })
+  return result.status === 0 ? /^host: (\S+)$/m.exec(result.stdout)[1] : null
+}
+
+/** The linker .cargo/config.toml names for a target, if any. */
+function configuredLinker(triple) {
+  const config = fs.readFileSync(path.join(root, '.cargo', 'config.toml'), 'utf8')
+  const section = config.split(/^\[/m).find((s) => s.startsWith(`target.${triple}]`))
+  const match = section && /^linker\s*=\s*"([^"]+)"/m.exec(section)
+  return match ? match[1] : null
+}
+
+/** What a cross build for `triple` lacks on this machine, as a list of fixes; empty when ready. */
+function missingToolchain(triple) {
+  const missing = []
+  const libdir = spawnSync(process.env.RUSTC || 'rustc', ['--print', 'target-libdir', '--target', triple], { encoding: 'utf8' })
+  if (libdir.status !== 0 || !fs.existsSync(libdir.stdout.trim())) missing.push(`its Rust standard library (rustup target add ${triple})`)
+  const linker = configuredLinker(triple)
+  if (linker && spawnSync(linker, ['--version'], { stdio: 'ignore' }).error) missing.push(`the linker ${linker} named in .cargo/config.toml`)
+  return missing
+}
+
+function build({ release = true, target = null } = {}) {
+  const cross = target !== null
+  const platform = cross ? TARGETS[target] : HOST
+  if (!platform) throw new Error(`rheapdump: no build is defined for ${target}; the targets are ${Object.keys(TARGETS).join(', ')}`)
+  if (cross) {
+    const missing = missingToolchain(target)
+    if (missing.length) {
+      throw new Error(`rheapdump: building for ${target} needs ${missing.join(' and ')}; .ci/run installs the cross toolchains`)
+    }
+  }
+  const args = ['build', '--package', 'rheapdump', '--package', 'rheapdump-cli', ...(release ? ['--release'] : []), ...(cross ? ['--target', target] : [])]
   const started = Date.now()
-  // A checkout (with devDependencies) also regenerates lib/addon.d.ts from this build.
-  const types = bindingTypes.available()
+  // A checkout (with devDependencies) also regenerates lib/addon.d.ts from a build for this machine.
+  const types = !cross && bindingTypes.available()
   const env = { ...process.env, ...(types ? bindingTypes.cargoEnv() : {}) }
-  const result = spawnSync(cargo, args, { cwd: root, stdio: 'inherit', env })
+  const result = spawnSync(cargoCommand(), args, { cwd: root, stdio: 'inherit', env })
   if (result.error && result.error.code === 'ENOENT') {
     throw Object.assign(
       new Error(
@@ -47,15 +99,28 @@ function build({ release = true } = {}) {
   if (result.status !== 0) {
     throw Object.assign(new Error(`rheapdump: cargo ${args.join(' ')} failed (exit ${result.status})`), { cause: `cargo build failed (exit ${result.status})` })
   }
-  const built = path.join(process.env.CARGO_TARGET_DIR || path.join(root, 'target'), release ? 'release' : 'debug')
-  const addon = place(path.join(built, artifactName()), path.join(root, `rheapdump.${process.platform}-${process.arch}${libc()}.node`))
-  const program = place(path.join(built, 'rheapdump'), CLI)
+  const targetDir = process.env.CARGO_TARGET_DIR || path.join(root, 'target')
+  const built = path.join(targetDir, ...(cross ? [target] : []), release ? 'release' : 'debug')
+  const addonName = `rheapdump.${platform.platform}-${platform.arch}${platform.libc}.node`
+  const addon = place(path.join(built, artifactName(platform.platform)), path.join(root, addonName))
+  const program = place(path.join(built, 'rheapdump'), cliPath(platform))
   if (types) {
     const generated = spawnSync(process.execPath, [path.join(__dirname, 'binding-types.js')], { stdio: 'inherit' })
     if (generated.status !== 0) throw new Error(`rheapdump: writing ${path.relative(root, bindingTypes.OUTPUT)} failed`)
   }
   console.error(`rheapdump: built ${path.basename(addon)} and bin/${path.basename(program)} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   return addon
+}
+
+/**
+ * Every build in TARGETS, for the package: the one for this machine natively (sharing
+ * target/release with `npm install`), the others cross-compiled. Fails, saying what to
+ * install, when a cross toolchain is missing: a package without them would silently send
+ * those machines to the fallback.
+ */
+function buildAll() {
+  const host = rustcHost()
+  for (const triple of Object.keys(TARGETS)) build(triple === host ? {} : { target: triple })
 }
 
 // Copy, then rename: a running process that has the old binary mapped keeps its copy intact.
@@ -66,11 +131,14 @@ function place(built, dest) {
   return dest
 }
 
-module.exports = { build, CLI }
+module.exports = { build, buildAll, cliPath, missingToolchain, TARGETS }
 
 if (require.main === module) {
+  const argv = process.argv.slice(2)
+  const targetAt = argv.indexOf('--target')
   try {
-    build({ release: !process.argv.includes('--debug') })
+    if (argv.includes('--pack')) buildAll()
+    else build({ release: !argv.includes('--debug'), target: targetAt >= 0 ? argv[targetAt + 1] : null })
   } catch (err) {
     console.error(err.message)
     process.exit(1)

@@ -10,7 +10,7 @@
 const fs = require('node:fs')
 const path = require('node:path')
 const { spawnSync } = require('node:child_process')
-const { build, CLI } = require('./build')
+const { build, cliPath } = require('./build')
 
 const root = path.join(__dirname, '..')
 const checkout = fs.existsSync(path.join(root, '.git'))
@@ -19,8 +19,13 @@ function prebuiltLoads() {
   return !require('../lib/binding').binding.fallback
 }
 
+// The program for this machine, as bin/rheapdump picks it. When it does not start and neither
+// does this very Node binary as a child, this architecture's programs run here only through an
+// emulator (Node itself was started by qemu-user, without binfmt_misc): a program built from
+// source could not start either, so the prebuilt one stays; its sibling addon has loaded.
 function prebuiltRuns() {
-  return spawnSync(CLI, ['--version']).status === 0
+  if (spawnSync(cliPath(), ['--version']).status === 0) return true
+  return spawnSync(process.execPath, ['--version']).status !== 0
 }
 
 try {

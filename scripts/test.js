@@ -4,7 +4,9 @@
 // then the whole JS suite once per supported Node major (20, 22, 24, 26; official binaries
 // from the npm registry, see scripts/node-versions.js), then the API,
 // signal and heapdump-suite tests once more with the pure-JS fallback forced
-// (RHEAPDUMP_FALLBACK=1; tests of what only the addon does are skipped there, with the reason).
+// (RHEAPDUMP_FALLBACK=1; tests of what only the addon does are skipped there, with the reason),
+// then the linux-arm64 build under qemu-user once (__test__/arm64.test.js: slow under emulation,
+// and it tests the arm64 binaries, whichever Node runs the test file).
 // Ends with one "N passed, N failed" line over all runs.
 //
 // RHEAPDUMP_NODE_MAJORS=20,26 restricts the majors; extra arguments are passed to `node --test`
@@ -17,6 +19,7 @@ const { nodeBinaries } = require('./node-versions')
 
 const root = path.join(__dirname, '..')
 const testDir = path.join(root, '__test__')
+const ARM64_TESTS = path.join(testDir, 'arm64.test.js')
 
 function run(command, args, options = {}) {
   const result = spawnSync(command, args, { cwd: root, encoding: 'utf8', ...options })
@@ -56,7 +59,7 @@ function main() {
   const extra = process.argv.slice(2)
   const files = extra.length
     ? extra
-    : fs.readdirSync(testDir).filter((f) => f.endsWith('.test.js')).sort().map((f) => path.join(testDir, f))
+    : fs.readdirSync(testDir).filter((f) => f.endsWith('.test.js')).sort().map((f) => path.join(testDir, f)).filter((f) => f !== ARM64_TESTS)
   const runs = []
   if (!extra.length) runs.push(cargoTests())
   for (const node of nodeBinaries({ install: true })) {
@@ -68,6 +71,8 @@ function main() {
     console.log(`\n=== ${process.version}, pure-JS fallback (RHEAPDUMP_FALLBACK=1) ===`)
     const fallbackFiles = ['api', 'signal', 'heapdump-suite'].map((name) => path.join(testDir, `${name}.test.js`))
     runs.push(nodeTests(current, fallbackFiles, { name: 'fallback', env: { RHEAPDUMP_FALLBACK: '1' } }))
+    console.log(`\n=== linux-arm64 under qemu-user (${path.relative(root, ARM64_TESTS)}) ===`)
+    runs.push(nodeTests(current, [ARM64_TESTS], { name: 'arm64 (qemu)' }))
   }
   console.log('\nSummary:')
   for (const r of runs) console.log(`  ${r.name.padEnd(16)} ${r.passed} passed, ${r.failed} failed`)

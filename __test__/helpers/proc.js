@@ -36,9 +36,12 @@ async function waitFor(check, { timeout = 20000, interval = 20, what = 'conditio
   }
 }
 
-/** Starts the fixture app (or `script`) and returns a handle to drive it. */
-async function startApp(t, { cwd, env = {}, args = [], script = APP, execArgv = [] } = {}) {
-  const child = spawn(process.execPath, [...execArgv, script, ...args], {
+/**
+ * Starts the fixture app (or `script`) and returns a handle to drive it. `node` is the argv that
+ * runs Node: another binary, or one under an emulator (signals to the emulator reach it).
+ */
+async function startApp(t, { cwd, env = {}, args = [], script = APP, execArgv = [], node = [process.execPath] } = {}) {
+  const child = spawn(node[0], [...node.slice(1), ...execArgv, script, ...args], {
     cwd,
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -155,4 +158,4 @@ function needsAddon(why) {
   return process.env.RHEAPDUMP_FALLBACK === '1' ? `the pure-JS fallback ${why}` : false
 }
 
-module.exports = { ROOT, tempDir, tmpfs, memoryCgroup, waitFor, startApp, snapshotFiles, runScript, needsAddon }
+module.exports = { ROOT, APP, tempDir, tmpfs, memoryCgroup, waitFor, startApp, snapshotFiles, runScript, needsAddon }
