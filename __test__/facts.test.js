@@ -102,13 +102,13 @@ test('facts: claimRequest returns a trigger that facts.triggers lists and index.
   const union = /export type SnapshotTrigger = (.*)/.exec(types)?.[1] ?? ''
   for (const trigger of facts.triggers) assert.ok(union.includes(`'${trigger}'`), `SnapshotTrigger lacks '${trigger}'`)
   for (const [, implementation] of implementations) assert.equal(implementation.claimRequest(), null)
-  // The fallback's request comes from a process.on('SIGUSR2') listener, which emit() reaches.
+  // The fallback's request comes from a process.on('SIGUSR2') listener.
   let received
   const served = new Promise((resolve) => (received = resolve))
   fallback.setMainReceiver(() => received(fallback.claimRequest()))
-  fallback.startSignalWatcher()
+  const signal = fallbackListener()
   try {
-    process.emit('SIGUSR2', 'SIGUSR2')
+    signal()
     const trigger = await served
     assert.ok(facts.triggers.includes(trigger), String(trigger))
   } finally {
@@ -119,23 +119,36 @@ test('facts: claimRequest returns a trigger that facts.triggers lists and index.
 
 test("the fallback's request moves as the addon's table says: one claim per request, signals meanwhile coalesce", () => {
   fallback.setMainReceiver(() => {})
-  fallback.startSignalWatcher()
+  const signal = fallbackListener()
   try {
     const before = fallback.signalStats().coalesced
     assert.equal(fallback.claimRequest(), null, 'idle: nothing to claim')
-    process.emit('SIGUSR2')
-    process.emit('SIGUSR2')
+    signal()
+    signal()
     assert.equal(fallback.signalStats().coalesced - before, 1, 'a pending request takes the second signal in')
     assert.equal(fallback.claimRequest(), 'signal')
     assert.equal(fallback.claimRequest(), null, 'claimed once')
-    process.emit('SIGUSR2')
+    signal()
     assert.equal(fallback.signalStats().coalesced - before, 2, 'a claimed request takes signals in too')
     fallback.requestDone()
     assert.equal(fallback.claimRequest(), null, 'done: idle again')
-    process.emit('SIGUSR2')
+    signal()
     assert.equal(fallback.claimRequest(), 'signal', 'a new signal after done is a new request')
     fallback.requestDone()
   } finally {
     fallback.stopSignalWatcher()
   }
 })
+
+/**
+ * Starts the fallback's signal watcher and returns its listener, to be called as a signal
+ * would call it. Never process.emit('SIGUSR2'): that runs every listener of this process —
+ * the test runner's own included, which on Node 26 writes a diagnostic report per call.
+ */
+function fallbackListener() {
+  const before = new Set(process.listeners('SIGUSR2'))
+  fallback.startSignalWatcher()
+  const added = process.listeners('SIGUSR2').filter((listener) => !before.has(listener))
+  assert.equal(added.length, 1, 'the fallback adds one SIGUSR2 listener')
+  return () => added[0]('SIGUSR2')
+}
