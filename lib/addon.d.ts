@@ -1,4 +1,4 @@
-// Generated from src/ by scripts/binding-types.js (napi-derive + @napi-rs/cli); do not edit.
+// Generated from crates/addon/src/ by scripts/binding-types.js (napi-derive + @napi-rs/cli); do not edit.
 // It changes with the #[napi] items: `node scripts/build.js` rewrites it, and
 // __test__/types.test.js fails while the committed copy differs from a fresh one.
 
@@ -92,7 +92,7 @@ export interface ForkEnd {
   retry: boolean
 }
 
-/** Extra memory a fork snapshot may take from the budget (crates/core's `fork_extra_memory`). */
+/** Extra memory a fork snapshot may take from the budget (crates/platform's `fork_extra_memory`). */
 export declare function forkExtraMemory(nodeMajor: number, heapUsed: number, heapTotal: number, rss: number): number
 
 /** The outcome of the child `pid`, or null while it runs. Once returned, it is forgotten. */

@@ -34,7 +34,8 @@ function hostLibc() {
 
 const HOST = { platform: process.platform, arch: process.arch, libc: hostLibc() }
 
-// Unix only: crates/core refuses to compile elsewhere, and lib/binding.js then loads the fallback.
+// The addon builds where crates/platform has a module (Linux); elsewhere cargo stops there and
+// lib/binding.js loads the fallback.
 function artifactName(platform) {
   return platform === 'darwin' ? 'librheapdump.dylib' : 'librheapdump.so'
 }
