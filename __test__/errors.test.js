@@ -12,10 +12,10 @@ const { test } = require('node:test')
 const { ROOT } = require('./helpers/proc')
 const { CODES, ERRNO_CODES, guardError, binaryError, addonsForbiddenError, noAddonError, fileError, heapdumpError } = require('../lib/errors')
 
-/** Every file the codes can come from: the JS entry and lib/, the addon, crates/core, the analysis' failures. */
+/** Every file the codes can come from: the JS entry and lib/, the addon, crates/core and crates/platform, the analysis' failures. */
 function sources() {
   const listed = (dir, ext) => fs.readdirSync(path.join(ROOT, dir), { recursive: true }).filter((f) => f.endsWith(ext)).map((f) => path.join(dir, f))
-  return ['index.js', ...listed('lib', '.js'), ...listed('src', '.rs'), ...listed('crates/core/src', '.rs'), 'crates/analysis/src/failure.rs']
+  return ['index.js', ...listed('lib', '.js'), ...listed('crates/addon/src', '.rs'), ...listed('crates/core/src', '.rs'), ...listed('crates/platform/src', '.rs'), 'crates/analysis/src/failure.rs']
     .filter((file) => file !== 'lib/errors.js')
 }
 
@@ -64,10 +64,10 @@ test('index.d.ts declares exactly the codes of the table', () => {
   assert.match(fs.readFileSync(path.join(ROOT, 'index.d.ts'), 'utf8'), /RheapdumpErrorCode =\s*\|\s*ErrnoCode/)
 })
 
-test("the errno names are the ones crates/core gives, EIO for the rest", () => {
-  const errno = fs.readFileSync(path.join(ROOT, 'crates', 'core', 'src', 'errno.rs'), 'utf8')
-  const named = [...errno.matchAll(/=> "(E[A-Z]+)"/g)].map((m) => m[1])
-  assert.deepEqual([...named].sort(), [...ERRNO_CODES].sort())
+test("the errno names are the ones crates/core (by kind) and crates/platform (by the OS's number) give, EIO for the rest", () => {
+  const named = ['crates/core/src/errno.rs', 'crates/platform/src/linux/errno.rs']
+    .flatMap((file) => [...fs.readFileSync(path.join(ROOT, file), 'utf8').matchAll(/=> "(E[A-Z]+)"/g)].map((m) => m[1]))
+  assert.deepEqual([...new Set(named)].sort(), [...ERRNO_CODES].sort())
 })
 
 test('every entry says what it means, and where it is made: files, or directories ending in /, that exist and name the code', () => {

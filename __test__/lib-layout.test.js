@@ -1,9 +1,10 @@
 'use strict'
 
 // The layout the code keeps (in-process, reading files): index.js is start-up plus exports, no
-// module in lib/ or src/ grows past ~400 lines, lib/ modules never require each other in a
-// cycle, what a process that never snapshots does not need is loaded on first use, and demo/
-// and bench/ take what they share with the tests from tools/, never from __test__/.
+// module in lib/ or the addon (crates/addon/src/) grows past ~400 lines, lib/ modules never
+// require each other in a cycle, the portable crate (crates/core) uses no OS API, what a
+// process that never snapshots does not need is loaded on first use, and demo/ and bench/ take
+// what they share with the tests from tools/, never from __test__/.
 
 const assert = require('node:assert/strict')
 const { spawnSync } = require('node:child_process')
@@ -16,10 +17,25 @@ const { ROOT } = require('./helpers/proc')
 const lines = (file) => fs.readFileSync(path.join(ROOT, file), 'utf8').split('\n').length - 1
 const listed = (dir, ext) => fs.readdirSync(path.join(ROOT, dir), { recursive: true }).filter((f) => f.endsWith(ext)).map((f) => path.join(dir, f))
 
-test('index.js is start-up plus exports; lib/ and src/ modules stay small', () => {
+test('index.js is start-up plus exports; lib/ and addon modules stay small', () => {
   assert.ok(lines('index.js') <= 100, `index.js has ${lines('index.js')} lines`)
-  for (const file of [...listed('lib', '.js'), ...listed('src', '.rs')]) {
+  const addon = listed('crates/addon/src', '.rs')
+  assert.ok(addon.includes(path.join('crates/addon/src', 'lib.rs')), 'the addon lives in crates/addon/src')
+  for (const file of [...listed('lib', '.js'), ...addon]) {
     assert.ok(lines(file) <= 400, `${file} has ${lines(file)} lines`)
+  }
+})
+
+test('the portable crate (crates/core) depends on no OS API: no libc, no std::os::unix', () => {
+  // What needs an OS belongs in crates/platform; the analysis and the CLI build for any target
+  // (wasm32-wasip1 too) only while this holds.
+  const manifest = fs.readFileSync(path.join(ROOT, 'crates/core/Cargo.toml'), 'utf8')
+  assert.doesNotMatch(manifest, /^\s*libc\s*=/m, 'crates/core/Cargo.toml depends on libc')
+  const sources = listed('crates/core/src', '.rs')
+  assert.ok(sources.length > 0)
+  for (const file of sources) {
+    const text = fs.readFileSync(path.join(ROOT, file), 'utf8')
+    assert.doesNotMatch(text, /std::os::unix|\blibc::|\bcompile_error!/, `${file} uses an OS API`)
   }
 })
 

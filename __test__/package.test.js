@@ -19,7 +19,7 @@ test('the packed tarball installs into a fresh app, where require and import wor
   const names = files.map((f) => f.path)
   assert.ok(names.includes('rheapdump.linux-x64-gnu.node'), 'carries the prebuilt binary')
   assert.ok(names.includes('bin/rheapdump') && names.includes('bin/rheapdump-cli'), 'carries the command line and its program')
-  assert.ok(names.includes('src/signal.rs') && names.includes('crates/cli/src/main.rs') && names.includes('Cargo.lock'), 'carries the sources for a build')
+  assert.ok(names.includes('crates/addon/src/signal.rs') && names.includes('crates/platform/src/linux/snapshot_file.rs') && names.includes('crates/cli/src/main.rs') && names.includes('Cargo.lock'), 'carries the sources for a build')
   const unshipped = ['__test__/', 'tools/', 'bench/', 'demo/', 'target/']
   assert.deepEqual(names.filter((n) => unshipped.some((dir) => n.startsWith(dir)) || n.endsWith('.heapsnapshot')), [])
 

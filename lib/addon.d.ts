@@ -1,4 +1,4 @@
-// Generated from src/ by scripts/binding-types.js (napi-derive + @napi-rs/cli); do not edit.
+// Generated from crates/addon/src/ by scripts/binding-types.js (napi-derive + @napi-rs/cli); do not edit.
 // It changes with the #[napi] items: `node scripts/build.js` rewrites it, and
 // __test__/types.test.js fails while the committed copy differs from a fresh one.
 

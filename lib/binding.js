@@ -6,7 +6,7 @@
 // When none loads (or RHEAPDUMP_FALLBACK=1), the pure-JS fallback stands in (lib/fallback.js),
 // with `reason` saying why.
 
-// The addon's functions are typed by lib/addon.d.ts, generated from src/ (scripts/binding-types.js);
+// The addon's functions are typed by lib/addon.d.ts, generated from crates/addon/src/ (scripts/binding-types.js);
 // the fallback must give the same ones, less the analyses (lib/analysis.js answers those itself).
 
 /** @typedef {typeof import('./addon')} Addon */

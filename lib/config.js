@@ -228,7 +228,7 @@ const SETTINGS = [
  * @type {{ name: string, what: string, default: string, readBy: string }[]}
  */
 const OTHER_VARIABLES = [
-  { name: 'RHEAPDUMP_LOCK_DIR', what: 'where the processes that take turns meet (see [Guard](docs/guard.md))', default: '`/dev/shm`, else `/tmp`', readBy: 'crates/core/src/turn.rs' },
+  { name: 'RHEAPDUMP_LOCK_DIR', what: 'where the processes that take turns meet (see [Guard](docs/guard.md))', default: '`/dev/shm`, else `/tmp`', readBy: 'crates/platform/src/linux/turn.rs' },
   { name: 'RHEAPDUMP_FALLBACK', what: 'run the pure-JS fallback even where the addon loads (see [Platforms](docs/platforms.md))', default: 'off (`1`: on)', readBy: 'lib/binding.js' },
 ]
 

@@ -9,7 +9,7 @@
 // the table, that union and the codes written in the sources (JS and Rust) agree: a new code
 // goes into all three.
 
-/** Errno names (crates/core/src/errno.rs), as Node reports them for file operations. */
+/** Errno names (crates/core/src/errno.rs, crates/platform/src/linux/errno.rs), as Node reports them for file operations. */
 const ERRNO_CODES = [
   'ENOENT', 'EACCES', 'EPERM', 'EEXIST', 'ENOTDIR', 'EISDIR', 'ENOSPC', 'EDQUOT', 'EROFS',
   'ENAMETOOLONG', 'ELOOP', 'EMFILE', 'ENFILE', 'EFBIG', 'EXDEV', 'EINVAL', 'EBUSY', 'ENXIO',
@@ -21,9 +21,9 @@ const CODES = {
   ERR_INVALID_ARG_TYPE: { at: 'lib/errors.js', meaning: 'an option or argument has the wrong type' },
   ERR_INVALID_ARG_VALUE: { at: 'lib/options.js', meaning: 'an option is unknown, or a value is of the right type but not allowed (a NUL byte, dir and filename both)' },
   ERR_OUT_OF_RANGE: { at: 'lib/options.js', meaning: 'a number is outside its range or not a whole number' },
-  ERR_INVALID_STATE: { at: 'lib/settings.js, src/snapshot_file.rs', meaning: 'near-heap-limit snapshots armed off the main thread, or a snapshot file committed twice' },
-  // Files (crates/core/src/snapshot_file.rs, lib/options.js, lib/writer.js)
-  ERRNO: { at: 'crates/core/src/errno.rs, lib/options.js', meaning: `the OS refused a file operation: ${ERRNO_CODES.join(', ')} (EIO when the errno has no name here)` },
+  ERR_INVALID_STATE: { at: 'lib/settings.js, crates/addon/src/snapshot_file.rs', meaning: 'near-heap-limit snapshots armed off the main thread, or a snapshot file committed twice' },
+  // Files (crates/platform/src/linux/snapshot_file.rs, lib/options.js, lib/writer.js)
+  ERRNO: { at: 'crates/core/src/errno.rs, crates/platform/src/linux/errno.rs, lib/options.js', meaning: `the OS refused a file operation: ${ERRNO_CODES.join(', ')} (EIO when the errno has no name here)` },
   ERR_ACCESS_DENIED: { at: 'lib/writer.js', meaning: "Node's permission model (--permission) does not allow writing to the target" },
   // The guard (lib/guard.js)
   ERR_RHEAPDUMP_INSUFFICIENT_MEMORY: { at: 'lib/guard.js', meaning: 'the snapshot would likely need more memory than is available; { force: true } takes it anyway' },
@@ -37,29 +37,29 @@ const CODES = {
   ERR_RHEAPDUMP_BINARY: { at: 'lib/errors.js', meaning: 'no native binary for this platform could be loaded (the pure-JS fallback stands in)' },
   ERR_DLOPEN_DISABLED: { at: 'lib/binding.js', meaning: "Node's permission model forbids native addons (--allow-addons)" },
   ERR_RHEAPDUMP_NO_ADDON: { at: 'lib/fallback.js', meaning: 'the feature needs the native addon, which did not load' },
-  // The addon's own failures (src/)
-  ERR_RHEAPDUMP_PROC: { at: 'src/memory.rs', meaning: "the process's memory could not be read from /proc/self" },
-  ERR_RHEAPDUMP_PRUNE: { at: 'src/snapshot_file.rs', meaning: 'old snapshots could not be listed or removed (keep)' },
-  ERR_RHEAPDUMP_RUNTIME: { at: 'src/signal.rs, src/heap_limit.rs', meaning: 'the host does not export a libuv or V8 symbol the feature needs (not Node.js)' },
-  ERR_RHEAPDUMP_SIGNAL_THREAD: { at: 'src/signal.rs', meaning: 'the thread that watches SIGUSR2 could not be started' },
-  ERR_RHEAPDUMP_NODE_API: { at: 'src/error.rs', meaning: 'a Node-API call failed' },
+  // The addon's own failures (crates/addon/src/)
+  ERR_RHEAPDUMP_PROC: { at: 'crates/addon/src/memory.rs', meaning: "the process's memory could not be read from /proc/self" },
+  ERR_RHEAPDUMP_PRUNE: { at: 'crates/addon/src/snapshot_file.rs', meaning: 'old snapshots could not be listed or removed (keep)' },
+  ERR_RHEAPDUMP_RUNTIME: { at: 'crates/addon/src/signal.rs, crates/addon/src/heap_limit.rs', meaning: 'the host does not export a libuv or V8 symbol the feature needs (not Node.js)' },
+  ERR_RHEAPDUMP_SIGNAL_THREAD: { at: 'crates/addon/src/signal.rs', meaning: 'the thread that watches SIGUSR2 could not be started' },
+  ERR_RHEAPDUMP_NODE_API: { at: 'crates/addon/src/error.rs', meaning: 'a Node-API call failed' },
   // Fork snapshots (experimental; docs/fork.md)
-  ERR_RHEAPDUMP_FORK_UNAVAILABLE: { at: 'src/fork/, lib/fork.js', meaning: 'fork snapshots need x86-64 glibc Linux, the addon and the main thread' },
-  ERR_RHEAPDUMP_FORK_CRASHED: { at: 'crates/core/src/fork.rs', meaning: 'the child died of a signal such as SIGSEGV (retried up to 3 times)' },
-  ERR_RHEAPDUMP_FORK_STALLED: { at: 'crates/core/src/fork.rs', meaning: 'the child used no CPU for 5 s and was killed (retried up to 3 times)' },
-  ERR_RHEAPDUMP_FORK_TIMEOUT: { at: 'crates/core/src/fork.rs', meaning: "the child's alarm went off before it finished" },
-  ERR_RHEAPDUMP_FORK_KILLED: { at: 'crates/core/src/fork.rs', meaning: 'the child was killed from outside (SIGKILL: the OOM killer)' },
-  ERR_RHEAPDUMP_FORK_WRITE: { at: 'crates/core/src/fork.rs', meaning: "V8's writer failed in the child, or the child could not mark the file" },
-  ERR_RHEAPDUMP_FORK_SETUP: { at: 'src/fork/, crates/core/src/fork.rs', meaning: 'the child could not patch its locks or silence its descriptors' },
-  ERR_RHEAPDUMP_FORK_LOST: { at: 'src/fork/', meaning: 'something else in the process reaped the child (a waitpid(-1))' },
-  ERR_RHEAPDUMP_FORK_FAILED: { at: 'src/fork/, crates/core/src/fork.rs', meaning: 'the child exited with an unexpected code, or its waiting thread could not start' },
-  // Snapshot analysis (crates/analysis/src/failure.rs, through src/analysis.rs)
+  ERR_RHEAPDUMP_FORK_UNAVAILABLE: { at: 'crates/addon/src/fork/, lib/fork.js', meaning: 'fork snapshots need x86-64 glibc Linux, the addon and the main thread' },
+  ERR_RHEAPDUMP_FORK_CRASHED: { at: 'crates/platform/src/linux/fork.rs', meaning: 'the child died of a signal such as SIGSEGV (retried up to 3 times)' },
+  ERR_RHEAPDUMP_FORK_STALLED: { at: 'crates/platform/src/linux/fork.rs', meaning: 'the child used no CPU for 5 s and was killed (retried up to 3 times)' },
+  ERR_RHEAPDUMP_FORK_TIMEOUT: { at: 'crates/platform/src/linux/fork.rs', meaning: "the child's alarm went off before it finished" },
+  ERR_RHEAPDUMP_FORK_KILLED: { at: 'crates/platform/src/linux/fork.rs', meaning: 'the child was killed from outside (SIGKILL: the OOM killer)' },
+  ERR_RHEAPDUMP_FORK_WRITE: { at: 'crates/platform/src/linux/fork.rs', meaning: "V8's writer failed in the child, or the child could not mark the file" },
+  ERR_RHEAPDUMP_FORK_SETUP: { at: 'crates/addon/src/fork/, crates/platform/src/linux/fork.rs', meaning: 'the child could not patch its locks or silence its descriptors' },
+  ERR_RHEAPDUMP_FORK_LOST: { at: 'crates/addon/src/fork/', meaning: 'something else in the process reaped the child (a waitpid(-1))' },
+  ERR_RHEAPDUMP_FORK_FAILED: { at: 'crates/addon/src/fork/, crates/platform/src/linux/fork.rs', meaning: 'the child exited with an unexpected code, or its waiting thread could not start' },
+  // Snapshot analysis (crates/analysis/src/failure.rs, through crates/addon/src/analysis.rs)
   ERR_SNAPSHOT_SYNTAX: { at: 'crates/analysis/src/failure.rs', meaning: 'the file is not a heap snapshot' },
   ERR_SNAPSHOT_UNSOUND: { at: 'crates/analysis/src/failure.rs', meaning: 'the snapshot parses but its graph is inconsistent' },
   ERR_NODE_NOT_FOUND: { at: 'crates/analysis/src/failure.rs', meaning: 'no node with that id in the snapshot' },
   ERR_SNAPSHOT_NOT_A_FILE: { at: 'crates/analysis/src/failure.rs', meaning: 'the path is a pipe, FIFO or device, not a regular file' },
   ERR_SNAPSHOT_NOT_COMPARABLE: { at: 'crates/analysis/src/fork.rs, crates/analysis/src/failure.rs', meaning: 'diff or leaks was given a fork snapshot, whose ids match no other snapshot' },
-  ERR_RHEAPDUMP_ANALYSIS_INTERNAL: { at: 'src/analysis.rs', meaning: 'a bug in rheapdump: the analysis panicked or its report could not be serialized' },
+  ERR_RHEAPDUMP_ANALYSIS_INTERNAL: { at: 'crates/addon/src/analysis.rs', meaning: 'a bug in rheapdump: the analysis panicked or its report could not be serialized' },
 }
 
 /**

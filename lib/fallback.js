@@ -163,7 +163,7 @@ function readText(file) {
 
 /**
  * The memory limits of every cgroup level above this process that sets one, as
- * crates/core/src/resources.rs reads them: v2 `memory.max`/`memory.current` (at `root`, or
+ * crates/platform/src/linux/resources.rs reads them: v2 `memory.max`/`memory.current` (at `root`, or
  * `root/unified` on hybrid systems), v1 `memory.limit_in_bytes`/`memory.usage_in_bytes`;
  * reclaimable page cache (`inactive_file`) is not counted as used.
  * @param {string} procCgroup the text of /proc/self/cgroup

@@ -3,7 +3,7 @@
 
 // Fork snapshots (experimental, opt-in): the snapshot is written by a fork()ed child, so the
 // service pauses for the fork, milliseconds, instead of for the whole snapshot. The recipe and
-// why it is safe are in src/fork/; what users should know is in docs/fork.md. Nothing here
+// why it is safe are in crates/addon/src/fork/; what users should know is in docs/fork.md. Nothing here
 // runs unless `fork` is asked for (snapshot({ fork }), configure({ fork }), RHEAPDUMP_FORK).
 //
 // The parent: forks on the main thread (inside the V8 interrupt of a signal when the loop is

@@ -47,7 +47,7 @@ function judge(budget, { dir, rss, memoryLimit }) {
  */
 function checkBudget(dir, rss, trigger, memoryLimit, forkHeap = null) {
   const budget = native.snapshotBudget(NODE_MAJOR, v8().getHeapStatistics().used_heap_size, dir)
-  // A fork snapshot's child and the parent's copy-on-write pages (crates/core/src/fork.rs).
+  // A fork snapshot's child and the parent's copy-on-write pages (crates/platform/src/linux/fork.rs).
   // Only with the addon: without it a fork snapshot is refused before the guard (lib/fork.js).
   if (forkHeap) budget.extraMemory = /** @type {import('./binding').Addon} */ (native).forkExtraMemory(NODE_MAJOR, forkHeap.used_heap_size, forkHeap.total_heap_size, rss)
   const refusal = judge(budget, { dir, rss, memoryLimit })
@@ -62,7 +62,7 @@ let uncoordinatedWarned = false
 /**
  * Processes that share a memory budget (a cluster in one cgroup, all signalled at once) take
  * their snapshots one at a time, each checking the budget when its turn comes; a process that
- * waits longer than `timeoutMs` is refused (crates/core/src/turn.rs). Returns the turn to
+ * waits longer than `timeoutMs` is refused (crates/platform/src/linux/turn.rs). Returns the turn to
  * release, or null where no lock can be had (the snapshot goes ahead uncoordinated).
  * @param {string} dir
  * @param {string} trigger

@@ -2,7 +2,7 @@
 'use strict'
 
 // The signal-request side of the hand-off: the main thread's receiver of the snapshot requests
-// that the addon's signal thread and near-heap-limit callback make (src/handoff.rs), and the
+// that the addon's signal thread and near-heap-limit callback make (crates/addon/src/handoff.rs), and the
 // switches of the copy that owns the signal.
 
 const { binding: native } = require('./binding')

@@ -4,10 +4,10 @@
 // The one writer of every file rheapdump makes — in-process snapshots, fork snapshots and heap
 // profiles. It owns where a file goes, whether Node's permission model lets this process write
 // there, the file itself (an anonymous or hidden 0600 file, written, made durable and only then
-// named: crates/core/src/snapshot_file.rs, or lib/fallback.js without the addon), pruning to
+// named: crates/platform/src/linux/snapshot_file.rs, or lib/fallback.js without the addon), pruning to
 // `keep`, and how the outcome of a file nobody awaits is told (one stderr line, one event).
 // Callers only say what to write. A fork snapshot's file is opened and named by the addon
-// around the fork (src/fork/), so lib/fork.js takes the place, permission, pruning and
+// around the fork (crates/addon/src/fork/), so lib/fork.js takes the place, permission, pruning and
 // reporting from here and nothing else.
 
 const path = require('node:path')

@@ -16,7 +16,7 @@ const path = require('node:path')
 const root = path.join(__dirname, '..')
 const OUTPUT = path.join(root, 'lib', 'addon.d.ts')
 
-const HEADER = `// Generated from src/ by scripts/binding-types.js (napi-derive + @napi-rs/cli); do not edit.
+const HEADER = `// Generated from crates/addon/src/ by scripts/binding-types.js (napi-derive + @napi-rs/cli); do not edit.
 // It changes with the #[napi] items: \`node scripts/build.js\` rewrites it, and
 // __test__/types.test.js fails while the committed copy differs from a fresh one.
 `

@@ -19,7 +19,8 @@ function libc() {
   return report && report.header && report.header.glibcVersionRuntime ? '-gnu' : '-musl'
 }
 
-// Unix only: crates/core refuses to compile elsewhere, and lib/binding.js then loads the fallback.
+// The addon builds where crates/platform has a module (Linux); elsewhere cargo stops there and
+// lib/binding.js loads the fallback.
 function artifactName() {
   return process.platform === 'darwin' ? 'librheapdump.dylib' : 'librheapdump.so'
 }

@@ -24,6 +24,7 @@ pub mod failure;
 pub mod fork;
 pub mod graph;
 pub mod heap;
+mod input;
 pub mod origin;
 pub mod parse;
 pub mod profile;

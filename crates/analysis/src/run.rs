@@ -1,14 +1,14 @@
 //! Whole analyses from file names to reports, with progress: what the CLI and the addon call.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 pub use crate::failure::Failure;
 use crate::fork::refuse_fork_snapshots;
 use crate::graph::{self, Graph};
 use crate::heap::{infer_interfaces, prepare_classes, Heap, Interfaces, Keep, Rules, Stage};
+use crate::input;
 use crate::origin::{self, common_share, Origin};
 use crate::report::{self, Diff, Leaks, Paths, Summary};
 use crate::validate::{self, Soundness, Validity};
@@ -165,34 +165,21 @@ fn open<'a>(path: &Path, progress: &'a mut dyn Progress) -> Result<(impl Read + 
 }
 
 /// Opens `path` if it is a regular file. The reader bounds what it allocates by the file's size
-/// (the header is untrusted), which a pipe does not have; and a plain open of a FIFO waits for a
-/// writer for ever. O_NONBLOCK makes this open return at once whatever the file is (it changes
-/// nothing for reading a regular file).
+/// (the header is untrusted), which a pipe does not have.
 fn open_regular(path: &Path) -> Result<(File, u64), Failure> {
   let failed = |err: io::Error| Failure::file(path, err.into());
-  let file = OpenOptions::new()
-    .read(true)
-    .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
-    .open(path)
-    .map_err(failed)?;
+  let file = input::open_for_reading(path).map_err(failed)?;
   let meta = file.metadata().map_err(failed)?;
   let kind = meta.file_type();
-  let not_a_file = |kind| {
-    Err(Failure::NotAFile {
-      path: path.to_path_buf(),
-      kind,
-    })
-  };
   if kind.is_file() {
     Ok((file, meta.len()))
   } else if kind.is_dir() {
-    Err(failed(io::Error::from_raw_os_error(libc::EISDIR)))
-  } else if kind.is_fifo() {
-    not_a_file("a pipe or FIFO")
-  } else if kind.is_char_device() || kind.is_block_device() {
-    not_a_file("a device")
+    Err(failed(io::ErrorKind::IsADirectory.into()))
   } else {
-    not_a_file("a socket")
+    Err(Failure::NotAFile {
+      path: path.to_path_buf(),
+      kind: input::kind_name(kind),
+    })
   }
 }
 

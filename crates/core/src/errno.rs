@@ -1,29 +1,26 @@
-//! Errno names as Node reports them in `error.code`.
+//! Errno names as Node reports them in `error.code`, from the error's kind, so that every target
+//! (Linux, macOS, Windows, WASI, whose raw error numbers all differ) names an error alike. The
+//! few names no `io::ErrorKind` tells apart (`EPERM`, `ENXIO`, …) are added by rheapdump-platform
+//! from the raw numbers of its OS.
 
-use std::io;
+use std::io::{self, ErrorKind};
 
-/// The symbolic name of the error's errno (`ENOSPC`), or `EIO` when it has none.
+/// The symbolic name of the error (`ENOSPC`), or `EIO` when its kind has none.
 pub fn code_of(err: &io::Error) -> &'static str {
-  match err.raw_os_error() {
-    Some(libc::ENOENT) => "ENOENT",
-    Some(libc::EACCES) => "EACCES",
-    Some(libc::EPERM) => "EPERM",
-    Some(libc::EEXIST) => "EEXIST",
-    Some(libc::ENOTDIR) => "ENOTDIR",
-    Some(libc::EISDIR) => "EISDIR",
-    Some(libc::ENOSPC) => "ENOSPC",
-    Some(libc::EDQUOT) => "EDQUOT",
-    Some(libc::EROFS) => "EROFS",
-    Some(libc::ENAMETOOLONG) => "ENAMETOOLONG",
-    Some(libc::ELOOP) => "ELOOP",
-    Some(libc::EMFILE) => "EMFILE",
-    Some(libc::ENFILE) => "ENFILE",
-    Some(libc::EFBIG) => "EFBIG",
-    Some(libc::EXDEV) => "EXDEV",
-    Some(libc::EINVAL) => "EINVAL",
-    Some(libc::EBUSY) => "EBUSY",
-    Some(libc::ENXIO) => "ENXIO",
-    Some(libc::EOPNOTSUPP) => "EOPNOTSUPP",
+  match err.kind() {
+    ErrorKind::NotFound => "ENOENT",
+    ErrorKind::PermissionDenied => "EACCES",
+    ErrorKind::AlreadyExists => "EEXIST",
+    ErrorKind::NotADirectory => "ENOTDIR",
+    ErrorKind::IsADirectory => "EISDIR",
+    ErrorKind::StorageFull => "ENOSPC",
+    ErrorKind::QuotaExceeded => "EDQUOT",
+    ErrorKind::ReadOnlyFilesystem => "EROFS",
+    ErrorKind::InvalidFilename => "ENAMETOOLONG",
+    ErrorKind::FileTooLarge => "EFBIG",
+    ErrorKind::CrossesDevices => "EXDEV",
+    ErrorKind::InvalidInput => "EINVAL",
+    ErrorKind::ResourceBusy => "EBUSY",
     _ => "EIO",
   }
 }
@@ -42,9 +39,15 @@ mod tests {
   use super::*;
 
   #[test]
-  fn names_and_describes_os_errors() {
-    let err = io::Error::from_raw_os_error(libc::ENOSPC);
-    assert_eq!(code_of(&err), "ENOSPC");
+  fn an_error_is_named_by_its_kind() {
+    assert_eq!(code_of(&ErrorKind::NotFound.into()), "ENOENT");
+    assert_eq!(code_of(&ErrorKind::StorageFull.into()), "ENOSPC");
+    assert_eq!(code_of(&ErrorKind::InvalidData.into()), "EIO");
+  }
+
+  #[test]
+  fn the_description_loses_rusts_os_error_suffix() {
+    let err = io::Error::new(ErrorKind::Other, "no space left on device");
     assert_eq!(describe(&err), "no space left on device");
   }
 }

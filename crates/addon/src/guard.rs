@@ -1,6 +1,6 @@
 use napi_derive::napi;
 use rheapdump_core::estimate::snapshot_cost;
-use rheapdump_core::resources::{disk_free, memory_budget};
+use rheapdump_platform::resources::{disk_free, memory_budget};
 
 /// What a snapshot would need, and what there is.
 #[napi(object)]

@@ -3,7 +3,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use rheapdump_core::naming::{is_default_file_name, FileKind};
-use rheapdump_core::snapshot_file::{PendingSnapshot, Target};
+use rheapdump_platform::snapshot_file::{PendingSnapshot, Target};
 
 fn entries(dir: &Path) -> Vec<String> {
   let mut names: Vec<_> = fs::read_dir(dir)

@@ -15,7 +15,7 @@ pub struct ProcessMemory {
 /// Reads `/proc/self/stat` and `/proc/self/status`.
 #[napi]
 pub fn process_memory() -> Result<ProcessMemory, Code> {
-  let memory = rheapdump_core::procfs::process_memory().map_err(|err| {
+  let memory = rheapdump_platform::procfs::process_memory().map_err(|err| {
     coded(
       "ERR_RHEAPDUMP_PROC",
       format!("cannot read /proc/self: {err}"),
@@ -31,5 +31,5 @@ pub fn process_memory() -> Result<ProcessMemory, Code> {
 /// Returns freed malloc memory to the OS (glibc `malloc_trim(0)`); false where unsupported.
 #[napi]
 pub fn release_free_memory() -> bool {
-  rheapdump_core::trim::release_free_memory()
+  rheapdump_platform::trim::release_free_memory()
 }

@@ -22,7 +22,7 @@ pub struct MemoryBudget {
 /// The memory this process may still use, from /proc and /sys/fs/cgroup.
 pub fn memory_budget() -> io::Result<MemoryBudget> {
   let meminfo = std::fs::read_to_string("/proc/meminfo")?;
-  let machine = crate::procfs::parse_status_kib(&meminfo, "MemAvailable:")
+  let machine = super::procfs::parse_status_kib(&meminfo, "MemAvailable:")
     .map(|kib| kib * 1024)
     .ok_or_else(|| {
       io::Error::new(

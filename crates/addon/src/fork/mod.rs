@@ -95,7 +95,7 @@ pub fn fork_unavailable() -> Option<String> {
 /// Extra memory a fork snapshot may take from the budget (crates/core's `fork_extra_memory`).
 #[napi]
 pub fn fork_extra_memory(node_major: u32, heap_used: f64, heap_total: f64, rss: f64) -> f64 {
-  rheapdump_core::fork::fork_extra_memory(
+  rheapdump_platform::fork::fork_extra_memory(
     node_major,
     heap_used as u64,
     heap_total as u64,

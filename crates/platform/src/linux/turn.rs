@@ -18,7 +18,7 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::resources::cgroup_limits;
+use super::resources::cgroup_limits;
 
 /// What the processes sharing one memory budget have in common: the cgroup directory whose
 /// limit is lowest, or `host`.

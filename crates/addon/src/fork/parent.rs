@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use rheapdump_core::fork::{
+use rheapdump_core::naming::FileKind;
+use rheapdump_platform::fork::{
   busy_threads, child_alarm_secs, dontfork_ranges, stat_cpu_ticks, stat_state, ChildEnd, ThreadInfo,
 };
-use rheapdump_core::naming::FileKind;
-use rheapdump_core::snapshot_file::{PendingSnapshot, Target};
+use rheapdump_platform::snapshot_file::{PendingSnapshot, Target};
 
 pub(super) use super::child::child_finish;
 use super::child::{child_setup, patches};
@@ -125,12 +125,12 @@ pub fn start(
   }
   let pause_ms = started.elapsed().as_secs_f64() * 1000.0;
   if pid < 0 {
-    let code = rheapdump_core::errno::code_of(&fork_error);
+    let code = rheapdump_platform::errno::code_of(&fork_error);
     return Either::B(failure(
       code,
       "fork",
       &shown,
-      rheapdump_core::errno::describe(&fork_error),
+      rheapdump_platform::errno::describe(&fork_error),
     ));
   }
   let pid = pid as u32;

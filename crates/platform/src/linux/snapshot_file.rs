@@ -34,8 +34,8 @@ use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 
-use crate::errno;
-use crate::naming::{default_file_name, FileKind};
+use super::errno;
+use rheapdump_core::naming::{default_file_name, FileKind};
 
 /// Where a snapshot goes.
 #[derive(Debug, Clone, PartialEq, Eq)]

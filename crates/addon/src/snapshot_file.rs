@@ -6,7 +6,7 @@ use napi_derive::napi;
 
 use crate::error::{coded, Code};
 use rheapdump_core::naming::FileKind;
-use rheapdump_core::snapshot_file::{FileError, PendingSnapshot, Target};
+use rheapdump_platform::snapshot_file::{FileError, PendingSnapshot, Target};
 
 /// A failed file operation; `index.js` turns it into an Error.
 #[napi(object)]

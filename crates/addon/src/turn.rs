@@ -1,6 +1,8 @@
 use napi::bindgen_prelude::Either;
 use napi_derive::napi;
-use rheapdump_core::turn::{lock_dir, lock_path, own_budget_key, wait_for_turn, Turn, TurnError};
+use rheapdump_platform::turn::{
+  lock_dir, lock_path, own_budget_key, wait_for_turn, Turn, TurnError,
+};
 
 /// The right to take a snapshot among the processes sharing this memory budget.
 #[napi]

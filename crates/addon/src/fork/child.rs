@@ -6,7 +6,8 @@ use std::ffi::c_void;
 use std::fs::OpenOptions;
 use std::sync::OnceLock;
 
-use rheapdump_core::fork::{exit, insert_fork_marker};
+use rheapdump_core::fork::exit;
+use rheapdump_platform::fork::insert_fork_marker;
 
 /// `xor eax, eax; ret`: returns 0, success for pthread_* and void for Abseil's.
 const RETURN_ZERO: &[u8] = &[0x31, 0xc0, 0xc3];

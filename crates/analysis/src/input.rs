@@ -1,0 +1,12 @@
+//! Opening a file to analyse without ever blocking: what differs between operating systems sits
+//! here, one module per family, and `run` calls only `open_for_reading` and `kind_name`.
+
+#[cfg(unix)]
+mod unix;
+#[cfg(unix)]
+pub use unix::*;
+
+#[cfg(not(unix))]
+mod other;
+#[cfg(not(unix))]
+pub use other::*;

@@ -1,0 +1,13 @@
+use std::fs::{File, FileType};
+use std::io;
+use std::path::Path;
+
+/// Opens `path` for reading. WASI and Windows have no FIFO that an open would wait on.
+pub fn open_for_reading(path: &Path) -> io::Result<File> {
+  File::open(path)
+}
+
+/// What a file that is neither a regular file nor a directory is, in words.
+pub fn kind_name(_kind: FileType) -> &'static str {
+  "a device or special file"
+}

@@ -1,0 +1,10 @@
+//! Linux: `O_TMPFILE` and `/proc/self/fd` for snapshot files, `/proc` and cgroup v1/v2 files for
+//! the budget, `flock` for the turn, glibc's `malloc_trim`, `fork` with `MADV_DOFORK`.
+
+pub mod errno;
+pub mod fork;
+pub mod procfs;
+pub mod resources;
+pub mod snapshot_file;
+pub mod trim;
+pub mod turn;
