@@ -91,4 +91,63 @@ function run(args, { stdout = 1, stderr = 2, module = program(), cwd = process.c
   }
 }
 
-module.exports = { PROGRAM, program, run }
+/** @type {Promise<WebAssembly.Module> | undefined} */
+let compiling
+
+/**
+ * Runs the program on a worker thread, its module compiled once per process.
+ * @param {string[]} args
+ * @returns {Promise<{ status: number, stdout: string, stderr: string }>}
+ */
+async function runInWorker(args) {
+  compiling ??= fs.promises.readFile(PROGRAM).then((bytes) => WebAssembly.compile(bytes))
+  const module = await compiling
+  const { Worker } = require('node:worker_threads')
+  const worker = new Worker(path.join(__dirname, 'wasi-worker.js'), { workerData: { program: module, args, cwd: process.cwd() } })
+  return new Promise((resolve, reject) => {
+    worker.once('message', resolve)
+    worker.once('error', reject)
+    worker.once('exit', (code) => reject(new Error(`rheapdump: the analysis worker exited with code ${code} before answering`)))
+  })
+}
+
+/**
+ * One analysis as the addon's functions answer it: the report's JSON, or the failure. `files`
+ * are the files the command names, by which its error line (`rheapdump: FILE: CODE: text`) is
+ * recognised.
+ * @param {string[]} options
+ * @param {string[]} files
+ * @returns {Promise<string | import('./addon').AnalysisFailure>}
+ */
+async function analyse(options, files, positional = files) {
+  // `--` first: a file name that begins with '-' is still a file name.
+  const { status, stdout, stderr } = await runInWorker([...options, '--json', '--', ...positional])
+  if (status === 0) return stdout
+  if (options[0] === 'validate' && stdout) {
+    const { file, code, error } = JSON.parse(stdout)
+    return { code, path: file, description: error }
+  }
+  for (const file of files) {
+    const line = stderr.split('\n').find((l) => l.startsWith(`rheapdump: ${file}: `))
+    const failure = line && /^([A-Z0-9_]+): (.*)$/.exec(line.slice(`rheapdump: ${file}: `.length))
+    if (failure) return { code: failure[1], path: file, description: failure[2] }
+  }
+  return { code: 'ERR_RHEAPDUMP_ANALYSIS_INTERNAL', path: files[0], description: stderr.trim() || `the portable program exited with status ${status}` }
+}
+
+/**
+ * The addon's analysis functions (lib/addon.d.ts), answered by the portable program: what
+ * lib/analysis.js runs when the addon did not load. Progress bars are not drawn.
+ */
+const analyses = {
+  analyzeSummary: (/** @type {string} */ file, /** @type {number} */ top) => analyse(['summary', '--top', String(top)], [file]),
+  analyzeDiff: (/** @type {string} */ before, /** @type {string} */ after, /** @type {number} */ top) =>
+    analyse(['diff', '--top', String(top)], [before, after]),
+  analyzeLeaks: (/** @type {string} */ baseline, /** @type {string} */ target, /** @type {string} */ final, /** @type {number} */ top) =>
+    analyse(['leaks', '--top', String(top)], [baseline, target, final]),
+  analyzePath: (/** @type {string} */ file, /** @type {number} */ id, /** @type {number} */ max) =>
+    analyse(['path', '--max', String(max)], [file], [file, String(id)]),
+  validateSnapshot: (/** @type {string} */ file) => analyse(['validate'], [file]),
+}
+
+module.exports = { PROGRAM, program, run, analyses }

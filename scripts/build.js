@@ -2,7 +2,9 @@
 
 // Builds the addon and the command-line program with cargo and puts them where they are looked
 // for: rheapdump.<platform>-<arch>[-<libc>].node in the package root (lib/binding.js), and
-// bin/rheapdump-cli (bin/rheapdump); in a checkout, lib/addon.d.ts too (scripts/binding-types.js).
+// bin/rheapdump-cli (bin/rheapdump); the portable command-line program, bin/rheapdump-cli.wasm
+// (lib/wasi.js), in a checkout and wherever it is missing; in a checkout, lib/addon.d.ts too
+// (scripts/binding-types.js).
 // Usage: node scripts/build.js [--debug]
 
 const { spawnSync } = require('node:child_process')
@@ -27,6 +29,9 @@ function artifactName() {
 
 /** The command-line program (crates/cli), which bin/rheapdump runs. */
 const CLI = path.join(root, 'bin', 'rheapdump-cli')
+/** The portable command-line program, shipped prebuilt: the package's fallback on every platform. */
+const PORTABLE = path.join(root, 'bin', 'rheapdump-cli.wasm')
+const WASI_TARGET = 'wasm32-wasip1'
 
 function build({ release = true } = {}) {
   const cargo = process.env.CARGO || 'cargo'
@@ -55,8 +60,27 @@ function build({ release = true } = {}) {
     const generated = spawnSync(process.execPath, [path.join(__dirname, 'binding-types.js')], { stdio: 'inherit' })
     if (generated.status !== 0) throw new Error(`rheapdump: writing ${path.relative(root, bindingTypes.OUTPUT)} failed`)
   }
-  console.error(`rheapdump: built ${path.basename(addon)} and bin/${path.basename(program)} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  const products = [path.basename(addon), `bin/${path.basename(program)}`]
+  // The portable program is built for the package (a checkout) or when it is missing; an
+  // installed package that builds its native code keeps the .wasm it shipped with.
+  // (A checkout is where the devDependencies that generate the types are.)
+  if (types || !fs.existsSync(PORTABLE)) products.push(buildPortable({ cargo, release, required: types }))
+  console.error(`rheapdump: built ${products.filter(Boolean).join(', ')} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   return addon
+}
+
+/** Builds bin/rheapdump-cli.wasm; without the wasm32-wasip1 target, fails only if `required`. */
+function buildPortable({ cargo, release, required }) {
+  const args = ['build', '--package', 'rheapdump-cli', '--target', WASI_TARGET, ...(release ? ['--release'] : [])]
+  const result = spawnSync(cargo, args, { cwd: root, stdio: 'inherit' })
+  if (result.status !== 0) {
+    const message = `rheapdump: cargo ${args.join(' ')} failed (exit ${result.status}); \`rustup target add ${WASI_TARGET}\` adds the target`
+    if (required) throw new Error(message)
+    console.error(`${message}; the command line runs the native program only`)
+    return null
+  }
+  const targetDir = process.env.CARGO_TARGET_DIR || path.join(root, 'target')
+  return `bin/${path.basename(place(path.join(targetDir, WASI_TARGET, release ? 'release' : 'debug', 'rheapdump.wasm'), PORTABLE))}`
 }
 
 // Copy, then rename: a running process that has the old binary mapped keeps its copy intact.
@@ -67,7 +91,7 @@ function place(built, dest) {
   return dest
 }
 
-module.exports = { build, CLI }
+module.exports = { build, CLI, PORTABLE }
 
 if (require.main === module) {
   try {
