@@ -21,8 +21,17 @@ const PROGRAM = path.join(__dirname, '..', 'bin', 'rheapdump-cli.wasm')
 /** @type {WebAssembly.Module | undefined} */
 let compiled
 
+// node:wasi's fast API calls let V8 collect garbage inside a call (uvwasi reports its buffers as
+// external memory), and Node 20 and 22 then crash mid-analysis (nodejs/node#46777, #53087);
+// without them every WASI call takes the ordinary path. Process-wide and set once, before the
+// program is compiled: the calls are bound when the module is instantiated.
+function slowCalls() {
+  require('node:v8').setFlagsFromString('--no-turbo-fast-api-calls')
+}
+
 /** The compiled program: compiled once per process (or handed to a worker already compiled). */
 function program() {
+  slowCalls()
   compiled ??= new WebAssembly.Module(fs.readFileSync(PROGRAM))
   return compiled
 }
@@ -82,14 +91,23 @@ function run(args, { stdout = 1, stderr = 2, module = program(), cwd = process.c
   })
   const instance = new WebAssembly.Instance(module, /** @type {WebAssembly.Imports} */ (wasi.getImportObject()))
   const memory = () => /** @type {WebAssembly.Memory} */ (instance.exports.memory).buffer.byteLength
+  // Held until the program ends: once start() is called nothing in JS refers to `wasi`, and a
+  // garbage collection during the program (its reads grow external memory) would otherwise
+  // destroy the native WASI state under the running call (Node aborts in uvwasi_destroy).
+  running.add(wasi)
   try {
     return { status: wasi.start(instance), memory: memory() }
   } catch (err) {
     // A trap: a panic (its message is already on stderr) or an overrun the program did not catch.
     fs.writeSync(stderr, `rheapdump: ERR_RHEAPDUMP_ANALYSIS_INTERNAL: the portable analysis stopped (${err}); this is a bug in rheapdump\n`)
     return { status: 70, memory: memory() }
+  } finally {
+    running.delete(wasi)
   }
 }
+
+/** The WASI instances whose programs are running. */
+const running = new Set()
 
 /** @type {Promise<WebAssembly.Module> | undefined} */
 let compiling
@@ -100,6 +118,7 @@ let compiling
  * @returns {Promise<{ status: number, stdout: string, stderr: string }>}
  */
 async function runInWorker(args) {
+  slowCalls()
   compiling ??= fs.promises.readFile(PROGRAM).then((bytes) => WebAssembly.compile(bytes))
   const module = await compiling
   const { Worker } = require('node:worker_threads')
