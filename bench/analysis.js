@@ -1,6 +1,7 @@
 'use strict'
 
-// Snapshot analysis, rheapdump against Chrome DevTools' heap-snapshot worker and memlab, on the
+// Snapshot analysis, rheapdump's native and portable programs against each other and against
+// Chrome DevTools' heap-snapshot worker and memlab, on the
 // same files: a ~160 MB and a ~400 MB snapshot of a service-like heap (tools/heap-app.js), and a
 // before/after pair of each size for the comparison.
 //
@@ -9,8 +10,11 @@
 //
 // Each figure is a whole process, started fresh per run: wall time from spawn to exit, and its
 // peak RSS (maxRSS, taken by GNU time). What each tool does:
-//   rheapdump  `rheapdump summary FILE --json` / `rheapdump diff BEFORE AFTER --json` (the
-//              native command line that `npx rheapdump` runs)
+//   rheapdump  `summary FILE --json` / `diff BEFORE AFTER --json` by the native program
+//              (bin/rheapdump-cli), which `npx rheapdump` runs where it fits
+//   portable   the same by `npx rheapdump` where no native program fits: bin/rheapdump under
+//              this Node with RHEAPDUMP_PORTABLE=1, running bin/rheapdump-cli.wasm with
+//              node:wasi in its own process (so the peak RSS is Node's and the wasm's together)
 //   devtools   load the file as DevTools does (retained sizes, distances, classes: what its Summary
 //              view needs); for diff, load both and compute its Comparison view
 //   memlab     getFullHeapFromFile (parse, paths, dominators, retained sizes); for diff, both files
@@ -60,10 +64,10 @@ function prepare() {
 // ru_maxrss), the native CLI and the Node peers the same way.
 const TIME = '/usr/bin/time'
 
-function measure(command, args) {
+function measure(command, args, env = {}) {
   const rssFile = path.join(os.tmpdir(), `rheapdump-bench-${process.pid}.rss`)
   const started = process.hrtime.bigint()
-  const result = spawnSync(TIME, ['-f', '%M', '-o', rssFile, command, ...args], { encoding: 'utf8', maxBuffer: 256 << 20 })
+  const result = spawnSync(TIME, ['-f', '%M', '-o', rssFile, command, ...args], { encoding: 'utf8', maxBuffer: 256 << 20, env: { ...process.env, ...env } })
   const ms = Number(process.hrtime.bigint() - started) / 1e6
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stderr}`)
   const kib = Number(fs.readFileSync(rssFile, 'utf8').trim().split('\n').pop())
@@ -71,17 +75,20 @@ function measure(command, args) {
   return { ms, rss: kib * 1024 }
 }
 
-const CLI = path.join(ROOT, 'bin', 'rheapdump')
+const NATIVE = path.join(ROOT, 'bin', 'rheapdump-cli')
+const portable = (...args) => measure(process.execPath, [path.join(ROOT, 'bin', 'rheapdump'), ...args], { RHEAPDUMP_PORTABLE: '1' })
 const peer = (name, ...args) => measure(process.execPath, [path.join(ROOT, 'tools', 'peers', `${name}.js`), ...args])
 
 const TOOLS = {
   summary: {
-    rheapdump: (file) => measure(CLI, ['summary', file, '--json']),
+    rheapdump: (file) => measure(NATIVE, ['summary', file, '--json']),
+    portable: (file) => portable('summary', file, '--json'),
     devtools: (file) => peer('devtools', file),
     memlab: (file) => peer('memlab', file),
   },
   diff: {
-    rheapdump: (a, b) => measure(CLI, ['diff', a, b, '--json']),
+    rheapdump: (a, b) => measure(NATIVE, ['diff', a, b, '--json']),
+    portable: (a, b) => portable('diff', a, b, '--json'),
     devtools: (a, b) => peer('devtools', a, b),
     memlab: (a, b) => peer('memlab', a, b),
   },
@@ -134,7 +141,7 @@ function main() {
   prepare()
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
   console.log(`rheapdump analysis benchmark: Node ${process.version}, ${os.cpus().length} × ${cpu}, ${mb(os.totalmem())} RAM, ${RUNS} runs each`)
-  console.log('time × and RSS ×: the peer\'s median over rheapdump\'s (higher is better for rheapdump)\n')
+  console.log('time × and RSS ×: the median over the native program\'s (rheapdump); for the portable program the target is ≤ 2 and ≤ 1.5\n')
   const results = []
   if (TASKS.includes('summary')) for (const size of SIZES) results.push(bench('summary', [snapshotFile(size)]))
   if (TASKS.includes('diff')) {
