@@ -5,9 +5,9 @@
 // writeSnapshot as a drop-in, a Promise API, sampling heap profiles, memoryUsage() and gc().
 //
 // Who does what: the native addon watches the signal on a thread of its own, reaches the main
-// thread on its event loop or, when the loop is stuck, inside a V8 interrupt (crates/addon/src/signal.rs,
-// crates/addon/src/handoff.rs), and handles files (crates/core); lib/ holds the API and runs every snapshot
-// on the JS thread that owns the heap:
+// thread on its event loop or, when the loop is stuck, inside a V8 interrupt
+// (crates/addon/src/signal.rs, crates/addon/src/handoff.rs), and handles files (crates/platform);
+// lib/ holds the API and runs every snapshot on the JS thread that owns the heap:
 //   lib/config.js    the settings table: every setting's environment variable, check and default
 //   lib/shared.js    the state every copy of rheapdump on this thread shares
 //   lib/binding.js   loads the addon, or the pure-JS fallback (lib/fallback.js)

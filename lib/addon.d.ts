@@ -92,7 +92,7 @@ export interface ForkEnd {
   retry: boolean
 }
 
-/** Extra memory a fork snapshot may take from the budget (crates/core's `fork_extra_memory`). */
+/** Extra memory a fork snapshot may take from the budget (crates/platform's `fork_extra_memory`). */
 export declare function forkExtraMemory(nodeMajor: number, heapUsed: number, heapTotal: number, rss: number): number
 
 /** The outcome of the child `pid`, or null while it runs. Once returned, it is forgotten. */

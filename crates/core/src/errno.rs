@@ -47,7 +47,7 @@ mod tests {
 
   #[test]
   fn the_description_loses_rusts_os_error_suffix() {
-    let err = io::Error::new(ErrorKind::Other, "no space left on device");
+    let err = io::Error::other("No space left on device (os error 28)");
     assert_eq!(describe(&err), "no space left on device");
   }
 }

@@ -8,7 +8,7 @@
 //!    and rheapdump's own is blocked in a system call: a thread caught running could hold one of
 //!    V8's locks, or be half-way through a structure the child's snapshot walks. JS retries a
 //!    few times 20 ms apart and then forks anyway (the child is guarded below).
-//! 2. Opens the snapshot file (crates/core's `PendingSnapshot`: anonymous until committed,
+//! 2. Opens the snapshot file (crates/platform's `PendingSnapshot`: anonymous until committed,
 //!    0600), so a child that dies leaves nothing behind.
 //! 3. Reads `/proc/self/smaps` for the mappings flagged `dc` (`MADV_DONTFORK`: Node's V8 marks
 //!    its heap so, which would leave the child without a JavaScript heap), `madvise`s them
@@ -92,7 +92,7 @@ pub fn fork_unavailable() -> Option<String> {
   imp::unavailable()
 }
 
-/// Extra memory a fork snapshot may take from the budget (crates/core's `fork_extra_memory`).
+/// Extra memory a fork snapshot may take from the budget (crates/platform's `fork_extra_memory`).
 #[napi]
 pub fn fork_extra_memory(node_major: u32, heap_used: f64, heap_total: f64, rss: f64) -> f64 {
   rheapdump_platform::fork::fork_extra_memory(
