@@ -157,3 +157,19 @@ test('without any program, the command says how to build one', (t) => {
   assert.equal(result.stdout, '')
   assert.match(result.stderr, /^rheapdump: the command-line program is not built here .*; run `npm rebuild rheapdump`\n$/)
 })
+
+test('when memory runs out all the same, the program stops with ERR_RHEAPDUMP_WASM_MEMORY, not a trap, in the command and the API', () => {
+  // V8's cap on WebAssembly memory (80 pages of 64 KiB) stands in for the 4 GiB.
+  const cap = '--wasm-max-mem-pages=80'
+  const result = run(process.execPath, [cap, LAUNCHER, 'summary', snap('final')], { env: { RHEAPDUMP_PORTABLE: '1' } })
+  assert.equal(result.status, 1, result.stderr)
+  assert.equal(result.stdout, '')
+  assert.equal(result.stderr, `rheapdump: ${snap('final')}: ERR_RHEAPDUMP_WASM_MEMORY: the portable analysis (WebAssembly) ran out of its 4 GiB of memory; analyse it with the native program, on linux-x64 or linux-arm64 with glibc\n`)
+  const api = runScript(
+    `require(${JSON.stringify(ROOT)}).analysis.summary(${JSON.stringify(snap('final'))})
+       .catch((err) => console.log(JSON.stringify({ code: err.code, path: err.path })))`,
+    { args: [cap], env: { RHEAPDUMP_FALLBACK: '1', RHEAPDUMP_SIGNAL: '0' } },
+  )
+  assert.equal(api.status, 0, api.stderr)
+  assert.deepEqual(JSON.parse(api.stdout), { code: 'ERR_RHEAPDUMP_WASM_MEMORY', path: snap('final') })
+})
