@@ -173,3 +173,18 @@ test('when memory runs out all the same, the program stops with ERR_RHEAPDUMP_WA
   assert.equal(api.status, 0, api.stderr)
   assert.deepEqual(JSON.parse(api.stdout), { code: 'ERR_RHEAPDUMP_WASM_MEMORY', path: snap('final') })
 })
+
+test('a FIFO is refused at once with ERR_SNAPSHOT_NOT_A_FILE, though WASI cannot open it without waiting', (t) => {
+  const fifo = path.join(dir, 'pipe')
+  spawnSync('mkfifo', [fifo])
+  t.after(() => fs.rmSync(fifo, { force: true }))
+  const command = spawnSync(process.execPath, [LAUNCHER, 'validate', fifo], { encoding: 'utf8', timeout: 20000, env: { ...process.env, RHEAPDUMP_PORTABLE: '1' } })
+  assert.equal(command.status, 1, `${command.signal ?? ''} ${command.stderr}`)
+  assert.match(command.stderr, /ERR_SNAPSHOT_NOT_A_FILE: a device or special file, not a regular file/)
+  // In a child: a FIFO that never settles would keep this test's own process alive.
+  const api = runScript(
+    `require(${JSON.stringify(ROOT)}).analysis.summary(${JSON.stringify(fifo)}).catch((err) => console.log(err.code))`,
+    { env: { RHEAPDUMP_FALLBACK: '1', RHEAPDUMP_SIGNAL: '0' }, timeout: 20000 },
+  )
+  assert.equal(api.stdout.trim(), 'ERR_SNAPSHOT_NOT_A_FILE', `${api.signal ?? ''} ${api.stderr}`)
+})
