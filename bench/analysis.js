@@ -6,7 +6,8 @@
 // before/after pair of each size for the comparison.
 //
 //   npm run bench:analysis   (RHEAPDUMP_BENCH_RUNS=N, default 3; RHEAPDUMP_BENCH_SNAPSHOT_MB=160,400;
-//                             RHEAPDUMP_BENCH_TASKS=summary,diff; see bench/settings.js)
+//                             RHEAPDUMP_BENCH_TASKS=summary,diff;
+//                             RHEAPDUMP_BENCH_TOOLS=rheapdump,portable,devtools,memlab; see bench/settings.js)
 //
 // Each figure is a whole process, started fresh per run: wall time from spawn to exit, and its
 // peak RSS (maxRSS, taken by GNU time). What each tool does:
@@ -28,7 +29,12 @@ const { settings } = require('./settings')
 
 const ROOT = path.join(__dirname, '..')
 const DIR = path.join(ROOT, '.cache', 'bench', 'analysis')
-const { runs: RUNS, snapshotMb: SIZES, tasks: TASKS } = settings({ runs: 3, snapshotMb: [160, 400], tasks: ['summary', 'diff'] })
+const { runs: RUNS, snapshotMb: SIZES, tasks: TASKS, tools: ANALYZERS } = settings({
+  runs: 3,
+  snapshotMb: [160, 400],
+  tasks: ['summary', 'diff'],
+  tools: ['rheapdump', 'portable', 'devtools', 'memlab'],
+})
 // The heap the tests use too; units of it per snapshot MB (about 190 KB a unit).
 const HEAP_APP = path.join(ROOT, 'tools', 'heap-app.js')
 const UNITS_PER_MB = 850 / 171
@@ -102,7 +108,7 @@ const s = (ms) => `${(ms / 1000).toFixed(2)} s`
 function bench(task, files) {
   const size = files.reduce((sum, f) => sum + fs.statSync(f).size, 0)
   const rows = {}
-  for (const [tool, run] of Object.entries(TOOLS[task])) {
+  for (const [tool, run] of Object.entries(TOOLS[task]).filter(([tool]) => tool === 'rheapdump' || ANALYZERS.includes(tool))) {
     const runs = []
     for (let i = 0; i < RUNS; i++) runs.push(run(...files))
     rows[tool] = { ms: runs.map((r) => r.ms), rss: runs.map((r) => r.rss) }
