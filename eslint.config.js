@@ -8,7 +8,7 @@ module.exports = [
   { ignores: ['node_modules/', 'target/', '.cache/', '**/*.d.ts', '**/*.d.mts'] },
   js.configs.recommended,
   {
-    files: ['**/*.js'],
+    files: ['**/*.js', 'bin/rheapdump'],
     languageOptions: { sourceType: 'commonjs', ecmaVersion: 2024, globals: { ...globals.node } },
     rules: {
       'no-unused-vars': ['error', { argsIgnorePattern: '^_', caughtErrors: 'none' }],

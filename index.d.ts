@@ -65,6 +65,8 @@ export type RheapdumpErrorCode =
   | 'ERR_RHEAPDUMP_FORK_KILLED' | 'ERR_RHEAPDUMP_FORK_WRITE' | 'ERR_RHEAPDUMP_FORK_SETUP' | 'ERR_RHEAPDUMP_FORK_LOST' | 'ERR_RHEAPDUMP_FORK_FAILED'
   // snapshot analysis
   | 'ERR_SNAPSHOT_SYNTAX' | 'ERR_SNAPSHOT_UNSOUND' | 'ERR_NODE_NOT_FOUND' | 'ERR_SNAPSHOT_NOT_A_FILE' | 'ERR_SNAPSHOT_NOT_COMPARABLE' | 'ERR_RHEAPDUMP_ANALYSIS_INTERNAL'
+  // the portable (WebAssembly) analysis, beyond what its 4 GiB hold
+  | 'ERR_RHEAPDUMP_WASM_TOO_LARGE' | 'ERR_RHEAPDUMP_WASM_MEMORY'
 
 /**
  * An Error from a failed snapshot: `code` (a RheapdumpErrorCode) is an errno name (ENOENT, ENOSPC, …), an ERR_* argument
@@ -318,7 +320,7 @@ export function once(event: 'snapshotError', listener: (err: SnapshotError) => v
 /** The analyses' reports, generated from the Rust structs that write their JSON (crates/analysis). */
 export type { ClassDiff, ClassRow, LargeObject, LeakGroup, LeakOwner, LeakReport, OwnerClass, PathStep, RetainingPaths, SnapshotDiff, SnapshotSummary, SnapshotValidity } from './lib/reports'
 
-/** Rejections carry `code` (an errno name, ERR_SNAPSHOT_SYNTAX, ERR_SNAPSHOT_UNSOUND, ERR_NODE_NOT_FOUND, ERR_SNAPSHOT_NOT_A_FILE for a pipe, FIFO or device, ERR_RHEAPDUMP_ANALYSIS_INTERNAL for a bug in the analysis) and `path`. */
+/** Rejections carry `code` (an errno name, ERR_SNAPSHOT_SYNTAX, ERR_SNAPSHOT_UNSOUND, ERR_NODE_NOT_FOUND, ERR_SNAPSHOT_NOT_A_FILE for a pipe, FIFO or device, ERR_RHEAPDUMP_ANALYSIS_INTERNAL for a bug in the analysis; without the addon, where the portable WebAssembly build answers, ERR_RHEAPDUMP_WASM_TOO_LARGE over 3 GiB and ERR_RHEAPDUMP_WASM_MEMORY) and `path`. */
 export interface AnalysisError extends Error {
   code: string
   path: string

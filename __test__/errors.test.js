@@ -15,7 +15,7 @@ const { CODES, ERRNO_CODES, guardError, binaryError, addonsForbiddenError, noAdd
 /** Every file the codes can come from: the JS entry and lib/, the addon, crates/core and crates/platform, the analysis' failures. */
 function sources() {
   const listed = (dir, ext) => fs.readdirSync(path.join(ROOT, dir), { recursive: true }).filter((f) => f.endsWith(ext)).map((f) => path.join(dir, f))
-  return ['index.js', ...listed('lib', '.js'), ...listed('crates/addon/src', '.rs'), ...listed('crates/core/src', '.rs'), ...listed('crates/platform/src', '.rs'), 'crates/analysis/src/failure.rs']
+  return ['index.js', ...listed('lib', '.js'), ...listed('crates/addon/src', '.rs'), ...listed('crates/core/src', '.rs'), ...listed('crates/platform/src', '.rs'), ...listed('crates/cli/src', '.rs'), 'crates/analysis/src/failure.rs']
     .filter((file) => file !== 'lib/errors.js')
 }
 

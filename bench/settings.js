@@ -9,6 +9,7 @@
 //   RHEAPDUMP_BENCH_HEAP_MB=50,200     sizes of the heaps built in the measured process
 //   RHEAPDUMP_BENCH_SNAPSHOT_MB=160    sizes of the snapshot files the analyses read
 //   RHEAPDUMP_BENCH_TASKS=summary,diff which analyses to time
+//   RHEAPDUMP_BENCH_TOOLS=rheapdump,portable  which analyzers to run them with
 //   RHEAPDUMP_BENCH_SECONDS=N          length of one load run
 //
 // A script passes the defaults of the settings it uses; the others are ignored by it, so that
@@ -23,6 +24,7 @@ const KINDS = {
   heapMb: 'sizes',
   snapshotMb: 'sizes',
   tasks: 'words',
+  tools: 'words',
   seconds: 'count',
 }
 

@@ -5,12 +5,17 @@
 // resolves to the report the CLI (crates/cli) prints with --json. Loading this module does not
 // start rheapdump's signal handling.
 
+const fs = require('node:fs')
+
 const { binding } = require('./binding')
 const { analysisError, argumentError } = require('./errors')
 const facts = require('./facts')
 
-// Without the addon these functions are replaced (at the end of this file) before any runs.
-const native = /** @type {import('./binding').Addon} */ (binding)
+// Without the addon, the portable program (bin/rheapdump-cli.wasm, lib/wasi.js) answers, on a
+// worker thread too, with the same reports; without it as well, each function rejects (at the
+// end of this file).
+const portable = 'fallback' in binding ? require('./wasi') : null
+const native = /** @type {Pick<import('./binding').Addon, keyof typeof import('./wasi').analyses>} */ (portable ? portable.analyses : binding)
 
 /**
  * @typedef {object} AnalysisOptions
@@ -66,8 +71,9 @@ module.exports = {
   validate,
 }
 
-// Without the native addon (lib/fallback.js), every analysis rejects with ERR_RHEAPDUMP_NO_ADDON.
-if ('fallback' in binding) {
+// Without the native addon (lib/fallback.js) and the portable program, every analysis rejects
+// with ERR_RHEAPDUMP_NO_ADDON.
+if ('fallback' in binding && !fs.existsSync(require('./wasi').PROGRAM)) {
   const { noAddon } = binding
   for (const name of /** @type {(keyof typeof module.exports)[]} */ (Object.keys(module.exports))) {
     module.exports[name] = async () => noAddon('snapshot analysis')

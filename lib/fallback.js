@@ -9,7 +9,8 @@
 // - no near-heap-limit snapshots, no `vsz`, no turns between processes that share a memory
 //   budget (a lock that dies with its holder needs flock); the guard reads the cgroup limits
 //   as the addon does;
-// - the analyses and the command line need the native program (ERR_RHEAPDUMP_NO_ADDON).
+// - the analyses and the command line run the portable program (bin/rheapdump-cli.wasm,
+//   lib/wasi.js), not the native one (ERR_RHEAPDUMP_NO_ADDON only if that is missing too).
 // Files keep the addon's rules: written under a temporary name with mode 0600, made durable,
 // then given their final name; a default name never replaces an existing file.
 

@@ -2,8 +2,9 @@
 
 // Builds the addon and the command-line program with cargo and puts them where they are looked
 // for: rheapdump.<platform>-<arch>[-<libc>].node in the package root (lib/binding.js), and
-// bin/rheapdump-cli-<platform>-<arch> (bin/rheapdump picks the one for `uname -m`); in a
-// checkout, lib/addon.d.ts too (scripts/binding-types.js).
+// bin/rheapdump-cli-<platform>-<arch> (lib/program.js picks the one that runs here); the
+// portable command-line program, bin/rheapdump-cli.wasm (lib/wasi.js), in a checkout and
+// wherever it is missing; in a checkout, lib/addon.d.ts too (scripts/binding-types.js).
 // Usage: node scripts/build.js [--debug]            for this machine
 //        node scripts/build.js --target <triple>    cross-compiled, for one of TARGETS
 //        node scripts/build.js --pack               every one of TARGETS (npm pack's prepack)
@@ -44,6 +45,10 @@ function artifactName(platform) {
 function cliPath({ platform, arch } = HOST) {
   return path.join(root, 'bin', `rheapdump-cli-${platform}-${arch}`)
 }
+
+/** The portable command-line program, shipped prebuilt: the package's fallback on every platform. */
+const PORTABLE = path.join(root, 'bin', 'rheapdump-cli.wasm')
+const WASI_TARGET = 'wasm32-wasip1'
 
 function cargoCommand() {
   return process.env.CARGO || 'cargo'
@@ -109,8 +114,27 @@ function build({ release = true, target = null } = {}) {
     const generated = spawnSync(process.execPath, [path.join(__dirname, 'binding-types.js')], { stdio: 'inherit' })
     if (generated.status !== 0) throw new Error(`rheapdump: writing ${path.relative(root, bindingTypes.OUTPUT)} failed`)
   }
-  console.error(`rheapdump: built ${path.basename(addon)} and bin/${path.basename(program)} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  const products = [path.basename(addon), `bin/${path.basename(program)}`]
+  // The portable program is built for the package (a checkout) or when it is missing; an
+  // installed package that builds its native code keeps the .wasm it shipped with. (A checkout
+  // is where the devDependencies that generate the types are.) One is enough for all targets.
+  if (!cross && (types || !fs.existsSync(PORTABLE))) products.push(buildPortable({ release, required: types }))
+  console.error(`rheapdump: built ${products.filter(Boolean).join(', ')} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   return addon
+}
+
+/** Builds bin/rheapdump-cli.wasm; without the wasm32-wasip1 target, fails only if `required`. */
+function buildPortable({ release, required }) {
+  const args = ['build', '--package', 'rheapdump-cli', '--target', WASI_TARGET, ...(release ? ['--release'] : [])]
+  const result = spawnSync(cargoCommand(), args, { cwd: root, stdio: 'inherit' })
+  if (result.status !== 0) {
+    const message = `rheapdump: cargo ${args.join(' ')} failed (exit ${result.status}); \`rustup target add ${WASI_TARGET}\` adds the target`
+    if (required) throw new Error(message)
+    console.error(`${message}; the command line runs the native program only`)
+    return null
+  }
+  const targetDir = process.env.CARGO_TARGET_DIR || path.join(root, 'target')
+  return `bin/${path.basename(place(path.join(targetDir, WASI_TARGET, release ? 'release' : 'debug', 'rheapdump.wasm'), PORTABLE))}`
 }
 
 /**
@@ -132,7 +156,7 @@ function place(built, dest) {
   return dest
 }
 
-module.exports = { build, buildAll, cliPath, missingToolchain, TARGETS }
+module.exports = { build, buildAll, cliPath, missingToolchain, TARGETS, PORTABLE }
 
 if (require.main === module) {
   const argv = process.argv.slice(2)

@@ -37,7 +37,7 @@ try {
   }
   console.error(
     `rheapdump: no native binary fits ${process.platform}-${process.arch} and none could be built (${err.cause || err.message}); ` +
-      'using the pure-JS fallback: snapshots work, SIGUSR2 waits for the event loop, no analysis. ' +
+      'using the pure-JS fallback: snapshots work, SIGUSR2 waits for the event loop; the analysis and the command line run the portable (WebAssembly) program. ' +
       'For the full package, install Rust (https://rustup.rs) and run `npm rebuild rheapdump`.',
   )
 }

@@ -168,6 +168,18 @@ fn open<'a>(path: &Path, progress: &'a mut dyn Progress) -> Result<(impl Read + 
 /// (the header is untrusted), which a pipe does not have.
 fn open_regular(path: &Path) -> Result<(File, u64), Failure> {
   let failed = |err: io::Error| Failure::file(path, err.into());
+  let not_a_file = |kind| Failure::NotAFile {
+    path: path.to_path_buf(),
+    kind: input::kind_name(kind),
+  };
+  // Looked at before the open too: where the open cannot be made non-blocking (WASI, whose
+  // node:wasi host opens files with a plain open), opening a FIFO would wait for a writer for ever.
+  if let Ok(meta) = std::fs::metadata(path) {
+    let kind = meta.file_type();
+    if !kind.is_file() && !kind.is_dir() {
+      return Err(not_a_file(kind));
+    }
+  }
   let file = input::open_for_reading(path).map_err(failed)?;
   let meta = file.metadata().map_err(failed)?;
   let kind = meta.file_type();
@@ -176,10 +188,7 @@ fn open_regular(path: &Path) -> Result<(File, u64), Failure> {
   } else if kind.is_dir() {
     Err(failed(io::ErrorKind::IsADirectory.into()))
   } else {
-    Err(Failure::NotAFile {
-      path: path.to_path_buf(),
-      kind: input::kind_name(kind),
-    })
+    Err(not_a_file(kind))
   }
 }
 

@@ -8,6 +8,10 @@ use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+// The portable build (wasm32-wasip1, run by node:wasi) and the native one differ here only.
+#[cfg_attr(target_os = "wasi", path = "platform/wasi.rs")]
+#[cfg_attr(not(target_os = "wasi"), path = "platform/native.rs")]
+mod platform;
 mod render;
 
 use clap::error::ErrorKind;
@@ -301,6 +305,7 @@ fn return_freed_arrays() {
 
 fn main() -> ExitCode {
   return_freed_arrays();
+  platform::enter_working_directory();
   let cli = match Cli::try_parse() {
     Ok(cli) => cli,
     Err(err) if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
@@ -386,6 +391,9 @@ fn main() -> ExitCode {
     Command::Validate { file } => Request::Validate { file },
     Command::Profile(_) => unreachable!("profile commands return above"),
   };
+  if let Err(refused) = platform::check_fits(&request) {
+    return refused;
+  }
   let mut bar = Bar::default();
   let progress: &mut dyn Progress = if io::stderr().is_terminal() {
     &mut bar

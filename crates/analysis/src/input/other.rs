@@ -2,7 +2,8 @@ use std::fs::{File, FileType};
 use std::io;
 use std::path::Path;
 
-/// Opens `path` for reading. WASI and Windows have no FIFO that an open would wait on.
+/// Opens `path` for reading, with a plain open: `run` has refused a FIFO (which would make it
+/// wait for a writer) from its metadata first.
 pub fn open_for_reading(path: &Path) -> io::Result<File> {
   File::open(path)
 }

@@ -1,0 +1,172 @@
+// @ts-check
+'use strict'
+
+// Runs the portable command-line program, bin/rheapdump-cli.wasm (crates/cli built for
+// wasm32-wasip1), with node:wasi: where no native program fits (macOS, Windows, musl, no
+// prebuilt binary), bin/rheapdump runs it in its own process and lib/analysis.js on a worker
+// thread. Its output is the native program's, byte for byte.
+//
+// node:wasi reaches only the directories it is given ("preopens"): every root of the host's
+// file system is given, under the same name on POSIX (`/`) and as `/c`, `/d`, … on Windows,
+// where drive paths in the arguments are rewritten to match. It has no working directory
+// either: the host's goes in RHEAPDUMP_CWD, which the program enters first
+// (crates/cli/src/platform/wasi.rs).
+
+const fs = require('node:fs')
+const path = require('node:path')
+
+/** The portable program, built by scripts/build.js and shipped in the package. */
+const PROGRAM = path.join(__dirname, '..', 'bin', 'rheapdump-cli.wasm')
+
+/** @type {WebAssembly.Module | undefined} */
+let compiled
+
+// node:wasi's fast API calls let V8 collect garbage inside a call (uvwasi reports its buffers as
+// external memory), and Node 20 and 22 then crash mid-analysis (nodejs/node#46777, #53087);
+// without them every WASI call takes the ordinary path. Process-wide and set once, before the
+// program is compiled: the calls are bound when the module is instantiated.
+function slowCalls() {
+  require('node:v8').setFlagsFromString('--no-turbo-fast-api-calls')
+}
+
+/** The compiled program: compiled once per process (or handed to a worker already compiled). */
+function program() {
+  slowCalls()
+  compiled ??= new WebAssembly.Module(fs.readFileSync(PROGRAM))
+  return compiled
+}
+
+const windows = process.platform === 'win32'
+
+/** The host's roots as the program sees them: `/`, or one `/x` per Windows drive. */
+function preopens() {
+  if (!windows) return { '/': '/' }
+  /** @type {Record<string, string>} */
+  const drives = {}
+  for (const letter of 'abcdefghijklmnopqrstuvwxyz') {
+    if (fs.existsSync(`${letter}:\\`)) drives[`/${letter}`] = `${letter}:\\`
+  }
+  return drives
+}
+
+/** A host path as the program sees it (Windows: `C:\dir\f` → `/c/dir/f`); others as they are. */
+function guestPath(/** @type {string} */ arg) {
+  if (!windows) return arg
+  const drive = /^([A-Za-z]):[\\/]/.exec(arg)
+  return drive ? `/${drive[1].toLowerCase()}/${arg.slice(3).replaceAll('\\', '/')}` : arg.replaceAll('\\', '/')
+}
+
+/**
+ * Loads node:wasi without its ExperimentalWarning, which would add a line to stderr that the
+ * native program does not print.
+ * @template T
+ * @param {() => T} load
+ */
+function quietly(load) {
+  const emitWarning = process.emitWarning
+  process.emitWarning = () => {}
+  try {
+    return load()
+  } finally {
+    process.emitWarning = emitWarning
+  }
+}
+
+/**
+ * Runs the program to its end on this thread and returns its exit status.
+ * @param {string[]} args the command line after `rheapdump`
+ * @param {{ stdout?: number, stderr?: number, module?: WebAssembly.Module, cwd?: string }} [options] descriptors for its output
+ * @returns {{ status: number, memory: number }} and the size its linear memory grew to, in bytes
+ */
+function run(args, { stdout = 1, stderr = 2, module = program(), cwd = process.cwd() } = {}) {
+  const { WASI } = quietly(() => require('node:wasi'))
+  const wasi = new WASI({
+    version: 'preview1',
+    args: ['rheapdump', ...args.map(guestPath)],
+    env: { ...process.env, RHEAPDUMP_CWD: guestPath(cwd) },
+    preopens: preopens(),
+    returnOnExit: true,
+    stdout,
+    stderr,
+  })
+  const instance = new WebAssembly.Instance(module, /** @type {WebAssembly.Imports} */ (wasi.getImportObject()))
+  const memory = () => /** @type {WebAssembly.Memory} */ (instance.exports.memory).buffer.byteLength
+  // Held until the program ends: once start() is called nothing in JS refers to `wasi`, and a
+  // garbage collection during the program (its reads grow external memory) would otherwise
+  // destroy the native WASI state under the running call (Node aborts in uvwasi_destroy).
+  running.add(wasi)
+  try {
+    return { status: wasi.start(instance), memory: memory() }
+  } catch (err) {
+    // A trap: a panic (its message is already on stderr) or an overrun the program did not catch.
+    fs.writeSync(stderr, `rheapdump: ERR_RHEAPDUMP_ANALYSIS_INTERNAL: the portable analysis stopped (${err}); this is a bug in rheapdump\n`)
+    return { status: 70, memory: memory() }
+  } finally {
+    running.delete(wasi)
+  }
+}
+
+/** The WASI instances whose programs are running. */
+const running = new Set()
+
+/** @type {Promise<WebAssembly.Module> | undefined} */
+let compiling
+
+/**
+ * Runs the program on a worker thread, its module compiled once per process.
+ * @param {string[]} args
+ * @returns {Promise<{ status: number, stdout: string, stderr: string }>}
+ */
+async function runInWorker(args) {
+  slowCalls()
+  compiling ??= fs.promises.readFile(PROGRAM).then((bytes) => WebAssembly.compile(bytes))
+  const module = await compiling
+  const { Worker } = require('node:worker_threads')
+  const worker = new Worker(path.join(__dirname, 'wasi-worker.js'), { workerData: { program: module, args, cwd: process.cwd() } })
+  return new Promise((resolve, reject) => {
+    worker.once('message', resolve)
+    worker.once('error', reject)
+    worker.once('exit', (code) => reject(new Error(`rheapdump: the analysis worker exited with code ${code} before answering`)))
+  })
+}
+
+/**
+ * One analysis as the addon's functions answer it: the report's JSON, or the failure. `files`
+ * are the files the command names, by which its error line (`rheapdump: FILE: CODE: text`) is
+ * recognised.
+ * @param {string[]} options
+ * @param {string[]} files
+ * @returns {Promise<string | import('./addon').AnalysisFailure>}
+ */
+async function analyse(options, files, positional = files) {
+  // `--` first: a file name that begins with '-' is still a file name.
+  const { status, stdout, stderr } = await runInWorker([...options, '--json', '--', ...positional])
+  if (status === 0) return stdout
+  if (options[0] === 'validate' && stdout) {
+    const { file, code, error } = JSON.parse(stdout)
+    return { code, path: file, description: error }
+  }
+  for (const file of files) {
+    const line = stderr.split('\n').find((l) => l.startsWith(`rheapdump: ${file}: `))
+    const failure = line && /^([A-Z0-9_]+): (.*)$/.exec(line.slice(`rheapdump: ${file}: `.length))
+    if (failure) return { code: failure[1], path: file, description: failure[2] }
+  }
+  return { code: 'ERR_RHEAPDUMP_ANALYSIS_INTERNAL', path: files[0], description: stderr.trim() || `the portable program exited with status ${status}` }
+}
+
+/**
+ * The addon's analysis functions (lib/addon.d.ts), answered by the portable program: what
+ * lib/analysis.js runs when the addon did not load. Progress bars are not drawn.
+ */
+const analyses = {
+  analyzeSummary: (/** @type {string} */ file, /** @type {number} */ top) => analyse(['summary', '--top', String(top)], [file]),
+  analyzeDiff: (/** @type {string} */ before, /** @type {string} */ after, /** @type {number} */ top) =>
+    analyse(['diff', '--top', String(top)], [before, after]),
+  analyzeLeaks: (/** @type {string} */ baseline, /** @type {string} */ target, /** @type {string} */ final, /** @type {number} */ top) =>
+    analyse(['leaks', '--top', String(top)], [baseline, target, final]),
+  analyzePath: (/** @type {string} */ file, /** @type {number} */ id, /** @type {number} */ max) =>
+    analyse(['path', '--max', String(max)], [file], [file, String(id)]),
+  validateSnapshot: (/** @type {string} */ file) => analyse(['validate'], [file]),
+}
+
+module.exports = { PROGRAM, program, run, analyses }
