@@ -212,6 +212,10 @@ export interface MonitorOptions {
   leakGrowths?: number
   /** Bytes a full GC's heap must grow by to count as a growth. Default 32768. */
   leakMinGrowth?: number
+  /** The growth rule's window in milliseconds: 'leak' when the heap after GCs (scavenges included) rose by `leakFastGrowth` within it. Default 10000. */
+  leakWindow?: number
+  /** Bytes the heap after GCs must rise by within `leakWindow` for the growth rule. Default 67108864 (64 MiB). */
+  leakFastGrowth?: number
   snapshots?: {
     /** Snapshot just before V8 runs out of heap: true (one) or how many. Taken at the next V8 interrupt after the GC that hit the limit. */
     nearHeapLimit?: boolean | number
@@ -259,12 +263,16 @@ export interface GcStats {
 }
 
 export interface LeakEvent {
-  /** Bytes the heap after full GCs grew over the streak. */
+  /** Which rule raised it: 'full-gcs', memwatch's streak of growths after full GCs, or 'growth', the heap after every GC rising by `leakFastGrowth` within `leakWindow` (fast leaks, which get few full GCs). */
+  rule: 'full-gcs' | 'growth'
+  /** Whether a full GC has shown the growth is live memory, not promoted garbage (always true for 'full-gcs'). */
+  confirmed: boolean
+  /** Bytes the heap grew over the streak (after full GCs) or the window (after GCs). */
   growth: number
   periodMs: number
   ratePerHour: number | null
   heapUsed: number
-  /** Heap used after each full GC of the streak. */
+  /** Heap used after each full GC of the streak, or after each GC since the window's low point. */
   samples: number[]
   /** What grew over the streak, by V8 heap space, largest first: e.g. `{ old_space: 3145728, large_object_space: 1048576 }` (only spaces that grew). */
   spaces: Record<string, number>

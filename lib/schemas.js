@@ -18,6 +18,8 @@ const MONITOR = {
   pressure: number({ above: 0, max: 1, integer: false }),
   leakGrowths: count(),
   leakMinGrowth: number({ min: 0 }),
+  leakWindow: milliseconds({ min: 100, max: TIMER_MAX }),
+  leakFastGrowth: bytes(),
   snapshots: 'object',
   profiles: 'boolean|object',
 }
