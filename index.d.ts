@@ -144,7 +144,7 @@ export interface Config {
   memoryLimit: number | null
   /** Milliseconds a guarded snapshot waits for other processes sharing its memory budget (cgroup, else host) to finish theirs before it is refused with ERR_RHEAPDUMP_BUSY. Default 5000; RHEAPDUMP_QUEUE_TIMEOUT. */
   queueTimeout: number
-  /** Keep at most this many (1 to 2**32-1) of this process's default-named snapshots per directory (oldest deleted; other processes' and other files never); or null. */
+  /** Keep at most this many (1 to 2**32-1) of this process's default-named snapshots per directory (oldest deleted; other processes', earlier runs' of the same pid (pid 1 in a container) and other files never); or null. */
   keep: number | null
   /** Snapshots to take just before V8 runs out of heap: true/1 for one, 0/false for none. Default 0; RHEAPDUMP_NEAR_HEAP_LIMIT=1. */
   nearHeapLimit: number

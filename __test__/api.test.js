@@ -159,20 +159,30 @@ test('configure() refuses numbers the addon would wrap or truncate, and keys fro
   assert.equal(results[8].nearHeapLimit, 0)
 })
 
-test('keep deletes only this process\'s own default-named snapshots, never another pid\'s', (t) => {
+test('keep deletes only this run\'s own default-named snapshots, never another pid\'s or an earlier run\'s', (t) => {
   const dir = tempDir(t)
-  const another = path.join(dir, 'heapdump-20200101T000000.000000Z-1-0.heapsnapshot')
-  const mine = (pid) => path.join(dir, `heapdump-20200101T000000.000000Z-${pid}-0.heapsnapshot`)
+  const another = path.join(dir, 'heapdump-20200101T000000.000000Z-1-aaaaaa-0.heapsnapshot')
   fs.writeFileSync(another, 'another process')
-  const [pid, written] = inChild(
-    `require('node:fs').writeFileSync(${JSON.stringify(dir)} + '/heapdump-20200101T000000.000000Z-' + process.pid + '-0.heapsnapshot', 'mine, older')
+  // Files this pid wrote in an earlier run (pid 1 in a restarted container), and mine, older.
+  const [pid, run, written] = inChild(
+    `const run = require(${JSON.stringify(path.join(ROOT, 'lib', 'binding'))}).binding.runId()
+     const name = (of) => ${JSON.stringify(dir)} + '/heapdump-20200101T000000.000000Z-' + process.pid + '-' + of + '-0.heapsnapshot'
+     require('node:fs').writeFileSync(name(run), 'mine, older')
+     require('node:fs').writeFileSync(name(run === 'zzzzzz' ? 'yyyyyy' : 'zzzzzz'), 'an earlier run')
+     require('node:fs').writeFileSync(${JSON.stringify(dir)} + '/heapdump-20200101T000000.000000Z-' + process.pid + '-0.heapsnapshot', 'from before runs')
      out(process.pid)
+     out(run)
      rheapdump.configure({ keep: 1, quiet: true })
      rheapdump.snapshot({ dir: ${JSON.stringify(dir)} }).then((info) => out(info.path))`,
   )
+  const name = (of) => path.join(dir, `heapdump-20200101T000000.000000Z-${pid}-${of}-0.heapsnapshot`)
+  const earlier = name(run === 'zzzzzz' ? 'yyyyyy' : 'zzzzzz')
+  const legacy = path.join(dir, `heapdump-20200101T000000.000000Z-${pid}-0.heapsnapshot`)
   assert.equal(fs.readFileSync(another, 'utf8'), 'another process')
-  assert.ok(!fs.existsSync(mine(pid)), 'this process\'s older snapshot is pruned')
-  assert.deepEqual(snapshotFiles(dir).sort(), [another, written].sort())
+  assert.equal(fs.readFileSync(earlier, 'utf8'), 'an earlier run')
+  assert.equal(fs.readFileSync(legacy, 'utf8'), 'from before runs')
+  assert.ok(!fs.existsSync(name(run)), 'this run\'s older snapshot is pruned')
+  assert.deepEqual(snapshotFiles(dir).sort(), [another, earlier, legacy, written].sort())
 })
 
 test('filenames and option pairs that cannot mean what they say are refused with a code', (t) => {

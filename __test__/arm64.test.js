@@ -23,7 +23,7 @@ const QEMU = 'qemu-aarch64'
 const SYSROOT = '/usr/aarch64-linux-gnu'
 const ADDON = 'rheapdump.linux-arm64-gnu.node'
 const PROGRAM = path.join('bin', 'rheapdump-cli-linux-arm64')
-const DEFAULT_NAME = /^heapdump-\d{8}T\d{6}\.\d{6}Z-(\d+)-\d+\.heapsnapshot$/
+const DEFAULT_NAME = /^heapdump-\d{8}T\d{6}\.\d{6}Z-(\d+)-[0-9a-z]{6}-\d+\.heapsnapshot$/
 const FIXTURE_COUNT = 500
 
 /** Why the arm64 build cannot be tested here (no emulator, or no arm64 build and no way to make one), or null. */

@@ -25,7 +25,7 @@ function temporaryDirectory(t) {
 }
 
 /** A default name of `kind` put together from the facts, as both writers are to make it. */
-const nameOf = (kind, time, pid, seq) => `${facts.names[kind].prefix}${time}-${pid}-${seq}${facts.names[kind].suffix}`
+const nameOf = (kind, time, pid, run, seq) => `${facts.names[kind].prefix}${time}-${pid}-${run}-${seq}${facts.names[kind].suffix}`
 
 test('facts: every object and array in lib/facts.js is frozen', () => {
   const unfrozen = []
@@ -38,11 +38,13 @@ test('facts: every object and array in lib/facts.js is frozen', () => {
   assert.deepEqual(unfrozen, [])
 })
 
-test('facts: a name put together from the facts matches its kind\'s pattern and the shared one, which capture time, pid and sequence', () => {
+test('facts: a name put together from the facts matches its kind\'s pattern and the shared one, which capture time, pid, run and sequence', () => {
   for (const kind of ['snapshot', 'profile']) {
-    const name = nameOf(kind, '20260102T030405.000007Z', 4242, 17)
+    const name = nameOf(kind, '20260102T030405.000007Z', 4242, 'k3f9a2', 17)
+    const legacy = `${facts.names[kind].prefix}20260102T030405.000007Z-4242-17${facts.names[kind].suffix}`
     for (const pattern of [facts.names[kind].pattern, facts.names.pattern]) {
-      assert.deepEqual(new RegExp(pattern).exec(name)?.slice(1), ['20260102T030405.000007Z', '4242', '17'], `${name} by ${pattern}`)
+      assert.deepEqual(new RegExp(pattern).exec(name)?.slice(1), ['20260102T030405.000007Z', '4242', 'k3f9a2', '17'], `${name} by ${pattern}`)
+      assert.deepEqual(new RegExp(pattern).exec(legacy)?.slice(1), ['20260102T030405.000007Z', '4242', undefined, '17'], `${legacy} by ${pattern}`)
     }
   }
 })
@@ -50,9 +52,10 @@ test('facts: a name put together from the facts matches its kind\'s pattern and 
 test('facts: a kind\'s pattern refuses the other kind\'s names and near misses', () => {
   const snapshot = new RegExp(facts.names.snapshot.pattern)
   const profile = new RegExp(facts.names.profile.pattern)
-  assert.doesNotMatch(nameOf('profile', '20260102T030405.000007Z', 1, 0), snapshot)
-  assert.doesNotMatch(nameOf('snapshot', '20260102T030405.000007Z', 1, 0), profile)
-  for (const other of ['heapdump-1234567.123456.heapsnapshot', 'heapdump-20260102T030405.000007Z-42.heapsnapshot', 'x' + nameOf('snapshot', '20260102T030405.000007Z', 1, 0)]) {
+  assert.doesNotMatch(nameOf('profile', '20260102T030405.000007Z', 1, 'k3f9a2', 0), snapshot)
+  assert.doesNotMatch(nameOf('snapshot', '20260102T030405.000007Z', 1, 'k3f9a2', 0), profile)
+  for (const other of ['heapdump-1234567.123456.heapsnapshot', 'heapdump-20260102T030405.000007Z-42.heapsnapshot', 'x' + nameOf('snapshot', '20260102T030405.000007Z', 1, 'k3f9a2', 0),
+    nameOf('snapshot', '20260102T030405.000007Z', 1, 'K3F9A2', 0), nameOf('snapshot', '20260102T030405.000007Z', 1, 'k3f9a', 0)]) {
     assert.doesNotMatch(other, snapshot)
   }
 })
@@ -69,15 +72,25 @@ test('facts: the addon and the fallback give default files the names the pattern
       const captured = new RegExp(facts.names[kind].pattern).exec(path.basename(committed.path))
       assert.ok(captured, `${who}: ${committed.path} is not a default ${kind} name`)
       assert.equal(captured[2], String(process.pid))
+      assert.equal(captured[3], implementation.runId(), `${who}: the name carries this process's run`)
     }
   }
 })
 
-test('facts: the addon and the fallback prune exactly this process\'s names that the snapshot pattern matches', (t) => {
+test('facts: the addon and the fallback prune exactly this run\'s names that the snapshot pattern matches', (t) => {
   for (const [who, implementation] of implementations) {
     const dir = temporaryDirectory(t)
-    const ours = ['20260101T000000.000000Z', '20260101T000001.000000Z', '20260101T000002.000000Z'].map((time, seq) => nameOf('snapshot', time, process.pid, seq))
-    const kept = [nameOf('profile', '20260101T000000.000000Z', process.pid, 0), nameOf('snapshot', '20260101T000000.000000Z', process.pid + 1, 0), 'notes.txt']
+    const run = implementation.runId()
+    assert.match(run, /^[0-9a-z]{6}$/, who)
+    const ours = ['20260101T000000.000000Z', '20260101T000001.000000Z', '20260101T000002.000000Z'].map((time, seq) => nameOf('snapshot', time, process.pid, run, seq))
+    const earlierRun = run === 'zzzzzz' ? 'yyyyyy' : 'zzzzzz' // this pid in an earlier run: pid 1 in a restarted container
+    const kept = [
+      nameOf('profile', '20260101T000000.000000Z', process.pid, run, 0),
+      nameOf('snapshot', '20260101T000000.000000Z', process.pid + 1, run, 0),
+      nameOf('snapshot', '20251231T000000.000000Z', process.pid, earlierRun, 0),
+      `heapdump-20251231T000000.000000Z-${process.pid}-0.heapsnapshot`,
+      'notes.txt',
+    ]
     for (const name of [...ours, ...kept]) fs.writeFileSync(path.join(dir, name), 'x')
     assert.deepEqual(implementation.pruneSnapshots(dir, 1, ours[2]).sort(), ours.slice(0, 2), who)
     assert.deepEqual(fs.readdirSync(dir).sort(), [ours[2], ...kept].sort(), who)

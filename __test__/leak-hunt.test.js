@@ -96,7 +96,7 @@ test('the whole hunt through the defaults: three SIGUSR2 snapshots of the servic
   const cwd = path.join(dir, 'signals')
   const { files: signalled, pid } = hunt(cwd, undefined, { HUNT_BY: 'signal' })
   assert.equal(signalled.length, 3)
-  for (const file of signalled) assert.match(path.relative(cwd, file), new RegExp(`^heapdump-\\d{8}T\\d{6}\\.\\d{6}Z-${pid}-\\d+\\.heapsnapshot$`))
+  for (const file of signalled) assert.match(path.relative(cwd, file), new RegExp(`^heapdump-\\d{8}T\\d{6}\\.\\d{6}Z-${pid}-[0-9a-z]{6}-\\d+\\.heapsnapshot$`))
   const run = cli('leaks', cwd, '--json')
   assert.equal(run.status, 0, run.stderr)
   const report = JSON.parse(run.stdout)
@@ -215,7 +215,8 @@ test('guard rails: warnings for swapped and mixed-process files, none on a corre
   assert.equal(newest.status, 0, newest.stderr)
   const report = JSON.parse(newest.stdout)
   assert.deepEqual([report.baseline, report.target, report.final], other.files)
-  assert.equal(newest.stderr, `rheapdump: ${path.join(dir, 'one')}: the newest 3 snapshots of pid ${other.pid}: ${other.files.join(', ')}\n`)
+  const run = /-([0-9a-z]{6})-\d+\.heapsnapshot$/.exec(other.files[0])[1]
+  assert.equal(newest.stderr, `rheapdump: ${path.join(dir, 'one')}: the newest 3 snapshots of pid ${other.pid}, run ${run}: ${other.files.join(', ')}\n`)
   const pair = cli('diff', path.join(dir, 'one'), '--json')
   assert.deepEqual([JSON.parse(pair.stdout).before, JSON.parse(pair.stdout).after], other.files.slice(1))
   const empty = cli('leaks', path.join(dir, 'none-here'))
@@ -228,7 +229,7 @@ test('guard rails: warnings for swapped and mixed-process files, none on a corre
   fs.copyFileSync(other.files[2], path.join(lonely, path.basename(other.files[2])))
   const few = cli('leaks', lonely)
   assert.equal(few.status, 2)
-  assert.match(few.stderr, new RegExp(`the newest snapshot there is from pid ${other.pid}, which wrote 1 .*; 3 are needed`))
+  assert.match(few.stderr, new RegExp(`the newest snapshot there is from pid ${other.pid}, run ${run}, which wrote 1 .*; 3 are needed`))
 })
 
 test('guard rails: renumbered ids are named as such', () => {

@@ -14,6 +14,7 @@ require('./helpers/proc') // a lock directory of this file's own for snapshot tu
 const { current } = require('../lib/shared')
 const { takeSnapshot } = require('../lib/snapshot')
 const { prune, resolveDir, place } = require('../lib/writer')
+const { binding } = require('../lib/binding')
 
 const shared = current()
 
@@ -23,7 +24,7 @@ function tempDir(t) {
   return dir
 }
 
-const DEFAULT_NAME = new RegExp(`^heapdump-\\d{8}T\\d{6}\\.\\d{6}Z-${process.pid}-\\d+\\.heapsnapshot$`)
+const DEFAULT_NAME = new RegExp(`^heapdump-\\d{8}T\\d{6}\\.\\d{6}Z-${process.pid}-[0-9a-z]{6}-\\d+\\.heapsnapshot$`)
 
 test('takeSnapshot writes a complete, private, default-named snapshot and says what it cost', (t) => {
   const dir = tempDir(t)
@@ -62,11 +63,14 @@ test('the guard refuses through takeSnapshot unless forced', (t) => {
   assert.match(path.basename(takeSnapshot({ dir, trigger: 'api', force: true }).path), DEFAULT_NAME)
 })
 
-test('keep: only this process\'s default-named snapshots beyond keep go, oldest first, never the current one', (t) => {
+test('keep: only this run\'s default-named snapshots beyond keep go, oldest first, never the current one', (t) => {
   const dir = tempDir(t)
-  const name = (n, pid = process.pid) => `heapdump-20260101T0000${String(n).padStart(2, '0')}.000000Z-${pid}-${n}.heapsnapshot`
+  const run = binding.runId()
+  const name = (n, pid = process.pid, of = run) => `heapdump-20260101T0000${String(n).padStart(2, '0')}.000000Z-${pid}-${of}-${n}.heapsnapshot`
   const ours = [1, 2, 3, 4].map((n) => name(n))
-  const others = [name(0, process.pid + 1), 'heapdump-manual.heapsnapshot', 'notes.txt']
+  // Another pid's, and this pid's in an earlier run (a restarted container's pid 1) or from before runs.
+  const legacy = `heapdump-20250101T000000.000000Z-${process.pid}-0.heapsnapshot`
+  const others = [name(0, process.pid + 1), name(0, process.pid, run === 'zzzzzz' ? 'yyyyyy' : 'zzzzzz'), legacy, 'heapdump-manual.heapsnapshot', 'notes.txt']
   for (const file of [...ours, ...others]) fs.writeFileSync(path.join(dir, file), '')
   prune(dir, path.join(dir, ours[3]), 2)
   assert.deepEqual(fs.readdirSync(dir).sort(), [...others, ours[2], ours[3]].sort())

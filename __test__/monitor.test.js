@@ -177,7 +177,7 @@ for (const [name, arm, env] of nearLimitSwitches) test(`near the heap limit (${n
   assert.match(stderr, /heap out of memory/)
   const files = snapshotFiles(cwd)
   assert.equal(files.length, 1, stderr)
-  assert.match(path.basename(files[0]), /^heapdump-\d{8}T\d{6}\.\d{6}Z-\d+-\d+\.heapsnapshot$/)
+  assert.match(path.basename(files[0]), /^heapdump-\d{8}T\d{6}\.\d{6}Z-\d+-[0-9a-z]{6}-\d+\.heapsnapshot$/)
   assert.match(stderr, new RegExp(`rheapdump: wrote ${files[0].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} .*near the heap limit`))
   assert.ok(countObjectsByName(validateFile(files[0]).snap, 'Hoarded') > 100000)
   assert.deepEqual(fs.readdirSync(cwd).filter((n) => !n.endsWith('.heapsnapshot')), [])

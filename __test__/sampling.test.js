@@ -71,7 +71,7 @@ test('RHEAPDUMP_SAMPLING=1 samples from start-up: heapProfile() writes a complet
   )
   const [info] = lines
   const [name] = profiles(cwd)
-  assert.match(name, /^heapprofile-\d{8}T\d{6}\.\d{6}Z-\d+-\d+\.heapprofile$/)
+  assert.match(name, /^heapprofile-\d{8}T\d{6}\.\d{6}Z-\d+-[0-9a-z]{6}-\d+\.heapprofile$/)
   assert.equal(info.path, path.join(cwd, name))
   assert.equal(info.interval, 524288)
   assert.equal(info.trigger, 'api')

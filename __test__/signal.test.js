@@ -11,7 +11,7 @@ const { test } = require('node:test')
 const { ROOT, tempDir, waitFor, startApp, snapshotFiles, runScript, needsAddon } = require('./helpers/proc')
 const { validateFile, countObjectsByName } = require('../tools/heapsnapshot')
 
-const DEFAULT_NAME = /^heapdump-\d{8}T\d{6}\.\d{6}Z-(\d+)-\d+\.heapsnapshot$/
+const DEFAULT_NAME = /^heapdump-\d{8}T\d{6}\.\d{6}Z-(\d+)-[0-9a-z]{6}-\d+\.heapsnapshot$/
 
 function assertFixtureSnapshot(file, count = 2000) {
   const { snap } = validateFile(file)

@@ -142,8 +142,9 @@ export interface ProcessMemory {
 }
 
 /**
- * Deletes the oldest of this process's default-named snapshots in `dir` beyond `keep`; never
- * another process's, never any other file, never `current`. Returns the names deleted.
+ * Deletes the oldest of this run's default-named snapshots in `dir` beyond `keep`; never
+ * another process's or an earlier run's, never any other file, never `current`. Returns the
+ * names deleted.
  */
 export declare function pruneSnapshots(dir: string, keep: number, current: string): Array<string>
 
@@ -152,6 +153,9 @@ export declare function releaseFreeMemory(): boolean
 
 /** Ends the claimed request: the next signal starts a new one. */
 export declare function requestDone(): void
+
+/** This process's run, as its default file names carry it (`heapdump-<UTC>-<pid>-<run>-<n>…`). */
+export declare function runId(): string
 
 /** Whether requests may interrupt running JavaScript (the `watchdog` setting). */
 export declare function setInterrupts(on: boolean): void

@@ -150,11 +150,11 @@ const SETTINGS = [
     default: null,
     type: 'number | null',
     docs: {
-      what: "keep at most K (1 to 2³²−1) of this process's default-named snapshots per directory (oldest deleted)",
+      what: "keep at most K (1 to 2³²−1) of this process's default-named snapshots per directory (oldest deleted; never another process's, nor an earlier run's of the same pid)",
       env: '',
       configure: '`keep`',
       default: 'keep all',
-      type: "Keep at most this many (1 to 2**32-1) of this process's default-named snapshots per directory (oldest deleted; other processes' and other files never); or null.",
+      type: "Keep at most this many (1 to 2**32-1) of this process's default-named snapshots per directory (oldest deleted; other processes', earlier runs' of the same pid (pid 1 in a container) and other files never); or null.",
     },
   },
   {

@@ -4,19 +4,20 @@
 
 module.exports = Object.freeze({
   // Default file names (crates/core/src/naming.rs): each kind's pattern checks that prefix and
-  // suffix belong together; `pattern` takes either kind. Both capture time, pid and sequence.
+  // suffix belong together; `pattern` takes either kind. Both capture time, pid, run (undefined in
+  // names from before runs) and sequence.
   names: Object.freeze({
     snapshot: Object.freeze({
       prefix: 'heapdump-',
       suffix: '.heapsnapshot',
-      pattern: '^heapdump-(\\d{8}T\\d{6}\\.\\d{6}Z)-(\\d+)-(\\d+)\\.heapsnapshot$',
+      pattern: '^heapdump-(\\d{8}T\\d{6}\\.\\d{6}Z)-(\\d+)-(?:([0-9a-z]{6})-)?(\\d+)\\.heapsnapshot$',
     }),
     profile: Object.freeze({
       prefix: 'heapprofile-',
       suffix: '.heapprofile',
-      pattern: '^heapprofile-(\\d{8}T\\d{6}\\.\\d{6}Z)-(\\d+)-(\\d+)\\.heapprofile$',
+      pattern: '^heapprofile-(\\d{8}T\\d{6}\\.\\d{6}Z)-(\\d+)-(?:([0-9a-z]{6})-)?(\\d+)\\.heapprofile$',
     }),
-    pattern: '^(?:heapdump-|heapprofile-)(\\d{8}T\\d{6}\\.\\d{6}Z)-(\\d+)-(\\d+)(?:\\.heapsnapshot|\\.heapprofile)$',
+    pattern: '^(?:heapdump-|heapprofile-)(\\d{8}T\\d{6}\\.\\d{6}Z)-(\\d+)-(?:([0-9a-z]{6})-)?(\\d+)(?:\\.heapsnapshot|\\.heapprofile)$',
   }),
   // What a snapshot costs per byte of used heap, by Node major (crates/core/src/estimate.rs):
   // the first row whose maxMajor is at least the major, or whose maxMajor is null.

@@ -30,12 +30,42 @@ function processMemory() {
 let sequence = 0
 let temporaries = 0
 
+/**
+ * This process's run, as crates/core/src/naming.rs makes it (FNV-1a over the boot id, the start
+ * time and the pid, six base-36 characters): here the start is the process's time origin in
+ * microseconds, and the boot id is read where there is one.
+ */
+const RUN = (() => {
+  let boot = ''
+  try {
+    boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
+  } catch {
+    // Not Linux: the time origin and the pid tell runs apart.
+  }
+  const start = BigInt(Math.round(performance.timeOrigin * 1000))
+  const bytes = [...Buffer.from(boot), ...littleEndian(start, 8), ...littleEndian(BigInt(process.pid), 4)]
+  let hash = 0xcbf29ce484222325n
+  for (const byte of bytes) hash = BigInt.asUintN(64, (hash ^ BigInt(byte)) * 0x100000001b3n)
+  let run = ''
+  for (let i = 0; i < 6; i++, hash /= 36n) run += (hash % 36n).toString(36)
+  return run
+})()
+
+/** @param {bigint} value @param {number} width */
+function littleEndian(value, width) {
+  return Array.from({ length: width }, (_, i) => Number((value >> BigInt(8 * i)) & 0xffn))
+}
+
+function runId() {
+  return RUN
+}
+
 function defaultName(profile) {
   const now = performance.timeOrigin + performance.now()
   const stamp = new Date(Math.floor(now)).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '')
   const micros = String(Math.floor((now % 1000) * 1000)).padStart(6, '0')
   const { prefix, suffix } = facts.names[profile ? 'profile' : 'snapshot']
-  return `${prefix}${stamp}.${micros}Z-${process.pid}-${sequence++}${suffix}`
+  return `${prefix}${stamp}.${micros}Z-${process.pid}-${RUN}-${sequence++}${suffix}`
 }
 
 function failure(err, fallbackPath, syscall) {
@@ -205,11 +235,14 @@ function cgroupLimits(procCgroup, root, read) {
 
 const DEFAULT_SNAPSHOT_NAME = new RegExp(facts.names.snapshot.pattern)
 
-/** This process's default-named snapshots in `dir` beyond `keep`, oldest first, never `current`. */
+/** This run's default-named snapshots in `dir` beyond `keep`, oldest first, never `current`. */
 function pruneSnapshots(dir, keep, current) {
   const ours = fs
     .readdirSync(dir)
-    .filter((name) => DEFAULT_SNAPSHOT_NAME.exec(name)?.[2] === String(process.pid)) // time, pid, sequence
+    .filter((name) => {
+      const [, , pid, run] = DEFAULT_SNAPSHOT_NAME.exec(name) ?? [] // time, pid, run, sequence
+      return pid === String(process.pid) && run === RUN
+    })
     .sort()
   const removed = []
   for (const name of ours.slice(0, Math.max(0, ours.length - keep))) {
@@ -263,6 +296,7 @@ module.exports = {
   snapshotBudget,
   cgroupLimits,
   pruneSnapshots,
+  runId,
   setMainReceiver(receive) {
     receiver = receive
     return false

@@ -117,8 +117,15 @@ pub fn create_snapshot_file(
   }
 }
 
-/// Deletes the oldest of this process's default-named snapshots in `dir` beyond `keep`; never
-/// another process's, never any other file, never `current`. Returns the names deleted.
+/// This process's run, as its default file names carry it (`heapdump-<UTC>-<pid>-<run>-<n>…`).
+#[napi]
+pub fn run_id() -> String {
+  rheapdump_platform::procfs::run().to_string()
+}
+
+/// Deletes the oldest of this run's default-named snapshots in `dir` beyond `keep`; never
+/// another process's or an earlier run's, never any other file, never `current`. Returns the
+/// names deleted.
 #[napi]
 pub fn prune_snapshots(dir: String, keep: u32, current: String) -> Result<Vec<String>, Code> {
   rheapdump_core::naming::prune(
@@ -126,6 +133,7 @@ pub fn prune_snapshots(dir: String, keep: u32, current: String) -> Result<Vec<St
     keep as usize,
     &current,
     std::process::id(),
+    rheapdump_platform::procfs::run(),
   )
   .map_err(|err| {
     coded(

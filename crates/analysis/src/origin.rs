@@ -10,8 +10,11 @@ use rheapdump_core::naming::parse_default_file_name;
 #[derive(Debug, Clone, Default)]
 pub struct Origin {
   pub file: String,
-  /// From rheapdump's default file name (`heapdump-<UTC time>-<pid>-<n>.heapsnapshot`).
+  /// From rheapdump's default file name (`heapdump-<UTC time>-<pid>-<run>-<n>.heapsnapshot`).
   pub pid: Option<String>,
+  /// The run of that pid (a restarted container's node is pid 1 again); None in names from
+  /// before runs.
+  pub run: Option<String>,
   pub time: Option<String>,
   pub seq: Option<u64>,
   /// `process.version` in the heap.
@@ -27,6 +30,7 @@ impl Origin {
     Origin {
       file: path.display().to_string(),
       pid: parsed.map(|p| p.pid.to_string()),
+      run: parsed.and_then(|p| p.run).map(str::to_string),
       time: parsed.map(|p| p.time.to_string()),
       seq: parsed.and_then(|p| p.seq.parse().ok()),
       version: version.map(str::to_string),
@@ -62,8 +66,20 @@ pub fn warnings(files: &[Origin], common: &[f64]) -> Vec<String> {
   let mut out: Vec<String> = Vec::new();
   for (i, pair) in files.windows(2).enumerate() {
     let (a, b) = (&pair[0], &pair[1]);
-    let mixed = matches!((&a.pid, &b.pid), (Some(x), Some(y)) if x != y);
-    if mixed {
+    let other_pid = matches!((&a.pid, &b.pid), (Some(x), Some(y)) if x != y);
+    let other_run = !other_pid && matches!((&a.run, &b.run), (Some(x), Some(y)) if x != y);
+    let mixed = other_pid || other_run;
+    if other_run {
+      out.push(format!(
+        "{} and {} come from different runs of pid {} (runs {} and {}: the process restarted): node ids are per process, so objects cannot be matched between them",
+        a.file,
+        b.file,
+        a.pid.as_deref().unwrap_or("?"),
+        a.run.as_deref().unwrap_or("?"),
+        b.run.as_deref().unwrap_or("?")
+      ));
+    }
+    if other_pid {
       out.push(format!(
         "{} and {} come from different processes (pid {} and pid {}): node ids are per process, so objects cannot be matched between them",
         a.file,
@@ -118,6 +134,8 @@ mod tests {
   const A: &str = "heapdump-20261130T204748.200566Z-23763-0.heapsnapshot";
   const B: &str = "heapdump-20261130T204748.568839Z-23763-1.heapsnapshot";
   const OTHER: &str = "heapdump-20261130T204749.000000Z-99-0.heapsnapshot";
+  const RUN_A: &str = "heapdump-20261130T204749.000000Z-1-aaaaaa-0.heapsnapshot";
+  const RUN_B: &str = "heapdump-20261130T205749.000000Z-1-bbbbbb-0.heapsnapshot";
 
   #[test]
   fn a_sound_comparison_has_no_warning() {
@@ -140,6 +158,15 @@ mod tests {
     );
     assert_eq!(mixed.len(), 1, "{mixed:?}");
     assert!(mixed[0].contains("pid 23763 and pid 99"));
+    let restarted = warnings(
+      &[origin(RUN_A, "v20.1.0", 10), origin(RUN_B, "v20.1.0", 20)],
+      &[0.2],
+    );
+    assert_eq!(restarted.len(), 1, "{restarted:?}");
+    assert!(
+      restarted[0].contains("different runs of pid 1 (runs aaaaaa and bbbbbb"),
+      "{restarted:?}"
+    );
     let versions = warnings(
       &[origin(A, "v20.1.0", 10), origin(B, "v26.0.0", 20)],
       &[0.9],

@@ -34,9 +34,9 @@ writes one into $RHEAPDUMP_DIR (else --diagnostic-dir, else the working director
   kill -USR2 <pid>     # target
   ...more of the same load...
   kill -USR2 <pid>     # final
-  rheapdump leaks DIR  # the newest three of one pid in DIR: owners first, with file:line
-  rheapdump path DIR/heapdump-<time>-<pid>-2.heapsnapshot @1234   # an id leaks printed
-  rheapdump summary DIR/heapdump-<time>-<pid>-2.heapsnapshot --class QuoteRequest";
+  rheapdump leaks DIR  # the newest three of one run in DIR: owners first, with file:line
+  rheapdump path DIR/heapdump-<time>-<pid>-<run>-2.heapsnapshot @1234   # an id leaks printed
+  rheapdump summary DIR/heapdump-<time>-<pid>-<run>-2.heapsnapshot --class QuoteRequest";
 
 #[derive(Parser)]
 #[command(
@@ -81,10 +81,10 @@ order, have renumbered ids or come from two Node versions.
 
 Examples:
   rheapdump diff before.heapsnapshot after.heapsnapshot
-  rheapdump diff ./snapshots                               # its newest two of one pid
+  rheapdump diff ./snapshots                               # its newest two of one run
   rheapdump diff before.heapsnapshot after.heapsnapshot --class Session   # the new ones")]
   Diff {
-    /// The earlier snapshot, or a directory: its newest two snapshots of one process
+    /// The earlier snapshot, or a directory: its newest two snapshots of one run of one process
     before: PathBuf,
     /// The later snapshot, from the same process
     after: Option<PathBuf>,
@@ -99,7 +99,7 @@ Examples:
   /// object that holds them (their owner, which was in BASELINE already)
   #[command(after_help = HUNT)]
   Leaks {
-    /// The first snapshot (after warm-up), or a directory: its newest three snapshots of one
+    /// The first snapshot (after warm-up), or a directory: its newest three snapshots of one run of one
     /// process
     baseline: PathBuf,
     /// The second snapshot (after the suspect work)
@@ -232,30 +232,34 @@ fn print_bytes(bytes: &[u8]) -> ExitCode {
 }
 
 /// The snapshots to compare: those given, or when one directory is given the newest `count`
-/// snapshots of one process in it (saying which on stderr). A usage error otherwise.
+/// snapshots of one run of one process in it (saying which on stderr). A usage error otherwise.
 fn snapshots(given: Vec<Option<PathBuf>>, count: usize) -> Result<Vec<PathBuf>, String> {
   let files: Vec<PathBuf> = given.iter().flatten().cloned().collect();
   if files.len() == count {
     return Ok(files);
   }
   match files.as_slice() {
-    [dir] if dir.is_dir() => match naming::newest_of_one_process(dir, count) {
-      Ok(Some((pid, files))) if files.len() < count => Err(format!(
-        "{}: the newest snapshot there is from pid {pid}, which wrote {} with rheapdump's default names; {count} are needed",
+    [dir] if dir.is_dir() => match naming::newest_of_one_run(dir, count) {
+      Ok(Some(run)) if run.files.len() < count => Err(format!(
+        "{}: the newest snapshot there is from {}, which wrote {} with rheapdump's default names; {count} are needed{}",
         dir.display(),
-        files.len()
+        describe(&run),
+        run.files.len(),
+        earlier_runs(&run),
       )),
-      Ok(Some((pid, files))) => {
-        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+      Ok(Some(run)) => {
+        let names: Vec<String> = run.files.iter().map(|f| f.display().to_string()).collect();
         eprintln!(
-          "rheapdump: {}: the newest {count} snapshots of pid {pid}: {}",
+          "rheapdump: {}: the newest {count} snapshots of {}: {}{}",
           dir.display(),
-          names.join(", ")
+          describe(&run),
+          names.join(", "),
+          earlier_runs(&run),
         );
-        Ok(files)
+        Ok(run.files)
       }
       Ok(None) => Err(format!(
-        "{}: no process wrote {count} snapshots with rheapdump's default names (heapdump-<time>-<pid>-<n>.heapsnapshot) here",
+        "{}: no process wrote {count} snapshots with rheapdump's default names (heapdump-<time>-<pid>-<run>-<n>.heapsnapshot) here",
         dir.display()
       )),
       Err(err) => Err(format!("{}: {err}", dir.display())),
@@ -263,6 +267,27 @@ fn snapshots(given: Vec<Option<PathBuf>>, count: usize) -> Result<Vec<PathBuf>, 
     _ => Err(format!(
       "give {count} snapshots, oldest first, or one directory"
     )),
+  }
+}
+
+/// `pid 1, run k3f9a2`.
+fn describe(run: &naming::Run) -> String {
+  match &run.run {
+    Some(id) => format!("pid {}, run {id}", run.pid),
+    None => format!("pid {}", run.pid),
+  }
+}
+
+/// Says that earlier runs of the pid were left out: they are other processes (pid 1 in a
+/// restarted container), whose ids match nothing.
+fn earlier_runs(run: &naming::Run) -> String {
+  match run.other_runs_of_pid {
+    0 => String::new(),
+    n => format!(
+      " (left out: {n} other run{} of pid {}, another process each; give files to compare across runs)",
+      if n == 1 { "" } else { "s" },
+      run.pid
+    ),
   }
 }
 

@@ -38,7 +38,7 @@ pub fn facts_js() -> String {
   let facts = Js::Obj(vec![
     (
       "names",
-      Some("Default file names (crates/core/src/naming.rs): each kind's pattern checks that prefix and\n// suffix belong together; `pattern` takes either kind. Both capture time, pid and sequence."),
+      Some("Default file names (crates/core/src/naming.rs): each kind's pattern checks that prefix and\n// suffix belong together; `pattern` takes either kind. Both capture time, pid, run (undefined in\n// names from before runs) and sequence."),
       names(),
     ),
     (

@@ -1,6 +1,7 @@
-//! Process memory as `ps` shows it, read from `/proc/self`.
+//! Process memory as `ps` shows it, and this process's run, read from `/proc`.
 
 use std::io;
+use std::sync::OnceLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProcessMemory {
@@ -37,6 +38,31 @@ fn page_size() -> u64 {
   }
 }
 
+/// This process's run (rheapdump_core::naming::run_id), from the kernel's boot id and the
+/// process's start time in clock ticks since boot (field 22 of `/proc/self/stat`): the same in
+/// every copy of the addon in the process and in a fork child, another for the next process
+/// with this pid. Where `/proc` cannot tell, from the time of the first call.
+pub fn run() -> &'static str {
+  static RUN: OnceLock<String> = OnceLock::new();
+  RUN.get_or_init(|| {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+    let start = std::fs::read_to_string("/proc/self/stat")
+      .ok()
+      .and_then(|stat| parse_start_time(&stat))
+      .unwrap_or_else(|| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        now.map_or(0, |d| d.as_nanos() as u64)
+      });
+    rheapdump_core::naming::run_id(boot.trim(), start, std::process::id())
+  })
+}
+
+/// The process's start time in clock ticks since boot, field 22 of `/proc/<pid>/stat`.
+pub fn parse_start_time(stat: &str) -> Option<u64> {
+  let after_name = &stat[stat.rfind(')')? + 1..];
+  after_name.split_ascii_whitespace().nth(19)?.parse().ok()
+}
+
 /// Returns (vsize in bytes, rss in pages) from the text of `/proc/<pid>/stat`.
 ///
 /// The command name (field 2) may contain spaces and parentheses, so fields are counted from
@@ -68,6 +94,16 @@ mod tests {
     let stat = "4242 (my (odd) node) S 1 4242 4242 0 -1 4194560 1 0 0 0 5 6 0 0 20 0 11 0 \
                 1234 987654321 4321 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0";
     assert_eq!(parse_stat(stat), Some((987_654_321, 4321)));
+    assert_eq!(parse_start_time(stat), Some(1234));
+  }
+
+  #[test]
+  fn the_run_is_this_process_s_and_stays_the_same() {
+    let run = run();
+    assert_eq!(run.len(), rheapdump_core::naming::RUN_LENGTH);
+    assert_eq!(run, super::run());
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    assert!(parse_start_time(&stat).is_some());
   }
 
   #[test]

@@ -311,6 +311,7 @@ impl PendingSnapshot {
         self.kind,
         self.started_at,
         pid,
+        super::procfs::run(),
         SEQUENCE.fetch_add(1, Ordering::Relaxed),
       );
       match self.link_as(dir, file, &name) {
