@@ -53,6 +53,9 @@ function switches() {
 
 if (method === 'idle') {
   const variant = process.argv[3]
+  // What a service has loaded anyway before it requires rheapdump: the cost measured is ours alone.
+  require('node:os')
+  require('node:worker_threads')
   if (process.argv[4] === 'warm') {
     // A hot function, as in any running service: V8 has tiered code up (Maglev) before the
     // require. The first Maglev compile of a process costs ~3 MB of RSS (Node 24/26), which a
