@@ -59,7 +59,7 @@ if (method === 'idle') {
   if (process.argv[4] === 'app') {
     // Two files of the app's own, as any app has loaded before its dependencies. From its second
     // file on, Node's module loader is hot enough for V8's first Maglev compile (Node 24/26),
-    // which costs a process ~2.5 MB once: two empty modules alone cost that. A bare process
+    // which costs a process 2.2–2.8 MB once: two empty modules alone cost that. A bare process
     // would charge it to whatever package it loads first.
     require('./settings')
     require('../package.json')
