@@ -15,16 +15,16 @@
 //   lib/capture.js   a snapshot in-process (lib/snapshot.js) or by a fork child (lib/fork.js)
 //   lib/guard.js     refuses a snapshot that would exhaust memory or disk
 //   lib/writer.js    the one writer of every file: place, permission, commit, keep, stderr, events
-//   lib/profile.js   sampling heap profiles (the sampler: lib/sampling.js)
-//   lib/api.js       the public functions; lib/settings.js configure(); lib/memory.js; lib/monitor.js
+//   lib/profile.js   sampling heap profiles (the sampler: lib/sampling.js; both loaded on first use)
+//   lib/api.js       the public functions (loaded on first call); lib/settings.js configure();
+//                    lib/memory.js; lib/monitor.js
 //   lib/options.js   option checking, with the options of each function in lib/schemas.js
-//   lib/analysis.js  the analyses, run by the addon on a worker thread (loaded on first use)
+//   lib/analysis.js  the analyses, run by the addon on a worker thread (loaded on first call)
 //   lib/errors.js    every error code rheapdump gives, and the errors; lib/report.js, stderr and events
 //   lib/facts.js     constants generated from the Rust crates (names, estimates, defaults)
 //
 // ARCHITECTURE.md has the whole path from signal to file, the invariants and where each is tested.
 
-const api = require('./lib/api')
 const { takeOwnership } = require('./lib/handoff')
 const { gc, memoryUsage } = require('./lib/memory')
 const { writeStderr } = require('./lib/report')
@@ -34,7 +34,7 @@ const { current } = require('./lib/shared')
 const shared = current()
 
 // Start-up: the first copy on the main thread owns the signal; the first copy to see sampling
-// asked for (RHEAPDUMP_SAMPLING) starts it.
+// asked for (RHEAPDUMP_SAMPLING) starts it. That is all `require` loads: what a signal needs.
 takeOwnership()
 if (shared.config.sampling !== false && shared.sampling.owner === null) {
   try {
@@ -45,8 +45,32 @@ if (shared.config.sampling !== false && shared.sampling.owner === null) {
   }
 }
 
-/** @type {typeof import('./lib/analysis') | null} */
-let analysis = null
+/**
+ * Functions of a module that is loaded on the first call of one of them, so that a process
+ * that never calls them does not pay for it (lib/api.js with its option schemas and the
+ * profiler; lib/analysis.js). Plain functions rather than getters: ESM's named exports
+ * (index.mjs) and spies read them without loading anything. Each keeps its name and length.
+ * @template T
+ * @param {() => T} load
+ * @param {Record<string, number>} lengths
+ * @returns {T}
+ */
+function onFirstCall(load, lengths) {
+  /** @type {Record<string, Function>} */
+  const functions = {}
+  for (const [name, length] of Object.entries(lengths)) {
+    const call = { [name](/** @type {unknown[]} */ ...args) { return /** @type {any} */ (load())[name](...args) } }[name]
+    functions[name] = Object.defineProperty(call, 'length', { value: length })
+  }
+  return /** @type {T} */ (functions)
+}
+
+/** @type {typeof import('./lib/api') | undefined} */
+let apiModule
+const api = onFirstCall(() => (apiModule ??= require('./lib/api')), { writeSnapshot: 2, snapshot: 1, heapProfile: 1, writeHeapProfile: 1, monitor: 1, signalStatus: 0 })
+/** @type {typeof import('./lib/analysis') | undefined} */
+let analysisModule
+const analysis = onFirstCall(() => (analysisModule ??= require('./lib/analysis')), { summary: 1, diff: 2, leaks: 3, path: 2, validate: 1 })
 
 module.exports = {
   writeSnapshot: api.writeSnapshot,
@@ -59,14 +83,7 @@ module.exports = {
   configure,
   getConfig,
   signalStatus: api.signalStatus,
-  // Loaded on first use: an app that only takes snapshots does not pay for it at require time.
-  get analysis() {
-    if (!analysis) {
-      const { summary, diff, leaks, path, validate } = require('./lib/analysis')
-      analysis = Object.freeze({ summary, diff, leaks, path, validate })
-    }
-    return analysis
-  },
+  analysis: Object.freeze({ summary: analysis.summary, diff: analysis.diff, leaks: analysis.leaks, path: analysis.path, validate: analysis.validate }),
   /** @param {string} event @param {(...args: any[]) => void} listener */
   on: (event, listener) => (shared.emitter.on(event, listener), module.exports),
   /** @param {string} event @param {(...args: any[]) => void} listener */

@@ -57,17 +57,34 @@ test('lib/ modules require each other without a cycle', () => {
   for (const file of requires.keys()) visit(file, [])
 })
 
-test('require() loads neither node:v8, node:vm, node:inspector nor lib/monitor.js or lib/analysis.js', () => {
+test('require() loads what a signal needs and nothing else: no node:v8, node:vm, node:inspector, API, profiler, monitor or analysis module', () => {
   const script = `
-    require(${JSON.stringify(ROOT)})
-    const loaded = Object.keys(require.cache).map((f) => require('node:path').relative(${JSON.stringify(ROOT)}, f))
-    console.log(JSON.stringify({ builtins: process.moduleLoadList.filter((m) => /^NativeModule (v8|vm|inspector)$/.test(m)), loaded }))`
-  const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, RHEAPDUMP_SIGNAL: '0' } })
+    const exported = require(${JSON.stringify(ROOT)})
+    const loaded = () => Object.keys(require.cache).map((f) => require('node:path').relative(${JSON.stringify(ROOT)}, f))
+    const atRequire = loaded()
+    // The ESM face reads every export, the analyses' too, without loading them.
+    const names = Object.keys(exported).concat(Object.keys(exported.analysis)).filter((n) => typeof (exported[n] ?? exported.analysis[n]) === 'function')
+    const afterReads = loaded()
+    const real = { ...require(${JSON.stringify(path.join(ROOT, 'lib', 'api'))}), ...require(${JSON.stringify(path.join(ROOT, 'lib', 'analysis'))}) }
+    const shapes = names.map((n) => [n, exported[n] ?? exported.analysis[n]]).map(([n, f]) => ({ name: f.name, length: f.length, real: real[n] && { name: real[n].name, length: real[n].length } }))
+    console.log(JSON.stringify({ builtins: process.moduleLoadList.filter((m) => /^NativeModule (v8|vm|inspector)$/.test(m)), atRequire, afterReads, names, shapes }))`
+  const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, RHEAPDUMP_SIGNAL: undefined, RHEAPDUMP_SAMPLING: undefined } })
   assert.equal(result.status, 0, result.stderr)
-  const { builtins, loaded } = JSON.parse(result.stdout)
+  const { builtins, atRequire, afterReads, names, shapes } = JSON.parse(result.stdout)
   assert.deepEqual(builtins, [])
-  assert.ok(loaded.includes('lib/snapshot.js'), loaded.join(', '))
-  for (const lazy of ['lib/monitor.js', 'lib/analysis.js']) assert.ok(!loaded.includes(lazy), `${lazy} loaded at require`)
+  assert.ok(names.includes('writeSnapshot') && names.includes('summary'), names.join(', '))
+  // The path from a signal to a file, loaded before any signal can come.
+  for (const eager of ['lib/binding.js', 'lib/handoff.js', 'lib/capture.js', 'lib/snapshot.js', 'lib/writer.js', 'lib/guard.js']) {
+    assert.ok(atRequire.includes(eager), `${eager} not loaded at require: ${atRequire.join(', ')}`)
+  }
+  const lazy = ['lib/api.js', 'lib/schemas.js', 'lib/profile.js', 'lib/sampling.js', 'lib/monitor.js', 'lib/analysis.js', 'lib/wasi.js', 'lib/program.js', 'lib/fork.js', 'lib/fallback.js']
+  for (const file of lazy) {
+    assert.ok(!atRequire.includes(file), `${file} loaded at require`)
+    assert.ok(!afterReads.includes(file), `${file} loaded by reading the exports`)
+  }
+  // What stands for a function until its module is loaded has that function's name and length.
+  for (const shape of shapes.filter((s) => s.real)) assert.deepEqual({ name: shape.name, length: shape.length }, shape.real)
+  assert.ok(shapes.filter((s) => s.real).length >= 11, JSON.stringify(shapes))
 })
 
 /**

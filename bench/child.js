@@ -53,6 +53,17 @@ function switches() {
 
 if (method === 'idle') {
   const variant = process.argv[3]
+  // What a service has loaded anyway before it requires rheapdump: the cost measured is ours alone.
+  require('node:os')
+  require('node:worker_threads')
+  if (process.argv[4] === 'app') {
+    // Two files of the app's own, as any app has loaded before its dependencies. From its second
+    // file on, Node's module loader is hot enough for V8's first Maglev compile (Node 24/26),
+    // which costs a process 2.2–2.8 MB once: two empty modules alone cost that. A bare process
+    // would charge it to whatever package it loads first.
+    require('./settings')
+    require('../package.json')
+  }
   if (process.argv[4] === 'warm') {
     // A hot function, as in any running service: V8 has tiered code up (Maglev) before the
     // require. The first Maglev compile of a process costs ~3 MB of RSS (Node 24/26), which a

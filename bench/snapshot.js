@@ -73,6 +73,8 @@ function main() {
     const idle = [
       ['bare: no rheapdump', ['idle', 'none']],
       ['bare: rheapdump (default)', ['idle', 'default']],
+      ['app: no rheapdump', ['idle', 'none', 'app']],
+      ['app: rheapdump (default)', ['idle', 'default', 'app']],
       ['warmed up: no rheapdump', ['idle', 'none', 'warm']],
       ['warmed up: rheapdump (default)', ['idle', 'default', 'warm']],
     ].map(([name, args]) => [name, measure(args, {}, [], node.path)])
@@ -96,7 +98,7 @@ function main() {
     }
   }
   table(['node', '', 'require ms', 'RSS MB', 'RSS cost MB', 'threads', 'wake-ups/s idle'], rows)
-  console.log('Warmed up: a hot function has been tiered up by V8 before the require, as in any running service.')
+  console.log('Bare: only the built-ins fs, path, os, v8 and worker_threads loaded. App: and two files of its own. Warmed up: a hot function has been tiered up by V8 before the require, as in any running service.')
 
   const withHeapdump = heapdumpAvailable()
   for (const heap of heaps) {

@@ -7,7 +7,6 @@
 
 const { binding: native } = require('./binding')
 const { reportedSnapshot } = require('./capture')
-const { reportedProfile } = require('./profile')
 const { writeStderr } = require('./report')
 const { current } = require('./shared')
 
@@ -51,7 +50,9 @@ function receiveRequest(via = 'loop') {
   try {
     const deferrable = via === 'interrupt'
     const plan = planRequest(trigger, shared.config)
-    if (plan.profile) reportedProfile({ trigger, via, deferrable })
+    // Only asked for while sampling runs, which has loaded the sampler; lib/profile.js itself is
+    // loaded here, the first time (in an interrupt too: a failure hands the request back).
+    if (plan.profile) require('./profile').reportedProfile({ trigger, via, deferrable })
     if (plan.samplingOff) {
       writeStderr('rheapdump: SIGUSR2 asks for a heap profile (signalAction: profile), but sampling is off: configure({ sampling: true }) or RHEAPDUMP_SAMPLING=1')
     }

@@ -36,6 +36,19 @@ function program() {
   return compiled
 }
 
+/**
+ * The program compiled for a process of its own (bin/rheapdump). On Node 20 and 22, by V8's
+ * optimizing compiler alone: no baseline (Liftoff) code first and no tier-up, which takes
+ * ~10 MiB of compiled code and compiler memory off the peak and runs the analysis faster
+ * (bench/README.md, "The portable program"). Not on later majors: Node 26's V8 aborted with it
+ * (a fatal `function_feedback` check while inlining WebAssembly). The flag is process-wide, so
+ * never in a process that hosts an application (lib/analysis.js).
+ */
+function programOfItsOwn() {
+  if (!compiled && Number(process.versions.node.split('.')[0]) <= 22) require('node:v8').setFlagsFromString('--no-liftoff')
+  return program()
+}
+
 const windows = process.platform === 'win32'
 
 /** The host's roots as the program sees them: `/`, or one `/x` per Windows drive. */
@@ -169,4 +182,4 @@ const analyses = {
   validateSnapshot: (/** @type {string} */ file) => analyse(['validate'], [file]),
 }
 
-module.exports = { PROGRAM, program, run, analyses }
+module.exports = { PROGRAM, program, programOfItsOwn, run, analyses }

@@ -1,8 +1,11 @@
 'use strict'
 
 // `npm test`: the Rust tests (with those plain `cargo test` ignores for needing the network),
-// then the whole JS suite once per supported Node major (20, 22, 24, 26; official binaries
-// from the npm registry, see scripts/node-versions.js), then the API,
+// then the JS suite in two tiers: the files whose outcome cannot depend on the Node that runs
+// them (ONCE_ONLY: they read the repository's files or check pure JS logic) once, on the
+// running node; every other file, which starts processes, loads the addon or takes snapshots,
+// once per supported Node major (20, 22, 24, 26; official binaries from the npm registry, see
+// scripts/node-versions.js); then the API,
 // signal and heapdump-suite tests once more with the pure-JS fallback forced
 // (RHEAPDUMP_FALLBACK=1; tests of what only the addon does are skipped there, with the reason),
 // then the linux-arm64 build under qemu-user once (__test__/arm64.test.js: slow under emulation,
@@ -10,7 +13,7 @@
 // Ends with one "N passed, N failed" line over all runs.
 //
 // RHEAPDUMP_NODE_MAJORS=20,26 restricts the majors; extra arguments are passed to `node --test`
-// (e.g. a single test file).
+// (e.g. a single test file) and run on each chosen major, whichever tier they belong to.
 
 const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
@@ -20,6 +23,17 @@ const { nodeBinaries } = require('./node-versions')
 const root = path.join(__dirname, '..')
 const testDir = path.join(root, '__test__')
 const ARM64_TESTS = path.join(testDir, 'arm64.test.js')
+
+/**
+ * The files run once, on the running node: what they check is the same on every major. Each
+ * reads the repository's files or runs JS that touches neither V8's snapshots, its heap
+ * statistics nor Node's command-line handling (docs, errors, types with tsc, the layout and its
+ * require.cache check, option checking, the guard's decision and turn lock). The others stay
+ * per major, in-process ones too: lib-snapshot takes a snapshot (V8's format differs by major),
+ * lib-state reads heap spaces and runs gc(), facts and config load the addon and read Node's
+ * command line in real processes.
+ */
+const ONCE_ONLY = ['docs', 'errors', 'types', 'lib-layout', 'lib-options', 'lib-guard'].map((name) => path.join(testDir, `${name}.test.js`))
 
 function run(command, args, options = {}) {
   const result = spawnSync(command, args, { cwd: root, encoding: 'utf8', ...options })
@@ -55,6 +69,13 @@ function nodeTests(node, files, { name = `node ${node.version}`, env = {} } = {}
   return { name, passed: count('pass'), failed }
 }
 
+/** A run with how long it took, which the summary shows for the two tiers. */
+function timed(runTests) {
+  const started = process.hrtime.bigint()
+  const result = runTests()
+  return { ...result, seconds: Number(process.hrtime.bigint() - started) / 1e9 }
+}
+
 function main() {
   const extra = process.argv.slice(2)
   const files = extra.length
@@ -62,12 +83,18 @@ function main() {
     : fs.readdirSync(testDir).filter((f) => f.endsWith('.test.js')).sort().map((f) => path.join(testDir, f)).filter((f) => f !== ARM64_TESTS)
   const runs = []
   if (!extra.length) runs.push(cargoTests())
+  const current = { version: process.version, path: process.execPath }
+  const once = extra.length ? [] : files.filter((f) => ONCE_ONLY.includes(f))
+  const perMajor = files.filter((f) => !once.includes(f))
+  if (once.length) {
+    console.log(`\n=== once, on ${process.version}: ${once.map((f) => path.basename(f)).join(', ')} ===`)
+    runs.push(timed(() => nodeTests(current, once, { name: 'once' })))
+  }
   for (const node of nodeBinaries({ install: true })) {
     console.log(`\n=== ${node.version} (${node.path}) ===`)
-    runs.push(nodeTests(node, files))
+    runs.push(timed(() => nodeTests(node, perMajor)))
   }
   if (!extra.length) {
-    const current = { version: process.version, path: process.execPath }
     console.log(`\n=== ${process.version}, pure-JS fallback (RHEAPDUMP_FALLBACK=1) ===`)
     const fallbackFiles = ['api', 'signal', 'heapdump-suite'].map((name) => path.join(testDir, `${name}.test.js`))
     runs.push(nodeTests(current, fallbackFiles, { name: 'fallback', env: { RHEAPDUMP_FALLBACK: '1' } }))
@@ -75,7 +102,10 @@ function main() {
     runs.push(nodeTests(current, [ARM64_TESTS], { name: 'arm64 (qemu)' }))
   }
   console.log('\nSummary:')
-  for (const r of runs) console.log(`  ${r.name.padEnd(16)} ${r.passed} passed, ${r.failed} failed`)
+  for (const r of runs) {
+    const took = r.seconds === undefined ? '' : ` in ${r.seconds.toFixed(0)} s`
+    console.log(`  ${r.name.padEnd(16)} ${r.passed} passed, ${r.failed} failed${took}`)
+  }
   const passed = runs.reduce((n, r) => n + r.passed, 0)
   const failed = runs.reduce((n, r) => n + r.failed, 0)
   console.log(`${passed} passed, ${failed} failed`)
