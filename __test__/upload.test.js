@@ -158,6 +158,23 @@ test('configure({ upload }) uploads writeSnapshot() files and heap profiles, fro
   assert.ok(JSON.parse(fs.readFileSync(s3.object('heaps', profile.key), 'utf8')).head, 'the profile object is a heap profile')
 })
 
+test('a fork snapshot is uploaded by the parent once the child has written it', { skip: skip || (process.arch !== 'x64' ? 'fork snapshots are x86-64 only' : false), timeout: 60000 }, async (t) => {
+  const s3 = await startS3(t)
+  const cwd = tempDir(t)
+  const script = `
+    const rheapdump = require(${JSON.stringify(ROOT)})
+    rheapdump.configure({ upload: 's3://heaps/forked' })
+    const waiting = setInterval(() => {}, 1000)
+    rheapdump.on('upload', (info) => (console.log(JSON.stringify(info)), clearInterval(waiting)))
+    rheapdump.on('uploadError', (err) => (console.error(err.message), process.exitCode = 1, clearInterval(waiting)))
+    rheapdump.snapshot({ fork: true }).then((info) => console.error('via', info.via))`
+  const result = runScript(script, { cwd, env: { ...s3.env, RHEAPDUMP_SIGNAL: '0' } })
+  assert.equal(result.status, 0, result.stderr)
+  assert.match(result.stderr, /via fork/)
+  const uploaded = JSON.parse(result.stdout)
+  assert.ok(fs.readFileSync(s3.object('heaps', uploaded.key)).equals(fs.readFileSync(uploaded.path)))
+})
+
 test('EKS web identity: the token is exchanged at STS (AWS_ENDPOINT_URL_STS) for the keys the upload signs with', { skip, timeout: 60000 }, async (t) => {
   const s3 = await startS3(t)
   const cwd = tempDir(t)
