@@ -227,6 +227,23 @@ function compressionMissing() {
   return SETTINGS.some((row) => row.env.some((variable) => variable.name === 'RHEAPDUMP_COMPRESS')) ? false : 'this build has no RHEAPDUMP_COMPRESS'
 }
 
+test('upload takes only s3://BUCKET/PREFIX: configure() refuses anything else, the environment warns and stays off', (t) => {
+  const script = `
+    const rheapdump = require(${JSON.stringify(ROOT)})
+    const refused = []
+    for (const upload of ['https://heaps/x', 's3://', 's3://Heaps/x', 42]) {
+      try { rheapdump.configure({ upload }) } catch (err) { refused.push(err.code) }
+    }
+    console.log(JSON.stringify({ refused, kept: rheapdump.getConfig().upload, set: rheapdump.configure({ upload: 's3://heaps/prod/api', uploadKeepLocal: false }) }))`
+  const result = runScript(script, { cwd: tempDir(t), env: { RHEAPDUMP_UPLOAD: 'heaps/prod', RHEAPDUMP_SIGNAL: '0' } })
+  assert.equal(result.status, 0, result.stderr)
+  const { refused, kept, set } = JSON.parse(result.stdout)
+  assert.deepEqual(refused, ['ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_TYPE'])
+  assert.equal(kept, null)
+  assert.deepEqual([set.upload, set.uploadKeepLocal], ['s3://heaps/prod/api', false])
+  assert.match(result.stderr, /RHEAPDUMP_UPLOAD: 'heaps\/prod' is not an s3:\/\/BUCKET\/PREFIX URL/)
+})
+
 test('without the addon there is no upload thread: each file stays local, with ERR_RHEAPDUMP_NO_ADDON told', { timeout: 60000 }, (t) => {
   const cwd = tempDir(t)
   const script = `
