@@ -133,6 +133,40 @@ test('an upload still running at exit is abandoned: the process exits at once, s
   assert.ok(!app.events.some((e) => e.event === 'upload-event' || e.event === 'upload-error-event'))
 })
 
+test('a multipart upload still running at exit is aborted: AbortMultipartUpload reaches the server, nothing is visible', { skip, timeout: 120000 }, async (t) => {
+  const s3 = await startS3(t)
+  // Between the app and s3s-fs: forwards everything but the second part, which it holds.
+  const seen = []
+  const sockets = new Set()
+  const proxy = net.createServer((client) => {
+    const server = net.connect(s3.port, '127.0.0.1')
+    sockets.add(client).add(server)
+    let holding = false
+    client.on('data', (chunk) => {
+      const line = /^(GET|PUT|POST|DELETE) (\S+)/.exec(chunk.toString('latin1'))
+      if (line) seen.push(`${line[1]} ${line[2].replace(/\?.*/, '')}${/partNumber=2/.test(line[2]) ? ' part 2' : ''}${/uploadId=/.test(line[2]) && line[1] === 'DELETE' ? ' abort' : ''}`)
+      if (line && /partNumber=2/.test(line[2])) holding = true
+      if (!holding) server.write(chunk)
+    })
+    server.on('data', (chunk) => client.write(chunk))
+    for (const socket of [client, server]) socket.on('error', () => {})
+  })
+  const port = await freePort()
+  await new Promise((resolve) => proxy.listen(port, '127.0.0.1', resolve))
+  t.after(() => {
+    for (const socket of sockets) socket.destroy()
+    proxy.close()
+  })
+  const { app } = await uploadingApp(t, 's3://heaps/exit', { ...s3.env, AWS_ENDPOINT_URL: `http://127.0.0.1:${port}` }, { count: 250000 })
+  app.signal()
+  await waitFor(() => seen.some((request) => request.endsWith('part 2')), { timeout: 90000, what: `the second part; seen: ${seen}` })
+  app.send({ cmd: 'exit' })
+  assert.deepEqual(await app.waitExit(10000), { code: 0, signal: null })
+  assert.match(app.stderr, /upload of \S+ to s3:\/\/heaps\/exit\/\S+ abandoned: the process is exiting; the local file stays/)
+  assert.ok(seen.some((request) => request.endsWith(' abort')), `no AbortMultipartUpload among ${seen.join(', ')}`)
+  assert.deepEqual(s3.objects('heaps', 'exit'), [], 'nothing visible in the bucket')
+})
+
 test('configure({ upload }) uploads writeSnapshot() files and heap profiles, from the shared credentials file', { skip, timeout: 60000 }, async (t) => {
   const s3 = await startS3(t)
   const cwd = tempDir(t)
