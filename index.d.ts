@@ -63,6 +63,8 @@ export type RheapdumpErrorCode =
   // fork snapshots (experimental)
   | 'ERR_RHEAPDUMP_FORK_UNAVAILABLE' | 'ERR_RHEAPDUMP_FORK_CRASHED' | 'ERR_RHEAPDUMP_FORK_STALLED' | 'ERR_RHEAPDUMP_FORK_TIMEOUT'
   | 'ERR_RHEAPDUMP_FORK_KILLED' | 'ERR_RHEAPDUMP_FORK_WRITE' | 'ERR_RHEAPDUMP_FORK_SETUP' | 'ERR_RHEAPDUMP_FORK_LOST' | 'ERR_RHEAPDUMP_FORK_FAILED'
+  // uploads to object storage
+  | 'ERR_RHEAPDUMP_UPLOAD_CREDENTIALS' | 'ERR_RHEAPDUMP_UPLOAD_REFUSED' | 'ERR_RHEAPDUMP_UPLOAD_UNREACHABLE' | 'ERR_RHEAPDUMP_UPLOAD'
   // snapshot analysis
   | 'ERR_SNAPSHOT_SYNTAX' | 'ERR_SNAPSHOT_UNSOUND' | 'ERR_NODE_NOT_FOUND' | 'ERR_SNAPSHOT_NOT_A_FILE' | 'ERR_SNAPSHOT_NOT_COMPARABLE' | 'ERR_RHEAPDUMP_ANALYSIS_INTERNAL'
   // the portable (WebAssembly) analysis, beyond what its 4 GiB hold
@@ -103,6 +105,35 @@ export interface SnapshotOptions {
 export type ForkSetting = boolean | { fallback?: boolean }
 
 /** A complete sampling heap profile (`.heapprofile`, loadable in DevTools' Memory panel). */
+/** A file uploaded to object storage (the `upload` setting, docs/upload.md). */
+export interface UploadInfo {
+  kind: 'snapshot' | 'profile'
+  /** The local file. */
+  path: string
+  /** s3://BUCKET/KEY */
+  url: string
+  bucket: string
+  key: string
+  bytes: number
+  /** 1 for a single PUT, else the number of parts of the multipart upload. */
+  parts: number
+  durationMs: number
+  /** false when uploadKeepLocal is off and the local file was deleted after the upload. */
+  localKept: boolean
+}
+
+/** A failed upload; the local file stays. */
+export interface UploadError extends Error {
+  code: 'ERR_RHEAPDUMP_UPLOAD_CREDENTIALS' | 'ERR_RHEAPDUMP_UPLOAD_REFUSED' | 'ERR_RHEAPDUMP_UPLOAD_UNREACHABLE' | 'ERR_RHEAPDUMP_UPLOAD' | 'ERR_RHEAPDUMP_NO_ADDON'
+  path: string
+  url: string
+  description: string
+  /** The HTTP status of the server's last answer, or null. */
+  status: number | null
+  /** S3's or STS's error code (NoSuchBucket, InvalidAccessKeyId, SignatureDoesNotMatch…), or null. */
+  s3Code: string | null
+}
+
 export interface HeapProfileInfo {
   /** Absolute path of the file. */
   path: string
@@ -154,6 +185,10 @@ export interface Config {
   signalAction: 'snapshot' | 'profile' | 'both'
   /** Experimental: snapshots (API, signal, automatic; not writeSnapshot) are written by a fork()ed child (docs/fork.md). Default false; RHEAPDUMP_FORK=1 (or =fallback). */
   fork: boolean | { fallback: boolean }
+  /** s3://BUCKET/PREFIX: every snapshot and profile is uploaded there under its file name, by a native thread, with the standard AWS settings (docs/upload.md); or null. Default RHEAPDUMP_UPLOAD. */
+  upload: string | null
+  /** Keep the local file after a confirmed upload; false deletes it then (never after a failure). Default true; RHEAPDUMP_UPLOAD_KEEP_LOCAL=0. */
+  uploadKeepLocal: boolean
 }
 // end of generated
 
@@ -321,7 +356,9 @@ export function on(event: 'snapshot', listener: (info: SnapshotInfo) => void): t
 export function on(event: 'snapshotError', listener: (err: SnapshotError) => void): typeof rheapdump
 export function on(event: 'profile', listener: (info: HeapProfileInfo) => void): typeof rheapdump
 export function on(event: 'profileError', listener: (err: SnapshotError) => void): typeof rheapdump
-export function off(event: 'snapshot' | 'snapshotError' | 'profile' | 'profileError', listener: (...args: any[]) => void): typeof rheapdump
+export function on(event: 'upload', listener: (info: UploadInfo) => void): typeof rheapdump
+export function on(event: 'uploadError', listener: (err: UploadError) => void): typeof rheapdump
+export function off(event: 'snapshot' | 'snapshotError' | 'profile' | 'profileError' | 'upload' | 'uploadError', listener: (...args: any[]) => void): typeof rheapdump
 export function once(event: 'snapshot', listener: (info: SnapshotInfo) => void): typeof rheapdump
 export function once(event: 'snapshotError', listener: (err: SnapshotError) => void): typeof rheapdump
 

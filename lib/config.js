@@ -10,7 +10,7 @@
 //
 // Adding a setting: a row here, the code that uses it, and `npm run generate`.
 
-const { aSwitch, diagnosticDir, forkSwitch, heapdumpOptions, nonEmpty, oneOf, switchOrNumber, wholeMilliseconds } = require('./environment')
+const { aSwitch, diagnosticDir, forkSwitch, heapdumpOptions, isS3Url, nonEmpty, oneOf, s3Url, switchOrNumber, wholeMilliseconds } = require('./environment')
 const { argumentError } = require('./errors')
 const facts = require('./facts')
 const { checkOptions, number, bytes, count, milliseconds, U32_MAX, TIMER_MAX } = require('./options')
@@ -219,6 +219,39 @@ const SETTINGS = [
       configure: '`fork`: true or `{ fallback: true }`',
       default: 'off',
       type: 'Experimental: snapshots (API, signal, automatic; not writeSnapshot) are written by a fork()ed child (docs/fork.md). Default false; RHEAPDUMP_FORK=1 (or =fallback).',
+    },
+  },
+  {
+    key: 'upload',
+    env: [{ name: 'RHEAPDUMP_UPLOAD', parse: s3Url }],
+    schema: 'string?',
+    store: (value, fn) => {
+      if (value == null) return null
+      if (isS3Url(value)) return value
+      throw argumentError(`${fn}(options): 'upload' must be an s3://BUCKET/PREFIX URL, got '${value}'`, 'ERR_INVALID_ARG_VALUE')
+    },
+    default: null,
+    type: 'string | null',
+    docs: {
+      what: 'upload every snapshot and profile to S3-compatible object storage (see [Upload](docs/upload.md))',
+      env: '`RHEAPDUMP_UPLOAD=s3://BUCKET/PREFIX`',
+      configure: '`upload`',
+      default: 'off',
+      type: "s3://BUCKET/PREFIX: every snapshot and profile is uploaded there under its file name, by a native thread, with the standard AWS settings (docs/upload.md); or null. Default RHEAPDUMP_UPLOAD.",
+    },
+  },
+  {
+    key: 'uploadKeepLocal',
+    env: [{ name: 'RHEAPDUMP_UPLOAD_KEEP_LOCAL', parse: aSwitch }],
+    schema: 'boolean',
+    default: true,
+    type: 'boolean',
+    docs: {
+      what: 'keep the local file after a confirmed upload',
+      env: '`RHEAPDUMP_UPLOAD_KEEP_LOCAL=0`',
+      configure: '`uploadKeepLocal`',
+      default: 'on',
+      type: 'Keep the local file after a confirmed upload; false deletes it then (never after a failure). Default true; RHEAPDUMP_UPLOAD_KEEP_LOCAL=0.',
     },
   },
 ]

@@ -55,6 +55,21 @@ function nonEmpty(text) {
   return text === '' ? { value: undefined } : { value: text }
 }
 
+/**
+ * Whether `text` is `s3://BUCKET` or `s3://BUCKET/PREFIX` with a valid bucket name
+ * (crates/upload/src/destination.rs reads it).
+ * @param {unknown} text
+ */
+function isS3Url(text) {
+  return typeof text === 'string' && /^s3:\/\/[a-z0-9.-]{3,63}(\/.*)?$/.test(text)
+}
+
+/** @type {EnvParser} */
+function s3Url(text, name) {
+  if (text === '') return { value: undefined }
+  return isS3Url(text) ? { value: text } : { warning: `${name}: '${text}' is not an s3://BUCKET/PREFIX URL` }
+}
+
 /** @type {EnvParser} */
 function wholeMilliseconds(text, name) {
   const digits = text.trim()
@@ -135,4 +150,4 @@ function splitNodeOptions(options) {
   return args
 }
 
-module.exports = { aSwitch, switchOrNumber, oneOf, nonEmpty, wholeMilliseconds, forkSwitch, heapdumpOptions, diagnosticDir, splitNodeOptions }
+module.exports = { aSwitch, switchOrNumber, oneOf, nonEmpty, isS3Url, s3Url, wholeMilliseconds, forkSwitch, heapdumpOptions, diagnosticDir, splitNodeOptions }

@@ -53,6 +53,11 @@ const CODES = {
   ERR_RHEAPDUMP_FORK_SETUP: { at: 'crates/addon/src/fork/, crates/platform/src/linux/fork.rs', meaning: 'the child could not patch its locks or silence its descriptors' },
   ERR_RHEAPDUMP_FORK_LOST: { at: 'crates/addon/src/fork/', meaning: 'something else in the process reaped the child (a waitpid(-1))' },
   ERR_RHEAPDUMP_FORK_FAILED: { at: 'crates/addon/src/fork/, crates/platform/src/linux/fork.rs', meaning: 'the child exited with an unexpected code, or its waiting thread could not start' },
+  // Uploads to object storage (crates/addon/src/upload.rs; docs/upload.md)
+  ERR_RHEAPDUMP_UPLOAD_CREDENTIALS: { at: 'crates/addon/src/upload.rs', meaning: 'no AWS credentials were found, or STS refused the web identity token' },
+  ERR_RHEAPDUMP_UPLOAD_REFUSED: { at: 'crates/addon/src/upload.rs', meaning: 'the S3 server refused the upload (a missing bucket, wrong keys, no permission); `status` and `s3Code` say how' },
+  ERR_RHEAPDUMP_UPLOAD_UNREACHABLE: { at: 'crates/addon/src/upload.rs', meaning: 'the S3 server could not be reached, or kept failing, through 5 tries over 7.5 s' },
+  ERR_RHEAPDUMP_UPLOAD: { at: 'crates/addon/src/upload.rs', meaning: 'the file could not be read, the AWS settings are unusable (AWS_ENDPOINT_URL, AWS_CA_BUNDLE), or the upload thread could not start' },
   // Snapshot analysis (crates/analysis/src/failure.rs, through crates/addon/src/analysis.rs)
   ERR_SNAPSHOT_SYNTAX: { at: 'crates/analysis/src/failure.rs', meaning: 'the file is not a heap snapshot' },
   ERR_SNAPSHOT_UNSOUND: { at: 'crates/analysis/src/failure.rs', meaning: 'the snapshot parses but its graph is inconsistent' },
@@ -153,8 +158,18 @@ function noAddonError(what) {
     'ERR_RHEAPDUMP_NO_ADDON')
 }
 
+/**
+ * A failed upload ({ code, description, status, s3Code } from the addon) of the file `path`
+ * to `url`: the local file stays.
+ */
+function uploadError(failure, path, url) {
+  return coded(Error, `rheapdump: upload of ${path} to ${url} failed: ${failure.code}: ${failure.description}`,
+    failure.code, { path, url, description: failure.description, status: failure.status ?? null, s3Code: failure.s3Code ?? null })
+}
+
 module.exports = {
   CODES,
+  uploadError,
   ERRNO_CODES,
   samplingError,
   fileError,

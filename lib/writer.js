@@ -8,12 +8,13 @@
 // `keep`, and how the outcome of a file nobody awaits is told (one stderr line, one event).
 // Callers only say what to write. A fork snapshot's file is opened and named by the addon
 // around the fork (crates/addon/src/fork/), so lib/fork.js takes the place, permission, pruning and
-// reporting from here and nothing else.
+// reporting from here and nothing else. With `upload` set, every committed file is handed to
+// the addon's uploader thread (crates/addon/src/upload.rs), whose outcome is told here too.
 
 const path = require('node:path')
 
 const { binding: native } = require('./binding')
-const { fileError, writerError } = require('./errors')
+const { fileError, noAddonError, uploadError, writerError } = require('./errors')
 const { checkFilename, currentDir } = require('./options')
 const { formatBytes, isStackOverflow, writeStderr } = require('./report')
 const { current } = require('./shared')
@@ -101,6 +102,7 @@ function write(kind, where, produce) {
   const written = file.commit()
   if ('code' in written) throw fileError(written, what)
   if (kind === 'snapshot') afterSnapshot(where, written.path)
+  else upload('profile', written.path)
   return written
 }
 
@@ -113,8 +115,51 @@ function write(kind, where, produce) {
  */
 function afterSnapshot(where, written) {
   const keep = shared.config.keep
-  if (where.finalPath !== null || keep === null) return
-  prune(where.dir, written, keep)
+  if (where.finalPath === null && keep !== null) prune(where.dir, written, keep)
+  upload('snapshot', written)
+}
+
+/**
+ * Hands a committed file to the uploader thread when `upload` is set. It returns at once: the
+ * upload runs even while the event loop is stuck, and its outcome is told once (the addon
+ * writes the stderr line as soon as it is known; `upload` or `uploadError` follows here).
+ * Without the addon there is no such thread: the file stays local, and that is told.
+ * @param {Kind} kind
+ * @param {string} written
+ */
+function upload(kind, written) {
+  const url = shared.config.upload
+  if (url === null) return
+  // Resolved now: the thread may finish after process.chdir().
+  const file = path.resolve(currentDir(), written)
+  try {
+    if ('fallback' in native) throw noAddonError('upload')
+    native.uploadFile(kind, file, url, awsEnvironment(), shared.config.uploadKeepLocal, shared.config.quiet, uploaded)
+  } catch (err) {
+    const failure = uploadError({ code: err.code ?? 'ERR_RHEAPDUMP_UPLOAD', description: err.message }, file, url)
+    writeStderr(`rheapdump: upload of ${file} to ${url} failed: ${failure.code} (${err.message}); the local file stays`)
+    announce(failure, null, 'upload')
+  }
+}
+
+/** The uploader's outcome (crates/addon/src/upload.rs UploadOutcome) as the event. */
+function uploaded(/** @type {import('./addon').UploadOutcome} */ outcome) {
+  const { error, ...info } = outcome
+  if (error) announce(uploadError(error, info.path, info.url), null, 'upload')
+  else announce(null, info, 'upload')
+}
+
+/**
+ * The variables the upload reads, copied here on the main thread: the uploader thread must not
+ * read the live environment, which Node changes without a lock (`process.env.X = …`).
+ */
+function awsEnvironment() {
+  /** @type {Record<string, string>} */
+  const copy = {}
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && (name.startsWith('AWS_') || name === 'HOME')) copy[name] = value
+  }
+  return copy
 }
 
 /**
@@ -192,4 +237,4 @@ function describe(/** @type {any} */ info) {
   return `(${formatBytes(info.bytes)}) in ${seconds(info.durationMs)}`
 }
 
-module.exports = { place, resolveDir, checkWritePermission, write, afterSnapshot, prune, reported, announce }
+module.exports = { place, resolveDir, checkWritePermission, write, afterSnapshot, prune, reported, announce, upload }

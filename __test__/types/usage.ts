@@ -29,6 +29,8 @@ async function api(): Promise<void> {
   const profile: HeapProfileInfo = await rheapdump.heapProfile({ dir: '/tmp' })
   console.log(profile.samples, profile.interval ?? 'borrowed', rheapdump.writeHeapProfile('/tmp/x.heapprofile').bytes)
   rheapdump.on('profile', (p) => console.log(p.path)).on('profileError', (e) => console.log(e.code))
+  rheapdump.configure({ upload: 's3://heaps/prod/api', uploadKeepLocal: false })
+  rheapdump.on('upload', (u) => console.log(u.url, u.parts, u.localKept)).on('uploadError', (e) => console.log(e.code, e.s3Code, e.status))
   const monitor = rheapdump.monitor({ interval: 1000, pressure: 0.2, snapshots: { heapUsed: 1e9, max: 2, nearHeapLimit: 1 } })
   monitor.on('leak', (event: LeakEvent) => console.log(event.ratePerHour))
   rheapdump.monitor({ profiles: true }).stop()

@@ -321,7 +321,7 @@ fn check(status: sys::napi_status) -> Result<()> {
   }
 }
 
-fn write_stderr(line: &str) {
+pub(crate) fn write_stderr(line: &str) {
   // SAFETY: writes a byte buffer to fd 2; a closed stderr only makes it fail.
   unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
 }

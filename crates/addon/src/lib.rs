@@ -1,6 +1,7 @@
 //! The Node-API face of rheapdump: it converts values and calls `rheapdump_core`, except for
 //! the parts that must live in the addon: `signal` (SIGUSR2 on a thread of its own), `handoff`
-//! (reaching the main JS thread, even while it is stuck) and `heap_limit` (see their docs).
+//! (reaching the main JS thread, even while it is stuck), `heap_limit` and `upload` (object
+//! storage, on a thread of its own; see their docs).
 //! ARCHITECTURE.md (repository root) describes the path from signal to file and the invariants.
 #![deny(clippy::all)]
 
@@ -15,3 +16,4 @@ mod memory;
 mod signal;
 mod snapshot_file;
 mod turn;
+mod upload;

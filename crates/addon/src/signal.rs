@@ -241,7 +241,7 @@ extern "C" fn on_stop(stop: *mut c_void) {
   }
 }
 
-fn block_all_signals() {
+pub(crate) fn block_all_signals() {
   // SAFETY: sigfillset initialises the set; pthread_sigmask only affects this thread, so every
   // signal is delivered to the app's threads as if this thread did not exist (libuv's handler
   // reaches our loop through its pipe whichever thread runs it).
