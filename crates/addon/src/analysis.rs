@@ -46,8 +46,9 @@ impl AnalysisTask {
       Request::Summary { file, .. }
       | Request::Instances { file, .. }
       | Request::Path { file, .. }
-      | Request::Validate { file } => file,
-      Request::Diff { after, .. } => after,
+      | Request::Validate { file }
+      | Request::Redact { file, .. } => file,
+      Request::Diff { after, .. } | Request::Check { current: after, .. } => after,
       Request::Leaks { last, .. } => last,
     };
     AnalysisFailure {
