@@ -62,8 +62,8 @@ module.exports = {
   // Loaded on first use: an app that only takes snapshots does not pay for it at require time.
   get analysis() {
     if (!analysis) {
-      const { summary, diff, leaks, path, validate } = require('./lib/analysis')
-      analysis = Object.freeze({ summary, diff, leaks, path, validate })
+      const { summary, diff, leaks, path, validate, redact } = require('./lib/analysis')
+      analysis = Object.freeze({ summary, diff, leaks, path, validate, redact })
     }
     return analysis
   },

@@ -110,6 +110,22 @@ test('redact removes every planted secret and keeps nodes, edges, locations and 
   assert.equal(cli('validate', out).status, 0)
 })
 
+test('analysis.redact() writes the same copy as the command line and rejects with code and path', async (t) => {
+  const dir = tempDir(t)
+  const file = path.join(dir, 'prod.heapsnapshot')
+  const made = spawnSync(process.execPath, ['-e', HOLDER, file], { encoding: 'utf8' })
+  assert.equal(made.status, 0, made.stderr)
+  const { analysis } = require('..')
+  const [viaApi, viaCli] = [path.join(dir, 'api.heapsnapshot'), path.join(dir, 'cli.heapsnapshot')]
+  const report = await analysis.redact(file, viaApi)
+  const printed = JSON.parse(cli('redact', file, viaCli, '--json').stdout)
+  assert.deepEqual({ ...report, output: viaCli }, printed)
+  assert.ok(fs.readFileSync(viaApi).equals(fs.readFileSync(viaCli)))
+  const missing = path.join(dir, 'nope.heapsnapshot')
+  await assert.rejects(analysis.redact(missing, path.join(dir, 'x.heapsnapshot')), { code: 'ENOENT', path: missing })
+  await assert.rejects(analysis.redact(file), { code: 'ERR_INVALID_ARG_VALUE' })
+})
+
 test('redact refuses to overwrite its input, and leaves no file behind when it fails', (t) => {
   const dir = tempDir(t)
   const file = path.join(dir, 'a.heapsnapshot')

@@ -151,3 +151,11 @@ pub fn analyze_path(file: String, id: u32, max: u32, progress: bool) -> AsyncTas
   let (file, max) = (file.into(), max as usize);
   AnalysisTask::new(Request::Path { file, id, max }, progress)
 }
+
+/// Writes a copy of a snapshot with every value string replaced (`redact`), on a worker thread:
+/// the redaction report as JSON.
+#[napi]
+pub fn redact_snapshot(file: String, output: String, progress: bool) -> AsyncTask<AnalysisTask> {
+  let (file, output) = (file.into(), output.into());
+  AnalysisTask::new(Request::Redact { file, output }, progress)
+}

@@ -370,13 +370,17 @@ fn extend_key(key: &mut Vec<u8>, bytes: &[u8]) {
   key.extend_from_slice(&bytes[..bytes.len().min(room)]);
 }
 
-/// The temporary file the output is written to, beside it.
+/// The temporary file the output is written to, beside it. Named by the clock, not the pid,
+/// which WASI does not have; it is created exclusively, so a clash fails instead of sharing it.
 fn temporary(output: &Path) -> PathBuf {
   let name = output
     .file_name()
     .map(|n| n.to_string_lossy().into_owned())
     .unwrap_or_default();
-  output.with_file_name(format!(".{name}.{}.redacting", std::process::id()))
+  let now = std::time::SystemTime::now()
+    .duration_since(std::time::UNIX_EPOCH)
+    .map_or(0, |d| d.as_nanos());
+  output.with_file_name(format!(".{name}.{now:x}.redacting"))
 }
 
 /// Which strings of a snapshot are redacted: the first pass, over `input` (`size` bytes).
