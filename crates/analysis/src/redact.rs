@@ -454,10 +454,12 @@ pub fn write(
   })
 }
 
+/// Whether `a` and `b` name one file. Where paths cannot be resolved (WASI has no
+/// `canonicalize`), the same path given twice still counts.
 fn same_file(a: &Path, b: &Path) -> bool {
   match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
     (Ok(a), Ok(b)) => a == b,
-    _ => false,
+    _ => a == b,
   }
 }
 
