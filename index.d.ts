@@ -2,7 +2,7 @@
 
 import type { EventEmitter } from 'node:events'
 
-import type { LeakReport, RetainingPaths, SnapshotDiff, SnapshotSummary, SnapshotValidity } from './lib/reports'
+import type { LeakReport, RedactionReport, RetainingPaths, SnapshotDiff, SnapshotSummary, SnapshotValidity } from './lib/reports'
 
 /** How a snapshot was asked for. */
 export type SnapshotTrigger = 'api' | 'signal' | 'near-heap-limit' | 'threshold' | 'leak'
@@ -363,7 +363,7 @@ export function once(event: 'snapshot', listener: (info: SnapshotInfo) => void):
 export function once(event: 'snapshotError', listener: (err: SnapshotError) => void): typeof rheapdump
 
 /** The analyses' reports, generated from the Rust structs that write their JSON (crates/analysis). */
-export type { ClassDiff, ClassRow, LargeObject, LeakGroup, LeakOwner, LeakReport, OwnerClass, PathStep, RetainingPaths, SnapshotDiff, SnapshotSummary, SnapshotValidity } from './lib/reports'
+export type { ClassDiff, ClassRow, LargeObject, LeakGroup, LeakOwner, LeakReport, OwnerClass, PathStep, RedactionReport, RetainingPaths, SnapshotDiff, SnapshotSummary, SnapshotValidity } from './lib/reports'
 
 /** Rejections carry `code` (an errno name, ERR_SNAPSHOT_SYNTAX, ERR_SNAPSHOT_UNSOUND, ERR_NODE_NOT_FOUND, ERR_SNAPSHOT_NOT_A_FILE for a pipe, FIFO or device, ERR_RHEAPDUMP_ANALYSIS_INTERNAL for a bug in the analysis; without the addon, where the portable WebAssembly build answers, ERR_RHEAPDUMP_WASM_TOO_LARGE over 3 GiB and ERR_RHEAPDUMP_WASM_MEMORY) and `path`. */
 export interface AnalysisError extends Error {
@@ -385,6 +385,8 @@ export const analysis: {
   leaks(baseline: string, target: string, final: string, options?: AnalysisOptions): Promise<LeakReport>
   path(file: string, id: number, options?: { max?: number; progress?: boolean }): Promise<RetainingPaths>
   validate(file: string): Promise<SnapshotValidity>
+  /** A copy of `file` in `output` with every value string replaced, safe to share (docs/sharing.md). */
+  redact(file: string, output: string, options?: { progress?: boolean }): Promise<RedactionReport>
 }
 
 declare const rheapdump: {

@@ -70,7 +70,7 @@ let apiModule
 const api = onFirstCall(() => (apiModule ??= require('./lib/api')), { writeSnapshot: 2, snapshot: 1, heapProfile: 1, writeHeapProfile: 1, monitor: 1, signalStatus: 0 })
 /** @type {typeof import('./lib/analysis') | undefined} */
 let analysisModule
-const analysis = onFirstCall(() => (analysisModule ??= require('./lib/analysis')), { summary: 1, diff: 2, leaks: 3, path: 2, validate: 1 })
+const analysis = onFirstCall(() => (analysisModule ??= require('./lib/analysis')), { summary: 1, diff: 2, leaks: 3, path: 2, validate: 1, redact: 2 })
 
 module.exports = {
   writeSnapshot: api.writeSnapshot,
@@ -83,7 +83,7 @@ module.exports = {
   configure,
   getConfig,
   signalStatus: api.signalStatus,
-  analysis: Object.freeze({ summary: analysis.summary, diff: analysis.diff, leaks: analysis.leaks, path: analysis.path, validate: analysis.validate }),
+  analysis: Object.freeze({ summary: analysis.summary, diff: analysis.diff, leaks: analysis.leaks, path: analysis.path, validate: analysis.validate, redact: analysis.redact }),
   /** @param {string} event @param {(...args: any[]) => void} listener */
   on: (event, listener) => (shared.emitter.on(event, listener), module.exports),
   /** @param {string} event @param {(...args: any[]) => void} listener */

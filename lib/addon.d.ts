@@ -148,6 +148,12 @@ export interface ProcessMemory {
  */
 export declare function pruneSnapshots(dir: string, keep: number, current: string): Array<string>
 
+/**
+ * Writes a copy of a snapshot with every value string replaced (`redact`), on a worker thread:
+ * the redaction report as JSON.
+ */
+export declare function redactSnapshot(file: string, output: string, progress: boolean): Promise<unknown>
+
 /** Returns freed malloc memory to the OS (glibc `malloc_trim(0)`); false where unsupported. */
 export declare function releaseFreeMemory(): boolean
 

@@ -69,6 +69,10 @@ module.exports = {
     return run(native.analyzePath(checkFile(file, 'file'), id, checkCount(max, 'max', facts.analysis.paths), progress))
   },
   validate,
+  /** Writes a copy of `file` to `output` with every value string replaced (docs/sharing.md); resolves to the report `redact --json` prints. */
+  async redact(file, output, /** @type {AnalysisOptions} */ { progress = false } = {}) {
+    return run(native.redactSnapshot(checkFile(file, 'file'), checkFile(output, 'output'), progress))
+  },
 }
 
 // Without the native addon (lib/fallback.js) and the portable program, every analysis rejects

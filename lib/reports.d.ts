@@ -183,3 +183,17 @@ export interface SnapshotValidity {
   /** Always true: an unsound snapshot is a failure (ERR_SNAPSHOT_UNSOUND, ERR_SNAPSHOT_SYNTAX). */
   valid: true
 }
+
+/** What `redact` did (`rheapdump redact --json`). */
+export interface RedactionReport {
+  file: string
+  output: string
+  /** Entries of the strings table. */
+  strings: number
+  /** Entries replaced by a placeholder. */
+  redacted: number
+  /** Entries that name a value and also a class, function, property or script: kept. */
+  kept_as_names: number
+  /** The output's size in bytes. */
+  bytes: number
+}

@@ -180,6 +180,7 @@ const analyses = {
   analyzePath: (/** @type {string} */ file, /** @type {number} */ id, /** @type {number} */ max) =>
     analyse(['path', '--max', String(max)], [file], [file, String(id)]),
   validateSnapshot: (/** @type {string} */ file) => analyse(['validate'], [file]),
+  redactSnapshot: (/** @type {string} */ file, /** @type {string} */ output) => analyse(['redact'], [file, output]),
 }
 
 module.exports = { PROGRAM, program, programOfItsOwn, run, analyses }

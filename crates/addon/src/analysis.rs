@@ -46,8 +46,9 @@ impl AnalysisTask {
       Request::Summary { file, .. }
       | Request::Instances { file, .. }
       | Request::Path { file, .. }
-      | Request::Validate { file } => file,
-      Request::Diff { after, .. } => after,
+      | Request::Validate { file }
+      | Request::Redact { file, .. } => file,
+      Request::Diff { after, .. } | Request::Check { current: after, .. } => after,
       Request::Leaks { last, .. } => last,
     };
     AnalysisFailure {
@@ -149,4 +150,12 @@ pub fn analyze_leaks(
 pub fn analyze_path(file: String, id: u32, max: u32, progress: bool) -> AsyncTask<AnalysisTask> {
   let (file, max) = (file.into(), max as usize);
   AnalysisTask::new(Request::Path { file, id, max }, progress)
+}
+
+/// Writes a copy of a snapshot with every value string replaced (`redact`), on a worker thread:
+/// the redaction report as JSON.
+#[napi]
+pub fn redact_snapshot(file: String, output: String, progress: bool) -> AsyncTask<AnalysisTask> {
+  let (file, output) = (file.into(), output.into());
+  AnalysisTask::new(Request::Redact { file, output }, progress)
 }

@@ -1,5 +1,6 @@
 //! Opening a file to analyse without ever blocking: what differs between operating systems sits
-//! here, one module per family, and `run` calls only `open_for_reading` and `kind_name`.
+//! here, one module per family, and `run` and `redact` call only `open_for_reading`,
+//! `kind_name` and `create_private`.
 
 #[cfg(unix)]
 mod unix;

@@ -29,6 +29,7 @@ pub mod origin;
 pub mod parse;
 pub mod profile;
 pub mod progress;
+pub mod redact;
 pub mod report;
 pub mod run;
 #[cfg(test)]

@@ -167,11 +167,14 @@ pub struct Profile {
 }
 
 impl Profile {
+  /// Reads the profile at `path`, which must be a regular file: a pipe, FIFO or device is
+  /// refused at once with ERR_SNAPSHOT_NOT_A_FILE, as the snapshot commands refuse it (reading
+  /// /dev/zero would never end).
   pub fn read(path: &Path) -> Result<Profile, ProfileError> {
-    let bytes = std::fs::read(path).map_err(|err| ProfileError {
+    let bytes = crate::run::read_regular(path).map_err(|failure| ProfileError {
       path: path.to_path_buf(),
-      code: rheapdump_core::errno::code_of(&err),
-      description: rheapdump_core::errno::describe(&err),
+      code: failure.code(),
+      description: failure.description(),
     })?;
     Profile::parse(&bytes).map_err(|description| ProfileError {
       path: path.to_path_buf(),

@@ -10,6 +10,7 @@ use crate::graph::{self, Graph};
 use crate::heap::{infer_interfaces, prepare_classes, Heap, Interfaces, Keep, Rules, Stage};
 use crate::input;
 use crate::origin::{self, common_share, Origin};
+use crate::redact::{self, Plan, Redaction};
 use crate::report::{self, Diff, Leaks, Paths, Summary};
 use crate::validate::{self, Soundness, Validity};
 
@@ -50,6 +51,15 @@ pub enum Request {
   Path { file: PathBuf, id: u32, max: usize },
   /// The structural checks (`validate`).
   Validate { file: PathBuf },
+  /// A copy of `file` with its values replaced, in `output` (`redact`).
+  Redact { file: PathBuf, output: PathBuf },
+  /// Growth from `baseline` to `current` against budgets (`check`).
+  Check {
+    baseline: PathBuf,
+    current: PathBuf,
+    budgets: report::Budgets,
+    top: usize,
+  },
 }
 
 /// The report a [`Request`] yields. [`Report::to_json`] is the JSON contract, the same for the
@@ -62,6 +72,8 @@ pub enum Report {
   Leaks(Leaks),
   Paths(Paths),
   Validate(Validity),
+  Redaction(Redaction),
+  Check(report::Check),
 }
 
 impl Report {
@@ -74,6 +86,8 @@ impl Report {
       Report::Leaks(r) => serde_json::to_string(r),
       Report::Paths(r) => serde_json::to_string(r),
       Report::Validate(r) => serde_json::to_string(r),
+      Report::Redaction(r) => serde_json::to_string(r),
+      Report::Check(r) => serde_json::to_string(r),
     }
   }
 
@@ -84,7 +98,11 @@ impl Report {
       Report::Instances(r) => &r.warnings,
       Report::Diff(r) => &r.warnings,
       Report::Leaks(r) => &r.warnings,
-      Report::Summary(_) | Report::Paths(_) | Report::Validate(_) => &[],
+      Report::Summary(_)
+      | Report::Paths(_)
+      | Report::Validate(_)
+      | Report::Redaction(_)
+      | Report::Check(_) => &[],
     }
   }
 }
@@ -117,6 +135,13 @@ pub fn run(request: &Request, progress: &mut dyn Progress) -> Result<Report, Fai
         valid: true,
       })
     }
+    Request::Redact { file, output } => Report::Redaction(redact(file, output, progress)?),
+    Request::Check {
+      baseline,
+      current,
+      budgets,
+      top,
+    } => Report::Check(check(baseline, current, budgets, *top, progress)?),
   })
 }
 
@@ -190,6 +215,16 @@ fn open_regular(path: &Path) -> Result<(File, u64), Failure> {
   } else {
     Err(not_a_file(kind))
   }
+}
+
+/// The whole of `path`, if it is a regular file (see [`open_regular`]).
+pub(crate) fn read_regular(path: &Path) -> Result<Vec<u8>, Failure> {
+  let (mut file, size) = open_regular(path)?;
+  let mut bytes = Vec::with_capacity(size as usize);
+  file
+    .read_to_end(&mut bytes)
+    .map_err(|err| Failure::file(path, err.into()))?;
+  Ok(bytes)
 }
 
 pub fn load(path: &Path, progress: &mut dyn Progress) -> Result<Graph, Failure> {
@@ -444,4 +479,34 @@ pub fn validate(path: &Path, progress: &mut dyn Progress) -> Result<Soundness, F
       path: path.to_path_buf(),
       reason,
     })
+}
+
+/// A copy of `file` with every value string replaced, written to `output` (crate::redact): two
+/// streaming passes over `file`.
+pub fn redact(
+  file: &Path,
+  output: &Path,
+  progress: &mut dyn Progress,
+) -> Result<Redaction, Failure> {
+  redact::check_output(file, output)?;
+  let plan = {
+    let (reader, size) = open(file, progress)?;
+    Plan::read(reader, size).map_err(|error| Failure::file(file, error))?
+  };
+  progress.stage("redacting");
+  let (reader, _) = open(file, progress)?;
+  redact::write(&plan, reader, file, output)
+}
+
+/// Growth from `baseline` to `current` against `budgets`: two summaries, compared by class.
+pub fn check(
+  baseline: &Path,
+  current: &Path,
+  budgets: &report::Budgets,
+  top: usize,
+  progress: &mut dyn Progress,
+) -> Result<report::Check, Failure> {
+  let old = summary(baseline, 0, progress)?;
+  let new = summary(current, 0, progress)?;
+  Ok(report::check(&old, &new, budgets, top))
 }

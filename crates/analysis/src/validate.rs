@@ -131,6 +131,9 @@ struct Checks {
   node_at: [usize; 4],
   /// Edge field positions: type, name_or_index, to_node.
   edge_at: [usize; 3],
+  /// The `locations` records, and where `object_index` is in one (None: no such field).
+  locations: Records,
+  object_index_at: Option<usize>,
   node_types: Vec<String>,
   edge_types: usize,
   /// Edge types whose name_or_index is a number, not a string index.
@@ -166,6 +169,9 @@ impl Checks {
     ];
     self.nodes = Records::new(nf.len());
     self.edges = Records::new(ef.len());
+    let lf = &meta.location_fields;
+    self.locations = Records::new(lf.len());
+    self.object_index_at = lf.iter().position(|f| f == "object_index");
     self.node_types = enum_names(&meta.node_types, self.node_at[0]);
     let edge_types = enum_names(&meta.edge_types, self.edge_at[0]);
     self.index_edges = ["element", "hidden"]
@@ -212,6 +218,12 @@ impl Checks {
         "edge {ordinal}: to_node {to} is not a node"
       )));
     }
+    // V8's root is synthetic: it retains the GC roots and nothing retains it.
+    if to == 0 {
+      return Err(Unsound(format!(
+        "edge {ordinal}: to_node 0 points at the root, which nothing retains"
+      )));
+    }
     if edge[type_at] as usize >= self.edge_types {
       return Err(Unsound(format!(
         "edge {ordinal}: type {} is not in meta",
@@ -224,7 +236,29 @@ impl Checks {
     Ok(())
   }
 
+  /// A location names the node of the object whose constructor it gives: `object_index` must be
+  /// where a node starts.
+  fn location(&mut self, ordinal: usize) -> Result<(), Unsound> {
+    let Some(at) = self.object_index_at else {
+      return Ok(());
+    };
+    let index = self.locations.record[at] as usize;
+    let fields = self.nodes.record.len();
+    if index >= self.node_count * fields || !index.is_multiple_of(fields) {
+      return Err(Unsound(format!(
+        "location {ordinal}: object_index {index} is not a node"
+      )));
+    }
+    Ok(())
+  }
+
   fn end(&mut self) -> Result<(), Unsound> {
+    if self.locations.layout.at() != 0 {
+      return Err(Unsound(format!(
+        "\"locations\" ends inside a record: its length is not a multiple of {} fields",
+        self.locations.record.len()
+      )));
+    }
     self.ids.sort_unstable();
     let repeated = self.ids.windows(2).find(|w| w[0] >> 32 == w[1] >> 32);
     if let Some(&[first, second]) = repeated {
@@ -266,6 +300,29 @@ impl Visitor for Checks {
     for &value in values {
       if let Some(ordinal) = self.edges.push(value) {
         self.edge(ordinal).map_err(|fault| self.fault(fault))?;
+      }
+    }
+    Ok(())
+  }
+
+  fn root_index(&mut self, index: f64) -> Result<(), String> {
+    let fields = self.nodes.record.len() as f64;
+    let reason = if index == 0.0 {
+      return Ok(());
+    } else if !(index >= 0.0 && index.fract() == 0.0 && index < self.node_count as f64 * fields) {
+      format!("root_index {index} is not in \"nodes\"")
+    } else if index % fields != 0.0 {
+      format!("root_index {index} is not where a node starts")
+    } else {
+      format!("root_index {index} is not node 0, where V8 writes the root")
+    };
+    Err(self.fault(Unsound(reason)))
+  }
+
+  fn locations(&mut self, values: &[u32]) -> Result<(), String> {
+    for &value in values {
+      if let Some(ordinal) = self.locations.push(value) {
+        self.location(ordinal).map_err(|fault| self.fault(fault))?;
       }
     }
     Ok(())

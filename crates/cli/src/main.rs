@@ -2,7 +2,8 @@
 //! a Node script, so that the analysis is all it holds in memory: Node alone takes ~40 MB, a
 //! quarter of what a 160 MB snapshot's summary needs. npm runs it through bin/rheapdump.
 //!
-//! Exit status: 0 on success, 1 when a file cannot be analysed, 2 on a usage error.
+//! Exit status: 0 on success, 1 when a file cannot be analysed, 2 on a usage error; `check`
+//! exits 0 within its budgets, 1 beyond them and 2 on any error.
 
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
@@ -19,8 +20,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use rheapdump_analysis::profile::{self, Profile, ProfileError};
 use rheapdump_analysis::progress::Bar;
 
+use rheapdump_analysis::report::Budgets;
 use rheapdump_analysis::run::{
-  self, Failure, Progress, Quiet, Request, DEFAULT_PATHS, DEFAULT_TOP,
+  self, Failure, Progress, Quiet, Report, Request, DEFAULT_PATHS, DEFAULT_TOP,
 };
 use rheapdump_core::naming;
 use serde::Serialize;
@@ -136,6 +138,55 @@ Example:
     /// A .heapsnapshot file
     file: PathBuf,
   },
+  /// Write a copy of FILE that can be shared: every string value, number and regexp source
+  /// replaced by as many `*` (class, function, property and script names kept)
+  #[command(after_help = "\
+The copy has the same nodes, edges and class summary and loads in DevTools. A string that is
+also a class, function, property or script name is kept: that text is in the copy anyway.
+Streams the file twice in bounded memory; OUT appears (mode 0600) only once complete.
+
+Example:
+  rheapdump redact prod.heapsnapshot shareable.heapsnapshot")]
+  Redact {
+    /// A .heapsnapshot file
+    file: PathBuf,
+    /// The redacted copy to write
+    #[arg(value_name = "OUT")]
+    output: PathBuf,
+  },
+  /// Compare CURRENT with BASELINE against memory budgets: exit 0 within them, 1 with what grew
+  /// beyond them, 2 on an error
+  #[command(after_help = "\
+SIZE is bytes or a number with a unit: 1MB, 512KiB, 2.5MiB. Snapshots may come from two
+processes (two CI runs): classes are matched by name, not by object id. Class and package
+budgets count shallow size (the objects themselves); an owner budget counts what the class's
+objects retain; --max-growth counts everything reachable.
+
+Examples:
+  rheapdump check main.heapsnapshot pr.heapsnapshot --max-growth 1MB
+  rheapdump check a.heapsnapshot b.heapsnapshot --max-class-growth Quote=256KiB \\
+    --max-package-growth lru-cache=1MiB --max-owner-growth SessionStore=2MB --json")]
+  Check {
+    /// The snapshot to compare with (e.g. of the main branch)
+    baseline: PathBuf,
+    /// The snapshot to check
+    current: PathBuf,
+    /// How much everything reachable may grow
+    #[arg(long, value_name = "SIZE", value_parser = size)]
+    max_growth: Option<u64>,
+    /// How much the objects of class NAME may grow (repeatable)
+    #[arg(long, value_name = "NAME=SIZE", value_parser = named_size)]
+    max_class_growth: Vec<(String, u64)>,
+    /// How much the objects made by npm package PKG's constructors may grow (repeatable)
+    #[arg(long, value_name = "PKG=SIZE", value_parser = named_size)]
+    max_package_growth: Vec<(String, u64)>,
+    /// How much what the objects of class NAME retain may grow (repeatable)
+    #[arg(long, value_name = "NAME=SIZE", value_parser = named_size)]
+    max_owner_growth: Vec<(String, u64)>,
+    /// Classes that grew most to list (0 for all)
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    top: usize,
+  },
   /// Sampling heap profiles (.heapprofile): live bytes by function, growth, conversion
   #[command(subcommand)]
   Profile(ProfileCommand),
@@ -206,6 +257,27 @@ fn profile(command: ProfileCommand, json: bool) -> Result<Vec<u8>, ProfileError>
       }
     }
   })
+}
+
+/// A size in bytes: `1048576`, `1MB`, `512KiB`.
+fn size(text: &str) -> Result<u64, String> {
+  text
+    .trim()
+    .parse::<bytesize::ByteSize>()
+    .map(|size| size.as_u64())
+    .map_err(|_| {
+      format!("a size is bytes or a number with a unit such as 1MB or 512KiB, got '{text}'")
+    })
+}
+
+/// `NAME=SIZE`; the name may itself hold `=`, the size is after the last one.
+fn named_size(text: &str) -> Result<(String, u64), String> {
+  match text.rsplit_once('=') {
+    Some((name, bytes)) if !name.is_empty() => Ok((name.to_string(), size(bytes)?)),
+    _ => Err(format!(
+      "expected NAME=SIZE such as Quote=1MB, got '{text}'"
+    )),
+  }
 }
 
 fn node_id(text: &str) -> Result<u32, String> {
@@ -414,6 +486,32 @@ fn main() -> ExitCode {
     },
     Command::Path { file, id, max } => Request::Path { file, id, max },
     Command::Validate { file } => Request::Validate { file },
+    Command::Redact { file, output } => Request::Redact { file, output },
+    Command::Check {
+      baseline,
+      current,
+      max_growth,
+      max_class_growth,
+      max_package_growth,
+      max_owner_growth,
+      top,
+    } => {
+      let budgets = Budgets {
+        total: max_growth,
+        classes: max_class_growth,
+        packages: max_package_growth,
+        owners: max_owner_growth,
+      };
+      if budgets == Budgets::default() {
+        return usage_error("check needs a budget: --max-growth, --max-class-growth, --max-package-growth or --max-owner-growth");
+      }
+      Request::Check {
+        baseline,
+        current,
+        budgets,
+        top,
+      }
+    }
     Command::Profile(_) => unreachable!("profile commands return above"),
   };
   if let Err(refused) = platform::check_fits(&request) {
@@ -428,7 +526,20 @@ fn main() -> ExitCode {
   let outcome = run::run(&request, progress);
   // The bar is cleared before the report is printed, or clearing it would erase report lines.
   drop(bar);
+  // check answers 0 within its budgets, 1 beyond them, 2 on an error: CI tells them apart.
+  let checking = matches!(request, Request::Check { .. });
   match outcome {
+    Ok(Report::Check(check)) => {
+      let printed = print(&output(&check, json, render::check));
+      if printed != ExitCode::SUCCESS || !check.passed {
+        return ExitCode::FAILURE;
+      }
+      printed
+    }
+    Err(failure) if checking => {
+      fail(&failure);
+      ExitCode::from(2)
+    }
     Ok(report) => {
       // On stderr, where they are seen even with --json.
       warn(report.warnings());

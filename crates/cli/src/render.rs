@@ -7,7 +7,8 @@ use comfy_table::{CellAlignment, LineStyle, Table, TableStyle};
 
 use rheapdump_analysis::heap::BASE_SYSTEM_DISTANCE;
 use rheapdump_analysis::profile::{FunctionRow, ProfileDiff, Top};
-use rheapdump_analysis::report::{Diff, Instances, Leaks, Paths, Step, Summary};
+use rheapdump_analysis::redact::Redaction;
+use rheapdump_analysis::report::{Budget, Check, Diff, Instances, Leaks, Paths, Step, Summary};
 use rheapdump_analysis::run::Report;
 use rheapdump_analysis::validate::Validity;
 
@@ -21,7 +22,99 @@ pub fn report(report: &Report, by_path: bool) -> String {
     Report::Leaks(l) => leaks(l),
     Report::Paths(p) => paths(p),
     Report::Validate(v) => validity(v),
+    Report::Redaction(r) => redaction(r),
+    Report::Check(c) => check(c),
   }
+}
+
+/// What `redact` prints once the copy is written.
+fn redaction(r: &Redaction) -> String {
+  format!(
+    "{}: redacted {} of {} strings into {} ({}); {} values kept as they are also names\n",
+    r.file,
+    r.redacted,
+    r.strings,
+    r.output,
+    size(r.bytes),
+    r.kept_as_names
+  )
+}
+
+/// A budget as the summary line names it: `class Quote`, `total`.
+fn budget_name(b: &Budget) -> String {
+  match &b.name {
+    Some(name) => format!("{} {name}", b.kind),
+    None => b.kind.clone(),
+  }
+}
+
+/// `check`: one line for CI logs first, then each budget, then the classes that grew most.
+pub fn check(c: &Check) -> String {
+  let verdict = if c.passed { "PASS" } else { "FAIL" };
+  let mut line = format!("rheapdump check: {verdict} {}", signed_size(c.growth));
+  if let Some(total) = c.budgets.iter().find(|b| b.kind == "total") {
+    let _ = write!(line, " (budget {})", size(total.limit));
+  }
+  let broken: Vec<String> = c
+    .budgets
+    .iter()
+    .filter(|b| !b.passed && b.kind != "total")
+    .map(|b| {
+      format!(
+        "{} {} > {}",
+        budget_name(b),
+        signed_size(b.growth),
+        size(b.limit)
+      )
+    })
+    .collect();
+  let grew: Vec<String> = c
+    .grew
+    .iter()
+    .take(3)
+    .map(|g| {
+      format!(
+        "{} {} objects {}",
+        g.name,
+        signed(g.objects),
+        signed_size(g.size)
+      )
+    })
+    .collect();
+  if !broken.is_empty() {
+    let _ = write!(line, ": {}", broken.join(", "));
+  } else if !c.passed && !grew.is_empty() {
+    let _ = write!(line, ": {}", grew.join(", "));
+  }
+  let mut out = format!("{line}\n");
+  let mut budgets = table(&["Budget", "Growth", "Objects", "Limit", ""], 1);
+  for b in &c.budgets {
+    budgets.add_row(vec![
+      budget_name(b),
+      signed_size(b.growth),
+      b.objects.map(signed).unwrap_or_default(),
+      size(b.limit),
+      (if b.passed { "ok" } else { "OVER" }).to_string(),
+    ]);
+  }
+  let _ = writeln!(out, "\n{budgets}");
+  if !c.grew.is_empty() {
+    let mut classes = table(
+      &["Grew most", "Objects", "Shallow", "Retained", "Package"],
+      1,
+    );
+    for g in &c.grew {
+      classes.add_row(vec![
+        g.name.clone(),
+        signed(g.objects),
+        signed_size(g.size),
+        signed_size(g.retained),
+        g.package.clone().unwrap_or_default(),
+      ]);
+    }
+    let _ = writeln!(out, "\n{classes}");
+  }
+  out
 }
 
 /// What `validate` prints of a sound snapshot.

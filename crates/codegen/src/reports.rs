@@ -1,6 +1,7 @@
 //! `lib/reports.d.ts`: the TypeScript types of the analysis reports, from the serde structs that
 //! write their JSON (ts-rs reads the serde attributes, so the names are the JSON's).
 
+use rheapdump_analysis::redact::Redaction;
 use rheapdump_analysis::report::{
   ClassDiff, ClassRow, Diff, LargeObject, LeakGroup, LeakOwner, Leaks, OwnerClass, Paths, Step,
   Summary,
@@ -25,6 +26,7 @@ pub fn reports_d_ts() -> String {
     declaration::<Paths>(&config),
     declaration::<Step>(&config),
     declaration::<Validity>(&config),
+    declaration::<Redaction>(&config),
   ];
   let mut out = crate::header("//", "crates/analysis's reports");
   for declaration in declarations {

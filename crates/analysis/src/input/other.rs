@@ -12,3 +12,11 @@ pub fn open_for_reading(path: &Path) -> io::Result<File> {
 pub fn kind_name(_kind: FileType) -> &'static str {
   "a device or special file"
 }
+
+/// Creates `path`, which must not exist (permissions are the platform's default).
+pub fn create_private(path: &Path) -> io::Result<File> {
+  std::fs::OpenOptions::new()
+    .write(true)
+    .create_new(true)
+    .open(path)
+}

@@ -23,3 +23,14 @@ pub fn kind_name(kind: FileType) -> &'static str {
     "a socket"
   }
 }
+
+/// Creates `path`, which must not exist, readable and writable by its owner only: a snapshot,
+/// even a redacted one, is not for every user of the machine.
+pub fn create_private(path: &Path) -> io::Result<File> {
+  OpenOptions::new()
+    .write(true)
+    .create_new(true)
+    .mode(0o600)
+    .custom_flags(libc::O_CLOEXEC)
+    .open(path)
+}

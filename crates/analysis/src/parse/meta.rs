@@ -14,6 +14,10 @@ pub struct Meta {
   /// Fields of the `locations` array (where each object's constructor is defined).
   #[serde(default)]
   pub location_fields: Vec<String>,
+  /// Fields of the `trace_function_infos` array (functions of allocation stacks, when the
+  /// snapshot was taken with allocation tracking on).
+  #[serde(default)]
+  pub trace_function_info_fields: Vec<String>,
 }
 
 /// Where `name` is among a record's fields (`meta.node_fields`, `meta.edge_fields`).
@@ -48,6 +52,11 @@ pub(crate) struct Layout {
 impl Layout {
   pub(crate) fn new(fields: usize) -> Layout {
     Layout { fields, at: 0 }
+  }
+
+  /// The field the next value belongs to: 0 between records.
+  pub(crate) fn at(&self) -> usize {
+    self.at
   }
 
   /// The field the next value belongs to; moves on to the one after.

@@ -31,6 +31,9 @@ struct Header {
   meta: Meta,
   node_count: u64,
   edge_count: u64,
+  /// Where the root node starts in `nodes`, when the header says (DevTools reads it; V8 writes
+  /// the root first and leaves it out).
+  root_index: Option<f64>,
 }
 
 /// A parsed snapshot: the node and edge arrays exactly as in the file, in compact form.
@@ -58,11 +61,26 @@ pub fn read_file(path: &Path) -> Result<HeapSnapshot, ParseError> {
 pub trait Visitor {
   /// Called once, before any array; an error stops the read.
   fn header(&mut self, meta: &Meta, node_count: usize, edge_count: usize) -> Result<(), String>;
+  /// The header's `root_index`, when it has one; called after [`Visitor::header`]. Every
+  /// analysis reads node 0 as the root, where V8 writes it: anything else stops the read.
+  fn root_index(&mut self, index: f64) -> Result<(), String> {
+    if index == 0.0 {
+      Ok(())
+    } else {
+      Err(format!(
+        "root_index is {index}: rheapdump reads the first node as the root, as V8 writes it"
+      ))
+    }
+  }
   fn nodes(&mut self, values: &[u32]) -> Result<(), String>;
   fn edges(&mut self, values: &[u32]) -> Result<(), String>;
   fn string(&mut self, text: String);
   /// The `locations` array, in chunks; ignored unless a visitor wants it.
   fn locations(&mut self, _values: &[u32]) -> Result<(), String> {
+    Ok(())
+  }
+  /// The `trace_function_infos` array, in chunks; ignored unless a visitor wants it.
+  fn trace_function_infos(&mut self, _values: &[u32]) -> Result<(), String> {
     Ok(())
   }
   /// Called after the closing brace; `seen` says which of nodes, edges, strings were present.
@@ -144,6 +162,11 @@ pub fn visit(input: impl Read, size: u64, visitor: &mut impl Visitor) -> Result<
       header.edge_count as usize,
     )
     .map_err(|message| reader.error(message))?;
+  if let Some(index) = header.root_index {
+    visitor
+      .root_index(index)
+      .map_err(|message| reader.error(message))?;
+  }
 
   let (mut nodes, mut edges, mut strings) = (false, false, false);
   loop {
@@ -180,6 +203,13 @@ pub fn visit(input: impl Read, size: u64, visitor: &mut impl Visitor) -> Result<
         reader.numbers(Count::AtMost((size / 2) as usize), "locations", |values| {
           visitor.locations(values)
         })?;
+      }
+      "trace_function_infos" if !header.meta.trace_function_info_fields.is_empty() => {
+        reader.numbers(
+          Count::AtMost((size / 2) as usize),
+          "trace_function_infos",
+          |values| visitor.trace_function_infos(values),
+        )?;
       }
       "nodes" | "edges" | "strings" => {
         return Err(reader.error(format!("a second \"{key}\" array")));

@@ -141,16 +141,59 @@ pub(super) fn top_by<T>(rows: &mut Vec<T>, top: usize, size: impl Fn(&T) -> i128
 
 /// Names are shown on one line: long strings (source code, JSON) are cut.
 pub(super) fn short(name: &str) -> String {
-  const MAX: usize = 80;
-  let flat: String = name
-    .chars()
-    .map(|c| if c.is_control() { ' ' } else { c })
-    .take(MAX + 1)
-    .collect();
-  if flat.chars().count() > MAX {
-    let cut: String = flat.chars().take(MAX - 1).collect();
-    format!("{cut}…")
-  } else {
-    flat
+  cut(name, 80)
+}
+
+/// The most characters of a class or property name a report shows: no name in code is longer,
+/// and a snapshot whose every node is named by one 32 MB string must not print it per row.
+pub(crate) const LONGEST_NAME: usize = 300;
+
+/// A class or property name as reports show it, cut at [`LONGEST_NAME`].
+pub(crate) fn label(name: &str) -> String {
+  cut(name, LONGEST_NAME)
+}
+
+/// `name` on one line and at most `max` characters: a longer one is cut, with an ellipsis and
+/// its full length in bytes (`aaa… (33554432 bytes)`). Reads at most `max + 1` characters, so
+/// the cost does not grow with the name.
+pub(crate) fn cut(name: &str, max: usize) -> String {
+  let flat = |text: &str| -> String {
+    text
+      .chars()
+      .map(|c| if c.is_control() { ' ' } else { c })
+      .collect()
+  };
+  match name.char_indices().nth(max) {
+    None => flat(name),
+    Some(_) => {
+      let end = name
+        .char_indices()
+        .nth(max - 1)
+        .map_or(name.len(), |(at, _)| at);
+      format!("{}… ({} bytes)", flat(&name[..end]), name.len())
+    }
+  }
+}
+
+/// The start of `name`, at most [`LONGEST_NAME`] bytes, for keys that group by name: enough
+/// to tell names apart, bounded whatever the snapshot holds.
+pub(super) fn key_part(name: &str) -> &str {
+  let mut end = name.len().min(LONGEST_NAME);
+  while !name.is_char_boundary(end) {
+    end -= 1;
+  }
+  &name[..end]
+}
+
+#[cfg(test)]
+mod tests {
+  use super::cut;
+
+  #[test]
+  fn long_names_are_cut_with_their_length_and_short_ones_kept() {
+    assert_eq!(cut("Quote", 80), "Quote");
+    assert_eq!(cut("a\nb", 80), "a b");
+    assert_eq!(cut(&"é".repeat(5), 4), "ééé… (10 bytes)");
+    assert_eq!(cut(&"A".repeat(32 << 20), 5), "AAAA… (33554432 bytes)");
   }
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::graph::Graph;
 
-use super::common::{classes_of, top_by, ClassKey, NONE};
+use super::common::{classes_of, label, top_by, ClassKey, NONE};
 
 /// One class of DevTools' Comparison view: objects allocated and freed between the files.
 #[derive(Debug, Clone, Serialize)]
@@ -107,7 +107,7 @@ pub fn diff(before: &ClassMembers, after: &ClassMembers, names: (&str, &str), to
     let new = after.by_class.get(name).unwrap_or(&empty);
     let (mut i, mut j) = (0, 0);
     let mut row = ClassDiff {
-      name: name.0.clone(),
+      name: label(&name.0),
       source: after
         .sources
         .get(name)

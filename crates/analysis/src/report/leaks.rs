@@ -2,6 +2,7 @@
 //! is in the target and still lives, by the object that holds it and by retaining path.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -9,7 +10,7 @@ use serde::Serialize;
 use crate::graph::Graph;
 use crate::heap::Heap;
 
-use super::common::{retained_by_key, short, top_by, Step, NONE};
+use super::common::{key_part, label, retained_by_key, short, top_by, Step, NONE};
 use super::paths::first_path;
 
 /// Leaked objects of one class retained along paths of one shape (memlab's cluster); keys of
@@ -191,8 +192,14 @@ fn owner_class(heap: &Heap, node: usize) -> String {
   if g.node_type[node] == g.types.closure {
     short(&heap.display_name(node))
   } else {
-    g.class_name(node).into_owned()
+    label(&g.class_name(node))
   }
+}
+
+/// Adds `name` to a group's key: its first bytes and its length.
+fn push_key(key: &mut String, name: &str) {
+  key.push_str(key_part(name));
+  let _ = write!(key, "\u{2}{}", name.len());
 }
 
 /// How many classes of an owner's objects the report lists.
@@ -272,7 +279,8 @@ pub fn leaks(
     // it, with element indices and the keys of hash tables left out.
     let class = g.class_name(node);
     signature.clear();
-    signature.push_str(&class);
+    // Names are keyed by their start and length: a 32 MB class name costs no more than a short one.
+    push_key(&mut signature, &class);
     let mut at = node;
     while heap.distance[at] > 1 {
       let Some((from, kind, name)) = heap.parents.of(at) else {
@@ -285,7 +293,7 @@ pub fn leaks(
       let keyed = kind == t.property && dictionaries.binary_search(&(from as u32)).is_ok();
       match g.name_string(kind, name) {
         Some(name) if !keyed && !name.bytes().all(|b| b.is_ascii_digit()) => {
-          signature.push_str(name)
+          push_key(&mut signature, name)
         }
         _ => signature.push_str("[]"),
       }
@@ -294,14 +302,14 @@ pub fn leaks(
         break;
       }
       signature.push('\u{1}');
-      signature.push_str(&g.class_name(at));
+      push_key(&mut signature, &g.class_name(at));
     }
     let group = match groups.get(signature.as_str()) {
       Some(&group) => group,
       None => {
         let group = rows.len() as u32;
         groups.insert(signature.clone(), group);
-        rows.push((class.into_owned(), 0, node));
+        rows.push((label(&class), 0, node));
         group
       }
     };
@@ -408,7 +416,7 @@ fn leak_owners(
       LeakOwner {
         id: g.node_id[node],
         name: short(&heap.display_name(node)),
-        class: g.class_name(node).into_owned(),
+        class: label(&g.class_name(node)),
         source,
         source_of,
         count: row.count,

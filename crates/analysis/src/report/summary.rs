@@ -4,7 +4,9 @@ use serde::Serialize;
 
 use crate::heap::Heap;
 
-use super::common::{classes_of, distance_of, location_text, retained_by_key, short, top_by, NONE};
+use super::common::{
+  classes_of, distance_of, label, location_text, retained_by_key, short, top_by, NONE,
+};
 
 /// One class of DevTools' Summary view: its objects' count, own and retained size.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -68,7 +70,7 @@ pub fn summary(heap: &Heap, file: &str, top: usize) -> Summary {
   let mut rows: Vec<ClassRow> = names
     .iter()
     .map(|(name, location)| ClassRow {
-      name: name.clone(),
+      name: label(name),
       count: 0,
       shallow_size: 0,
       retained_size: 0,
