@@ -373,6 +373,7 @@ pub fn leaks(
     .map(|(node, _)| graph.node_id[node])
     .collect();
   rheapdump_ids.sort_unstable();
+  let rheapdump_code = report::RheapdumpCode::of(&graph);
   // Retaining paths need each node's parent edge, not the edges: they go as for a summary.
   let heap = build(graph, Keep::Parents, progress);
   progress.stage("leaks");
@@ -386,7 +387,7 @@ pub fn leaks(
     &history,
     &dictionaries,
     (&name(baseline), &name(target), &name(last)),
-    top,
+    0,
   );
   leaks.warnings = warnings;
   // An owner's path is DevTools' shortest, which can run through rheapdump's own state on
@@ -412,10 +413,31 @@ pub fn leaks(
         // The source named with the owner is that of the nearest step that has one.
         let nearest = path.iter().rev().find(|step| step.source.is_some());
         owner.source = nearest.and_then(|step| step.source.clone());
-        owner.source_of = nearest.map(|step| step.node.clone());
+        owner.source_of = nearest
+          .filter(|step| step.id != owner.id)
+          .map(|step| step.node.clone());
+        owner.name = report::name_by_path(&heap, &path).unwrap_or_else(|| owner.class.clone());
         owner.path = path;
       }
     }
+  }
+  // rheapdump's own state and code (its listeners, the last profile it wrote) hold no leak of
+  // the application's: what only they hold is left out, and counted.
+  leaks.owners.retain(|owner| {
+    let own = through_rheapdump(&owner.path)
+      || owner
+        .source
+        .as_deref()
+        .is_some_and(|source| rheapdump_code.contains(source));
+    if own {
+      leaks.hidden_owners += 1;
+      leaks.hidden_size += owner.retained_size;
+    }
+    !own
+  });
+  if top > 0 {
+    leaks.owners.truncate(top);
+    leaks.groups.truncate(top);
   }
   Ok(leaks)
 }

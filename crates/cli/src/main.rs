@@ -18,6 +18,7 @@ use clap::error::ErrorKind;
 use clap::{Parser, Subcommand, ValueEnum};
 use rheapdump_analysis::profile::{self, Profile, ProfileError};
 use rheapdump_analysis::progress::Bar;
+use rheapdump_analysis::report::SourceFilter;
 
 use rheapdump_analysis::run::{
   self, Failure, Progress, Quiet, Request, DEFAULT_PATHS, DEFAULT_TOP,
@@ -73,6 +74,10 @@ Examples:
     /// List this class's objects with their ids instead (a function also by its name)
     #[arg(long, value_name = "NAME")]
     class: Option<String>,
+    /// Only classes and objects written in these files: a directory (an absolute path) or part
+    /// of a path (`node_modules/pino/`, `client/node_modules/pino/`)
+    #[arg(long, value_name = "PATH")]
+    source: Option<String>,
   },
   /// What was allocated and freed, by class (DevTools' Comparison view)
   #[command(after_help = "\
@@ -94,6 +99,10 @@ Examples:
     /// List the objects of this class that AFTER has and BEFORE lacks, with their ids
     #[arg(long, value_name = "NAME")]
     class: Option<String>,
+    /// Only classes and objects written in these files: a directory (an absolute path) or part
+    /// of a path (`node_modules/pino/`, `client/node_modules/pino/`)
+    #[arg(long, value_name = "PATH")]
+    source: Option<String>,
   },
   /// Objects allocated after BASELINE, present in TARGET and still alive in FINAL, under the
   /// object that holds them (their owner, which was in BASELINE already)
@@ -113,6 +122,10 @@ Examples:
     /// Group by class and retaining path, as memlab's find-leaks clusters, instead of by owner
     #[arg(long)]
     by_path: bool,
+    /// Only owners and groups whose leaked objects (or the owner) are written in these files: a directory (an absolute path) or part
+    /// of a path (`node_modules/pino/`, `client/node_modules/pino/`)
+    #[arg(long, value_name = "PATH")]
+    source: Option<String>,
   },
   /// Distinct retaining paths from the GC roots to node @ID, shortest first
   #[command(after_help = "\
@@ -145,6 +158,7 @@ Example:
 enum ProfileCommand {
   /// Live bytes by function: allocated in it (self) and in it or its callees (total)
   Top {
+    /// A .heapprofile file, or a directory: its newest one
     file: PathBuf,
     /// Functions to show (0 for all)
     #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP)]
@@ -153,8 +167,10 @@ enum ProfileCommand {
   /// What was allocated after BEFORE and is still alive in AFTER, by function (exact: both
   /// must come from one sampler run of one process)
   Diff {
+    /// The earlier .heapprofile, or a directory: its newest two
     before: PathBuf,
-    after: PathBuf,
+    /// The later .heapprofile, from the same sampler run
+    after: Option<PathBuf>,
     /// Functions to show (0 for all)
     #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP)]
     top: usize,
@@ -180,10 +196,12 @@ enum Format {
 fn profile(command: ProfileCommand, json: bool) -> Result<Vec<u8>, ProfileError> {
   Ok(match command {
     ProfileCommand::Top { file, top } => {
+      let [file] = newest_profiles(vec![file])?;
       let report = profile::top(&file, top)?;
       output(&report, json, render::profile_top).into_bytes()
     }
     ProfileCommand::Diff { before, after, top } => {
+      let [before, after] = newest_profiles([Some(before), after].into_iter().flatten().collect())?;
       let report = profile::diff(&before, &after, top)?;
       output(&report, json, render::profile_diff).into_bytes()
     }
@@ -206,6 +224,63 @@ fn profile(command: ProfileCommand, json: bool) -> Result<Vec<u8>, ProfileError>
       }
     }
   })
+}
+
+/// The profiles to read: those given, or for one directory its newest `N` `.heapprofile`
+/// files by modification time, oldest first (saying which on stderr).
+fn newest_profiles<const N: usize>(given: Vec<PathBuf>) -> Result<[PathBuf; N], ProfileError> {
+  let failed = |path: &PathBuf, err: io::Error| ProfileError {
+    code: rheapdump_core::errno::code_of(&err),
+    description: rheapdump_core::errno::describe(&err),
+    path: path.clone(),
+  };
+  let dir = match given.as_slice() {
+    [dir] if dir.is_dir() => dir.clone(),
+    _ => {
+      return given
+        .try_into()
+        .map_err(|given: Vec<PathBuf>| ProfileError {
+          code: "ERR_PROFILE_USAGE",
+          description: format!("give {N} .heapprofile files, oldest first, or one directory"),
+          path: given.into_iter().next().unwrap_or_default(),
+        })
+    }
+  };
+  let mut found: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&dir)
+    .map_err(|err| failed(&dir, err))?
+    .filter_map(Result::ok)
+    .filter(|entry| {
+      entry
+        .file_name()
+        .to_string_lossy()
+        .ends_with(".heapprofile")
+    })
+    .filter_map(|entry| {
+      let meta = entry.metadata().ok().filter(|meta| meta.is_file())?;
+      Some((meta.modified().ok()?, entry.path()))
+    })
+    .collect();
+  found.sort();
+  if found.len() < N {
+    return Err(ProfileError {
+      code: "ERR_PROFILE_USAGE",
+      description: format!("{} .heapprofile files here; {N} are needed", found.len()),
+      path: dir,
+    });
+  }
+  let newest: Vec<PathBuf> = found
+    .split_off(found.len() - N)
+    .into_iter()
+    .map(|f| f.1)
+    .collect();
+  let names: Vec<String> = newest.iter().map(|f| f.display().to_string()).collect();
+  let what = if N == 1 { "profile" } else { "profiles" };
+  eprintln!(
+    "rheapdump: {}: the newest {what}: {}",
+    dir.display(),
+    names.join(", ")
+  );
+  Ok(newest.try_into().expect("N files were taken"))
 }
 
 fn node_id(text: &str) -> Result<u32, String> {
@@ -263,6 +338,41 @@ fn snapshots(given: Vec<Option<PathBuf>>, count: usize) -> Result<Vec<PathBuf>, 
     _ => Err(format!(
       "give {count} snapshots, oldest first, or one directory"
     )),
+  }
+}
+
+/// `request` with all its rows (a `top` of 0), for --source to choose from.
+fn all_rows(request: Request) -> Request {
+  match request {
+    Request::Summary { file, .. } => Request::Summary { file, top: 0 },
+    Request::Instances {
+      file,
+      class,
+      before,
+      ..
+    } => Request::Instances {
+      file,
+      class,
+      before,
+      top: 0,
+    },
+    Request::Diff { before, after, .. } => Request::Diff {
+      before,
+      after,
+      top: 0,
+    },
+    Request::Leaks {
+      baseline,
+      target,
+      last,
+      ..
+    } => Request::Leaks {
+      baseline,
+      target,
+      last,
+      top: 0,
+    },
+    other => other,
   }
 }
 
@@ -326,6 +436,7 @@ fn main() -> ExitCode {
     Command::Profile(command) => {
       return match profile(command, json) {
         Ok(bytes) => print_bytes(&bytes),
+        Err(err) if err.code == "ERR_PROFILE_USAGE" => usage_error(&err.to_string()),
         Err(err) => {
           eprintln!("rheapdump: {err}");
           ExitCode::FAILURE
@@ -335,11 +446,19 @@ fn main() -> ExitCode {
     command => command,
   };
   let mut by_path = false;
+  // With --source every row is asked for, then the first `top` of those kept are shown.
+  let (source, top) = match &command {
+    Command::Summary { source, top, .. }
+    | Command::Diff { source, top, .. }
+    | Command::Leaks { source, top, .. } => (source.as_deref().map(SourceFilter::new), *top),
+    _ => (None, 0),
+  };
   let request = match command {
     Command::Summary {
       file,
       top,
       class: Some(class),
+      ..
     } => Request::Instances {
       file,
       class,
@@ -352,6 +471,7 @@ fn main() -> ExitCode {
       after,
       top,
       class,
+      ..
     } => match snapshots(vec![Some(before), after], 2) {
       Err(usage) => return usage_error(&usage),
       Ok(files) => {
@@ -373,6 +493,7 @@ fn main() -> ExitCode {
       last,
       top,
       by_path: grouped,
+      ..
     } => match snapshots(vec![Some(baseline), target, last], 3) {
       Err(usage) => return usage_error(&usage),
       Ok(files) => {
@@ -391,6 +512,11 @@ fn main() -> ExitCode {
     Command::Validate { file } => Request::Validate { file },
     Command::Profile(_) => unreachable!("profile commands return above"),
   };
+  let request = if source.is_some() {
+    all_rows(request)
+  } else {
+    request
+  };
   if let Err(refused) = platform::check_fits(&request) {
     return refused;
   }
@@ -404,7 +530,10 @@ fn main() -> ExitCode {
   // The bar is cleared before the report is printed, or clearing it would erase report lines.
   drop(bar);
   match outcome {
-    Ok(report) => {
+    Ok(mut report) => {
+      if let Some(filter) = &source {
+        filter.apply(&mut report, top);
+      }
       // On stderr, where they are seen even with --json.
       warn(report.warnings());
       if !json {
