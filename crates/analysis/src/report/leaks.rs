@@ -271,10 +271,14 @@ pub fn name_by_path(heap: &Heap, steps: &[Step]) -> Option<String> {
     let context = holder.node == "system / Context";
     let closure = at.checked_sub(1).map(|before| &steps[before]);
     if let Some(closure) = closure.filter(|c| context && c.edge.as_deref() == Some("{context}")) {
+      // An anonymous function has DevTools' class for a name.
+      let scope = match closure.node.as_str() {
+        "Function" => "an anonymous function".to_string(),
+        name => format!("{name}()"),
+      };
       return Some(format!(
-        "{} in the scope of {}()",
-        joined().trim_start_matches('.'),
-        closure.node
+        "{} in the scope of {scope}",
+        joined().trim_start_matches('.')
       ));
     }
   }
