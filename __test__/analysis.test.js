@@ -130,7 +130,7 @@ test('leaks: exactly the objects allocated after baseline and alive in final, gr
   const report = json('leaks', snap('baseline'), snap('target'), snap('final'))
   assert.ok(Array.isArray(report.groups))
   const [top] = report.groups
-  assert.deepEqual(keys(top), ['count', 'name', 'path', 'retained_size'])
+  assert.deepEqual(keys(top), ['class', 'count', 'name', 'path', 'retained_size'])
   assert.equal(top.name, 'Leak')
   assert.equal(top.count, 1000, 'the 1000 Leak objects of the target phase; not the 500 made after it')
   assert.ok(top.retained_size > 0)

@@ -5,7 +5,7 @@
 // stopped task in `global.scheduledTasks`, a logger keeping every instance in a registry, and
 // an older copy of that logger in a dependency's node_modules with the same class name. The
 // snapshots are asked for with SIGUSR2 with sampling on, as in production: each signal writes a
-// sampling heap profile too.
+// sampling heap profile too (one sample per 8 KiB, so that each holds many).
 
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
@@ -38,7 +38,7 @@ before(() => {
   const run = spawnSync(process.execPath, [path.join(APP, 'app.js'), ROOT, WARMUP, TARGET, FINAL].map(String), {
     cwd: dir,
     encoding: 'utf8',
-    env: { ...process.env, RHEAPDUMP_SAMPLING: '1' },
+    env: { ...process.env, RHEAPDUMP_SAMPLING: '8192' },
   })
   assert.equal(run.status, 0, run.stderr)
   files = JSON.parse(run.stdout).files
