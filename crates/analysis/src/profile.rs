@@ -26,8 +26,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileError {
   pub path: PathBuf,
-  /// An errno name (`ENOENT`), `ERR_PROFILE_SYNTAX`, `ERR_PROFILE_MISMATCH` or (the CLI's)
-  /// `ERR_PROFILE_USAGE`.
+  /// An errno name (`ENOENT`), `ERR_PROFILE_SYNTAX` or `ERR_PROFILE_MISMATCH`.
   pub code: &'static str,
   pub description: String,
 }

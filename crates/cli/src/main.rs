@@ -196,14 +196,19 @@ enum Format {
 fn profile(command: ProfileCommand, json: bool) -> Result<Vec<u8>, ProfileError> {
   Ok(match command {
     ProfileCommand::Top { file, top } => {
-      let [file] = newest_profiles(vec![file])?;
       let report = profile::top(&file, top)?;
       output(&report, json, render::profile_top).into_bytes()
     }
-    ProfileCommand::Diff { before, after, top } => {
-      let [before, after] = newest_profiles([Some(before), after].into_iter().flatten().collect())?;
+    ProfileCommand::Diff {
+      before,
+      after: Some(after),
+      top,
+    } => {
       let report = profile::diff(&before, &after, top)?;
       output(&report, json, render::profile_diff).into_bytes()
+    }
+    ProfileCommand::Diff { after: None, .. } => {
+      unreachable!("with_newest_profiles names both profiles")
     }
     ProfileCommand::Convert { file, to, output } => {
       let read = Profile::read(&file)?;
@@ -226,28 +231,38 @@ fn profile(command: ProfileCommand, json: bool) -> Result<Vec<u8>, ProfileError>
   })
 }
 
+/// `command` with a directory replaced by its newest profiles ([`newest_profiles`]).
+fn with_newest_profiles(command: ProfileCommand) -> Result<ProfileCommand, String> {
+  Ok(match command {
+    ProfileCommand::Top { file, top } => {
+      let [file] = newest_profiles(vec![file])?;
+      ProfileCommand::Top { file, top }
+    }
+    ProfileCommand::Diff { before, after, top } => {
+      let [before, after] = newest_profiles([Some(before), after].into_iter().flatten().collect())?;
+      ProfileCommand::Diff {
+        before,
+        after: Some(after),
+        top,
+      }
+    }
+    convert => convert,
+  })
+}
+
 /// The profiles to read: those given, or for one directory its newest `N` `.heapprofile`
-/// files by modification time, oldest first (saying which on stderr).
-fn newest_profiles<const N: usize>(given: Vec<PathBuf>) -> Result<[PathBuf; N], ProfileError> {
-  let failed = |path: &PathBuf, err: io::Error| ProfileError {
-    code: rheapdump_core::errno::code_of(&err),
-    description: rheapdump_core::errno::describe(&err),
-    path: path.clone(),
-  };
+/// files by modification time, oldest first (saying which on stderr). A usage error otherwise.
+fn newest_profiles<const N: usize>(given: Vec<PathBuf>) -> Result<[PathBuf; N], String> {
   let dir = match given.as_slice() {
     [dir] if dir.is_dir() => dir.clone(),
     _ => {
       return given
         .try_into()
-        .map_err(|given: Vec<PathBuf>| ProfileError {
-          code: "ERR_PROFILE_USAGE",
-          description: format!("give {N} .heapprofile files, oldest first, or one directory"),
-          path: given.into_iter().next().unwrap_or_default(),
-        })
+        .map_err(|_| format!("give {N} .heapprofile files, oldest first, or one directory"))
     }
   };
-  let mut found: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&dir)
-    .map_err(|err| failed(&dir, err))?
+  let entries = std::fs::read_dir(&dir).map_err(|err| format!("{}: {err}", dir.display()))?;
+  let mut found: Vec<(std::time::SystemTime, PathBuf)> = entries
     .filter_map(Result::ok)
     .filter(|entry| {
       entry
@@ -262,11 +277,11 @@ fn newest_profiles<const N: usize>(given: Vec<PathBuf>) -> Result<[PathBuf; N], 
     .collect();
   found.sort();
   if found.len() < N {
-    return Err(ProfileError {
-      code: "ERR_PROFILE_USAGE",
-      description: format!("{} .heapprofile files here; {N} are needed", found.len()),
-      path: dir,
-    });
+    return Err(format!(
+      "{}: {} .heapprofile files here; {N} are needed",
+      dir.display(),
+      found.len()
+    ));
   }
   let newest: Vec<PathBuf> = found
     .split_off(found.len() - N)
@@ -434,9 +449,12 @@ fn main() -> ExitCode {
   let json = cli.json;
   let command = match cli.command {
     Command::Profile(command) => {
+      let command = match with_newest_profiles(command) {
+        Ok(command) => command,
+        Err(usage) => return usage_error(&usage),
+      };
       return match profile(command, json) {
         Ok(bytes) => print_bytes(&bytes),
-        Err(err) if err.code == "ERR_PROFILE_USAGE" => usage_error(&err.to_string()),
         Err(err) => {
           eprintln!("rheapdump: {err}");
           ExitCode::FAILURE
