@@ -62,7 +62,8 @@ test('leaks names each owner by the path that holds it, growth since the target 
   // The Map has no source of its own and nothing on its way from the global object has one:
   // none is made up (queueMicrotask's, the global's).
   assert.equal(tasks.source, null)
-  assert.deepEqual(tasks.path.map((s) => [s.node, s.edge]), [['global', 'scheduledTasks'], ['Map', null]])
+  assert.match(tasks.path.at(-2).node, /^global\b/)
+  assert.deepEqual(tasks.path.slice(-2).map((s) => s.edge), ['scheduledTasks', null])
   // The registry array has none either: the function whose scope holds it does, named as such.
   assert.equal(loggers.source_of, 'setLevel')
   assert.match(loggers.source, new RegExp(`^${NEW.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')}index\\.js:\\d+:\\d+$`))

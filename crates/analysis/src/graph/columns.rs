@@ -232,18 +232,29 @@ impl Graph {
       })
       .collect();
     self.modules = modules;
-    // V8 names Node's global object `global` (a browser's `Window / <url>`), one step below the
-    // synthetic root.
-    self.global = self.node_count().checked_sub(1).and_then(|_| {
+    // V8 names Node's global object `global` (`global (global*)` on Node 26), one step below the
+    // synthetic root, or (Node 26) behind the native context the root leads to.
+    if self.node_count() == 0 {
+      return;
+    }
+    let named_global = |node: usize| {
+      let name = self.name(node);
+      self.node_type[node] == t.object && (name == "global" || name.starts_with("global "))
+    };
+    let near_root = self.edges(0).map(|e| self.edge_to[e] as usize);
+    let behind_context = near_root.clone().flat_map(|child| {
       self
-        .edges(0)
-        .map(|e| self.edge_to[e] as usize)
-        .find(|&node| {
-          self.node_type[node] == t.object
-            && (self.name(node) == "global" || self.name(node).starts_with("global /"))
+        .edges(child)
+        .filter(|&e| {
+          !t.edge_named_by_index(self.edge_type[e])
+            && self.strings.get(self.edge_name[e]) == "global_object"
         })
-        .map(|node| node as u32)
+        .map(|e| self.edge_to[e] as usize)
     });
+    self.global = near_root
+      .chain(behind_context)
+      .find(|&node| named_global(node))
+      .map(|node| node as u32);
   }
 
   /// The file a CommonJS `Module` object loaded, as its `filename` says.
