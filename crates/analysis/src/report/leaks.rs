@@ -529,7 +529,70 @@ fn leak_owners(
 
 #[cfg(test)]
 mod tests {
-  use super::new_ids;
+  use super::{name_by_path, new_ids};
+  use crate::report::common::Step;
+  use crate::testing::Snapshot;
+
+  /// An owner is named from the global object, a module or a function's scope, by the
+  /// property, variable and element edges on its path; an internal edge ends the name.
+  #[test]
+  fn owners_are_named_by_the_path_that_holds_them() {
+    let (mut s, global) = Snapshot::with_global(0);
+    let [tasks, module, file, exports, cache, closure, context, loggers, table] = s.nodes([
+      ("object", "Map", 32),
+      ("object", "Module", 40),
+      ("string", "/srv/app/node_modules/cron/lib/storage.js", 16),
+      ("object", "Object", 24),
+      ("object", "Object", 24),
+      ("closure", "setLevel", 32),
+      ("hidden", "system / Context", 40),
+      ("array", "Array", 16),
+      ("array", "(object elements)", 16),
+    ]);
+    s.edges(&[
+      (global, "property", "scheduledTasks", tasks),
+      (global, "property", "mod", module),
+      (module, "property", "filename", file),
+      (module, "property", "exports", exports),
+      (exports, "property", "the cache", cache),
+      (global, "property", "setLevel", closure),
+      (closure, "internal", "context", context),
+      (context, "context", "loggers", loggers),
+      (loggers, "internal", "elements", table),
+    ]);
+    let heap = s.heap();
+    let name = |path: &[(usize, Option<&str>)]| {
+      let steps: Vec<Step> = path
+        .iter()
+        .map(|&(node, edge)| Step::of(&heap, node, edge.map(str::to_string)))
+        .collect();
+      name_by_path(&heap, &steps)
+    };
+    assert_eq!(
+      name(&[(global, Some("scheduledTasks")), (tasks, None)]).as_deref(),
+      Some("global.scheduledTasks")
+    );
+    assert_eq!(
+      name(&[
+        (module, Some("exports")),
+        (exports, Some("the cache")),
+        (cache, None)
+      ])
+      .as_deref(),
+      Some("module \"cron/lib/storage.js\" .exports[\"the cache\"]")
+    );
+    assert_eq!(
+      name(&[
+        (global, Some("setLevel")),
+        (closure, Some("{context}")),
+        (context, Some("loggers")),
+        (loggers, None)
+      ])
+      .as_deref(),
+      Some("loggers in the scope of setLevel()")
+    );
+    assert_eq!(name(&[(loggers, Some("{elements}")), (table, None)]), None);
+  }
 
   #[test]
   fn new_ids_are_the_target_ids_the_baseline_lacks() {

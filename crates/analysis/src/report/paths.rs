@@ -355,3 +355,38 @@ pub fn paths(heap: &Heap, file: &str, id: u32, max: usize) -> Option<Paths> {
   }
   Some(result)
 }
+
+#[cfg(test)]
+mod tests {
+  use super::RheapdumpCode;
+  use crate::testing::Snapshot;
+
+  /// rheapdump is found wherever it is installed, by the modules every copy of it loads, and
+  /// only there: an application's own `lib/shared.js` does not make its directory rheapdump's.
+  #[test]
+  fn rheapdump_code_is_the_directory_that_loaded_its_modules() {
+    let (mut s, global) = Snapshot::with_global(0);
+    let root = "/srv/app/node_modules/rheapdump/";
+    let files = [
+      format!("{root}index.js"),
+      format!("{root}lib/shared.js"),
+      format!("{root}lib/writer.js"),
+      "/srv/app/index.js".to_string(),
+      "/srv/app/lib/shared.js".to_string(),
+    ];
+    for file in &files {
+      let module = s.node("object", "Module", 40);
+      let name = s.node("string", file, 16);
+      s.edge(module, "property", "filename", name);
+      s.edge(global, "property", "m", module);
+    }
+    let graph = s.graph();
+    assert_eq!(graph.modules.len(), files.len());
+    let code = RheapdumpCode::of(&graph);
+    assert!(code.contains(&format!("{root}lib/sampling.js:122:3")));
+    assert!(code.contains(&format!("{root}index.js:10:1")));
+    assert!(!code.contains(&format!("{root}README.md")));
+    assert!(!code.contains("/srv/app/lib/shared.js:1:1"));
+    assert!(!code.contains("/srv/app/index.js:1:1"));
+  }
+}
