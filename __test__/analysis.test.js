@@ -130,7 +130,7 @@ test('leaks: exactly the objects allocated after baseline and alive in final, gr
   const report = json('leaks', snap('baseline'), snap('target'), snap('final'))
   assert.ok(Array.isArray(report.groups))
   const [top] = report.groups
-  assert.deepEqual(keys(top), ['count', 'name', 'path', 'retained_size'])
+  assert.deepEqual(keys(top), ['class', 'count', 'name', 'path', 'retained_size'])
   assert.equal(top.name, 'Leak')
   assert.equal(top.count, 1000, 'the 1000 Leak objects of the target phase; not the 500 made after it')
   assert.ok(top.retained_size > 0)
@@ -154,7 +154,7 @@ test('leaks: exactly the objects allocated after baseline and alive in final, gr
 
   const byOwner = cli('leaks', snap('baseline'), snap('target'), snap('final'), '--top', '1')
   assert.equal(byOwner.status, 0, byOwner.stderr)
-  assert.match(byOwner.stdout, /\n1\. Map @\d+ holds \d+ new objects, retaining [\d.]+ (KiB|MiB)/)
+  assert.match(byOwner.stdout, /\n1\. .*\(Map @\d+\): \+\d+ since the target \([\d.]+ (B|KiB|MiB)\); \d+ new objects from baseline to target, retaining [\d.]+ (KiB|MiB)\n/)
   const human = cli('leaks', snap('baseline'), snap('target'), snap('final'), '--top', '1', '--by-path')
   assert.equal(human.status, 0, human.stderr)
   assert.match(human.stdout, /1\. 1000 × Leak, retaining [\d.]+ (KiB|MiB)\n( {4}.* --\S+-->\n)? {4}global[^@\n]* @\d+ --registry-->\n {4}Map @\d+/)

@@ -3,11 +3,13 @@
 // The documentation holds together: the README stays a README (short, install first, the
 // contributor commands near the top), and every relative link and #anchor in the Markdown files
 // resolves to a file that exists and a heading it has, by GitHub's rules for heading ids.
+// The Markdown npm ships links only to files the package has, or to the repository's copy.
 // The checker is also run on broken input, so that a checker that finds nothing cannot pass.
 
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
+const { spawnSync } = require('node:child_process')
 const test = require('node:test')
 
 const ROOT = path.join(__dirname, '..')
@@ -142,6 +144,71 @@ test('README.md is at most 200 lines and starts with npm install rheapdump', () 
 test('every relative link and #anchor in the documentation resolves', () => {
   const problems = documents().flatMap((file) => brokenLinks(file, readRepo))
   assert.deepEqual(problems, [])
+})
+
+/** The repository's files as npm shows them (`blob/main/<path>`), from package.json. */
+function repositoryBlobs() {
+  const { repository } = JSON.parse(readRepo('package.json'))
+  const url = /^(?:git\+)?(https:\/\/github\.com\/[^/]+\/[^/]+?)(?:\.git)?$/.exec(repository.url)
+  assert.ok(url, `package.json repository.url: ${repository.url}`)
+  return `${url[1]}/blob/main/`
+}
+
+/** The files `npm pack` puts in the tarball, relative to the package. */
+function shippedFiles() {
+  const run = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' })
+  assert.equal(run.status, 0, run.stderr)
+  return new Set(JSON.parse(run.stdout)[0].files.map((f) => f.path))
+}
+
+/**
+ * The links of the shipped Markdown files that break in the installed package (where only
+ * `shipped` files are): a relative link must name a shipped file; a link to the repository's
+ * files (`blobs` + path) must name a file of the repository and a heading it has.
+ */
+function unshippedLinks(shipped, blobs, read) {
+  const readShipped = (file) => (shipped.has(file) || [...shipped].some((f) => f.startsWith(`${file}/`)) ? read(file) : null)
+  const readBlob = (file) => (file.startsWith(blobs) ? read(file.slice(blobs.length)) : null)
+  return [...shipped]
+    .filter((file) => file.endsWith('.md'))
+    .flatMap((file) => {
+      const relative = brokenLinks(file, readShipped)
+      const inRepository = links(read(file))
+        .filter(({ target }) => target.startsWith(blobs))
+        .flatMap(({ target, line }) => {
+          const [url, anchor] = target.split('#', 2)
+          const content = readBlob(url)
+          if (content === null) return [`${file}:${line}: ${target}: no such file in the repository`]
+          if (anchor !== undefined && !anchors(content).has(decodeURIComponent(anchor))) {
+            return [`${file}:${line}: ${target}: no heading with the id "${anchor}"`]
+          }
+          return []
+        })
+      return [...relative, ...inRepository]
+    })
+}
+
+test('the documentation npm ships links only to files it ships, or to the repository (which has them)', () => {
+  const shipped = shippedFiles()
+  assert.ok(shipped.has('README.md') && shipped.has('docs/cli.md'), [...shipped].join(', '))
+  assert.deepEqual(unshippedLinks(shipped, repositoryBlobs(), readRepo), [])
+  const { homepage, bugs } = JSON.parse(readRepo('package.json'))
+  assert.ok(homepage.startsWith(repositoryBlobs().replace(/\/blob\/main\/$/, '')), homepage)
+  assert.ok(bugs.url.endsWith('/issues'), bugs.url)
+
+  // The checker, on a package that ships a.md and docs/ but not ARCHITECTURE.md.
+  const blobs = 'https://github.com/o/r/blob/main/'
+  const files = {
+    'a.md': `[ok](docs/b.md) [unshipped](ARCHITECTURE.md) [ok](${blobs}ARCHITECTURE.md#how) [gone](${blobs}NOPE.md) [no heading](${blobs}ARCHITECTURE.md#why)`,
+    'docs/b.md': '# B\n',
+    'ARCHITECTURE.md': '# How\n',
+  }
+  const read = (name) => (name in files ? files[name] : null)
+  assert.deepEqual(unshippedLinks(new Set(['a.md', 'docs/b.md']), blobs, read), [
+    'a.md:1: ARCHITECTURE.md: ARCHITECTURE.md does not exist',
+    `a.md:1: ${blobs}NOPE.md: no such file in the repository`,
+    `a.md:1: ${blobs}ARCHITECTURE.md#why: no heading with the id "why"`,
+  ])
 })
 
 test('every page under docs/ is linked from README.md', () => {

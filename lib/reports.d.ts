@@ -88,6 +88,12 @@ export interface LeakReport {
   owners: Array<LeakOwner>
   /** As in `diff`: why the comparison may mean little; empty for a sound one. */
   warnings: Array<string>
+  /**
+   * Owners left out because rheapdump's own code holds them (its state, its profiles):
+   * how many, and what they retain in all.
+   */
+  hidden_owners: number
+  hidden_size: number
 }
 
 /**
@@ -95,7 +101,10 @@ export interface LeakReport {
  * hash tables and indices are left out of the shape.
  */
 export interface LeakGroup {
+  /** The class, or for closures the function (`pollJob()`), as `leaks` names them. */
   name: string
+  /** The class as DevTools' Summary and Comparison name it (`Function` for every closure). */
+  class: string
   count: number
   retained_size: number
   path: Array<PathStep>
@@ -107,14 +116,20 @@ export interface LeakGroup {
  */
 export interface LeakOwner {
   id: number
+  /**
+   * What holds it, by the path to it where that names it (`global.scheduledTasks`,
+   * `module "pino/lib/registry.js" .exports.loggers`, `loggers in the scope of setLevel()`),
+   * else its class or function.
+   */
   name: string
   class: string
   /**
    * `file:line:column` (1-based) of the owner's function or class, or else of the nearest
-   * node on its path that has one: the class of the instance or the closure that holds it.
+   * node on its path that has one: the class of the instance or the closure that holds it
+   * (the module, for one held by a module's exports).
    */
   source: string | null
-  /** The node `source` belongs to, by name. */
+  /** The node `source` belongs to, by name, when it is not the owner itself: what holds it. */
   source_of: string | null
   /** Leaked objects it holds (allocated after the baseline, present in the target). */
   count: number
@@ -131,8 +146,13 @@ export interface LeakOwner {
 
 /** Leaked objects of one class held by one owner. */
 export interface OwnerClass {
-  /** The class, or for functions the function's name (`bound onRates`). */
+  /**
+   * The class, or for closures the function (`pollJob()`, `bound onRates()`), so that the
+   * closures of different functions stay apart.
+   */
   name: string
+  /** The class as DevTools' Summary and Comparison name it (`Function` for every closure). */
+  class: string
   count: number
   retained_size: number
   /** `file:line:column` of the class's constructor or the function, 1-based. */

@@ -17,6 +17,7 @@ pub mod pprof;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -169,13 +170,36 @@ pub struct Profile {
 impl Profile {
   /// Reads the profile at `path`, which must be a regular file: a pipe, FIFO or device is
   /// refused at once with ERR_SNAPSHOT_NOT_A_FILE, as the snapshot commands refuse it (reading
-  /// /dev/zero would never end).
+  /// /dev/zero would never end). A heap snapshot is refused from its first bytes: it is read no
+  /// further (snapshots run to gigabytes).
   pub fn read(path: &Path) -> Result<Profile, ProfileError> {
-    let bytes = crate::run::read_regular(path).map_err(|failure| ProfileError {
+    let (mut file, size) = crate::run::open_regular(path).map_err(|failure| ProfileError {
       path: path.to_path_buf(),
       code: failure.code(),
       description: failure.description(),
     })?;
+    let failed = |err: std::io::Error| ProfileError {
+      path: path.to_path_buf(),
+      code: rheapdump_core::errno::code_of(&err),
+      description: rheapdump_core::errno::describe(&err),
+    };
+    let mut bytes = Vec::new();
+    (&mut file)
+      .take(HEAD)
+      .read_to_end(&mut bytes)
+      .map_err(failed)?;
+    if is_snapshot_head(&bytes) {
+      return Err(ProfileError {
+        path: path.to_path_buf(),
+        code: "ERR_PROFILE_SYNTAX",
+        description: format!(
+          "a heap snapshot, not a sampling heap profile: read it with `rheapdump summary {}`",
+          path.display()
+        ),
+      });
+    }
+    bytes.reserve(size as usize);
+    file.read_to_end(&mut bytes).map_err(failed)?;
     Profile::parse(&bytes).map_err(|description| ProfileError {
       path: path.to_path_buf(),
       code: "ERR_PROFILE_SYNTAX",
@@ -184,6 +208,9 @@ impl Profile {
   }
 
   pub fn parse(bytes: &[u8]) -> Result<Profile, String> {
+    if is_snapshot_head(bytes) {
+      return Err("a heap snapshot, not a sampling heap profile".to_string());
+    }
     let mut reader = serde_json::Deserializer::from_slice(bytes);
     // The tree is as deep as the sampled stacks (V8 keeps up to 128 frames by default), deeper
     // than serde_json's default limit; the recursion it costs is bounded by that depth.
@@ -369,6 +396,23 @@ pub struct Top {
   /// Off-heap bytes (Node's `external`, Buffers included): no function can be named for them.
   pub external_bytes: u64,
   pub functions: Vec<FunctionRow>,
+}
+
+/// How much of a file is read to tell a snapshot from a profile.
+const HEAD: u64 = 64;
+
+/// Whether `bytes`, the start of a JSON document, open a heap snapshot (`{"snapshot":`).
+fn is_snapshot_head(bytes: &[u8]) -> bool {
+  let mut rest = bytes.iter().skip_while(|b| b.is_ascii_whitespace());
+  if rest.next() != Some(&b'{') {
+    return false;
+  }
+  let key: Vec<u8> = rest
+    .skip_while(|b| b.is_ascii_whitespace())
+    .take(b"\"snapshot\"".len())
+    .copied()
+    .collect();
+  key == b"\"snapshot\""
 }
 
 pub fn top(path: &Path, limit: usize) -> Result<Top, ProfileError> {

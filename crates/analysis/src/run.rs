@@ -191,7 +191,7 @@ fn open<'a>(path: &Path, progress: &'a mut dyn Progress) -> Result<(impl Read + 
 
 /// Opens `path` if it is a regular file. The reader bounds what it allocates by the file's size
 /// (the header is untrusted), which a pipe does not have.
-fn open_regular(path: &Path) -> Result<(File, u64), Failure> {
+pub(crate) fn open_regular(path: &Path) -> Result<(File, u64), Failure> {
   let failed = |err: io::Error| Failure::file(path, err.into());
   let not_a_file = |kind| Failure::NotAFile {
     path: path.to_path_buf(),
@@ -215,16 +215,6 @@ fn open_regular(path: &Path) -> Result<(File, u64), Failure> {
   } else {
     Err(not_a_file(kind))
   }
-}
-
-/// The whole of `path`, if it is a regular file (see [`open_regular`]).
-pub(crate) fn read_regular(path: &Path) -> Result<Vec<u8>, Failure> {
-  let (mut file, size) = open_regular(path)?;
-  let mut bytes = Vec::with_capacity(size as usize);
-  file
-    .read_to_end(&mut bytes)
-    .map_err(|err| Failure::file(path, err.into()))?;
-  Ok(bytes)
 }
 
 pub fn load(path: &Path, progress: &mut dyn Progress) -> Result<Graph, Failure> {
@@ -408,6 +398,7 @@ pub fn leaks(
     .map(|(node, _)| graph.node_id[node])
     .collect();
   rheapdump_ids.sort_unstable();
+  let rheapdump_code = report::RheapdumpCode::of(&graph);
   // Retaining paths need each node's parent edge, not the edges: they go as for a summary.
   let heap = build(graph, Keep::Parents, progress);
   progress.stage("leaks");
@@ -421,7 +412,7 @@ pub fn leaks(
     &history,
     &dictionaries,
     (&name(baseline), &name(target), &name(last)),
-    top,
+    0,
   );
   leaks.warnings = warnings;
   // An owner's path is DevTools' shortest, which can run through rheapdump's own state on
@@ -447,10 +438,31 @@ pub fn leaks(
         // The source named with the owner is that of the nearest step that has one.
         let nearest = path.iter().rev().find(|step| step.source.is_some());
         owner.source = nearest.and_then(|step| step.source.clone());
-        owner.source_of = nearest.map(|step| step.node.clone());
+        owner.source_of = nearest
+          .filter(|step| step.id != owner.id)
+          .map(|step| step.node.clone());
+        owner.name = report::name_by_path(&heap, &path).unwrap_or_else(|| owner.class.clone());
         owner.path = path;
       }
     }
+  }
+  // rheapdump's own state and code (its listeners, the last profile it wrote) hold no leak of
+  // the application's: what only they hold is left out, and counted.
+  leaks.owners.retain(|owner| {
+    let own = through_rheapdump(&owner.path)
+      || owner
+        .source
+        .as_deref()
+        .is_some_and(|source| rheapdump_code.contains(source));
+    if own {
+      leaks.hidden_owners += 1;
+      leaks.hidden_size += owner.retained_size;
+    }
+    !own
+  });
+  if top > 0 {
+    leaks.owners.truncate(top);
+    leaks.groups.truncate(top);
   }
   Ok(leaks)
 }

@@ -19,6 +19,7 @@ use clap::error::ErrorKind;
 use clap::{Parser, Subcommand, ValueEnum};
 use rheapdump_analysis::profile::{self, Profile, ProfileError};
 use rheapdump_analysis::progress::Bar;
+use rheapdump_analysis::report::SourceFilter;
 
 use rheapdump_analysis::report::Budgets;
 use rheapdump_analysis::run::{
@@ -75,6 +76,10 @@ Examples:
     /// List this class's objects with their ids instead (a function also by its name)
     #[arg(long, value_name = "NAME")]
     class: Option<String>,
+    /// Only classes and objects written in these files: a directory (an absolute path) or part
+    /// of a path (`node_modules/pino/`, `client/node_modules/pino/`)
+    #[arg(long, value_name = "PATH")]
+    source: Option<String>,
   },
   /// What was allocated and freed, by class (DevTools' Comparison view)
   #[command(after_help = "\
@@ -96,6 +101,10 @@ Examples:
     /// List the objects of this class that AFTER has and BEFORE lacks, with their ids
     #[arg(long, value_name = "NAME")]
     class: Option<String>,
+    /// Only classes and objects written in these files: a directory (an absolute path) or part
+    /// of a path (`node_modules/pino/`, `client/node_modules/pino/`)
+    #[arg(long, value_name = "PATH")]
+    source: Option<String>,
   },
   /// Objects allocated after BASELINE, present in TARGET and still alive in FINAL, under the
   /// object that holds them (their owner, which was in BASELINE already)
@@ -115,6 +124,10 @@ Examples:
     /// Group by class and retaining path, as memlab's find-leaks clusters, instead of by owner
     #[arg(long)]
     by_path: bool,
+    /// Only owners and groups whose leaked objects (or the owner) are written in these files: a directory (an absolute path) or part
+    /// of a path (`node_modules/pino/`, `client/node_modules/pino/`)
+    #[arg(long, value_name = "PATH")]
+    source: Option<String>,
   },
   /// Distinct retaining paths from the GC roots to node @ID, shortest first
   #[command(after_help = "\
@@ -196,6 +209,7 @@ Examples:
 enum ProfileCommand {
   /// Live bytes by function: allocated in it (self) and in it or its callees (total)
   Top {
+    /// A .heapprofile file, or a directory: its newest one
     file: PathBuf,
     /// Functions to show (0 for all)
     #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP)]
@@ -204,8 +218,10 @@ enum ProfileCommand {
   /// What was allocated after BEFORE and is still alive in AFTER, by function (exact: both
   /// must come from one sampler run of one process)
   Diff {
+    /// The earlier .heapprofile, or a directory: its newest two
     before: PathBuf,
-    after: PathBuf,
+    /// The later .heapprofile, from the same sampler run
+    after: Option<PathBuf>,
     /// Functions to show (0 for all)
     #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP)]
     top: usize,
@@ -234,9 +250,16 @@ fn profile(command: ProfileCommand, json: bool) -> Result<Vec<u8>, ProfileError>
       let report = profile::top(&file, top)?;
       output(&report, json, render::profile_top).into_bytes()
     }
-    ProfileCommand::Diff { before, after, top } => {
+    ProfileCommand::Diff {
+      before,
+      after: Some(after),
+      top,
+    } => {
       let report = profile::diff(&before, &after, top)?;
       output(&report, json, render::profile_diff).into_bytes()
+    }
+    ProfileCommand::Diff { after: None, .. } => {
+      unreachable!("with_newest_profiles names both profiles")
     }
     ProfileCommand::Convert { file, to, output } => {
       let read = Profile::read(&file)?;
@@ -278,6 +301,73 @@ fn named_size(text: &str) -> Result<(String, u64), String> {
       "expected NAME=SIZE such as Quote=1MB, got '{text}'"
     )),
   }
+}
+
+/// `command` with a directory replaced by its newest profiles ([`newest_profiles`]).
+fn with_newest_profiles(command: ProfileCommand) -> Result<ProfileCommand, String> {
+  Ok(match command {
+    ProfileCommand::Top { file, top } => {
+      let [file] = newest_profiles(vec![file])?;
+      ProfileCommand::Top { file, top }
+    }
+    ProfileCommand::Diff { before, after, top } => {
+      let [before, after] = newest_profiles([Some(before), after].into_iter().flatten().collect())?;
+      ProfileCommand::Diff {
+        before,
+        after: Some(after),
+        top,
+      }
+    }
+    convert => convert,
+  })
+}
+
+/// The profiles to read: those given, or for one directory its newest `N` `.heapprofile`
+/// files by modification time, oldest first (saying which on stderr). A usage error otherwise.
+fn newest_profiles<const N: usize>(given: Vec<PathBuf>) -> Result<[PathBuf; N], String> {
+  let dir = match given.as_slice() {
+    [dir] if dir.is_dir() => dir.clone(),
+    _ => {
+      return given
+        .try_into()
+        .map_err(|_| format!("give {N} .heapprofile files, oldest first, or one directory"))
+    }
+  };
+  let entries = std::fs::read_dir(&dir).map_err(|err| format!("{}: {err}", dir.display()))?;
+  let mut found: Vec<(std::time::SystemTime, PathBuf)> = entries
+    .filter_map(Result::ok)
+    .filter(|entry| {
+      entry
+        .file_name()
+        .to_string_lossy()
+        .ends_with(".heapprofile")
+    })
+    .filter_map(|entry| {
+      let meta = entry.metadata().ok().filter(|meta| meta.is_file())?;
+      Some((meta.modified().ok()?, entry.path()))
+    })
+    .collect();
+  found.sort();
+  if found.len() < N {
+    return Err(format!(
+      "{}: {} .heapprofile files here; {N} are needed",
+      dir.display(),
+      found.len()
+    ));
+  }
+  let newest: Vec<PathBuf> = found
+    .split_off(found.len() - N)
+    .into_iter()
+    .map(|f| f.1)
+    .collect();
+  let names: Vec<String> = newest.iter().map(|f| f.display().to_string()).collect();
+  let what = if N == 1 { "profile" } else { "profiles" };
+  eprintln!(
+    "rheapdump: {}: the newest {what}: {}",
+    dir.display(),
+    names.join(", ")
+  );
+  Ok(newest.try_into().expect("N files were taken"))
 }
 
 fn node_id(text: &str) -> Result<u32, String> {
@@ -363,6 +453,41 @@ fn earlier_runs(run: &naming::Run) -> String {
   }
 }
 
+/// `request` with all its rows (a `top` of 0), for --source to choose from.
+fn all_rows(request: Request) -> Request {
+  match request {
+    Request::Summary { file, .. } => Request::Summary { file, top: 0 },
+    Request::Instances {
+      file,
+      class,
+      before,
+      ..
+    } => Request::Instances {
+      file,
+      class,
+      before,
+      top: 0,
+    },
+    Request::Diff { before, after, .. } => Request::Diff {
+      before,
+      after,
+      top: 0,
+    },
+    Request::Leaks {
+      baseline,
+      target,
+      last,
+      ..
+    } => Request::Leaks {
+      baseline,
+      target,
+      last,
+      top: 0,
+    },
+    other => other,
+  }
+}
+
 /// Prints a report's warnings on stderr, where they are seen even with --json.
 fn warn(warnings: &[String]) {
   for warning in warnings {
@@ -421,6 +546,10 @@ fn main() -> ExitCode {
   let json = cli.json;
   let command = match cli.command {
     Command::Profile(command) => {
+      let command = match with_newest_profiles(command) {
+        Ok(command) => command,
+        Err(usage) => return usage_error(&usage),
+      };
       return match profile(command, json) {
         Ok(bytes) => print_bytes(&bytes),
         Err(err) => {
@@ -432,11 +561,19 @@ fn main() -> ExitCode {
     command => command,
   };
   let mut by_path = false;
+  // With --source every row is asked for, then the first `top` of those kept are shown.
+  let (source, top) = match &command {
+    Command::Summary { source, top, .. }
+    | Command::Diff { source, top, .. }
+    | Command::Leaks { source, top, .. } => (source.as_deref().map(SourceFilter::new), *top),
+    _ => (None, 0),
+  };
   let request = match command {
     Command::Summary {
       file,
       top,
       class: Some(class),
+      ..
     } => Request::Instances {
       file,
       class,
@@ -449,6 +586,7 @@ fn main() -> ExitCode {
       after,
       top,
       class,
+      ..
     } => match snapshots(vec![Some(before), after], 2) {
       Err(usage) => return usage_error(&usage),
       Ok(files) => {
@@ -470,6 +608,7 @@ fn main() -> ExitCode {
       last,
       top,
       by_path: grouped,
+      ..
     } => match snapshots(vec![Some(baseline), target, last], 3) {
       Err(usage) => return usage_error(&usage),
       Ok(files) => {
@@ -514,6 +653,11 @@ fn main() -> ExitCode {
     }
     Command::Profile(_) => unreachable!("profile commands return above"),
   };
+  let request = if source.is_some() {
+    all_rows(request)
+  } else {
+    request
+  };
   if let Err(refused) = platform::check_fits(&request) {
     return refused;
   }
@@ -540,7 +684,10 @@ fn main() -> ExitCode {
       fail(&failure);
       ExitCode::from(2)
     }
-    Ok(report) => {
+    Ok(mut report) => {
+      if let Some(filter) = &source {
+        filter.apply(&mut report, top);
+      }
       // On stderr, where they are seen even with --json.
       warn(report.warnings());
       if !json {

@@ -290,32 +290,38 @@ fn leaks_header(l: &Leaks) -> String {
   )
 }
 
-/// The leaks by owner: where they accumulate, what they are, and the path to the owner.
+/// The leaks by owner: where they accumulate, how fast, what they are, and the path to the
+/// owner. The headline leads with the growth since the target: the last interval, the one that
+/// tells whether it goes on.
 pub fn leaks(l: &Leaks) -> String {
   let mut out = leaks_header(l);
   if l.owners.is_empty() {
     out.push_str("no leak candidates\n");
-    return out;
   }
   for (i, owner) in l.owners.iter().enumerate() {
-    let _ = write!(out, "\n{}. {} @{}", i + 1, owner.name, owner.id);
-    match (&owner.source, &owner.source_of) {
-      (Some(source), Some(of)) if *of != owner.name => {
-        let _ = write!(out, " in {of} ({source})");
-      }
-      (Some(source), _) => {
-        let _ = write!(out, " ({source})");
-      }
-      _ => {}
+    let _ = write!(out, "\n{}. {}", i + 1, owner.name);
+    if owner.name == owner.class {
+      let _ = write!(out, " @{}", owner.id);
+    } else {
+      let _ = write!(out, " ({} @{})", owner.class, owner.id);
     }
     let _ = writeln!(
       out,
-      " holds {}, retaining {}; {} more since the target ({})",
+      ": {} since the target ({}); {} from baseline to target, retaining {}",
+      signed(owner.growth_count as i64),
+      size(owner.growth_size),
       objects(owner.count, "new object"),
-      size(owner.retained_size),
-      owner.growth_count,
-      size(owner.growth_size)
+      size(owner.retained_size)
     );
+    match (&owner.source, &owner.source_of) {
+      (Some(source), Some(holder)) => {
+        let _ = writeln!(out, "  held by {holder} ({source})");
+      }
+      (Some(source), None) => {
+        let _ = writeln!(out, "  defined at {source}");
+      }
+      _ => {}
+    }
     let mut classes = table(&["Class", "Count", "Retained", "Example", "Source"], 1);
     for class in &owner.classes {
       classes.add_row(vec![
@@ -331,6 +337,14 @@ pub fn leaks(l: &Leaks) -> String {
     }
     out.push_str("  retained by\n");
     path(&owner.path, &mut out);
+  }
+  if l.hidden_owners > 0 {
+    let _ = writeln!(
+      out,
+      "\nleft out: {} held by rheapdump's own code, retaining {}",
+      objects(l.hidden_owners, "owner"),
+      size(l.hidden_size)
+    );
   }
   out
 }

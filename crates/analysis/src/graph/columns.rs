@@ -155,6 +155,11 @@ pub struct Graph {
   pub scripts: Vec<(u32, u32)>,
   /// Bound functions (`f.bind(x)`) and the function each binds, by node ordinal (sorted).
   pub bound_functions: Vec<(u32, u32)>,
+  /// CommonJS `Module` objects and the string index of their `filename`, by node ordinal
+  /// (sorted): a retaining path through `require.cache` names the module, not `Module`.
+  pub modules: Vec<(u32, u32)>,
+  /// The global object's ordinal (`global`, the user root's child), if there is one.
+  pub global: Option<u32>,
   /// How many edges the snapshot has, also once they are released.
   pub(crate) edges: usize,
 }
@@ -208,6 +213,59 @@ impl Graph {
       })
       .collect();
     self.bound_functions = bound;
+  }
+
+  /// Finds every CommonJS `Module` object's `filename` and the global object, while the edges
+  /// are there.
+  pub(super) fn find_modules(&mut self) {
+    let t = &self.types;
+    let string = |node: usize| self.type_name(node).contains("string");
+    let modules = (0..self.node_count())
+      .filter(|&node| self.node_type[node] == t.object && self.name(node) == "Module")
+      .filter_map(|node| {
+        self
+          .edges(node)
+          .find(|&e| {
+            self.edge_type[e] == t.property && self.strings.get(self.edge_name[e]) == "filename"
+          })
+          .map(|e| self.edge_to[e] as usize)
+          .filter(|&file| string(file) && !self.name(file).is_empty())
+          .map(|file| (node as u32, self.node_name[file]))
+      })
+      .collect();
+    self.modules = modules;
+    // V8 names Node's global object `global` (`global (global*)` on Node 26), one step below the
+    // synthetic root, or (Node 26) behind the native context the root leads to.
+    if self.node_count() == 0 {
+      return;
+    }
+    let named_global = |node: usize| {
+      let name = self.name(node);
+      self.node_type[node] == t.object && (name == "global" || name.starts_with("global "))
+    };
+    let near_root = self.edges(0).map(|e| self.edge_to[e] as usize);
+    let behind_context = near_root.clone().flat_map(|child| {
+      self
+        .edges(child)
+        .filter(|&e| {
+          !t.edge_named_by_index(self.edge_type[e])
+            && self.strings.get(self.edge_name[e]) == "global_object"
+        })
+        .map(|e| self.edge_to[e] as usize)
+    });
+    self.global = near_root
+      .chain(behind_context)
+      .find(|&node| named_global(node))
+      .map(|node| node as u32);
+  }
+
+  /// The file a CommonJS `Module` object loaded, as its `filename` says.
+  pub fn module_file(&self, node: usize) -> Option<&str> {
+    let found = self
+      .modules
+      .binary_search_by_key(&(node as u32), |m| m.0)
+      .ok()?;
+    Some(self.strings.get(self.modules[found].1))
   }
 
   /// A location (`[script id, line, column]`, 0-based) as `file:line:column`, 1-based.

@@ -210,6 +210,7 @@ impl Visitor for Loader {
     }
     self.graph.find_scripts();
     self.graph.find_bound_functions();
+    self.graph.find_modules();
     Ok(())
   }
 }

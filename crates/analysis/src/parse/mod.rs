@@ -140,6 +140,11 @@ pub fn visit(input: impl Read, size: u64, visitor: &mut impl Visitor) -> Result<
   let mut reader = Reader::new(input);
   reader.expect(b'{')?;
   let key = reader.key()?;
+  if key == "head" {
+    return Err(reader.error(
+      "a sampling heap profile (.heapprofile), not a heap snapshot: read it with `rheapdump profile top FILE`".to_string(),
+    ));
+  }
   if key != "snapshot" {
     return Err(reader.error(format!(
       "expected the \"snapshot\" header first, found \"{key}\""

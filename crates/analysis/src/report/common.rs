@@ -28,11 +28,33 @@ pub struct Step {
 impl Step {
   pub(super) fn of(heap: &Heap, node: usize, edge: Option<String>) -> Step {
     Step {
-      node: short(&heap.display_name(node)),
+      node: node_name(heap, node),
       id: heap.graph.node_id[node],
       edge,
-      source: heap.graph.source(node),
+      // A module's own location is that of Node's Module class: its file is in its name.
+      source: heap
+        .graph
+        .source(node)
+        .filter(|_| heap.graph.module_file(node).is_none()),
     }
+  }
+}
+
+/// A node as reports name it: a CommonJS module by its file (`module "pino/lib/tools.js"`),
+/// anything else as DevTools does.
+pub(super) fn node_name(heap: &Heap, node: usize) -> String {
+  match heap.graph.module_file(node) {
+    Some(file) => format!("module \"{}\"", short(module_path(file))),
+    None => short(&heap.display_name(node)),
+  }
+}
+
+/// A module's file as people name it: from its package (`pino/lib/tools.js`) when it lives in
+/// `node_modules`, else the whole path.
+pub(super) fn module_path(file: &str) -> &str {
+  match file.rfind("node_modules/") {
+    Some(at) => &file[at + "node_modules/".len()..],
+    None => file,
   }
 }
 

@@ -10,15 +10,18 @@ use serde::Serialize;
 use crate::graph::Graph;
 use crate::heap::Heap;
 
-use super::common::{key_part, label, retained_by_key, short, top_by, Step, NONE};
-use super::paths::first_path;
+use super::common::{key_part, label, node_name, retained_by_key, short, top_by, Step, NONE};
+use super::paths::{first_path, from_module};
 
 /// Leaked objects of one class retained along paths of one shape (memlab's cluster); keys of
 /// hash tables and indices are left out of the shape.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LeakGroup {
+  /// The class, or for closures the function (`pollJob()`), as `leaks` names them.
   pub name: String,
+  /// The class as DevTools' Summary and Comparison name it (`Function` for every closure).
+  pub class: String,
   pub count: u64,
   pub retained_size: u64,
   pub path: Vec<Step>,
@@ -28,8 +31,11 @@ pub struct LeakGroup {
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OwnerClass {
-  /// The class, or for functions the function's name (`bound onRates`).
+  /// The class, or for closures the function (`pollJob()`, `bound onRates()`), so that the
+  /// closures of different functions stay apart.
   pub name: String,
+  /// The class as DevTools' Summary and Comparison name it (`Function` for every closure).
+  pub class: String,
   pub count: u64,
   pub retained_size: u64,
   /// `file:line:column` of the class's constructor or the function, 1-based.
@@ -46,12 +52,16 @@ pub struct OwnerClass {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LeakOwner {
   pub id: u32,
+  /// What holds it, by the path to it where that names it (`global.scheduledTasks`,
+  /// `module "pino/lib/registry.js" .exports.loggers`, `loggers in the scope of setLevel()`),
+  /// else its class or function.
   pub name: String,
   pub class: String,
   /// `file:line:column` (1-based) of the owner's function or class, or else of the nearest
-  /// node on its path that has one: the class of the instance or the closure that holds it.
+  /// node on its path that has one: the class of the instance or the closure that holds it
+  /// (the module, for one held by a module's exports).
   pub source: Option<String>,
-  /// The node `source` belongs to, by name.
+  /// The node `source` belongs to, by name, when it is not the owner itself: what holds it.
   pub source_of: Option<String>,
   /// Leaked objects it holds (allocated after the baseline, present in the target).
   pub count: u64,
@@ -83,6 +93,10 @@ pub struct Leaks {
   pub owners: Vec<LeakOwner>,
   /// As in `diff`: why the comparison may mean little; empty for a sound one.
   pub warnings: Vec<String>,
+  /// Owners left out because rheapdump's own code holds them (its state, its profiles):
+  /// how many, and what they retain in all.
+  pub hidden_owners: u64,
+  pub hidden_size: u64,
 }
 
 /// The ids of `target` not in `baseline`, both sorted: the objects allocated between them.
@@ -171,26 +185,38 @@ fn accumulation_points(heap: &Heap, history: &History) -> Vec<u32> {
 
 /// A leak's location for a person: the owner's own `file:line:column`, or that of the nearest
 /// node on its path that has one (the class whose instance holds it, the closure whose context
-/// does), with that node's name.
-fn nearest_source(heap: &Heap, node: usize) -> Option<(String, String)> {
+/// does; a module's file for its exports), with that node's name when it is not the owner. The
+/// climb stops at the global object: what leads to it says nothing of the owner.
+fn nearest_source(heap: &Heap, node: usize) -> Option<(String, Option<String>)> {
+  let g = &heap.graph;
+  if let Some(source) = g.source(node) {
+    return Some((source, None));
+  }
   let mut at = node;
   loop {
-    if let Some(source) = heap.graph.source(at) {
-      return Some((source, short(&heap.display_name(at))));
-    }
     match heap.parents.of(at) {
-      Some((from, _, _)) if from != 0 => at = from,
+      Some((from, _, _)) if from != 0 && Some(from as u32) != g.global => at = from,
       _ => return None,
+    }
+    if let Some(source) = g.source(at) {
+      return Some((source, Some(short(&heap.display_name(at)))));
+    }
+    if let Some(file) = g.module_file(at) {
+      return Some((file.to_string(), Some(node_name(heap, at))));
     }
   }
 }
 
-/// The name a leaked object is counted under within its owner: its class, or for a function
-/// its own name (`bound onRates`), so that the closures of different functions stay apart.
-fn owner_class(heap: &Heap, node: usize) -> String {
+/// The name a leaked object is counted under within its owner: its class, or for a closure
+/// its function (`pollJob()`, `bound onRates()`), so that the closures of different functions
+/// stay apart. `summary --class` and `diff --class` take it too.
+fn leak_class(heap: &Heap, node: usize) -> String {
   let g = &heap.graph;
-  if g.node_type[node] == g.types.closure {
-    short(&heap.display_name(node))
+  if g.node_type[node] == g.types.closure
+    && !heap.display_name(node).is_empty()
+    && heap.display_name(node) != "Function"
+  {
+    format!("{}()", short(&heap.display_name(node)))
   } else {
     label(&g.class_name(node))
   }
@@ -200,6 +226,70 @@ fn owner_class(heap: &Heap, node: usize) -> String {
 fn push_key(key: &mut String, name: &str) {
   key.push_str(key_part(name));
   let _ = write!(key, "\u{2}{}", name.len());
+}
+
+/// How many edges up from an owner a name by path looks for the global object or a module.
+const NAME_DEPTH: usize = 8;
+
+/// An object as its retaining path `steps` names it: from the global object
+/// (`global.scheduledTasks`), from a CommonJS module (`module "cron/lib/storage.js"
+/// .exports.tasks`) or from the scope of a function (`loggers in the scope of setLevel()`), when
+/// one is at most [`NAME_DEPTH`] property, variable or element edges up; None otherwise.
+pub fn name_by_path(heap: &Heap, steps: &[Step]) -> Option<String> {
+  let g = &heap.graph;
+  let global = g.global.map(|node| g.node_id[node as usize]);
+  let is_module = |id: u32| {
+    g.modules
+      .iter()
+      .any(|&(node, _)| g.node_id[node as usize] == id)
+  };
+  let mut parts: Vec<String> = Vec::new();
+  let last = steps.len().checked_sub(1)?;
+  for at in (last.saturating_sub(NAME_DEPTH)..last).rev() {
+    let holder = &steps[at];
+    let label = holder.edge.as_deref()?;
+    let part = if label.starts_with('[')
+      && label[1..label.len() - 1]
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+    {
+      label.to_string()
+    } else if label.starts_with('{') || label.starts_with("[[") {
+      return None;
+    } else if !label.is_empty()
+      && !label.starts_with(|c: char| c.is_ascii_digit())
+      && label
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+    {
+      format!(".{label}")
+    } else {
+      format!("[{}]", serde_json::to_string(label).unwrap_or_default())
+    };
+    parts.push(part);
+    let joined = || parts.iter().rev().map(String::as_str).collect::<String>();
+    if Some(holder.id) == global {
+      return Some(format!("global{}", joined()));
+    }
+    if is_module(holder.id) {
+      return Some(format!("{} {}", holder.node, joined()));
+    }
+    // A variable of a function's scope: a context, which the closure before it holds.
+    let context = holder.node == "system / Context";
+    let closure = at.checked_sub(1).map(|before| &steps[before]);
+    if let Some(closure) = closure.filter(|c| context && c.edge.as_deref() == Some("{context}")) {
+      // An anonymous function has DevTools' class for a name.
+      let scope = match closure.node.as_str() {
+        "Function" => "an anonymous function".to_string(),
+        name => format!("{name}()"),
+      };
+      return Some(format!(
+        "{} in the scope of {scope}",
+        joined().trim_start_matches('.')
+      ));
+    }
+  }
+  None
 }
 
 /// How many classes of an owner's objects the report lists.
@@ -264,7 +354,7 @@ pub fn leaks(
     owner_key[node] = o;
     let next = classes.len() as u32;
     let c = *class_index
-      .entry((o, owner_class(heap, node)))
+      .entry((o, leak_class(heap, node)))
       .or_insert_with_key(|(_, name)| {
         classes.push((o, name.clone(), 0, node));
         next
@@ -277,7 +367,7 @@ pub fn leaks(
 
     // Group by class and by the shape of the retaining path: classes and edge names along
     // it, with element indices and the keys of hash tables left out.
-    let class = g.class_name(node);
+    let class = leak_class(heap, node);
     signature.clear();
     // Names are keyed by their start and length: a 32 MB class name costs no more than a short one.
     push_key(&mut signature, &class);
@@ -336,9 +426,10 @@ pub fn leaks(
     .into_iter()
     .map(|i| LeakGroup {
       name: rows[i].0.clone(),
+      class: g.class_name(rows[i].2).into_owned(),
       count: rows[i].1,
       retained_size: retained[i],
-      path: first_path(heap, rows[i].2),
+      path: from_module(heap, first_path(heap, rows[i].2)),
     })
     .collect();
   let owners = leak_owners(
@@ -356,6 +447,8 @@ pub fn leaks(
     groups,
     owners,
     warnings: Vec::new(),
+    hidden_owners: 0,
+    hidden_size: 0,
   }
 }
 
@@ -395,6 +488,7 @@ fn leak_owners(
   for (c, (owner, name, count, representative)) in classes.iter().enumerate() {
     by_owner[*owner as usize].push(OwnerClass {
       name: name.clone(),
+      class: g.class_name(*representative).into_owned(),
       count: *count,
       retained_size: class_retained[c],
       source: g.source(*representative),
@@ -410,12 +504,15 @@ fn leak_owners(
       top_by(&mut classes, OWNER_CLASSES, |c| i128::from(c.retained_size));
       let node = row.node;
       let (source, source_of) = match nearest_source(heap, node) {
-        Some((source, name)) => (Some(source), Some(name)),
+        Some((source, holder)) => (Some(source), holder),
         None => (None, None),
       };
+      let path = from_module(heap, first_path(heap, node));
       LeakOwner {
         id: g.node_id[node],
-        name: short(&heap.display_name(node)),
+        name: name_by_path(heap, &path)
+          .map(|name| short(&name))
+          .unwrap_or_else(|| node_name(heap, node)),
         class: label(&g.class_name(node)),
         source,
         source_of,
@@ -424,7 +521,7 @@ fn leak_owners(
         growth_count: row.growth,
         growth_size: growth_retained[o],
         classes,
-        path: first_path(heap, node),
+        path,
       }
     })
     .collect();
@@ -442,7 +539,70 @@ fn leak_owners(
 
 #[cfg(test)]
 mod tests {
-  use super::new_ids;
+  use super::{name_by_path, new_ids};
+  use crate::report::common::Step;
+  use crate::testing::Snapshot;
+
+  /// An owner is named from the global object, a module or a function's scope, by the
+  /// property, variable and element edges on its path; an internal edge ends the name.
+  #[test]
+  fn owners_are_named_by_the_path_that_holds_them() {
+    let (mut s, global) = Snapshot::with_global(0);
+    let [tasks, module, file, exports, cache, closure, context, loggers, table] = s.nodes([
+      ("object", "Map", 32),
+      ("object", "Module", 40),
+      ("string", "/srv/app/node_modules/cron/lib/storage.js", 16),
+      ("object", "Object", 24),
+      ("object", "Object", 24),
+      ("closure", "setLevel", 32),
+      ("hidden", "system / Context", 40),
+      ("array", "Array", 16),
+      ("array", "(object elements)", 16),
+    ]);
+    s.edges(&[
+      (global, "property", "scheduledTasks", tasks),
+      (global, "property", "mod", module),
+      (module, "property", "filename", file),
+      (module, "property", "exports", exports),
+      (exports, "property", "the cache", cache),
+      (global, "property", "setLevel", closure),
+      (closure, "internal", "context", context),
+      (context, "context", "loggers", loggers),
+      (loggers, "internal", "elements", table),
+    ]);
+    let heap = s.heap();
+    let name = |path: &[(usize, Option<&str>)]| {
+      let steps: Vec<Step> = path
+        .iter()
+        .map(|&(node, edge)| Step::of(&heap, node, edge.map(str::to_string)))
+        .collect();
+      name_by_path(&heap, &steps)
+    };
+    assert_eq!(
+      name(&[(global, Some("scheduledTasks")), (tasks, None)]).as_deref(),
+      Some("global.scheduledTasks")
+    );
+    assert_eq!(
+      name(&[
+        (module, Some("exports")),
+        (exports, Some("the cache")),
+        (cache, None)
+      ])
+      .as_deref(),
+      Some("module \"cron/lib/storage.js\" .exports[\"the cache\"]")
+    );
+    assert_eq!(
+      name(&[
+        (global, Some("setLevel")),
+        (closure, Some("{context}")),
+        (context, Some("loggers")),
+        (loggers, None)
+      ])
+      .as_deref(),
+      Some("loggers in the scope of setLevel()")
+    );
+    assert_eq!(name(&[(loggers, Some("{elements}")), (table, None)]), None);
+  }
 
   #[test]
   fn new_ids_are_the_target_ids_the_baseline_lacks() {

@@ -38,6 +38,23 @@ pub(super) fn first_path(heap: &Heap, node: usize) -> Vec<Step> {
   steps
 }
 
+/// A retaining path as a person follows it: from the last CommonJS module on it
+/// (`module "pino/lib/tools.js" --exports-->`) when there is one, since what leads to a module
+/// (`global --queueMicrotask--> … require.cache`) is the same for every module.
+pub(super) fn from_module(heap: &Heap, mut steps: Vec<Step>) -> Vec<Step> {
+  let g = &heap.graph;
+  let last = steps.len().saturating_sub(1);
+  let module = steps[..last].iter().rposition(|step| {
+    g.modules
+      .iter()
+      .any(|&(node, _)| g.node_id[node as usize] == step.id)
+  });
+  if let Some(at) = module {
+    steps.drain(..at);
+  }
+  steps
+}
+
 /// The node an edge comes from: edges are stored by source, so the source is the last node
 /// whose first edge is at or before it.
 fn source_of(graph: &Graph, edge: usize) -> usize {
@@ -106,6 +123,45 @@ pub fn rheapdump_objects(g: &Graph) -> Vec<bool> {
     }
   }
   marked
+}
+
+/// Where rheapdump's own code is in the heap it analyses, wherever it was installed: each
+/// directory (`/srv/app/node_modules/rheapdump/`) from which CommonJS loaded its entry and
+/// the modules every copy of it loads (`lib/shared.js`, `lib/writer.js`).
+pub struct RheapdumpCode {
+  roots: Vec<String>,
+}
+
+impl RheapdumpCode {
+  pub fn of(g: &Graph) -> RheapdumpCode {
+    let files: Vec<&str> = g
+      .modules
+      .iter()
+      .map(|&(_, file)| g.strings.get(file))
+      .collect();
+    let mut roots: Vec<String> = files
+      .iter()
+      .filter_map(|file| file.strip_suffix("lib/shared.js"))
+      .filter(|root| {
+        files.contains(&format!("{root}lib/writer.js").as_str())
+          && files.contains(&format!("{root}index.js").as_str())
+      })
+      .map(str::to_string)
+      .collect();
+    roots.sort();
+    roots.dedup();
+    RheapdumpCode { roots }
+  }
+
+  /// Whether `source` (`file:line:column`, or a file) is in rheapdump's own code: its entry
+  /// or its lib/.
+  pub fn contains(&self, source: &str) -> bool {
+    self.roots.iter().any(|root| {
+      source
+        .strip_prefix(root.as_str())
+        .is_some_and(|rest| rest.starts_with("lib/") || rest.starts_with("index."))
+    })
+  }
 }
 
 /// Breadth-first from the user roots (distance 1) over strong edges, never entering `blocked`
@@ -237,7 +293,10 @@ pub fn clean_paths(heap: &Heap, ids: &[u32]) -> Vec<Option<Vec<Step>>> {
       if node == 0 || !heap.user_reachable(node) {
         return None;
       }
-      distinct_paths(heap, &retainers, node, 1).into_iter().next()
+      let path = distinct_paths(heap, &retainers, node, 1)
+        .into_iter()
+        .next()?;
+      Some(from_module(heap, path))
     })
     .collect()
 }
@@ -295,4 +354,39 @@ pub fn paths(heap: &Heap, file: &str, id: u32, max: usize) -> Option<Paths> {
     }
   }
   Some(result)
+}
+
+#[cfg(test)]
+mod tests {
+  use super::RheapdumpCode;
+  use crate::testing::Snapshot;
+
+  /// rheapdump is found wherever it is installed, by the modules every copy of it loads, and
+  /// only there: an application's own `lib/shared.js` does not make its directory rheapdump's.
+  #[test]
+  fn rheapdump_code_is_the_directory_that_loaded_its_modules() {
+    let (mut s, global) = Snapshot::with_global(0);
+    let root = "/srv/app/node_modules/rheapdump/";
+    let files = [
+      format!("{root}index.js"),
+      format!("{root}lib/shared.js"),
+      format!("{root}lib/writer.js"),
+      "/srv/app/index.js".to_string(),
+      "/srv/app/lib/shared.js".to_string(),
+    ];
+    for file in &files {
+      let module = s.node("object", "Module", 40);
+      let name = s.node("string", file, 16);
+      s.edge(module, "property", "filename", name);
+      s.edge(global, "property", "m", module);
+    }
+    let graph = s.graph();
+    assert_eq!(graph.modules.len(), files.len());
+    let code = RheapdumpCode::of(&graph);
+    assert!(code.contains(&format!("{root}lib/sampling.js:122:3")));
+    assert!(code.contains(&format!("{root}index.js:10:1")));
+    assert!(!code.contains(&format!("{root}README.md")));
+    assert!(!code.contains("/srv/app/lib/shared.js:1:1"));
+    assert!(!code.contains("/srv/app/index.js:1:1"));
+  }
 }

@@ -164,8 +164,8 @@ pub struct Instances {
   pub warnings: Vec<String>,
 }
 
-/// The objects of class `class` (as the Summary names classes; a function also by its own
-/// name), largest retained size first, the first `top` (all if 0). With `before` (sorted ids
+/// The objects of class `class` (as the Summary names classes; a closure also by its
+/// function, `pollJob` or `pollJob()`, as leaks names it), largest retained size first, the first `top` (all if 0). With `before` (sorted ids
 /// of an earlier snapshot of the process), only those allocated since.
 pub fn instances(
   heap: &Heap,
@@ -175,10 +175,14 @@ pub fn instances(
   top: usize,
 ) -> Instances {
   let g = &heap.graph;
+  // A closure also by its function, as leaks names it: `pollJob`, `pollJob()`, `bound onRates()`.
+  let function = class.strip_suffix("()").unwrap_or(class);
   let mut nodes: Vec<usize> = (1..g.node_count())
     .filter(|&node| g.self_size[node] > 0)
     .filter(|&node| {
-      g.class_name(node) == class || (g.node_type[node] == g.types.closure && g.name(node) == class)
+      g.class_name(node) == class
+        || (g.node_type[node] == g.types.closure
+          && (g.name(node) == function || heap.display_name(node) == function))
     })
     .filter(|&node| before.is_none_or(|(_, ids)| ids.binary_search(&g.node_id[node]).is_err()))
     .collect();
