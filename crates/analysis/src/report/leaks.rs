@@ -247,7 +247,9 @@ pub fn name_by_path(heap: &Heap, steps: &[Step]) -> Option<String> {
   let last = steps.len().checked_sub(1)?;
   for at in (last.saturating_sub(NAME_DEPTH)..last).rev() {
     let holder = &steps[at];
-    let label = holder.edge.as_deref()?;
+    // Cut first: a hostile snapshot names edges by megabyte strings.
+    let edge = label(holder.edge.as_deref()?);
+    let label = edge.as_str();
     let part = if label.starts_with('[')
       && label[1..label.len() - 1]
         .bytes()
@@ -426,7 +428,7 @@ pub fn leaks(
     .into_iter()
     .map(|i| LeakGroup {
       name: rows[i].0.clone(),
-      class: g.class_name(rows[i].2).into_owned(),
+      class: label(&g.class_name(rows[i].2)),
       count: rows[i].1,
       retained_size: retained[i],
       path: from_module(heap, first_path(heap, rows[i].2)),
@@ -488,7 +490,7 @@ fn leak_owners(
   for (c, (owner, name, count, representative)) in classes.iter().enumerate() {
     by_owner[*owner as usize].push(OwnerClass {
       name: name.clone(),
-      class: g.class_name(*representative).into_owned(),
+      class: label(&g.class_name(*representative)),
       count: *count,
       retained_size: class_retained[c],
       source: g.source(*representative),
