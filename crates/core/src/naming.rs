@@ -5,9 +5,13 @@
 //! names sort chronologically as text; the pid and a per-process sequence number keep two
 //! processes, or two snapshots in one microsecond, apart. Sampling heap profiles are named the
 //! same way with their own prefix and extension: `heapprofile-<UTC>-<pid>-<n>.heapprofile`,
-//! the extension DevTools' Memory panel loads.
+//! the extension DevTools' Memory panel loads. A compressed snapshot adds its format's extension:
+//! `….heapsnapshot.gz`, `….heapsnapshot.zst` (see `compression`); it is still a snapshot of its
+//! run for pruning and for `leaks DIR`.
 
 use chrono::{DateTime, Utc};
+
+use crate::compression::Compression;
 
 /// What a file holds, which decides its default name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +38,12 @@ impl FileKind {
       FileKind::Profile => ".heapprofile",
     }
   }
+
+  /// Whether files of this kind may be written compressed. Profiles are not: they are small
+  /// (kilobytes to a few megabytes), and DevTools loads them only plain.
+  pub fn compressible(self) -> bool {
+    self == FileKind::Snapshot
+  }
 }
 
 /// The time in a default name: UTC to the microsecond, fixed width, so names sort as text.
@@ -50,6 +60,21 @@ pub fn default_file_name(kind: FileKind, at: DateTime<Utc>, pid: u32, seq: u64) 
   )
 }
 
+/// `default_file_name`, with the compression format's extension when there is one.
+pub fn default_compressed_name(
+  kind: FileKind,
+  compression: Option<Compression>,
+  at: DateTime<Utc>,
+  pid: u32,
+  seq: u64,
+) -> String {
+  let plain = default_file_name(kind, at, pid, seq);
+  match compression {
+    Some(c) => plain + c.extension(),
+    None => plain,
+  }
+}
+
 /// A regular expression, in the syntax JavaScript and Rust's `regex` share, that matches the
 /// default names of any of `kinds` whole and captures their time, pid and sequence number, in
 /// that order. For several kinds it takes any of their prefixes with any of their suffixes:
@@ -60,7 +85,21 @@ pub fn default_name_pattern(kinds: &[FileKind]) -> String {
     _ => format!("(?:{})", parts.join("|")),
   };
   let prefix = either(kinds.iter().map(|kind| escape(kind.prefix())).collect());
-  let suffix = either(kinds.iter().map(|kind| escape(kind.suffix())).collect());
+  let compressed = either(
+    Compression::ALL
+      .iter()
+      .map(|c| escape(c.extension()))
+      .collect(),
+  );
+  let suffix = either(
+    kinds
+      .iter()
+      .map(|kind| match kind.compressible() {
+        true => format!("{}{compressed}?", escape(kind.suffix())),
+        false => escape(kind.suffix()),
+      })
+      .collect(),
+  );
   format!(r"^{prefix}({TIME_PATTERN})-(\d+)-(\d+){suffix}$")
 }
 
@@ -86,7 +125,11 @@ pub struct DefaultName<'a> {
 /// The time, pid and sequence number of a name this crate generates; None for any other name.
 pub fn parse_default_file_name(name: &str) -> Option<DefaultName<'_>> {
   let kind = FileKind::Snapshot;
-  let middle = name
+  let plain = Compression::ALL
+    .iter()
+    .find_map(|c| name.strip_suffix(c.extension()))
+    .unwrap_or(name);
+  let middle = plain
     .strip_prefix(kind.prefix())?
     .strip_suffix(kind.suffix())?;
   let mut parts = middle.split('-');
@@ -340,9 +383,44 @@ mod tests {
       "heapdump-20260102T030405.000007Z-42-3-x.heapsnapshot",
       "heapdump-2026010xT030405.000007Z-42-3.heapsnapshot",
       "Heap.20260102.030405.42.0.001.heapsnapshot",
+      "heapdump-20260102T030405.000007Z-42-3.heapsnapshot.gz.gz",
+      "heapdump-20260102T030405.000007Z-42-3.heapsnapshot.bz2",
+      "heapdump-20260102T030405.000007Z-42-3.gz",
     ] {
       assert!(!is_default_file_name(other), "{other}");
     }
+  }
+
+  #[test]
+  fn a_compressed_snapshot_s_name_is_still_a_default_name_of_its_run() {
+    let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+    let either = Regex::new(&default_name_pattern(&FileKind::ALL)).unwrap();
+    let snapshots = Regex::new(&default_name_pattern(&[FileKind::Snapshot])).unwrap();
+    let profiles = Regex::new(&default_name_pattern(&[FileKind::Profile])).unwrap();
+    for c in Compression::ALL {
+      let name = default_compressed_name(FileKind::Snapshot, Some(c), at, 42, 3);
+      assert_eq!(
+        name,
+        format!(
+          "heapdump-20260102T030405.000000Z-42-3.heapsnapshot{}",
+          c.extension()
+        )
+      );
+      assert_eq!(default_file_pid(&name), Some(42));
+      assert!(
+        snapshots.is_match(&name) && either.is_match(&name),
+        "{name}"
+      );
+      let profile = default_file_name(FileKind::Profile, at, 42, 3) + c.extension();
+      assert!(
+        !profiles.is_match(&profile) && !either.is_match(&profile),
+        "{profile}"
+      );
+    }
+    assert_eq!(
+      default_compressed_name(FileKind::Snapshot, None, at, 42, 3),
+      default_file_name(FileKind::Snapshot, at, 42, 3)
+    );
   }
 
   #[test]
