@@ -168,11 +168,17 @@ pub struct Profile {
 
 impl Profile {
   pub fn read(path: &Path) -> Result<Profile, ProfileError> {
-    let bytes = std::fs::read(path).map_err(|err| ProfileError {
-      path: path.to_path_buf(),
-      code: rheapdump_core::errno::code_of(&err),
-      description: rheapdump_core::errno::describe(&err),
-    })?;
+    // A profile is read whole: kilobytes to a few megabytes, even decompressed.
+    let bytes = std::fs::read(path)
+      .and_then(crate::compressed::decompress_all)
+      .map_err(|err| ProfileError {
+        path: path.to_path_buf(),
+        code: match crate::compressed::corrupt(&err) {
+          Some(_) => "ERR_SNAPSHOT_COMPRESSED_CORRUPT",
+          None => rheapdump_core::errno::code_of(&err),
+        },
+        description: rheapdump_core::errno::describe(&err),
+      })?;
     Profile::parse(&bytes).map_err(|description| ProfileError {
       path: path.to_path_buf(),
       code: "ERR_PROFILE_SYNTAX",
