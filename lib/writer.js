@@ -213,6 +213,7 @@ function describe(/** @type {any} */ info) {
   if (info.samples !== undefined) return `(${formatBytes(info.bytes)}, ${info.samples} samples) in ${seconds(info.durationMs)}`
   if (info.via === 'fork') return `(${formatBytes(info.bytes)}) by a fork child in ${seconds(info.childMs)}, the service paused ${info.pauseMs.toFixed(1)} ms`
   if (info.forkError) return `(${formatBytes(info.bytes)}) in-process after the fork failed (${info.forkError.code})`
+  if (info.plainBytes !== undefined) return `(${formatBytes(info.bytes)}, ${info.compress} of ${formatBytes(info.plainBytes)}) in ${seconds(info.durationMs)}`
   return `(${formatBytes(info.bytes)}) in ${seconds(info.durationMs)}`
 }
 
