@@ -23,8 +23,8 @@ module.exports = Object.freeze({
   // default name gets, the first bytes of such a file, and what the guard divides its estimate of
   // the plain file by.
   compression: Object.freeze({
-    gzip: Object.freeze({ extension: '.gz', magic: Object.freeze([31, 139, 8]), estimateDivisor: 3.5 }),
-    zstd: Object.freeze({ extension: '.zst', magic: Object.freeze([40, 181, 47, 253]), estimateDivisor: 4 }),
+    gzip: Object.freeze({ extension: '.gz', magic: Object.freeze([31, 139, 8]), estimateDivisor: 2.5 }),
+    zstd: Object.freeze({ extension: '.zst', magic: Object.freeze([40, 181, 47, 253]), estimateDivisor: 3 }),
   }),
   // What a snapshot costs per byte of used heap, by Node major (crates/core/src/estimate.rs):
   // the first row whose maxMajor is at least the major, or whose maxMajor is null.

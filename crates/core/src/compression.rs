@@ -55,15 +55,15 @@ impl Compression {
 
   /// What the guard divides its estimate of the plain file by (`estimate`, whose worst case is
   /// a heap of small objects) to estimate the compressed one. A snapshot's ratio depends on the
-  /// heap: small objects compress 6–12×, random strings (tokens, hashes) only 2–2.6×, but their
-  /// plain snapshot is also 2.4× smaller per byte of heap. So the divisor is chosen against the
+  /// heap: small objects compress 6–24×, random strings (tokens, hashes) only 2–2.4×, but their
+  /// plain snapshot is also smaller per byte of heap. So the divisor is chosen against the
   /// largest compressed file per byte of heap measured (bench/compress.js, bench/README.md
-  /// "Compression"): random strings, 0.50 (gzip) and 0.42 (zstd) bytes per heap byte, which the
-  /// smallest plain estimate (2.45 bytes per heap byte) divided by these still exceeds by 40 %.
+  /// "Compression"): random strings, 0.70 (gzip) and 0.60 (zstd) bytes per heap byte, which the
+  /// smallest plain estimate (2.45 bytes per heap byte) divided by these still exceeds by a third.
   pub fn estimate_divisor(self) -> f64 {
     match self {
-      Compression::Gzip => 3.5,
-      Compression::Zstd => 4.0,
+      Compression::Gzip => 2.5,
+      Compression::Zstd => 3.0,
     }
   }
 }

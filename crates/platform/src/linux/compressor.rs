@@ -6,8 +6,8 @@
 //! write end of a pipe instead of the file (`/proc/self/fd/<n>`, or a FIFO's name in the target
 //! directory where a real path is needed), and a `rheapdump-compress` thread reads the other end
 //! and writes the compressed bytes into the snapshot file, on another core, as the data comes.
-//! The pipe holds 1 MiB, so the writer only waits when the compressor falls behind, which
-//! bench/snapshot.js measures (gzip at level 1 and zstd at level 3 keep up with V8).
+//! The pipe holds 1 MiB, so the writer only waits when the compressor falls behind (on a CPU
+//! shared with other work), which bench/compress.js measures.
 //!
 //! A write that fails (full disk, EIO) does not stop the thread: it keeps reading and dropping
 //! the rest, so that V8's writer never blocks on a pipe nobody drains, and `finish` reports the
@@ -26,11 +26,12 @@ use rheapdump_core::compression::Compression;
 
 const PIPE_BYTES: libc::c_int = 1 << 20;
 const CHUNK: usize = 1 << 20;
-/// gzip's fastest level: at the default (6) miniz_oxide falls behind V8's writer, and the
+/// gzip's fastest level: at the default (6) the compressor falls behind V8's writer, and the
 /// smaller file is not worth a longer pause.
 const GZIP_LEVEL: u32 = 1;
-/// zstd's default: several times faster than V8 writes.
-const ZSTD_LEVEL: i32 = 3;
+/// zstd's fastest level: on a snapshot it compressed within 2 % of level 3 at twice the speed,
+/// and it lengthened the pause less (bench/README.md "Compression").
+const ZSTD_LEVEL: i32 = 1;
 
 /// What the compressor thread did.
 pub struct Compressed {
@@ -74,8 +75,8 @@ impl Compressor {
     let source = File::from(read_end);
     let spawned = std::thread::Builder::new()
       .name("rheapdump-compress".to_string())
-      // The encoders build their state on the stack before moving it to the heap (miniz_oxide's
-      // is ~300 KiB); untouched stack pages cost nothing.
+      // The encoders may build their state on the stack before moving it to the heap (hundreds
+      // of KiB); untouched stack pages cost nothing.
       .stack_size(2 << 20)
       .spawn(move || compress(source, out, format, insert));
     let thread = match spawned {
