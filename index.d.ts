@@ -11,8 +11,12 @@ export type SnapshotTrigger = 'api' | 'signal' | 'near-heap-limit' | 'threshold'
 export interface SnapshotInfo {
   /** Absolute path of the file (as given, for an explicit filename). */
   path: string
-  /** File size in bytes. */
+  /** File size in bytes (compressed, for a compressed snapshot). */
   bytes: number
+  /** A compressed snapshot: its format (docs/compression.md). */
+  compress?: 'gzip' | 'zstd'
+  /** A compressed snapshot written in-process: what V8 wrote, before compression, bytes. */
+  plainBytes?: number
   /** Wall time from start to the file being durable under its name. */
   durationMs: number
   trigger: SnapshotTrigger
@@ -67,6 +71,7 @@ export type RheapdumpErrorCode =
   | 'ERR_RHEAPDUMP_UPLOAD_CREDENTIALS' | 'ERR_RHEAPDUMP_UPLOAD_REFUSED' | 'ERR_RHEAPDUMP_UPLOAD_UNREACHABLE' | 'ERR_RHEAPDUMP_UPLOAD'
   // snapshot analysis
   | 'ERR_SNAPSHOT_SYNTAX' | 'ERR_SNAPSHOT_UNSOUND' | 'ERR_NODE_NOT_FOUND' | 'ERR_SNAPSHOT_NOT_A_FILE' | 'ERR_SNAPSHOT_NOT_COMPARABLE' | 'ERR_RHEAPDUMP_ANALYSIS_INTERNAL'
+  | 'ERR_SNAPSHOT_COMPRESSED_CORRUPT'
   // the portable (WebAssembly) analysis, beyond what its 4 GiB hold
   | 'ERR_RHEAPDUMP_WASM_TOO_LARGE' | 'ERR_RHEAPDUMP_WASM_MEMORY'
 
@@ -99,6 +104,12 @@ export interface SnapshotOptions {
    * `{ fallback: true }`: take it in-process when the fork fails. Default: configure({ fork }).
    */
   fork?: ForkSetting
+  /**
+   * Compress this snapshot as V8 writes it: 'gzip' or 'zstd' (docs/compression.md); 'off' for a
+   * plain file. Default: configure({ compress }) for a default name; a filename given is written
+   * exactly as named, compressed only when this asks.
+   */
+  compress?: 'off' | 'gzip' | 'zstd'
 }
 
 /** `true`: fork snapshots; `{ fallback: true }`: and in-process when the fork fails. */
@@ -189,6 +200,8 @@ export interface Config {
   upload: string | null
   /** Keep the local file after a confirmed upload; false deletes it then (never after a failure). Default true; RHEAPDUMP_UPLOAD_KEEP_LOCAL=0. */
   uploadKeepLocal: boolean
+  /** Compress default-named snapshots on a thread of their own as V8 writes them: 'gzip' (.heapsnapshot.gz) or 'zstd' (.heapsnapshot.zst); the analyses read both, DevTools neither (docs/compression.md). Default 'off'; RHEAPDUMP_COMPRESS. */
+  compress: 'off' | 'gzip' | 'zstd'
 }
 // end of generated
 

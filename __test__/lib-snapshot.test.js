@@ -102,7 +102,19 @@ test('resolveDir: the call\'s dir, then configure({ dir }), then --diagnostic-di
 })
 
 test('place: a default name goes into the resolved directory; an explicit one keeps the name as given beside its resolved path', () => {
-  assert.deepEqual(place({ dir: '/snapshots' }), { dir: '/snapshots', given: null, finalPath: null })
-  assert.deepEqual(place({ filename: 'x.heapsnapshot' }), { dir: process.cwd(), given: 'x.heapsnapshot', finalPath: path.join(process.cwd(), 'x.heapsnapshot') })
+  assert.deepEqual(place({ dir: '/snapshots' }), { dir: '/snapshots', given: null, finalPath: null, compress: null })
+  assert.deepEqual(place({ filename: 'x.heapsnapshot' }), { dir: process.cwd(), given: 'x.heapsnapshot', finalPath: path.join(process.cwd(), 'x.heapsnapshot'), compress: null })
   assert.throws(() => place({ filename: 'dir/' }), { code: 'EISDIR' })
+})
+
+test('place: the configured compression applies to default names; an explicit name only when the request asks', () => {
+  shared.config.compress = 'zstd'
+  try {
+    assert.equal(place({ dir: '/snapshots' }).compress, 'zstd')
+    assert.equal(place({ dir: '/snapshots', compress: 'off' }).compress, null)
+    assert.equal(place({ filename: 'x.heapsnapshot' }).compress, null)
+    assert.equal(place({ filename: 'x.heapsnapshot', compress: 'gzip' }).compress, 'gzip')
+  } finally {
+    shared.config.compress = 'off'
+  }
 })

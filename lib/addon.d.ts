@@ -57,9 +57,11 @@ export declare function claimRequest(): string | null
 /**
  * Opens a file for a snapshot with a default name in `dir`, or at exactly `filename`. With
  * `byName`, the writer gets a real path in the directory (for Node's permission model); with
- * `profile`, the file is a sampling heap profile (`heapprofile-….heapprofile` default names).
+ * `profile`, the file is a sampling heap profile (`heapprofile-….heapprofile` default names);
+ * with `compress` ('gzip' or 'zstd'), what the writer writes is compressed on a thread of its
+ * own as it comes, and a default name ends in `.gz` or `.zst`.
  */
-export declare function createSnapshotFile(dir?: string | undefined | null, filename?: string | undefined | null, byName?: boolean | undefined | null, profile?: boolean | undefined | null): SnapshotFile | FileFailure
+export declare function createSnapshotFile(dir?: string | undefined | null, filename?: string | undefined | null, byName?: boolean | undefined | null, profile?: boolean | undefined | null, compress?: string | undefined | null): SnapshotFile | FileFailure
 
 export declare function estimateSnapshotCost(nodeMajor: number, heapUsed: number): SnapshotCostEstimate
 
@@ -100,9 +102,10 @@ export declare function forkSnapshotPoll(pid: number): ForkEnd | null
 
 /**
  * Forks a child that writes the snapshot (see the module docs). Main thread only. Returns
- * `busy` without forking when threads are running and `force` is not set.
+ * `busy` without forking when threads are running and `force` is not set. With `compress`
+ * ('gzip' or 'zstd'), the child writes into a pipe and a thread of this process compresses.
  */
-export declare function forkSnapshotStart(dir: string | undefined | null, filename: string | undefined | null, byName: boolean, heapUsed: number, quietWaitMs: number, force: boolean): ForkStart | FileFailure
+export declare function forkSnapshotStart(dir: string | undefined | null, filename: string | undefined | null, byName: boolean, heapUsed: number, quietWaitMs: number, force: boolean, compress?: string | undefined | null): ForkStart | FileFailure
 
 /**
  * How a fork snapshot began: in the parent `pid`, the pause and the child's alarm; in the
@@ -279,5 +282,8 @@ export declare function waitForSnapshotTurn(timeoutMs: number): SnapshotTurn | T
 /** A complete snapshot file. */
 export interface WrittenFile {
   path: string
+  /** The file's size: compressed, for a compressed snapshot. */
   bytes: number
+  /** What V8 wrote, before compression (`bytes` for a plain file). */
+  plainBytes: number
 }

@@ -8,7 +8,7 @@ const path = require('node:path')
 
 const { binding: native } = require('./binding')
 const { reportedSnapshot, snapshotFor } = require('./capture')
-const { checkFork, storeAll } = require('./config')
+const { checkCompress, checkFork, storeAll } = require('./config')
 const { argumentError, heapdumpError } = require('./errors')
 const { checkOptions, currentDir, describeValue } = require('./options')
 const { memoryUsage } = require('./memory')
@@ -60,8 +60,10 @@ function heapdumpName(written) {
 
 /** Writes a snapshot; resolves to `{ path, bytes, durationMs, trigger, rss }`. */
 function snapshot(/** @type {unknown} */ options) {
-  /** @param {{ fork?: unknown, dir?: string, filename?: string, force?: boolean, trigger: string }} request */
-  const take = ({ fork, ...request }) => snapshotFor(request, fork === undefined ? undefined : checkFork(fork, 'snapshot'))
+  /** @param {{ fork?: unknown, dir?: string, filename?: string, force?: boolean, compress?: string, trigger: string }} request */
+  const take = ({ fork, compress, ...request }) => snapshotFor(
+    compress === undefined ? request : { ...request, compress: checkCompress(compress, 'snapshot') },
+    fork === undefined ? undefined : checkFork(fork, 'snapshot'))
   return promised(options, schemas.SNAPSHOT, 'snapshot', take, 'snapshot')
 }
 

@@ -18,6 +18,7 @@
  * @property {(what: string) => never} noAddon throws ERR_RHEAPDUMP_NO_ADDON
  * @property {() => { rss: number, peakRss?: number, vsz?: undefined }} processMemory no VSZ without /proc
  * @property {(procCgroup: string, root: string, read: (file: string) => string | null) => { dir: string, limit: number, used: number }[]} cgroupLimits the guard's cgroup reading, for tests
+ * @property {(format: string) => boolean} canCompress whether this Node's zlib writes the format
  */
 // The classes are only ever made by the addon's own functions: the fallback returns look-alikes.
 /** @typedef {Omit<Addon, NativeOnly | 'processMemory' | 'SnapshotFile' | 'SnapshotTurn'> & FallbackExtras} Fallback */

@@ -25,7 +25,7 @@ function forkMode(fork) {
 
 /**
  * A snapshot for the API: the info, or a Promise of it for a fork snapshot.
- * @param {{ dir?: string, filename?: string, force?: boolean, trigger: string }} request
+ * @param {{ dir?: string, filename?: string, force?: boolean, compress?: string, trigger: string }} request
  * @param {boolean | { fallback: boolean }} [fork]
  */
 function snapshotFor(request, fork = shared.config.fork) {
@@ -36,7 +36,7 @@ function snapshotFor(request, fork = shared.config.fork) {
 /**
  * A fork snapshot, and — only if asked, `{ fallback: true }` — an in-process one when the fork
  * itself fails (not the file or the guard), said in the info (`via`, `forkError`).
- * @param {{ dir?: string, filename?: string, force?: boolean, trigger: string, blocking?: boolean }} request
+ * @param {{ dir?: string, filename?: string, force?: boolean, compress?: string, trigger: string, blocking?: boolean }} request
  * @param {{ fallback: boolean }} mode
  */
 function forkSnapshot(request, mode) {

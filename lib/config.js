@@ -16,6 +16,8 @@ const facts = require('./facts')
 const { checkOptions, number, bytes, count, milliseconds, U32_MAX, TIMER_MAX } = require('./options')
 
 const SIGNAL_ACTIONS = /** @type {const} */ (['snapshot', 'profile', 'both'])
+/** The `compress` values: off, then the formats the Rust side writes (lib/facts.js). */
+const COMPRESSIONS = ['off', ...Object.keys(facts.compression)]
 
 /**
  * `fork` as given: a boolean or `{ fallback }`.
@@ -254,7 +256,33 @@ const SETTINGS = [
       type: 'Keep the local file after a confirmed upload; false deletes it then (never after a failure). Default true; RHEAPDUMP_UPLOAD_KEEP_LOCAL=0.',
     },
   },
+  {
+    key: 'compress',
+    env: [{ name: 'RHEAPDUMP_COMPRESS', parse: oneOf(COMPRESSIONS) }],
+    schema: 'string',
+    store: (value, fn) => checkCompress(value, fn),
+    default: 'off',
+    type: COMPRESSIONS.map((value) => `'${value}'`).join(' | '),
+    docs: {
+      what: 'compress default-named snapshots as they are written, `.heapsnapshot.gz`/`.zst` (see [Compression](docs/compression.md))',
+      env: '`RHEAPDUMP_COMPRESS=gzip` or `zstd`',
+      configure: '`compress`: `off`, `gzip`, `zstd`',
+      default: 'off',
+      type: "Compress default-named snapshots on a thread of their own as V8 writes them: 'gzip' (.heapsnapshot.gz) or 'zstd' (.heapsnapshot.zst); the analyses read both, DevTools neither (docs/compression.md). Default 'off'; RHEAPDUMP_COMPRESS.",
+    },
+  },
 ]
+
+/**
+ * `compress` as given: one of COMPRESSIONS.
+ * @param {unknown} value
+ * @param {string} fn the public function, for the error
+ * @returns {string}
+ */
+function checkCompress(value, fn) {
+  if (typeof value === 'string' && COMPRESSIONS.includes(value)) return value
+  throw argumentError(`${fn}(options): 'compress' must be one of ${COMPRESSIONS.join(', ')}, got ${typeof value === 'string' ? `'${value}'` : String(value)}`, 'ERR_INVALID_ARG_VALUE')
+}
 
 /**
  * Variables read outside the table, where a setting cannot wait for it: documented with it.
@@ -318,4 +346,4 @@ function readStartup(env, execArgv) {
   return { config: /** @type {any} */ (config), diagnosticDir: diagnosticDir(execArgv, env.NODE_OPTIONS), warnings }
 }
 
-module.exports = { SETTINGS, OTHER_VARIABLES, SCHEMA, SIGNAL_ACTIONS, defaults, storeAll, readStartup, checkFork }
+module.exports = { SETTINGS, OTHER_VARIABLES, SCHEMA, SIGNAL_ACTIONS, COMPRESSIONS, defaults, storeAll, readStartup, checkFork, checkCompress }

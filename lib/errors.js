@@ -64,6 +64,7 @@ const CODES = {
   ERR_NODE_NOT_FOUND: { at: 'crates/analysis/src/failure.rs', meaning: 'no node with that id in the snapshot' },
   ERR_SNAPSHOT_NOT_A_FILE: { at: 'crates/analysis/src/failure.rs', meaning: 'the path is a pipe, FIFO or device, not a regular file' },
   ERR_SNAPSHOT_NOT_COMPARABLE: { at: 'crates/analysis/src/fork.rs, crates/analysis/src/failure.rs', meaning: 'diff or leaks was given a fork snapshot, whose ids match no other snapshot' },
+  ERR_SNAPSHOT_COMPRESSED_CORRUPT: { at: 'crates/analysis/src/failure.rs, crates/analysis/src/profile.rs', meaning: 'a gzip or zstd snapshot (or profile) whose compressed stream is truncated or corrupt' },
   ERR_RHEAPDUMP_ANALYSIS_INTERNAL: { at: 'crates/addon/src/analysis.rs, lib/wasi.js', meaning: 'a bug in rheapdump: the analysis panicked or its report could not be serialized' },
   ERR_RHEAPDUMP_WASM_TOO_LARGE: { at: 'crates/cli/src/platform/wasi.rs', meaning: 'the portable (WebAssembly) analysis refuses a file larger than it can read in 4 GiB; the native program reads it' },
   ERR_RHEAPDUMP_WASM_MEMORY: { at: 'crates/cli/src/platform/wasi.rs', meaning: 'the portable (WebAssembly) analysis ran out of its 4 GiB; the native program reads the file' },

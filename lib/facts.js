@@ -4,20 +4,27 @@
 
 module.exports = Object.freeze({
   // Default file names (crates/core/src/naming.rs): each kind's pattern checks that prefix and
-  // suffix belong together; `pattern` takes either kind. Both capture time, pid, run (undefined in
-  // names from before runs) and sequence.
+  // suffix belong together (a snapshot's may end in a compression's extension); `pattern` takes
+  // either kind. Both capture time, pid, run (undefined in names from before runs) and sequence.
   names: Object.freeze({
     snapshot: Object.freeze({
       prefix: 'heapdump-',
       suffix: '.heapsnapshot',
-      pattern: '^heapdump-(\\d{8}T\\d{6}\\.\\d{6}Z)-(\\d+)-(?:([0-9a-z]{6})-)?(\\d+)\\.heapsnapshot$',
+      pattern: '^heapdump-(\\d{8}T\\d{6}\\.\\d{6}Z)-(\\d+)-(?:([0-9a-z]{6})-)?(\\d+)\\.heapsnapshot(?:\\.gz|\\.zst)?$',
     }),
     profile: Object.freeze({
       prefix: 'heapprofile-',
       suffix: '.heapprofile',
       pattern: '^heapprofile-(\\d{8}T\\d{6}\\.\\d{6}Z)-(\\d+)-(?:([0-9a-z]{6})-)?(\\d+)\\.heapprofile$',
     }),
-    pattern: '^(?:heapdump-|heapprofile-)(\\d{8}T\\d{6}\\.\\d{6}Z)-(\\d+)-(?:([0-9a-z]{6})-)?(\\d+)(?:\\.heapsnapshot|\\.heapprofile)$',
+    pattern: '^(?:heapdump-|heapprofile-)(\\d{8}T\\d{6}\\.\\d{6}Z)-(\\d+)-(?:([0-9a-z]{6})-)?(\\d+)(?:\\.heapsnapshot(?:\\.gz|\\.zst)?|\\.heapprofile)$',
+  }),
+  // Compressed snapshots by `compress` value (crates/core/src/compression.rs): the extension a
+  // default name gets, the first bytes of such a file, and what the guard divides its estimate of
+  // the plain file by.
+  compression: Object.freeze({
+    gzip: Object.freeze({ extension: '.gz', magic: Object.freeze([31, 139, 8]), estimateDivisor: 2.5 }),
+    zstd: Object.freeze({ extension: '.zst', magic: Object.freeze([40, 181, 47, 253]), estimateDivisor: 3 }),
   }),
   // What a snapshot costs per byte of used heap, by Node major (crates/core/src/estimate.rs):
   // the first row whose maxMajor is at least the major, or whose maxMajor is null.

@@ -12,9 +12,15 @@
 // - the analyses and the command line run the portable program (bin/rheapdump-cli.wasm,
 //   lib/wasi.js), not the native one (ERR_RHEAPDUMP_NO_ADDON only if that is missing too).
 // Files keep the addon's rules: written under a temporary name with mode 0600, made durable,
-// then given their final name; a default name never replaces an existing file.
+// then given their final name; a default name never replaces an existing file. A compressed
+// snapshot is compressed after V8 has written the plain one, on this thread, chunk by chunk
+// (each chunk a gzip member or zstd frame: one valid file that gunzip and zstd -d read whole),
+// so the pause grows by the compression and the disk holds both files for a moment; the addon
+// compresses as V8 writes, on a thread of its own.
 
 const fs = require('node:fs')
+// zstd came to zlib in Node 22.15 and 23.8, after the @types/node this package builds with.
+const zlib = /** @type {typeof import('node:zlib') & { zstdCompressSync?: (buffer: Buffer) => Buffer }} */ (require('node:zlib'))
 const os = require('node:os')
 const path = require('node:path')
 const { threadId } = require('node:worker_threads')
@@ -60,12 +66,51 @@ function runId() {
   return RUN
 }
 
-function defaultName(profile) {
+/** @param {boolean | null | undefined} profile @param {string | null} [compress] */
+function defaultName(profile, compress = null) {
   const now = performance.timeOrigin + performance.now()
   const stamp = new Date(Math.floor(now)).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '')
   const micros = String(Math.floor((now % 1000) * 1000)).padStart(6, '0')
   const { prefix, suffix } = facts.names[profile ? 'profile' : 'snapshot']
-  return `${prefix}${stamp}.${micros}Z-${process.pid}-${RUN}-${sequence++}${suffix}`
+  const extension = compress ? facts.compression[/** @type {keyof typeof facts.compression} */ (compress)].extension : ''
+  return `${prefix}${stamp}.${micros}Z-${process.pid}-${RUN}-${sequence++}${suffix}${extension}`
+}
+
+// Big enough that the per-chunk header costs nothing; small enough to keep memory flat.
+const COMPRESS_CHUNK = 16 << 20
+
+/**
+ * Compresses `plain` into a new file `compressed` (mode 0600, never an existing name), one
+ * gzip member or zstd frame per chunk.
+ * @param {string} plain
+ * @param {string} compressed
+ * @param {string} format 'gzip' or 'zstd'
+ * @returns {number} the plain size
+ */
+function compressFile(plain, compressed, format) {
+  const encode = format === 'zstd'
+    ? (/** @type {Buffer} */ chunk) => /** @type {(buffer: Buffer) => Buffer} */ (zlib.zstdCompressSync)(chunk)
+    : (/** @type {Buffer} */ chunk) => zlib.gzipSync(chunk, { level: 1 })
+  const input = fs.openSync(plain, 'r')
+  let output
+  try {
+    output = fs.openSync(compressed, 'wx', 0o600)
+    const buffer = Buffer.allocUnsafe(COMPRESS_CHUNK)
+    let total = 0
+    for (let read; (read = fs.readSync(input, buffer, 0, COMPRESS_CHUNK, null)) > 0; total += read) {
+      fs.writeSync(output, encode(buffer.subarray(0, read)))
+    }
+    if (total === 0) throw Object.assign(new Error('EIO: V8 wrote nothing, write'), { code: 'EIO', syscall: 'write' })
+    return total
+  } finally {
+    fs.closeSync(input)
+    if (output !== undefined) fs.closeSync(output)
+  }
+}
+
+/** Whether this Node's zlib writes `format` (zstd came in Node 22.15 and 23.8). */
+function canCompress(format) {
+  return format !== 'zstd' || typeof zlib.zstdCompressSync === 'function'
 }
 
 function failure(err, fallbackPath, syscall) {
@@ -78,14 +123,16 @@ function failure(err, fallbackPath, syscall) {
  * @param {string | null | undefined} filename
  * @param {boolean | null} [_byName]
  * @param {boolean | null} [profile]
+ * @param {string | null} [compress] 'gzip' or 'zstd'
  */
-function createSnapshotFile(dir, filename, _byName = false, profile = false) {
+function createSnapshotFile(dir, filename, _byName = false, profile = false, compress = null) {
   // As the addon: a filename wins, and no directory means the working directory.
   const finalPath = filename == null ? null : path.resolve(filename)
   const directory = finalPath === null ? path.resolve(dir ?? '.') : path.dirname(finalPath)
   const displayPath = finalPath ?? directory
   if (finalPath !== null && isDeviceOrFifo(finalPath)) return inPlace(finalPath)
   const temporary = path.join(directory, `.rheapdump-${process.pid}-${threadId}-${temporaries++}.tmp`)
+  const packed = compress ? `${temporary}${facts.compression[/** @type {keyof typeof facts.compression} */ (compress)].extension}` : null
   try {
     fs.closeSync(fs.openSync(temporary, 'wx', 0o600))
   } catch (err) {
@@ -99,21 +146,30 @@ function createSnapshotFile(dir, filename, _byName = false, profile = false) {
       if (!open) return { code: 'ERR_INVALID_STATE', syscall: 'commit', path: displayPath, description: 'snapshot file already committed or abandoned' }
       open = false
       let target = finalPath
+      let written = temporary
+      let plainBytes
       try {
-        durable(temporary)
+        if (packed !== null && compress !== null) {
+          plainBytes = compressFile(temporary, packed, compress)
+          fs.rmSync(temporary, { force: true })
+          written = packed
+        }
+        durable(written)
         if (target === null) {
           // link() refuses an existing name: a default name never replaces a file.
-          target = path.join(directory, defaultName(profile))
-          fs.linkSync(temporary, target)
-          fs.unlinkSync(temporary)
+          target = path.join(directory, defaultName(profile, compress))
+          fs.linkSync(written, target)
+          fs.unlinkSync(written)
         } else {
-          fs.renameSync(temporary, target)
+          fs.renameSync(written, target)
         }
         // An explicit name is reported as given, as the addon does.
-        return { path: filename ?? target, bytes: fs.statSync(target).size }
+        const bytes = fs.statSync(target).size
+        return { path: filename ?? target, bytes, plainBytes: plainBytes ?? bytes }
       } catch (err) {
         fs.rmSync(temporary, { force: true })
-        return failure(err, target ?? directory, 'rename')
+        if (packed !== null) fs.rmSync(packed, { force: true })
+        return failure(err, target ?? displayPath, written === temporary && packed !== null ? 'write' : 'rename')
       }
     },
     abandon() {
@@ -147,7 +203,7 @@ function isDeviceOrFifo(file) {
 }
 
 function inPlace(file) {
-  return { writerPath: file, displayPath: file, commit: () => ({ path: file, bytes: 0 }), abandon() {} }
+  return { writerPath: file, displayPath: file, commit: () => ({ path: file, bytes: 0, plainBytes: 0 }), abandon() {} }
 }
 
 // The worst case measured per Node major (crates/core/src/estimate.rs, through lib/facts.js),
@@ -292,6 +348,7 @@ module.exports = {
   reason: null,
   processMemory,
   createSnapshotFile,
+  canCompress,
   releaseFreeMemory: () => false,
   snapshotBudget,
   cgroupLimits,

@@ -58,15 +58,15 @@ function unavailableError(reason, target) {
  * itself happens synchronously in this call when the threads are quiet (so a signal served
  * inside a V8 interrupt forks there); `blocking` makes busy-thread retries wait synchronously
  * too (inside an interrupt no timer fires).
- * @param {{ dir?: string, filename?: string, trigger: string, force?: boolean, blocking?: boolean }} request
+ * @param {{ dir?: string, filename?: string, trigger: string, force?: boolean, blocking?: boolean, compress?: string }} request
  * @returns {Promise<any>}
  */
-function take({ dir, filename, trigger, force = false, blocking = false }) {
+function take({ dir, filename, trigger, force = false, blocking = false, compress }) {
   const reason = unavailable()
   if (reason) return Promise.reject(unavailableError(reason, filename ?? writer.resolveDir(dir)))
   if (inFlight) {
     const previous = inFlight
-    return previous.then(noop, noop).then(() => take({ dir, filename, trigger, force }))
+    return previous.then(noop, noop).then(() => take({ dir, filename, trigger, force, compress }))
   }
   const started = process.hrtime.bigint()
   /** @type {{ release(): void } | null} */
@@ -74,14 +74,14 @@ function take({ dir, filename, trigger, force = false, blocking = false }) {
   // A closure: TypeScript does not narrow `turn` to null here, as it would at the call sites.
   const release = () => turn?.release()
   const run = () => {
-    const where = writer.place({ dir, filename })
+    const where = writer.place({ dir, filename, compress })
     const guarded = shared.config.guard && !force
     turn = guarded ? waitForTurn(where.dir, trigger, shared.config.queueTimeout) : null
     const before = native.processMemory()
     const heap = v8().getHeapStatistics()
-    if (guarded) checkBudget(where.dir, before.rss, trigger, shared.config.memoryLimit, heap)
+    if (guarded) checkBudget(where.dir, before.rss, trigger, shared.config.memoryLimit, heap, where.compress)
     const byName = writer.checkWritePermission(where)
-    const file = { dir: where.finalPath === null ? where.dir : null, filename: where.finalPath, byName, heapUsed: heap.used_heap_size }
+    const file = { dir: where.finalPath === null ? where.dir : null, filename: where.finalPath, byName, heapUsed: heap.used_heap_size, compress: where.compress }
     return attempts(file, where, { blocking, trigger, started, before })
   }
   let promise
@@ -112,6 +112,7 @@ async function attempts(file, where, { blocking, trigger, started, before }) {
       return {
         path: end.path,
         bytes: end.bytes,
+        ...(where.compress ? { compress: where.compress } : {}),
         durationMs: Number(process.hrtime.bigint() - started) / 1e6,
         trigger,
         via: 'fork',
@@ -145,7 +146,7 @@ async function forkWhenQuiet(file, tried = 0) {
 }
 
 function startFork(file, force) {
-  const start = addon.forkSnapshotStart(file.dir, file.filename, file.byName, file.heapUsed, QUIET_WAIT_MS, force)
+  const start = addon.forkSnapshotStart(file.dir, file.filename, file.byName, file.heapUsed, QUIET_WAIT_MS, force, file.compress)
   if ('code' in start) throw fileError(start)
   if (start.child) childWrite(start.writerPath)
   return start

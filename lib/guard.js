@@ -6,6 +6,7 @@
 
 const { binding: native } = require('./binding')
 const { guardError } = require('./errors')
+const facts = require('./facts')
 const { v8 } = require('./memory')
 const { formatBytes, writeStderr } = require('./report')
 
@@ -44,9 +45,11 @@ function judge(budget, { dir, rss, memoryLimit }) {
  * @param {string} trigger
  * @param {number | null} memoryLimit
  * @param {{ used_heap_size: number, total_heap_size: number } | null} [forkHeap] for a fork snapshot
+ * @param {string | null} [compress] the snapshot's compression, which shrinks the file it writes
  */
-function checkBudget(dir, rss, trigger, memoryLimit, forkHeap = null) {
+function checkBudget(dir, rss, trigger, memoryLimit, forkHeap = null, compress = null) {
   const budget = native.snapshotBudget(NODE_MAJOR, v8().getHeapStatistics().used_heap_size, dir)
+  budget.fileSize = diskNeeded(budget.fileSize, compress)
   // A fork snapshot's child and the parent's copy-on-write pages (crates/platform/src/linux/fork.rs).
   // Only with the addon: without it a fork snapshot is refused before the guard (lib/fork.js).
   if (forkHeap) budget.extraMemory = /** @type {import('./binding').Addon} */ (native).forkExtraMemory(NODE_MAJOR, forkHeap.used_heap_size, forkHeap.total_heap_size, rss)
@@ -55,6 +58,21 @@ function checkBudget(dir, rss, trigger, memoryLimit, forkHeap = null) {
   // Snapshots nobody awaits report failures on their own line (reportedSnapshot); API calls here.
   if (trigger === 'api') writeStderr(`rheapdump: heap snapshot refused: ${refusal.description}`)
   throw refusal
+}
+
+/**
+ * The disk a snapshot estimated at `plainSize` bytes takes: the addon compresses as V8 writes,
+ * so only the compressed file reaches the disk, estimated at `plainSize / estimateDivisor`
+ * (measured, crates/core/src/compression.rs); the fallback writes the plain file first and
+ * compresses it after, so it needs both at once.
+ * @param {number} plainSize
+ * @param {string | null} compress
+ */
+function diskNeeded(plainSize, compress) {
+  const format = compress ? facts.compression[/** @type {keyof typeof facts.compression} */ (compress)] : undefined
+  if (!format) return plainSize
+  const compressed = plainSize / format.estimateDivisor
+  return 'fallback' in native ? plainSize + compressed : compressed
 }
 
 let uncoordinatedWarned = false
@@ -84,4 +102,4 @@ function waitForTurn(dir, trigger, timeoutMs) {
   throw refusal
 }
 
-module.exports = { judge, checkBudget, waitForTurn }
+module.exports = { judge, checkBudget, diskNeeded, waitForTurn }

@@ -8,7 +8,7 @@
 const { SCHEMA: CONFIG } = require('./config')
 const { number, bytes, count, milliseconds, TIMER_MAX } = require('./options')
 
-const SNAPSHOT = { dir: 'string', filename: 'string', force: 'boolean', fork: 'boolean|object' }
+const SNAPSHOT = { dir: 'string', filename: 'string', force: 'boolean', fork: 'boolean|object', compress: 'string' }
 
 const PROFILE = { dir: 'string', filename: 'string' }
 

@@ -17,7 +17,9 @@ const shared = current()
 /**
  * @typedef {object} SnapshotInfo What snapshot() resolves to.
  * @property {string} path
- * @property {number} bytes
+ * @property {number} bytes the file's size (compressed, for a compressed snapshot)
+ * @property {string} [compress] 'gzip' or 'zstd' for a compressed snapshot
+ * @property {number} [plainBytes] what V8 wrote, before compression
  * @property {number} durationMs
  * @property {string} trigger
  * @property {{ before: number, peak: number, after: number }} rss
@@ -29,24 +31,25 @@ const shared = current()
 /**
  * Writes a snapshot into `dir` (default-named) or at `filename`; the guard may refuse it
  * unless `force`.
- * @param {{ dir?: string, filename?: string, trigger: string, force?: boolean }} request
+ * @param {{ dir?: string, filename?: string, trigger: string, force?: boolean, compress?: string }} request
  * @returns {SnapshotInfo}
  */
-function takeSnapshot({ dir, filename, trigger, force = false }) {
+function takeSnapshot({ dir, filename, trigger, force = false, compress }) {
   const started = process.hrtime.bigint()
-  const where = writer.place({ dir, filename })
+  const where = writer.place({ dir, filename, compress })
   const guarded = shared.config.guard && !force
   const turn = guarded ? waitForTurn(where.dir, trigger, shared.config.queueTimeout) : null
   try {
     // Measured after the wait: the process before us may have used, and returned, the memory.
     const before = native.processMemory()
-    if (guarded) checkBudget(where.dir, before.rss, trigger, shared.config.memoryLimit)
+    if (guarded) checkBudget(where.dir, before.rss, trigger, shared.config.memoryLimit, null, where.compress)
     const written = writer.write('snapshot', where, (writerPath) => v8().writeHeapSnapshot(writerPath))
     native.releaseFreeMemory()
     const after = native.processMemory()
     return {
       path: written.path,
       bytes: written.bytes,
+      ...(where.compress ? { compress: where.compress, plainBytes: written.plainBytes } : {}),
       durationMs: Number(process.hrtime.bigint() - started) / 1e6,
       trigger,
       rss: {

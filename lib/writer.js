@@ -6,6 +6,8 @@
 // there, the file itself (an anonymous or hidden 0600 file, written, made durable and only then
 // named: crates/platform/src/linux/snapshot_file.rs, or lib/fallback.js without the addon), pruning to
 // `keep`, and how the outcome of a file nobody awaits is told (one stderr line, one event).
+// A snapshot may be compressed (`compress`): the addon hands V8 a pipe and compresses on a
+// thread of its own; the file committed is still one path, the compressed one.
 // Callers only say what to write. A fork snapshot's file is opened and named by the addon
 // around the fork (crates/addon/src/fork/), so lib/fork.js takes the place, permission, pruning and
 // reporting from here and nothing else. With `upload` set, every committed file is handed to
@@ -36,19 +38,40 @@ const KINDS = {
  * @property {string} dir its directory
  * @property {string | null} given the explicit name as given, or null for a default name
  * @property {string | null} finalPath the explicit name resolved, or null
+ * @property {string | null} compress how a snapshot there is compressed ('gzip', 'zstd'), or null
  */
 
 /**
  * Where a file asked for with `dir` or `filename` goes. A default name goes into `dir`, else
  * configure({ dir }) or RHEAPDUMP_DIR, else Node's --diagnostic-dir, else the working directory.
- * @param {{ dir?: string, filename?: string }} request
+ * A snapshot is compressed as the request says, else a default-named one as configure({
+ * compress }) or RHEAPDUMP_COMPRESS says; a name given is kept exactly, and compressed only when
+ * the request asks.
+ * @param {{ dir?: string, filename?: string, compress?: string }} request
  * @returns {Place}
  */
-function place({ dir, filename }) {
-  if (filename === undefined) return { dir: resolveDir(dir), given: null, finalPath: null }
+function place({ dir, filename, compress }) {
+  const chosen = compress ?? (filename === undefined ? shared.config.compress : 'off')
+  const compression = chosen === 'off' || chosen === undefined ? null : writable(chosen)
+  if (filename === undefined) return { dir: resolveDir(dir), given: null, finalPath: null, compress: compression }
   checkFilename(filename)
   const finalPath = path.resolve(currentDir(), filename)
-  return { dir: path.dirname(finalPath), given: filename, finalPath }
+  return { dir: path.dirname(finalPath), given: filename, finalPath, compress: compression }
+}
+
+let gzipInsteadWarned = false
+
+/**
+ * The format a snapshot is compressed in: as asked, except that the pure-JS fallback on a Node
+ * whose zlib has no zstd (before 22.15) writes gzip, and says so once: a snapshot is worth more
+ * than its format, and the name (`.gz`) tells which it is.
+ * @param {string} format
+ */
+function writable(format) {
+  if (!('fallback' in native) || native.canCompress(format)) return format
+  if (!gzipInsteadWarned) process.emitWarning(`this Node's zlib cannot write ${format} (Node 22.15 and later can): the fallback writes gzip instead`, 'RheapdumpWarning')
+  gzipInsteadWarned = true
+  return 'gzip'
 }
 
 /** @param {string | undefined} dir */
@@ -85,13 +108,14 @@ function checkWritePermission(where) {
  * @param {Kind} kind
  * @param {Place} where
  * @param {(writerPath: string) => void} produce
- * @returns {{ path: string, bytes: number }}
+ * @returns {{ path: string, bytes: number, plainBytes?: number }}
  */
 function write(kind, where, produce) {
   const { what, nameAsGiven } = KINDS[kind]
   const byName = checkWritePermission(where)
   const named = nameAsGiven ? where.given : where.finalPath
-  const file = native.createSnapshotFile(where.finalPath === null ? where.dir : null, named, byName, kind === 'profile')
+  const compress = kind === 'snapshot' ? where.compress : null
+  const file = native.createSnapshotFile(where.finalPath === null ? where.dir : null, named, byName, kind === 'profile', compress)
   if ('code' in file) throw fileError(file, what)
   try {
     produce(file.writerPath)
@@ -234,6 +258,7 @@ function describe(/** @type {any} */ info) {
   if (info.samples !== undefined) return `(${formatBytes(info.bytes)}, ${info.samples} samples) in ${seconds(info.durationMs)}`
   if (info.via === 'fork') return `(${formatBytes(info.bytes)}) by a fork child in ${seconds(info.childMs)}, the service paused ${info.pauseMs.toFixed(1)} ms`
   if (info.forkError) return `(${formatBytes(info.bytes)}) in-process after the fork failed (${info.forkError.code})`
+  if (info.plainBytes !== undefined) return `(${formatBytes(info.bytes)}, ${info.compress} of ${formatBytes(info.plainBytes)}) in ${seconds(info.durationMs)}`
   return `(${formatBytes(info.bytes)}) in ${seconds(info.durationMs)}`
 }
 

@@ -60,7 +60,7 @@ function cargoTests() {
 function nodeTests(node, files, { name = `node ${node.version}`, env = {} } = {}) {
   const result = run(node.path, ['--test', '--test-reporter=spec', ...files], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, RHEAPDUMP_SIGNAL: undefined, RHEAPDUMP_WATCHDOG: undefined, RHEAPDUMP_DIR: undefined, RHEAPDUMP_FALLBACK: undefined, ...env },
+    env: { ...process.env, RHEAPDUMP_SIGNAL: undefined, RHEAPDUMP_WATCHDOG: undefined, RHEAPDUMP_DIR: undefined, RHEAPDUMP_FALLBACK: undefined, RHEAPDUMP_COMPRESS: undefined, ...env },
   })
   process.stdout.write(result.stdout)
   const count = (label) => Number((result.stdout.match(new RegExp(`^ℹ ${label} (\\d+)$`, 'm')) || [])[1] || 0)

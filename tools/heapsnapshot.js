@@ -4,10 +4,23 @@
 // structure the way V8's serializer guarantees (field positions read from `meta`, never assumed)
 // and counts objects by name. Independent of the package: it shares no code with lib/ or the crates.
 
+const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
+const zlib = require('node:zlib')
+
+/**
+ * The snapshot's text; a gzip or zstd file (told by its first bytes) is decompressed by zlib or
+ * by the `zstd` command (zlib has zstd only from Node 22.15): the reference decoders, not ours.
+ */
+function readText(file) {
+  const bytes = fs.readFileSync(file)
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) return zlib.gunzipSync(bytes).toString('utf8')
+  if (bytes.readUInt32LE(0) === 0xfd2fb528) return execFileSync('zstd', ['-dc', file], { maxBuffer: 4 << 30 }).toString('utf8')
+  return bytes.toString('utf8')
+}
 
 function readSnapshot(file) {
-  return JSON.parse(fs.readFileSync(file, 'utf8'))
+  return JSON.parse(readText(file))
 }
 
 function validateSnapshot(snap) {
@@ -83,4 +96,4 @@ function countObjectsByName(snap, name) {
   return idsOfObjectsNamed(snap, name).length
 }
 
-module.exports = { readSnapshot, validateSnapshot, validateFile, countObjectsByName, idsOfObjectsNamed }
+module.exports = { readText, readSnapshot, validateSnapshot, validateFile, countObjectsByName, idsOfObjectsNamed }

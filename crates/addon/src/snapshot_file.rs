@@ -5,8 +5,9 @@ use napi::Result;
 use napi_derive::napi;
 
 use crate::error::{coded, Code};
+use rheapdump_core::compression::Compression;
 use rheapdump_core::naming::FileKind;
-use rheapdump_platform::snapshot_file::{FileError, PendingSnapshot, Target};
+use rheapdump_platform::snapshot_file::{Compress, FileError, PendingSnapshot, Target, Written};
 
 /// A failed file operation; `index.js` turns it into an Error.
 #[napi(object)]
@@ -32,7 +33,26 @@ impl From<FileError> for FileFailure {
 #[napi(object)]
 pub struct WrittenFile {
   pub path: String,
+  /// The file's size: compressed, for a compressed snapshot.
   pub bytes: f64,
+  /// What V8 wrote, before compression (`bytes` for a plain file).
+  pub plain_bytes: f64,
+}
+
+impl From<Written> for WrittenFile {
+  fn from(written: Written) -> Self {
+    WrittenFile {
+      path: written.path.to_string_lossy().into_owned(),
+      bytes: written.bytes as f64,
+      plain_bytes: written.plain_bytes as f64,
+    }
+  }
+}
+
+/// `compress` as the JS side gives it (`'gzip'`, `'zstd'`, or null/`'off'` for a plain file).
+pub fn compress_option(compress: Option<&str>, mark_fork: bool) -> Option<Compress> {
+  let format = Compression::from_name(compress?)?;
+  Some(Compress { format, mark_fork })
 }
 
 /// A snapshot file that has no final name yet.
@@ -69,10 +89,7 @@ impl SnapshotFile {
       });
     };
     match pending.commit() {
-      Ok(written) => Either::A(WrittenFile {
-        path: written.path.to_string_lossy().into_owned(),
-        bytes: written.bytes as f64,
-      }),
+      Ok(written) => Either::A(written.into()),
       Err(err) => Either::B(err.into()),
     }
   }
@@ -86,13 +103,16 @@ impl SnapshotFile {
 
 /// Opens a file for a snapshot with a default name in `dir`, or at exactly `filename`. With
 /// `byName`, the writer gets a real path in the directory (for Node's permission model); with
-/// `profile`, the file is a sampling heap profile (`heapprofile-….heapprofile` default names).
+/// `profile`, the file is a sampling heap profile (`heapprofile-….heapprofile` default names);
+/// with `compress` ('gzip' or 'zstd'), what the writer writes is compressed on a thread of its
+/// own as it comes, and a default name ends in `.gz` or `.zst`.
 #[napi]
 pub fn create_snapshot_file(
   dir: Option<String>,
   filename: Option<String>,
   by_name: Option<bool>,
   profile: Option<bool>,
+  compress: Option<String>,
 ) -> Either<SnapshotFile, FileFailure> {
   let target = match filename {
     Some(path) => Target::Explicit {
@@ -107,7 +127,8 @@ pub fn create_snapshot_file(
   } else {
     FileKind::Snapshot
   };
-  match PendingSnapshot::create_for(target, kind, by_name == Some(true)) {
+  let compress = compress_option(compress.as_deref(), false);
+  match PendingSnapshot::create_compressed(target, kind, by_name == Some(true), compress) {
     Ok(pending) => Either::A(SnapshotFile {
       writer_path: pending.writer_path().to_string_lossy().into_owned(),
       display_path: pending.display_path().to_string_lossy().into_owned(),

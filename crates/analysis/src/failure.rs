@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use rheapdump_core::errno;
 
+use crate::compressed::corrupt;
 use crate::parse::ParseError;
 use crate::validate::Unsound;
 
@@ -41,10 +42,15 @@ impl Failure {
   }
 
   /// The `code` of the Error the JS API rejects with, which the CLI prints too: the errno name
-  /// (`ENOENT`) when the file could not be read, else `ERR_SNAPSHOT_SYNTAX` (not a snapshot),
+  /// (`ENOENT`) when the file could not be read, `ERR_SNAPSHOT_COMPRESSED_CORRUPT` when its gzip or
+  /// zstd stream is truncated or corrupt, else `ERR_SNAPSHOT_SYNTAX` (not a snapshot),
   /// `ERR_SNAPSHOT_UNSOUND`, `ERR_NODE_NOT_FOUND` or `ERR_SNAPSHOT_NOT_A_FILE`.
   pub fn code(&self) -> &'static str {
     match self {
+      Failure::File {
+        error: ParseError::Io(err),
+        ..
+      } if corrupt(err).is_some() => "ERR_SNAPSHOT_COMPRESSED_CORRUPT",
       Failure::File {
         error: ParseError::Io(err),
         ..

@@ -9,7 +9,7 @@
 //! Comparison view) would be silently wrong, so rheapdump refuses; single-file reports work.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{BufReader, Read};
 use std::path::Path;
 
 use rheapdump_core::fork::is_fork_snapshot;
@@ -20,11 +20,17 @@ use crate::failure::Failure;
 /// cannot be read here is left for the reader, which reports why.
 pub fn refuse_fork_snapshots(files: &[&Path]) -> Result<(), Failure> {
   for path in files {
-    let mut head = [0u8; 64];
-    let Ok(read) = File::open(path).and_then(|file| file.take(64).read(&mut head)) else {
+    let mut head = Vec::with_capacity(64);
+    let read = File::open(path)
+      .and_then(|file| {
+        let size = file.metadata()?.len();
+        crate::compressed::decompressing(BufReader::new(file), size)
+      })
+      .and_then(|plain| plain.take(64).read_to_end(&mut head));
+    if read.is_err() {
       continue;
-    };
-    if is_fork_snapshot(&head[..read]) {
+    }
+    if is_fork_snapshot(&head) {
       return Err(Failure::NotComparable {
         path: path.to_path_buf(),
       });

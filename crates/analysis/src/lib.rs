@@ -13,13 +13,15 @@
 //! - [`run`]: one [`run::Request`] from file names to a report, with progress: what the addon
 //!   and the CLI both call.
 //!
-//! Beside the pipeline: [`profile`] reads sampling heap profiles (`.heapprofile`), [`origin`]
+//! Beside the pipeline: [`compressed`] decompresses `.gz` and `.zst` files as they stream (told
+//! by their first bytes), [`profile`] reads sampling heap profiles (`.heapprofile`), [`origin`]
 //! tells whether snapshots come from one process, [`progress`] draws the bar, [`failure`] says
 //! why an analysis failed.
 #![deny(clippy::all)]
 // Nodes and edges live in parallel columns indexed by ordinal; loops over ordinals read best.
 #![allow(clippy::needless_range_loop)]
 
+pub mod compressed;
 pub mod failure;
 pub mod fork;
 pub mod graph;

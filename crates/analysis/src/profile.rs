@@ -180,8 +180,19 @@ impl Profile {
     })?;
     let failed = |err: std::io::Error| ProfileError {
       path: path.to_path_buf(),
-      code: rheapdump_core::errno::code_of(&err),
+      code: match crate::compressed::corrupt(&err) {
+        Some(_) => "ERR_SNAPSHOT_COMPRESSED_CORRUPT",
+        None => rheapdump_core::errno::code_of(&err),
+      },
       description: rheapdump_core::errno::describe(&err),
+    };
+    let snapshot = || ProfileError {
+      path: path.to_path_buf(),
+      code: "ERR_PROFILE_SYNTAX",
+      description: format!(
+        "a heap snapshot, not a sampling heap profile: read it with `rheapdump summary {}`",
+        path.display()
+      ),
     };
     let mut bytes = Vec::new();
     (&mut file)
@@ -189,17 +200,15 @@ impl Profile {
       .read_to_end(&mut bytes)
       .map_err(failed)?;
     if is_snapshot_head(&bytes) {
-      return Err(ProfileError {
-        path: path.to_path_buf(),
-        code: "ERR_PROFILE_SYNTAX",
-        description: format!(
-          "a heap snapshot, not a sampling heap profile: read it with `rheapdump summary {}`",
-          path.display()
-        ),
-      });
+      return Err(snapshot());
     }
+    // A profile is read whole: kilobytes to a few megabytes, even decompressed.
     bytes.reserve(size as usize);
     file.read_to_end(&mut bytes).map_err(failed)?;
+    let bytes = crate::compressed::decompress_all(bytes).map_err(failed)?;
+    if is_snapshot_head(&bytes) {
+      return Err(snapshot());
+    }
     Profile::parse(&bytes).map_err(|description| ProfileError {
       path: path.to_path_buf(),
       code: "ERR_PROFILE_SYNTAX",

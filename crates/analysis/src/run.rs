@@ -4,6 +4,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
+use crate::compressed::Input;
 pub use crate::failure::Failure;
 use crate::fork::refuse_fork_snapshots;
 use crate::graph::{self, Graph};
@@ -177,16 +178,18 @@ impl<R: Read> Read for Counting<'_, R> {
   }
 }
 
-/// Opens `path` for one streaming read that reports its progress; returns the file's size too.
-fn open<'a>(path: &Path, progress: &'a mut dyn Progress) -> Result<(impl Read + 'a, u64), Failure> {
+/// Opens `path` for one streaming read that reports its progress (in bytes of the file), and
+/// decompresses it as it goes if it is compressed; returns the bound on the bytes it yields.
+fn open<'a>(path: &Path, progress: &'a mut dyn Progress) -> Result<Input<'a>, Failure> {
   let (file, size) = open_regular(path)?;
   progress.file(path, size);
-  let reader = Counting {
-    inner: io::BufReader::with_capacity(1 << 20, file),
+  let counted = Counting {
+    inner: file,
     progress,
     pending: 0,
   };
-  Ok((reader, size))
+  crate::compressed::decompressing(io::BufReader::with_capacity(1 << 20, counted), size)
+    .map_err(|err| Failure::file(path, err.into()))
 }
 
 /// Opens `path` if it is a regular file. The reader bounds what it allocates by the file's size
@@ -218,8 +221,9 @@ pub(crate) fn open_regular(path: &Path) -> Result<(File, u64), Failure> {
 }
 
 pub fn load(path: &Path, progress: &mut dyn Progress) -> Result<Graph, Failure> {
-  let (reader, size) = open(path, progress)?;
-  graph::load(reader, size).map_err(|error| Failure::file(path, error))
+  let mut input = open(path, progress)?;
+  let bound = input.bound;
+  graph::load(&mut input, bound).map_err(|error| Failure::file(path, input.blame(error)))
 }
 
 fn analyse(path: &Path, keep: Keep, progress: &mut dyn Progress) -> Result<Heap, Failure> {
@@ -484,9 +488,10 @@ pub fn paths(
 
 /// The structural checks (`validate`), in one streaming pass: the counts of a sound snapshot.
 pub fn validate(path: &Path, progress: &mut dyn Progress) -> Result<Soundness, Failure> {
-  let (reader, size) = open(path, progress)?;
-  validate::validate(reader, size)
-    .map_err(|error| Failure::file(path, error))?
+  let mut input = open(path, progress)?;
+  let bound = input.bound;
+  validate::validate(&mut input, bound)
+    .map_err(|error| Failure::file(path, input.blame(error)))?
     .map_err(|reason| Failure::Unsound {
       path: path.to_path_buf(),
       reason,
@@ -502,12 +507,13 @@ pub fn redact(
 ) -> Result<Redaction, Failure> {
   redact::check_output(file, output)?;
   let plan = {
-    let (reader, size) = open(file, progress)?;
-    Plan::read(reader, size).map_err(|error| Failure::file(file, error))?
+    let mut input = open(file, progress)?;
+    let bound = input.bound;
+    Plan::read(&mut input, bound).map_err(|error| Failure::file(file, input.blame(error)))?
   };
   progress.stage("redacting");
-  let (reader, _) = open(file, progress)?;
-  redact::write(&plan, reader, file, output)
+  let input = open(file, progress)?;
+  redact::write(&plan, input, file, output)
 }
 
 /// Growth from `baseline` to `current` against `budgets`: two summaries, compared by class.

@@ -1,6 +1,7 @@
 //! `lib/facts.js`: the facts the JS side needs from the Rust side, as a frozen object.
 
 use rheapdump_analysis::run::{DEFAULT_PATHS, DEFAULT_TOP};
+use rheapdump_core::compression::Compression;
 use rheapdump_core::estimate::COST_FACTORS;
 use rheapdump_core::fork::exit;
 use rheapdump_core::naming::{default_name_pattern, FileKind};
@@ -38,8 +39,26 @@ pub fn facts_js() -> String {
   let facts = Js::Obj(vec![
     (
       "names",
-      Some("Default file names (crates/core/src/naming.rs): each kind's pattern checks that prefix and\n// suffix belong together; `pattern` takes either kind. Both capture time, pid, run (undefined in\n// names from before runs) and sequence."),
+      Some("Default file names (crates/core/src/naming.rs): each kind's pattern checks that prefix and\n// suffix belong together (a snapshot's may end in a compression's extension); `pattern` takes\n// either kind. Both capture time, pid, run (undefined in names from before runs) and sequence."),
       names(),
+    ),
+    (
+      "compression",
+      Some("Compressed snapshots by `compress` value (crates/core/src/compression.rs): the extension a\n// default name gets, the first bytes of such a file, and what the guard divides its estimate of\n// the plain file by."),
+      obj(
+        Compression::ALL
+          .iter()
+          .map(|c| {
+            let magic = c.magic().iter().map(|&byte| num(byte)).collect();
+            let row = obj(vec![
+              ("extension", str(c.extension())),
+              ("magic", Js::Arr(magic)),
+              ("estimateDivisor", num(c.estimate_divisor())),
+            ]);
+            (c.name(), row)
+          })
+          .collect(),
+      ),
     ),
     (
       "estimate",

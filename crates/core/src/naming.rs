@@ -13,8 +13,12 @@
 //! characters hashed from what identifies a process on a machine for its whole life: the boot
 //! and the process's start time ([`run_id`]). Names from before runs (`…Z-<pid>-<n>…`) still
 //! parse, with no run: no run prunes them, and they are one run of their pid for `DIR`.
+//! A compressed snapshot adds its format's extension: `….heapsnapshot.gz`, `….heapsnapshot.zst`
+//! (see `compression`); it is still a snapshot of its run for pruning and for `leaks DIR`.
 
 use chrono::{DateTime, Utc};
+
+use crate::compression::Compression;
 
 /// What a file holds, which decides its default name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +44,12 @@ impl FileKind {
       FileKind::Snapshot => ".heapsnapshot",
       FileKind::Profile => ".heapprofile",
     }
+  }
+
+  /// Whether files of this kind may be written compressed. Profiles are not: they are small
+  /// (kilobytes to a few megabytes), and DevTools loads them only plain.
+  pub fn compressible(self) -> bool {
+    self == FileKind::Snapshot
   }
 }
 
@@ -90,6 +100,22 @@ pub fn run_id(boot: &str, start: u64, pid: u32) -> String {
   run
 }
 
+/// `default_file_name`, with the compression format's extension when there is one.
+pub fn default_compressed_name(
+  kind: FileKind,
+  compression: Option<Compression>,
+  at: DateTime<Utc>,
+  pid: u32,
+  run: &str,
+  seq: u64,
+) -> String {
+  let plain = default_file_name(kind, at, pid, run, seq);
+  match compression {
+    Some(c) => plain + c.extension(),
+    None => plain,
+  }
+}
+
 /// A regular expression, in the syntax JavaScript and Rust's `regex` share, that matches the
 /// default names of any of `kinds` whole and captures their time, pid, run (empty in names from
 /// before runs) and sequence number, in that order. For several kinds it takes any of their prefixes with any of their suffixes:
@@ -100,7 +126,21 @@ pub fn default_name_pattern(kinds: &[FileKind]) -> String {
     _ => format!("(?:{})", parts.join("|")),
   };
   let prefix = either(kinds.iter().map(|kind| escape(kind.prefix())).collect());
-  let suffix = either(kinds.iter().map(|kind| escape(kind.suffix())).collect());
+  let compressed = either(
+    Compression::ALL
+      .iter()
+      .map(|c| escape(c.extension()))
+      .collect(),
+  );
+  let suffix = either(
+    kinds
+      .iter()
+      .map(|kind| match kind.compressible() {
+        true => format!("{}{compressed}?", escape(kind.suffix())),
+        false => escape(kind.suffix()),
+      })
+      .collect(),
+  );
   format!(r"^{prefix}({TIME_PATTERN})-(\d+)-(?:({RUN_PATTERN})-)?(\d+){suffix}$")
 }
 
@@ -129,7 +169,11 @@ pub struct DefaultName<'a> {
 /// other name.
 pub fn parse_default_file_name(name: &str) -> Option<DefaultName<'_>> {
   let kind = FileKind::Snapshot;
-  let middle = name
+  let plain = Compression::ALL
+    .iter()
+    .find_map(|c| name.strip_suffix(c.extension()))
+    .unwrap_or(name);
+  let middle = plain
     .strip_prefix(kind.prefix())?
     .strip_suffix(kind.suffix())?;
   let parts: Vec<&str> = middle.split('-').collect();
@@ -482,9 +526,45 @@ mod tests {
       "heapdump-20260102T030405.000007Z-42-3-x.heapsnapshot",
       "heapdump-2026010xT030405.000007Z-42-3.heapsnapshot",
       "Heap.20260102.030405.42.0.001.heapsnapshot",
+      "heapdump-20260102T030405.000007Z-42-3.heapsnapshot.gz.gz",
+      "heapdump-20260102T030405.000007Z-42-3.heapsnapshot.bz2",
+      "heapdump-20260102T030405.000007Z-42-3.gz",
     ] {
       assert!(!is_default_file_name(other), "{other}");
     }
+  }
+
+  #[test]
+  fn a_compressed_snapshot_s_name_is_still_a_default_name_of_its_run() {
+    let at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+    let either = Regex::new(&default_name_pattern(&FileKind::ALL)).unwrap();
+    let snapshots = Regex::new(&default_name_pattern(&[FileKind::Snapshot])).unwrap();
+    let profiles = Regex::new(&default_name_pattern(&[FileKind::Profile])).unwrap();
+    for c in Compression::ALL {
+      let name = default_compressed_name(FileKind::Snapshot, Some(c), at, 42, "k3f9a2", 3);
+      assert_eq!(
+        name,
+        format!(
+          "heapdump-20260102T030405.000000Z-42-k3f9a2-3.heapsnapshot{}",
+          c.extension()
+        )
+      );
+      let parsed = parse_default_file_name(&name).unwrap();
+      assert_eq!((parsed.pid, parsed.run), ("42", Some("k3f9a2")));
+      assert!(
+        snapshots.is_match(&name) && either.is_match(&name),
+        "{name}"
+      );
+      let profile = default_file_name(FileKind::Profile, at, 42, "k3f9a2", 3) + c.extension();
+      assert!(
+        !profiles.is_match(&profile) && !either.is_match(&profile),
+        "{profile}"
+      );
+    }
+    assert_eq!(
+      default_compressed_name(FileKind::Snapshot, None, at, 42, "k3f9a2", 3),
+      default_file_name(FileKind::Snapshot, at, 42, "k3f9a2", 3)
+    );
   }
 
   #[test]

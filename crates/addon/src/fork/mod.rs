@@ -104,7 +104,8 @@ pub fn fork_extra_memory(node_major: u32, heap_used: f64, heap_total: f64, rss: 
 }
 
 /// Forks a child that writes the snapshot (see the module docs). Main thread only. Returns
-/// `busy` without forking when threads are running and `force` is not set.
+/// `busy` without forking when threads are running and `force` is not set. With `compress`
+/// ('gzip' or 'zstd'), the child writes into a pipe and a thread of this process compresses.
 #[napi]
 pub fn fork_snapshot_start(
   dir: Option<String>,
@@ -113,6 +114,7 @@ pub fn fork_snapshot_start(
   heap_used: f64,
   quiet_wait_ms: f64,
   force: bool,
+  compress: Option<String>,
 ) -> Either<ForkStart, FileFailure> {
   imp::start(
     dir,
@@ -121,6 +123,7 @@ pub fn fork_snapshot_start(
     heap_used as u64,
     quiet_wait_ms,
     force,
+    compress,
   )
 }
 
@@ -159,6 +162,7 @@ mod imp {
     _: u64,
     _: f64,
     _: bool,
+    _: Option<String>,
   ) -> Either<ForkStart, FileFailure> {
     Either::B(FileFailure {
       code: "ERR_RHEAPDUMP_FORK_UNAVAILABLE".to_string(),

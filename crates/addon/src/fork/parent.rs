@@ -16,6 +16,7 @@ use rheapdump_platform::snapshot_file::{PendingSnapshot, Target};
 pub(super) use super::child::child_finish;
 use super::child::{child_setup, patches};
 use super::*;
+use crate::snapshot_file::compress_option;
 
 /// A child whose CPU time has not advanced for this long is hung: killed.
 const STALL: Duration = Duration::from_secs(5);
@@ -44,6 +45,7 @@ pub fn start(
   heap_used: u64,
   quiet_wait_ms: f64,
   force: bool,
+  compress: Option<String>,
 ) -> Either<ForkStart, FileFailure> {
   let shown = filename.clone().or(dir.clone()).unwrap_or_default();
   let patches = match patches() {
@@ -78,10 +80,13 @@ pub fn start(
       dir: PathBuf::from(dir.unwrap_or_else(|| ".".to_string())),
     },
   };
-  let pending = match PendingSnapshot::create_for(target, FileKind::Snapshot, by_name) {
-    Ok(pending) => pending,
-    Err(err) => return Either::B(err.into()),
-  };
+  // A compressed file's marker goes into the stream: the child cannot rewrite a pipe.
+  let compress = compress_option(compress.as_deref(), true);
+  let mut pending =
+    match PendingSnapshot::create_compressed(target, FileKind::Snapshot, by_name, compress) {
+      Ok(pending) => pending,
+      Err(err) => return Either::B(err.into()),
+    };
   let writer_path = pending.writer_path();
   let keep_fd = writer_path
     .strip_prefix("/proc/self/fd")
@@ -119,6 +124,8 @@ pub fn start(
     });
   }
   let fork_error = std::io::Error::last_os_error();
+  // The child has its own copy of a compressed snapshot's pipe: the stream ends when it exits.
+  pending.writer_forked();
   for &(start, end) in &ranges {
     // SAFETY: as above; restores what V8 asked for, in the parent.
     unsafe { libc::madvise(start as *mut c_void, end - start, libc::MADV_DONTFORK) };

@@ -5,12 +5,11 @@ use std::io;
 
 #[derive(Debug)]
 pub enum ParseError {
+  /// The file could not be read, or (`crate::compressed::corrupt`) its compressed stream is
+  /// truncated or corrupt.
   Io(io::Error),
   /// The bytes are not what a heap snapshot has at `offset`.
-  Syntax {
-    offset: u64,
-    message: String,
-  },
+  Syntax { offset: u64, message: String },
 }
 
 impl fmt::Display for ParseError {

@@ -16,6 +16,11 @@
 //! If anything fails, or the process dies, the anonymous file simply vanishes; a named temporary
 //! file is unlinked when the `PendingSnapshot` is dropped.
 //!
+//! A compressed snapshot (`Compress`) is the same file with a pipe in front: V8's writer gets the
+//! pipe, a thread compresses into the file (`compressor`), and `commit` first waits for the
+//! compressed stream to be complete; the rules above hold unchanged. A default name then ends in
+//! the format's extension (`.heapsnapshot.gz`); an explicit name is kept exactly as given.
+//!
 //! An explicit path that already names a device or a FIFO is written in place: replacing
 //! `/dev/null` with a regular file would be a disaster. That is decided on the name itself
 //! (`lstat`, then `O_NOFOLLOW`): a symlink at the final name is replaced like a regular file,
@@ -34,8 +39,11 @@ use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 
+use super::compressor::Compressor;
 use super::errno;
-use rheapdump_core::naming::{default_file_name, FileKind};
+use rheapdump_core::compression::Compression;
+use rheapdump_core::fork::{FORK_MARKER, SNAPSHOT_PREFIX};
+use rheapdump_core::naming::{default_compressed_name, FileKind};
 
 /// Where a snapshot goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,7 +93,19 @@ impl std::fmt::Display for FileError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
   pub path: PathBuf,
+  /// The file's size (compressed, for a compressed snapshot).
   pub bytes: u64,
+  /// What the writer produced, before compression; `bytes` for a plain file.
+  pub plain_bytes: u64,
+}
+
+/// How to compress a snapshot as it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compress {
+  pub format: Compression,
+  /// Put the fork marker (`rheapdump_core::fork`) into the stream: a fork child cannot mark a
+  /// file it writes through a pipe afterwards.
+  pub mark_fork: bool,
 }
 
 enum Storage {
@@ -108,6 +128,8 @@ pub struct PendingSnapshot {
   storage: Storage,
   /// Hand the writer a real path in the directory instead of `/proc/self/fd/N`.
   by_name: bool,
+  compression: Option<Compression>,
+  compressor: Option<Compressor>,
   committed: bool,
 }
 
@@ -127,6 +149,49 @@ impl PendingSnapshot {
   /// As `create_kind`, or as `create_by_name` for that kind when `by_name` is set.
   pub fn create_for(target: Target, kind: FileKind, by_name: bool) -> Result<Self, FileError> {
     Self::create_with(target, kind, !by_name, by_name)
+  }
+
+  /// As `create_for`, compressing what the writer writes when `compress` says so.
+  pub fn create_compressed(
+    target: Target,
+    kind: FileKind,
+    by_name: bool,
+    compress: Option<Compress>,
+  ) -> Result<Self, FileError> {
+    let mut pending = Self::create_with(target, kind, !by_name, by_name)?;
+    if let Some(compress) = compress {
+      pending.start_compressor(compress)?;
+    }
+    Ok(pending)
+  }
+
+  fn start_compressor(&mut self, compress: Compress) -> Result<(), FileError> {
+    let shown = self.display_path().to_path_buf();
+    let file = self.file.as_ref().expect("a pending file is open");
+    let out = file
+      .try_clone()
+      .map_err(|err| FileError::new(&err, "dup", &shown))?;
+    let fifo_name = format!(
+      ".rheapdump-{}-{}.fifo",
+      std::process::id(),
+      SEQUENCE.fetch_add(1, Ordering::Relaxed)
+    );
+    let fifo = (self.by_name || !proc_fd_available())
+      .then_some((self.dir_path.as_path(), fifo_name.as_str()));
+    let insert = compress.mark_fork.then_some((SNAPSHOT_PREFIX, FORK_MARKER));
+    let compressor = Compressor::start(out, compress.format, fifo, insert)
+      .map_err(|err| FileError::new(&err, "open", &shown))?;
+    self.compressor = Some(compressor);
+    self.compression = Some(compress.format);
+    Ok(())
+  }
+
+  /// After a fork: the child writes through its copy of the pipe, so this process's copy is
+  /// closed for the stream to end when the child is done.
+  pub fn writer_forked(&mut self) {
+    if let Some(compressor) = &mut self.compressor {
+      compressor.close_writer();
+    }
   }
 
   /// As `create`, but always with a named temporary file, as on filesystems without O_TMPFILE.
@@ -174,6 +239,8 @@ impl PendingSnapshot {
               file: Some(file),
               storage: Storage::InPlace,
               by_name,
+              compression: None,
+              compressor: None,
               committed: false,
             });
           }
@@ -217,12 +284,17 @@ impl PendingSnapshot {
       file: Some(file),
       storage,
       by_name,
+      compression: None,
+      compressor: None,
       committed: false,
     })
   }
 
   /// The path to give the writer.
   pub fn writer_path(&self) -> PathBuf {
+    if let Some(compressor) = &self.compressor {
+      return compressor.writer_path();
+    }
     let by_name = self.by_name || !proc_fd_available();
     match (&self.storage, &self.file) {
       (_, None) => self.explicit_path().to_path_buf(),
@@ -244,6 +316,24 @@ impl PendingSnapshot {
 
   /// Makes the written snapshot durable and gives it its final name.
   pub fn commit(mut self) -> Result<Written, FileError> {
+    let compressed = match self.compressor.take() {
+      Some(compressor) => {
+        let shown = self.display_path().to_path_buf();
+        let done = compressor
+          .finish()
+          .map_err(|err| FileError::new(&err, "write", &shown))?;
+        if done.plain_bytes == 0 {
+          // As below: the writer wrote nothing at all.
+          return Err(FileError::new(
+            &io::Error::from_raw_os_error(libc::EIO),
+            "write",
+            &shown,
+          ));
+        }
+        Some(done.plain_bytes)
+      }
+      None => None,
+    };
     let (Some(dir), Some(file), false) = (
       &self.dir,
       &self.file,
@@ -252,7 +342,11 @@ impl PendingSnapshot {
       let path = self.explicit_path().to_path_buf();
       let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
       self.committed = true;
-      return Ok(Written { path, bytes });
+      return Ok(Written {
+        path,
+        bytes,
+        plain_bytes: compressed.unwrap_or(bytes),
+      });
     };
     let shown = self.display_path().to_path_buf();
     file
@@ -295,7 +389,11 @@ impl PendingSnapshot {
         .map_err(|err| FileError::new(&err, "dup", &shown))?,
     )
     .sync_all();
-    Ok(Written { path, bytes })
+    Ok(Written {
+      path,
+      bytes,
+      plain_bytes: compressed.unwrap_or(bytes),
+    })
   }
 
   fn explicit_path(&self) -> &Path {
@@ -307,8 +405,9 @@ impl PendingSnapshot {
     let pid = std::process::id();
     let mut last_err = io::Error::from_raw_os_error(libc::EEXIST);
     for _ in 0..NAME_ATTEMPTS {
-      let name = default_file_name(
+      let name = default_compressed_name(
         self.kind,
+        self.compression,
         self.started_at,
         pid,
         super::procfs::run(),
@@ -390,6 +489,8 @@ impl PendingSnapshot {
 
 impl Drop for PendingSnapshot {
   fn drop(&mut self) {
+    // The compressor's thread ends before the file it writes into is unlinked.
+    drop(self.compressor.take());
     if let (false, Storage::Named(name), Some(dir)) = (self.committed, &self.storage, &self.dir) {
       // SAFETY: NUL-terminated name relative to an open directory fd.
       unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), 0) };
