@@ -8,9 +8,7 @@
 //   cache  a steady rolling cache of up to 400,000 entries, dropped and rebuilt: false alarms
 //   ring   a steady ring of 100 batches of 20,000 objects, each batch living 2 s (~50 MB/s
 //          promoted, all of it garbage by the next full GC): the growth rule's worst case
-//   http   a steady JSON service (bench/monitor-server.js's handler) under load from the parent
-
-const http = require('node:http')
+//   http   a steady JSON service (bench/monitor-server.js) under load from the parent
 
 const rheapdump = require('..')
 
@@ -54,15 +52,8 @@ if (workload === 'fast') {
     ring[next++ % ring.length] = Array.from({ length: 20000 }, (_, i) => ({ i, s: `r${i}` }))
   }, 20)
 } else if (workload === 'http') {
-  const server = http.createServer((req, res) => {
-    const items = Array.from({ length: 50 }, (_, i) => ({ id: i, name: `item-${i}`, tags: ['a', 'b', String(i)] }))
-    const body = JSON.stringify({ url: req.url, items })
-    JSON.parse(body)
-    res.writeHead(200, { 'content-type': 'application/json' })
-    res.end(body)
-  })
-  server.listen(0, '127.0.0.1', () => process.send(server.address().port))
-  server.unref()
+  // bench/monitor-server.js's JSON service, monitored here; it sends the parent its port.
+  require('./monitor-server')
 } else {
   throw new Error(`unknown workload ${workload}`)
 }
