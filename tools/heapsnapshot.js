@@ -70,7 +70,7 @@ function validateSnapshot(snap) {
 }
 
 function validateFile(file) {
-  const text = fs.readFileSync(file, 'utf8')
+  const text = readText(file)
   if (!text.trimEnd().endsWith(']}')) throw new Error(`${file}: does not end with ']}' (truncated?)`)
   const snap = JSON.parse(text)
   return { ...validateSnapshot(snap), snap }
