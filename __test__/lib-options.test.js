@@ -23,7 +23,7 @@ test('options: nothing given is no option; an object is checked key by key', () 
 test('options: not an object, an unknown key or a key of Object.prototype is refused with a code', () => {
   assert.throws(() => checkOptions('x', schemas.SNAPSHOT, 'snapshot'), refusal('ERR_INVALID_ARG_TYPE', /snapshot\(options\): options must be an object, got the string 'x'/))
   assert.throws(() => checkOptions([], schemas.SNAPSHOT, 'snapshot'), refusal('ERR_INVALID_ARG_TYPE', /got an array/))
-  assert.throws(() => checkOptions({ force: true, forked: true }, schemas.SNAPSHOT, 'snapshot'), refusal('ERR_INVALID_ARG_VALUE', /unknown option 'forked' \(known: dir, filename, force, fork\)/))
+  assert.throws(() => checkOptions({ force: true, forked: true }, schemas.SNAPSHOT, 'snapshot'), refusal('ERR_INVALID_ARG_VALUE', /unknown option 'forked' \(known: dir, filename, force, fork, compress\)/))
   for (const key of ['constructor', 'hasOwnProperty', '__proto__']) {
     assert.throws(() => checkOptions(JSON.parse(`{"${key}": 1}`), schemas.CONFIG, 'configure'), { code: 'ERR_INVALID_ARG_VALUE' }, key)
   }
@@ -61,10 +61,10 @@ test('options: paths lose no byte on the way to C, and a dir must be a writable 
 })
 
 test('schemas: every public option object has one; configure()\'s come from the settings table', () => {
-  assert.deepEqual(Object.keys(schemas.SNAPSHOT), ['dir', 'filename', 'force', 'fork'])
+  assert.deepEqual(Object.keys(schemas.SNAPSHOT), ['dir', 'filename', 'force', 'fork', 'compress'])
   assert.deepEqual(Object.keys(schemas.PROFILE), ['dir', 'filename'])
   assert.deepEqual(require('../lib/config').SIGNAL_ACTIONS, ['snapshot', 'profile', 'both'])
-  assert.deepEqual(Object.keys(schemas.CONFIG).sort(), ['dir', 'fork', 'guard', 'keep', 'memoryLimit', 'nearHeapLimit', 'queueTimeout', 'quiet', 'sampling', 'signal', 'signalAction', 'watchdog'])
+  assert.deepEqual(Object.keys(schemas.CONFIG).sort(), ['compress', 'dir', 'fork', 'guard', 'keep', 'memoryLimit', 'nearHeapLimit', 'queueTimeout', 'quiet', 'sampling', 'signal', 'signalAction', 'upload', 'uploadKeepLocal', 'watchdog'])
   assert.equal(describeValue(null), 'null')
   assert.equal(describeValue(1), 'a number')
 })
