@@ -63,6 +63,16 @@ impl Read for Input<'_> {
 }
 
 impl Input<'_> {
+  /// Reads a compressed stream to its end after the parser stopped at the snapshot's last byte,
+  /// so that the decoder checks what follows it (zstd's checksum, gzip's CRC and length): a
+  /// corrupt stream can still decode to JSON that parses.
+  pub fn finish(&mut self) -> io::Result<()> {
+    if self.format.is_some() {
+      io::copy(self, &mut io::sink())?;
+    }
+    Ok(())
+  }
+
   /// The error to report for a parse that failed with `error`: corrupt compressed data makes
   /// garbage that the parser may trip over before the decoder's checksum at the end says why,
   /// so a syntax error in a compressed file is checked against the rest of its stream.
@@ -268,6 +278,24 @@ mod tests {
     flipped[middle] ^= 0xff;
     let err = read(&flipped).unwrap_err();
     assert!(corrupt(&err).is_some(), "{err}");
+  }
+
+  #[test]
+  fn finish_finds_a_corrupt_trailer_after_the_snapshot_s_last_byte() {
+    // A parser stops at the snapshot's last byte; the stream's CRC comes after it.
+    let mut bad_crc = gzip(TEXT);
+    let crc = bad_crc.len() - 8;
+    bad_crc[crc] ^= 0xff;
+    let mut input = decompressing(io::BufReader::new(&bad_crc[..]), bad_crc.len() as u64).unwrap();
+    let mut parsed = vec![0; TEXT.len()];
+    input.read_exact(&mut parsed).unwrap();
+    assert_eq!(parsed, TEXT);
+    let err = input.finish().unwrap_err();
+    assert!(corrupt(&err).is_some(), "{err}");
+    let good = gzip(TEXT);
+    let mut input = decompressing(io::BufReader::new(&good[..]), good.len() as u64).unwrap();
+    input.read_exact(&mut parsed).unwrap();
+    input.finish().unwrap();
   }
 
   #[test]

@@ -11,6 +11,7 @@ use crate::graph::{self, Graph};
 use crate::heap::{infer_interfaces, prepare_classes, Heap, Interfaces, Keep, Rules, Stage};
 use crate::input;
 use crate::origin::{self, common_share, Origin};
+use crate::parse::ParseError;
 use crate::redact::{self, Plan, Redaction};
 use crate::report::{self, Diff, Leaks, Paths, Summary};
 use crate::validate::{self, Soundness, Validity};
@@ -223,7 +224,12 @@ pub(crate) fn open_regular(path: &Path) -> Result<(File, u64), Failure> {
 pub fn load(path: &Path, progress: &mut dyn Progress) -> Result<Graph, Failure> {
   let mut input = open(path, progress)?;
   let bound = input.bound;
-  graph::load(&mut input, bound).map_err(|error| Failure::file(path, input.blame(error)))
+  let graph =
+    graph::load(&mut input, bound).map_err(|error| Failure::file(path, input.blame(error)))?;
+  input
+    .finish()
+    .map_err(|err| Failure::file(path, ParseError::Io(err)))?;
+  Ok(graph)
 }
 
 fn analyse(path: &Path, keep: Keep, progress: &mut dyn Progress) -> Result<Heap, Failure> {
@@ -490,12 +496,15 @@ pub fn paths(
 pub fn validate(path: &Path, progress: &mut dyn Progress) -> Result<Soundness, Failure> {
   let mut input = open(path, progress)?;
   let bound = input.bound;
-  validate::validate(&mut input, bound)
-    .map_err(|error| Failure::file(path, input.blame(error)))?
-    .map_err(|reason| Failure::Unsound {
-      path: path.to_path_buf(),
-      reason,
-    })
+  let soundness = validate::validate(&mut input, bound)
+    .map_err(|error| Failure::file(path, input.blame(error)))?;
+  input
+    .finish()
+    .map_err(|err| Failure::file(path, ParseError::Io(err)))?;
+  soundness.map_err(|reason| Failure::Unsound {
+    path: path.to_path_buf(),
+    reason,
+  })
 }
 
 /// A copy of `file` with every value string replaced, written to `output` (crate::redact): two
@@ -509,7 +518,12 @@ pub fn redact(
   let plan = {
     let mut input = open(file, progress)?;
     let bound = input.bound;
-    Plan::read(&mut input, bound).map_err(|error| Failure::file(file, input.blame(error)))?
+    let plan =
+      Plan::read(&mut input, bound).map_err(|error| Failure::file(file, input.blame(error)))?;
+    input
+      .finish()
+      .map_err(|err| Failure::file(file, ParseError::Io(err)))?;
+    plan
   };
   progress.stage("redacting");
   let input = open(file, progress)?;
