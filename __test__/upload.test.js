@@ -13,7 +13,7 @@ const path = require('node:path')
 const { test } = require('node:test')
 
 const { ROOT, tempDir, waitFor, startApp, snapshotFiles, runScript, needsAddon } = require('./helpers/proc')
-const { needsS3, startS3, freePort, ACCESS_KEY, SECRET_KEY } = require('./helpers/s3')
+const { needsS3, startS3, needsMoto, startMoto, freePort, ACCESS_KEY, SECRET_KEY } = require('./helpers/s3')
 const { validateFile, countObjectsByName } = require('../tools/heapsnapshot')
 
 const skip = needsS3() || needsAddon('has no upload thread (its refusal is tested below)')
@@ -105,9 +105,26 @@ test('wrong credentials are refused with the server\'s code, and no secret appea
   assert.deepEqual(s3.objects('heaps', 'prod'), [])
 })
 
-// A missing bucket: s3s-fs 0.14.1 creates the bucket's directory on PutObject instead of
-// answering NoSuchBucket, so it is S3's documented answer that crates/upload's unit tests judge
-// (transfer.rs); the refused path end to end is the wrong-credentials test above.
+// s3s-fs 0.14.1 creates a missing bucket on PutObject, so this one runs against moto's server.
+test('a missing bucket is refused with NoSuchBucket, the process lives and the file stays; once the bucket exists the next signal uploads', { skip: needsAddon('has no upload thread') || needsMoto(), timeout: 90000 }, async (t) => {
+  const moto = await startMoto(t)
+  const { app } = await uploadingApp(t, 's3://missing-heaps/prod/api', moto.env)
+  app.signal()
+  const failed = await app.waitEvent('upload-error-event', 40000)
+  assert.equal(failed.code, 'ERR_RHEAPDUMP_UPLOAD_REFUSED')
+  assert.equal(failed.status, 404)
+  assert.equal(failed.s3Code, 'NoSuchBucket')
+  assert.match(app.stderr, /upload of .* failed: ERR_RHEAPDUMP_UPLOAD_REFUSED \(PutObject: HTTP 404 NoSuchBucket[^)]*\); the local file stays/)
+  assert.ok(fs.existsSync(failed.path), 'the local file stays')
+  await app.command({ cmd: 'status' })
+
+  await moto.createBucket('missing-heaps')
+  app.signal()
+  const uploaded = await app.waitEvent('upload-event', 40000)
+  assert.match(uploaded.key, /^prod\/api\/heapdump-.*\.heapsnapshot$/)
+  assert.ok(fs.readFileSync(uploaded.path).equals(await moto.object('missing-heaps', uploaded.key)), 'the object is the local file')
+  assert.equal(app.exited, null)
+})
 
 test('an upload still running at exit is abandoned: the process exits at once, says so, and keeps the file', { skip, timeout: 60000 }, async (t) => {
   // A server that accepts connections and never answers: the upload waits for its answer.
