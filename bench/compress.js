@@ -56,19 +56,24 @@ function main() {
   const { settings } = require('./settings')
   const { runs, heapMb: heaps } = settings({ runs: 3, heapMb: [25, 100] })
   const mb = (bytes) => (bytes / 1024 / 1024).toFixed(1)
-  const measure = (node, shape, heap, compress) => {
-    const results = []
+  const once = (node, shape, heap, compress) => {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'rheapdump-bench-'))
+    const run = spawnSync(node.path, [__filename, '--child', shape, String(heap), compress], {
+      cwd,
+      encoding: 'utf8',
+      env: { ...process.env, RHEAPDUMP_QUIET: '1', RHEAPDUMP_SIGNAL: '0' },
+      timeout: 600000,
+    })
+    fs.rmSync(cwd, { recursive: true, force: true })
+    if (run.status !== 0) throw new Error(`${node.version} ${shape} ${heap} MB ${compress} failed: ${run.stderr}`)
+    return JSON.parse(run.stdout.trim().split('\n').pop())
+  }
+  // The formats take turns within each run (off, gzip, zstd, off, …), so a change in the
+  // machine's load during a row's runs falls on every format alike.
+  const measure = (node, shape, heap) => {
+    const results = Object.fromEntries(FORMATS.map((compress) => [compress, []]))
     for (let i = 0; i < runs; i++) {
-      const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'rheapdump-bench-'))
-      const run = spawnSync(node.path, [__filename, '--child', shape, String(heap), compress], {
-        cwd,
-        encoding: 'utf8',
-        env: { ...process.env, RHEAPDUMP_QUIET: '1', RHEAPDUMP_SIGNAL: '0' },
-        timeout: 600000,
-      })
-      fs.rmSync(cwd, { recursive: true, force: true })
-      if (run.status !== 0) throw new Error(`${node.version} ${shape} ${heap} MB ${compress} failed: ${run.stderr}`)
-      results.push(JSON.parse(run.stdout.trim().split('\n').pop()))
+      for (const compress of FORMATS) results[compress].push(once(node, shape, heap, compress))
     }
     return results
   }
@@ -76,7 +81,7 @@ function main() {
     const values = results.map((r) => r[key]).sort((a, b) => a - b)
     return { min: values[0], median: values[Math.floor(values.length / 2)] }
   }
-  console.log(`${os.cpus().length} × ${os.cpus()[0].model}, ${runs} runs each (min / median)\n`)
+  console.log(`${os.cpus().length} × ${os.cpus()[0].model}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${runs} runs each, formats taking turns (min / median)\n`)
   const header = ['node', 'heap', 'compress', 'pause s', 'pause vs off', 'CPU s', 'file MB', 'ratio', 'file bytes per heap byte']
   // Rows print as they are measured (a full run takes a while): fixed widths.
   const widths = [8, 28, 8, 13, 12, 13, 7, 5, 24]
@@ -86,9 +91,10 @@ function main() {
   for (const node of nodeBinaries({ install: true })) {
     for (const shape of SHAPES) {
       for (const heap of heaps) {
+        const measured = measure(node, shape, heap)
         let plain = null
         for (const compress of FORMATS) {
-          const r = measure(node, shape, heap, compress)
+          const r = measured[compress]
           const pause = stat(r, 'pauseMs')
           const cpu = stat(r, 'cpuMs')
           plain ??= pause.median
@@ -110,4 +116,5 @@ function main() {
   }
   console.log('\nPause: snapshot() from the call to the file durable under its name; the main thread is blocked throughout.')
   console.log('CPU: the whole process during the snapshot, every thread (the compressor runs on its own).')
+  console.log(`Load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`)
 }
