@@ -1,8 +1,8 @@
 'use strict'
 
 // Files made to hurt the reader: a snapshot whose every name is one 32 MB string, devices and
-// FIFOs given as profiles, snapshots whose structure points nowhere. Each is answered at once, in
-// bounded memory, with a code and the reason.
+// FIFOs given as profiles, a profile nested deeper than any stack, snapshots whose structure
+// points nowhere. Each is answered at once, in bounded memory, with a code and the reason.
 
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
@@ -99,6 +99,18 @@ test('profile commands refuse /dev/zero and a FIFO at once, as the snapshot comm
     const result = cli(...args)
     assert.equal(result.status, 1, `${args.join(' ')}: ${result.error || result.stderr}`)
     assert.match(result.stderr, new RegExp(`^rheapdump: ${file}: ERR_SNAPSHOT_NOT_A_FILE: ${kind}, not a regular file`))
+  }
+})
+
+test('a profile whose call tree is 200,000 frames deep is refused, not a stack overflow, by the native and the portable program', (t) => {
+  const file = path.join(tempDir(t), 'deep.heapprofile')
+  const frames = 200000
+  const node = (id) => `{"callFrame":{"functionName":"f${id}","scriptId":"1","url":"file:///a.js","lineNumber":1,"columnNumber":0},"selfSize":1,"id":${id},"children":[`
+  fs.writeFileSync(file, `{"head":${Array.from({ length: frames }, (_, i) => node(i + 1)).join('')}${']}'.repeat(frames)},"samples":[]}`)
+  for (const env of [{}, { RHEAPDUMP_PORTABLE: '1' }]) {
+    const result = spawnSync(CLI, ['profile', 'top', file], { encoding: 'utf8', timeout: 60000, env: { ...process.env, ...env } })
+    assert.equal(result.status, 1, `${JSON.stringify(env)}: ${result.error || result.stderr}`)
+    assert.match(result.stderr, /ERR_PROFILE_SYNTAX: not a sampling heap profile: nested 400001 levels deep/)
   }
 })
 

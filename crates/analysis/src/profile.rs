@@ -22,6 +22,39 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+/// The deepest call stack a profile may hold: V8 samples 128 frames unless told otherwise, and
+/// DevTools asks for no more.
+const MAX_FRAMES: usize = 512;
+/// JSON levels per frame: the node's object and its `children` array.
+const MAX_NESTING: usize = 2 * MAX_FRAMES + 8;
+
+/// How deeply `bytes` nest JSON objects and arrays, brackets inside strings aside.
+fn nesting_depth(bytes: &[u8]) -> usize {
+  let (mut depth, mut deepest) = (0usize, 0usize);
+  let (mut in_string, mut escaped) = (false, false);
+  for &byte in bytes {
+    if in_string {
+      match byte {
+        _ if escaped => escaped = false,
+        b'\\' => escaped = true,
+        b'"' => in_string = false,
+        _ => {}
+      }
+      continue;
+    }
+    match byte {
+      b'"' => in_string = true,
+      b'{' | b'[' => {
+        depth += 1;
+        deepest = deepest.max(depth);
+      }
+      b'}' | b']' => depth = depth.saturating_sub(1),
+      _ => {}
+    }
+  }
+  deepest
+}
+
 /// A profile that could not be read, or two that cannot be compared.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileError {
@@ -220,9 +253,18 @@ impl Profile {
     if is_snapshot_head(bytes) {
       return Err("a heap snapshot, not a sampling heap profile".to_string());
     }
-    let mut reader = serde_json::Deserializer::from_slice(bytes);
     // The tree is as deep as the sampled stacks (V8 keeps up to 128 frames by default), deeper
-    // than serde_json's default limit; the recursion it costs is bounded by that depth.
+    // than serde_json's default limit of 128 levels, so that limit is lifted; the recursion it
+    // costs is bounded here instead, before parsing, so that a hostile file cannot overflow the
+    // stack (the WebAssembly program's is 1 MB).
+    let depth = nesting_depth(bytes);
+    if depth > MAX_NESTING {
+      return Err(format!(
+        "not a sampling heap profile: nested {depth} levels deep, more than the {MAX_NESTING} \
+         that {MAX_FRAMES} frames of call stack need"
+      ));
+    }
+    let mut reader = serde_json::Deserializer::from_slice(bytes);
     reader.disable_recursion_limit();
     let raw = RawProfile::deserialize(&mut reader)
       .map_err(|err| format!("not a sampling heap profile: {err}"))?;

@@ -190,3 +190,43 @@ fn a_file_that_is_not_a_profile_is_an_error_with_a_code() {
     "ENOENT"
   );
 }
+
+/// A call tree `frames` deep, as text (serde_json's own writer would recurse as deep).
+fn deep_profile(frames: usize) -> String {
+  let node = |id: usize| {
+    format!(
+      r#"{{"callFrame":{{"functionName":"f{id}","scriptId":"1","url":"file:///a.js","lineNumber":1,"columnNumber":0}},"selfSize":1,"id":{id},"children":["#
+    )
+  };
+  let mut text = String::from(r#"{"head":"#);
+  for id in 1..=frames {
+    text.push_str(&node(id));
+  }
+  text.push_str(&"]}".repeat(frames));
+  text.push_str(r#","samples":[]}"#);
+  text
+}
+
+#[test]
+fn a_call_tree_deeper_than_any_stack_is_refused_before_it_can_overflow_the_stack() {
+  // On a main thread's 8 MB stack: an unoptimised build's frames are several times an optimised
+  // one's, which reads 2,000 frames within the WebAssembly program's 1 MB.
+  let parse = |text: String| {
+    std::thread::Builder::new()
+      .stack_size(8 * 1024 * 1024)
+      .spawn(move || Profile::parse(text.as_bytes()).map(|profile| profile.nodes.len()))
+      .unwrap()
+      .join()
+      .expect("no stack overflow")
+  };
+  assert_eq!(
+    parse(deep_profile(512)),
+    Ok(512),
+    "512 frames, four times what V8 samples, are read"
+  );
+  let refused = parse(deep_profile(200_000)).unwrap_err();
+  assert!(refused.contains("nested 400001 levels deep"), "{refused}");
+  // Brackets inside strings do not count.
+  let text = deep_profile(3).replace("f1", &"[{".repeat(5000));
+  assert_eq!(parse(text), Ok(3));
+}
