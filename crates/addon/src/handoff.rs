@@ -163,6 +163,15 @@ pub fn request(reason: Reason) -> bool {
   told
 }
 
+/// Hands a claimed request that waited off the main thread (`reservation::queue_request`) back
+/// to it (Claimed → Pending), on its loop and by an interrupt, as a new request would be. Any
+/// thread.
+pub fn resume() {
+  if REQUEST.release().is_some() && !notify(true) {
+    REQUEST.withdraw();
+  }
+}
+
 /// Tells the main thread that a request is pending: on its loop, and by an interrupt when
 /// `interrupt` is set and allowed. Returns whether anyone was told.
 fn notify(interrupt: bool) -> bool {
