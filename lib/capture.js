@@ -35,7 +35,9 @@ function forkMode(fork) {
  * @param {false | { fallback: boolean }} mode
  */
 function needed(dir, mode) {
-  return memoryNeeded(dir, native.processMemory().rss, mode ? v8().getHeapStatistics() : null)
+  // Without the addon a fork snapshot is refused after the reservation (lib/fork.js).
+  const forking = mode && !('fallback' in native)
+  return memoryNeeded(dir, native.processMemory().rss, forking ? v8().getHeapStatistics() : null)
 }
 
 /**

@@ -125,7 +125,7 @@ function holding(refusal) {
  * @param {number} timeoutMs
  */
 function reportQueued(refusal, timeoutMs) {
-  writeStderr(`rheapdump: heap snapshot queued: ${holding(refusal)}; waiting up to ${(timeoutMs / 1000).toFixed(0)} s (queueTimeout)`)
+  writeStderr(`rheapdump: heap snapshot queued: ${holding(refusal)}; waiting up to ${Number((timeoutMs / 1000).toFixed(1))} s (queueTimeout)`)
 }
 
 /**

@@ -60,6 +60,7 @@ function receiveRequest(via = 'loop') {
       writeStderr('rheapdump: SIGUSR2 asks for a heap profile (signalAction: profile), but sampling is off: configure({ sampling: true }) or RHEAPDUMP_SAMPLING=1')
     }
     if (plan.snapshot) waiting = reportedSnapshot({ trigger, via, note: plan.note, deferrable, queue: true, queued })
+    else if (queued && !('reason' in queued)) queued.release() // signalAction changed while it waited
     handedBack = false
   } finally {
     if (!handedBack && !waiting) native.requestDone()

@@ -429,7 +429,7 @@ mod tests {
     let missing = dir.path().join("missing");
     let ledger = Ledger::open(&[missing.clone(), dir.path().to_path_buf()], "host").unwrap();
     assert_eq!(ledger.dir(), dir.path());
-    let err = Ledger::open(&[missing.clone()], "host").unwrap_err();
+    let err = Ledger::open(std::slice::from_ref(&missing), "host").unwrap_err();
     assert_eq!(err.tried.len(), 1);
     assert!(err.to_string().contains(missing.to_str().unwrap()), "{err}");
   }
