@@ -176,3 +176,20 @@ test('/dev/shm read-only: the ledger moves to /tmp; /dev/shm and /tmp read-only:
   assert.equal(outcome.forced.ok, true, JSON.stringify(outcome))
   assert.equal(outcome.files, 1)
 })
+
+test("a fork snapshot's reservation is held while the child writes, with the service running, and released when the child has exited", { skip: ADDON_ONLY }, async (t) => {
+  const dir = tempDir(t)
+  const service = await startApp(t, { cwd: dir, script: script(t, SERVICE), env: { OBJECTS: '300000', RHEAPDUMP_DIR: dir, RHEAPDUMP_FORK: '1' } })
+  service.signal()
+  const [name] = await waitFor(() => reservations().length === 1 && reservations(), { what: `the reservation; ${service.stderr}` })
+  const [pid, bytes] = fs.readFileSync(path.join(process.env.RHEAPDUMP_LOCK_DIR, name), 'utf8').trim().split(' ').map(Number)
+  assert.equal(pid, service.child.pid)
+  assert.ok(bytes > 0)
+  const seenAt = Date.now()
+  // The parent runs on (its pause is the fork alone) while the reservation is still held.
+  await waitFor(() => service.events.some((e) => e.event === 'tick' && e.at > seenAt + 100) || /rheapdump: wrote/.test(service.stderr), { what: 'a tick after the fork' })
+  assert.ok(reservations().length === 1 && !/rheapdump: wrote/.test(service.stderr), 'the service ticked while the child wrote and the reservation was held')
+  await waitFor(() => /rheapdump: wrote .* by a fork child/.test(service.stderr), { timeout: 120000, what: `the fork snapshot; ${service.stderr}` })
+  await waitFor(() => reservations().length === 0, { what: 'the reservation released after the child exited' })
+  validateFile(snapshotFiles(dir)[0])
+})

@@ -142,7 +142,7 @@ function refuse(refusal, trigger) {
 
 /**
  * One attempt at reserving `needed` bytes: the reservation, or why not ('busy': wait and try
- * again; 'unavailable': refuse). Takes microseconds.
+ * again; 'unavailable': refuse). Takes under a millisecond.
  * @param {number} needed
  */
 function tryReserve(needed) {

@@ -17,7 +17,7 @@
 //! memory — a fork snapshot's child inherits it — so a reservation dies with the last process
 //! holding it, whatever kills it: a reader that can lock the file knows its owner is gone and
 //! deletes it. No pid is trusted to be alive, so pid reuse and pid namespaces cannot keep a dead
-//! reservation. The lock file serialises the read-decide-create step (held for microseconds).
+//! reservation. The lock file serialises the read-decide-create step (held for well under a millisecond).
 //! Every file is created 0600 with `O_NOFOLLOW`; one owned by someone else is never used.
 //!
 //! # What is counted twice
