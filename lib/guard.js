@@ -113,6 +113,7 @@ function reservationError(refusal, dir) {
  * @param {import('./addon').ReservationRefusal} refusal
  */
 function holding(refusal) {
+  if (refusal.description) return `it needs ~${formatBytes(refusal.needed)} and the memory ledger of its budget (${refusal.budget}) cannot be read: ${refusal.description}`
   const holder = refusal.holderPid === null || refusal.holderPid === undefined
     ? 'other processes'
     : `pid ${refusal.holderPid} (reserved ~${formatBytes(refusal.holderBytes ?? 0)})`

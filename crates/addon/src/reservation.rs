@@ -111,6 +111,10 @@ fn reserve(bytes: u64, timeout: Duration) -> Outcome {
         ..refusal("busy", where_, String::new())
       })
     }
+    // A process stopped while it held the ledger's lock: wait for it like for a holder.
+    Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
+      Outcome::Refused(refusal("busy", where_, err.to_string()))
+    }
     Err(err) => Outcome::Refused(refusal("unavailable", where_, err.to_string())),
   }
 }

@@ -11,7 +11,7 @@
 //!
 //! # The ledger
 //! One directory (`RHEAPDUMP_LOCK_DIR`, else `/dev/shm`, else `/tmp`: the first where the files
-//! can be written) holds, per user and budget, a lock file `rheapdump-<uid>-<hash>.lock` and one
+//! can be written) holds, per user and budget, a lock file `rheapdump-<uid>-<hash>.ledger` and one
 //! file per reservation, `rheapdump-<uid>-<hash>-<pid>-<nanos>-<n>.reservation`, holding
 //! `<pid> <bytes>`. Its owner keeps an exclusive `flock` on it for as long as it holds the
 //! memory — a fork snapshot's child inherits it — so a reservation dies with the last process
@@ -155,7 +155,9 @@ impl Ledger {
     let prefix = format!("rheapdump-{}-{:016x}", uid(), fnv1a(key.as_bytes()));
     let mut tried = Vec::new();
     for dir in dirs {
-      match open_own(&dir.join(format!("{prefix}.lock")), true) {
+      // Not `.lock`: that name is the turn lock of earlier versions, which hold it for a whole
+      // snapshot; processes of both versions on one host coordinate only among their own.
+      match open_own(&dir.join(format!("{prefix}.ledger")), true) {
         Ok(lock) => {
           return Ok(Ledger {
             lock,
@@ -440,7 +442,7 @@ mod tests {
     let victim = dir.path().join("victim");
     std::fs::write(&victim, "precious").unwrap();
     let prefix = format!("rheapdump-{}-{:016x}", uid(), fnv1a(b"host"));
-    std::os::unix::fs::symlink(&victim, dir.path().join(format!("{prefix}.lock"))).unwrap();
+    std::os::unix::fs::symlink(&victim, dir.path().join(format!("{prefix}.ledger"))).unwrap();
     Ledger::open(&[dir.path().to_path_buf()], "host").unwrap_err();
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
   }
