@@ -57,7 +57,7 @@ export type RheapdumpErrorCode =
   // files under Node's permission model
   | 'ERR_ACCESS_DENIED'
   // the guard: refused snapshots
-  | 'ERR_RHEAPDUMP_INSUFFICIENT_MEMORY' | 'ERR_RHEAPDUMP_INSUFFICIENT_DISK' | 'ERR_RHEAPDUMP_BUSY'
+  | 'ERR_RHEAPDUMP_INSUFFICIENT_MEMORY' | 'ERR_RHEAPDUMP_INSUFFICIENT_DISK' | 'ERR_RHEAPDUMP_BUSY' | 'ERR_RHEAPDUMP_UNCOORDINATED'
   // sampling heap profiles
   | 'ERR_RHEAPDUMP_SAMPLING' | 'ERR_RHEAPDUMP_SAMPLING_OFF' | 'ERR_RHEAPDUMP_SAMPLING_STOPPED'
   // loading the addon, and what only the addon does
@@ -78,12 +78,16 @@ export type RheapdumpErrorCode =
 /**
  * An Error from a failed snapshot: `code` (a RheapdumpErrorCode) is an errno name (ENOENT, ENOSPC, …), an ERR_* argument
  * code, or ERR_RHEAPDUMP_INSUFFICIENT_MEMORY / ERR_RHEAPDUMP_INSUFFICIENT_DISK when the guard
- * refused it (then `needed` and `available` are in bytes).
+ * refused it (then `needed` and `available` are in bytes); ERR_RHEAPDUMP_BUSY after waiting
+ * queueTimeout for other processes' memory reservations (`holderPid` reserved `holderBytes`, the
+ * most of them), ERR_RHEAPDUMP_UNCOORDINATED where no memory ledger can be written (`path`).
  */
 export interface SnapshotError extends Error {
   code: string
   needed?: number
   available?: number
+  holderPid?: number
+  holderBytes?: number
   path?: string
   syscall?: string
   /** The OS's description of the failure, e.g. 'no space left on device'. */
@@ -184,7 +188,7 @@ export interface Config {
   guard: boolean
   /** Bytes of RSS the process may reach during a snapshot, on top of the cgroup and machine limits; or null. */
   memoryLimit: number | null
-  /** Milliseconds a guarded snapshot waits for other processes sharing its memory budget (cgroup, else host) to finish theirs before it is refused with ERR_RHEAPDUMP_BUSY. Default 5000; RHEAPDUMP_QUEUE_TIMEOUT. */
+  /** Milliseconds a guarded snapshot waits for the memory other processes sharing its memory budget (cgroup, else host) have reserved before it is refused with ERR_RHEAPDUMP_BUSY; it waits off the main thread (heapdump's synchronous writeSnapshot() waits on it, at most 5 s). Default 300000; RHEAPDUMP_QUEUE_TIMEOUT. */
   queueTimeout: number
   /** Keep at most this many (1 to 2**32-1) of this process's default-named snapshots per directory (oldest deleted; other processes', earlier runs' of the same pid (pid 1 in a container) and other files never); or null. */
   keep: number | null

@@ -144,7 +144,7 @@ const CLUSTER = `
   setInterval(() => {}, 1000)
 `
 
-test('a cluster signalled as a group in a cgroup with room for one snapshot: no OOM kill, one snapshot at a time', async (t) => {
+test('a cluster signalled as a group in a cgroup with room for one snapshot: no OOM kill, the others wait for the memory', async (t) => {
   const group = memoryCgroup(t, 'rheapdump-cluster')
   if (!group) return
   const dir = tempDir(t)
@@ -176,10 +176,50 @@ test('a cluster signalled as a group in a cgroup with room for one snapshot: no 
   assert.ok(written.length >= 1, stderr)
   assert.equal(outcomes().filter((l) => l.startsWith('rheapdump: wrote')).length, written.length)
   for (const line of outcomes().filter((l) => l.includes('failed'))) {
-    assert.match(line, /failed: (ERR_RHEAPDUMP_BUSY .*another process sharing its memory budget|ERR_RHEAPDUMP_INSUFFICIENT_MEMORY)/)
+    assert.match(line, /failed: (ERR_RHEAPDUMP_BUSY .*left too little .* in its memory budget|ERR_RHEAPDUMP_INSUFFICIENT_MEMORY)/)
   }
   for (const file of written) assert.equal(countObjectsByName(validateFile(file).snap, 'FixtureLeak'), 200000)
   assert.equal(group.pids().length, 5)
+})
+
+// A service with `OBJECTS` small objects that ticks on stdout every 20 ms.
+const TICKING = `
+  const fs = require('node:fs')
+  require(${JSON.stringify(ROOT)})
+  const line = (value) => fs.writeSync(1, JSON.stringify(value) + '\\n')
+  globalThis.keep = Array.from({ length: Number(process.env.OBJECTS) }, (_, i) => ({ i, name: 'o' + i }))
+  setInterval(() => line({ event: 'tick', at: Date.now() }), 20)
+  line({ event: 'ready', heapUsed: require('node:v8').getHeapStatistics().used_heap_size })
+`
+
+test('two services in a cgroup with room for one snapshot: the second waits with its loop running, names the first, and writes after it', async (t) => {
+  const group = memoryCgroup(t, 'rheapdump-two')
+  if (!group) return
+  const dir = tempDir(t)
+  const script = path.join(dir, 'service.js')
+  fs.writeFileSync(script, TICKING)
+  const inGroup = ['sh', '-c', `echo $$ > ${group.dir}/cgroup.procs && exec "$0" "$@"`, process.execPath]
+  const first = await startApp(t, { cwd: dir, node: inGroup, script, env: { OBJECTS: '200000', RHEAPDUMP_DIR: dir } })
+  const second = await startApp(t, { cwd: dir, node: inGroup, script, env: { OBJECTS: '50000', RHEAPDUMP_DIR: dir } })
+  const { estimateSnapshotCost } = require('../lib/binding').binding
+  const major = Number(process.versions.node.split('.')[0])
+  const cost = (app) => estimateSnapshotCost(major, app.events.find((e) => e.event === 'ready').heapUsed).extraMemory
+  // Room for the first snapshot and half the second, by the guard's own estimates.
+  group.setLimit(Math.round(group.usage() + cost(first) + cost(second) / 2))
+  first.signal()
+  await waitFor(() => fs.readdirSync(process.env.RHEAPDUMP_LOCK_DIR).some((name) => name.endsWith('.reservation')), { what: `the first reservation; ${first.stderr}` })
+  second.signal()
+  await waitFor(() => /heap snapshot queued/.test(second.stderr) || /rheapdump: wrote/.test(second.stderr), { timeout: 60000, what: `the second's outcome; ${second.stderr}` })
+  assert.match(second.stderr, new RegExp(`heap snapshot queued: .*pid ${first.child.pid} \\(reserved ~`), 'the second waits and names the first')
+  const queuedAt = Date.now()
+  await waitFor(() => /rheapdump: (wrote|heap snapshot failed)/.test(second.stderr), { timeout: 120000, what: `the second snapshot; ${second.stderr}` })
+  assert.match(first.stderr, /rheapdump: wrote/, 'the first was written before the second')
+  assert.match(second.stderr, /rheapdump: wrote/)
+  const wroteAt = Date.now()
+  const ticks = second.events.filter((e) => e.event === 'tick' && e.at > queuedAt && e.at < wroteAt).length
+  assert.ok(ticks > 0, 'the second ticked while it waited')
+  assert.equal(group.oomKills(), 0)
+  assert.equal(snapshotFiles(dir).length, 2)
 })
 
 test('a snapshot that would not fit on the disk is refused; forced, it fails with ENOSPC and leaves nothing', (t) => {

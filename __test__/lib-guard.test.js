@@ -5,10 +5,11 @@
 
 const assert = require('node:assert/strict')
 const os = require('node:os')
+const path = require('node:path')
 const { test } = require('node:test')
 
-require('./helpers/proc') // a lock directory of this file's own for snapshot turns
-const { judge, checkBudget, waitForTurn } = require('../lib/guard')
+require('./helpers/proc') // a ledger directory of this file's own for memory reservations
+const { judge, checkBudget, reserveLater, reserveSync, tryReserve } = require('../lib/guard')
 
 const MiB = 1024 * 1024
 const budget = (extra) => ({ extraMemory: 100 * MiB, fileSize: 10 * MiB, memoryAvailable: 1000 * MiB, memorySource: 'cgroup /x', diskFree: 1000 * MiB, ...extra })
@@ -52,23 +53,59 @@ test('checkBudget: this small process fits its machine; a 1-byte memoryLimit ref
   assert.throws(() => checkBudget(os.tmpdir(), process.memoryUsage.rss(), 'signal', 1), { code: 'ERR_RHEAPDUMP_INSUFFICIENT_MEMORY', available: 0 })
 })
 
-test('waitForTurn: a turn is given and released, and can be had again', () => {
+// More than any machine has: alone in the ledger it is granted, beside another it never fits.
+const HUGE = 2 ** 50
+
+test('tryReserve: alone in the ledger a reservation is granted, released, and can be had again', () => {
   for (let i = 0; i < 2; i++) {
-    const turn = waitForTurn(os.tmpdir(), 'api', 1000)
-    assert.ok(turn, 'a turn (locks work in the test directory)')
-    turn.release()
+    const reservation = tryReserve(HUGE)
+    assert.ok(!('reason' in reservation), JSON.stringify(reservation))
+    reservation.release()
   }
 })
 
-test('waitForTurn: while a turn is held, another wait ends after its timeout with ERR_RHEAPDUMP_BUSY', () => {
-  const held = waitForTurn(os.tmpdir(), 'api', 1000)
-  assert.ok(held)
+test('reserveSync: beside a reservation that leaves no room, the wait ends after its timeout with ERR_RHEAPDUMP_BUSY naming the holder', () => {
+  const held = reserveSync('/d', 'api', HUGE, 1000)
   try {
+    const refusal = tryReserve(HUGE)
+    assert.equal('reason' in refusal && refusal.reason, 'busy')
     const started = Date.now()
-    assert.throws(() => waitForTurn('/d', 'signal', 200), { code: 'ERR_RHEAPDUMP_BUSY', path: '/d', message: /was taking a snapshot for all of 0\.2 s \(queueTimeout\)/ })
+    assert.throws(() => reserveSync('/d', 'signal', HUGE, 200), (err) => {
+      assert.equal(err.code, 'ERR_RHEAPDUMP_BUSY')
+      assert.equal(err.path, '/d')
+      assert.equal(err.holderPid, process.pid)
+      assert.equal(err.holderBytes, HUGE)
+      assert.match(err.message, new RegExp(`pid ${process.pid} \\(reserved ~1024\\.0 TiB\\) left too little .* for all of 0\\.2 s \\(queueTimeout\\)`))
+      return true
+    })
     assert.ok(Date.now() - started >= 190, 'waited for the timeout')
   } finally {
     held.release()
+  }
+})
+
+test('reserveLater: the event loop runs on while it waits, and the reservation comes once the holder releases', async () => {
+  const held = reserveSync('/d', 'api', HUGE, 1000)
+  // Released by the fifth tick of a timer on this loop: the wait can only end if the loop turns.
+  let ticks = 0
+  const ticker = setInterval(() => ++ticks === 5 && held.release(), 10)
+  try {
+    const reservation = await reserveLater('/d', 'api', HUGE, 60000, true)
+    reservation.release()
+    assert.ok(ticks >= 5, `the loop turned while waiting (${ticks} ticks)`)
+  } finally {
+    clearInterval(ticker)
+  }
+})
+
+test('reserveLater: where no ledger can be written, a guarded snapshot is refused with ERR_RHEAPDUMP_UNCOORDINATED and the directory', async () => {
+  const previous = process.env.RHEAPDUMP_LOCK_DIR
+  const missing = path.join(os.tmpdir(), `rheapdump-no-such-dir-${process.pid}`)
+  process.env.RHEAPDUMP_LOCK_DIR = missing
+  try {
+    await assert.rejects(reserveLater('/d', 'signal', 1, 1000, false), { code: 'ERR_RHEAPDUMP_UNCOORDINATED', path: missing, message: /cannot be coordinated .*RHEAPDUMP_LOCK_DIR/ })
+  } finally {
+    process.env.RHEAPDUMP_LOCK_DIR = previous
   }
 })
 

@@ -2,6 +2,12 @@
 // It changes with the #[napi] items: `node scripts/build.js` rewrites it, and
 // __test__/types.test.js fails while the committed copy differs from a fresh one.
 
+/** Memory reserved for a snapshot among the processes sharing this memory budget. */
+export declare class MemoryReservation {
+  /** Gives the memory back: the processes waiting for it may go. */
+  release(): void
+}
+
 /** A snapshot file that has no final name yet. */
 export declare class SnapshotFile {
   /** The path to hand to `v8.writeHeapSnapshot`. */
@@ -12,12 +18,6 @@ export declare class SnapshotFile {
   commit(): WrittenFile | FileFailure
   /** Drops the unfinished file; nothing is left in the directory. */
   abandon(): void
-}
-
-/** The right to take a snapshot among the processes sharing this memory budget. */
-export declare class SnapshotTurn {
-  /** Lets the next process take its snapshot. */
-  release(): void
 }
 
 /** Why an analysis failed; lib/analysis.js turns it into an Error. */
@@ -152,6 +152,13 @@ export interface ProcessMemory {
 export declare function pruneSnapshots(dir: string, keep: number, current: string): Array<string>
 
 /**
+ * For the claimed signal request: waits for `bytes` on a thread of its own, at most
+ * `timeoutMs`, then hands the request back to the main thread, whose receiver takes the
+ * outcome with `takeQueued`. Throws when no thread can be started.
+ */
+export declare function queueRequest(bytes: number, timeoutMs: number): void
+
+/**
  * Writes a copy of a snapshot with every value string replaced (`redact`), on a worker thread:
  * the redaction report as JSON.
  */
@@ -162,6 +169,34 @@ export declare function releaseFreeMemory(): boolean
 
 /** Ends the claimed request: the next signal starts a new one. */
 export declare function requestDone(): void
+
+/**
+ * Why no reservation was given: `busy` (other processes' reservations leave too little of
+ * `available`; the largest is `holderPid`'s `holderBytes`) or `unavailable` (no ledger can be
+ * written here, `description` says where it was tried).
+ */
+export interface ReservationRefusal {
+  reason: string
+  /** The cgroup directory whose limit the processes share, or `host`. */
+  budget: string
+  /** The directory of the ledger, or the directories tried. */
+  ledger: string
+  /** The bytes asked for. */
+  needed: number
+  holderPid?: number
+  holderBytes?: number
+  /** The sum of the other processes' reservations. */
+  reserved: number
+  available: number
+  waitedMs: number
+  description: string
+}
+
+/**
+ * Reserves `bytes` in this memory budget's ledger, waiting at most `timeoutMs` on this thread
+ * (0: one attempt, which takes microseconds).
+ */
+export declare function reserveMemory(bytes: number, timeoutMs: number): MemoryReservation | ReservationRefusal
 
 /** This process's run, as its default file names carry it (`heapdump-<UTC>-<pid>-<run>-<n>…`). */
 export declare function runId(): string
@@ -220,16 +255,10 @@ export declare function startSignalWatcher(): void
 export declare function stopSignalWatcher(): void
 
 /**
- * Why no turn was given: `busy` (another process kept it for `waitedMs`) or `unavailable`
- * (no lock can be had here; go ahead uncoordinated).
+ * The outcome of the wait `queueRequest` started, once it has ended; null before, and after
+ * it was taken.
  */
-export interface TurnFailure {
-  reason: string
-  /** The cgroup directory whose limit the processes share, or `host`. */
-  budget: string
-  waitedMs: number
-  description: string
-}
+export declare function takeQueued(): MemoryReservation | ReservationRefusal | null
 
 /** Why an upload failed: the error's code, and what the server said. */
 export interface UploadFailure {
@@ -275,9 +304,6 @@ export interface UploadOutcome {
 
 /** Reads and checks a .heapsnapshot file on a worker thread: the `validate` report as JSON. */
 export declare function validateSnapshot(path: string): Promise<unknown>
-
-/** Waits at most `timeoutMs` for this memory budget's snapshot lock. */
-export declare function waitForSnapshotTurn(timeoutMs: number): SnapshotTurn | TurnFailure
 
 /** A complete snapshot file. */
 export interface WrittenFile {

@@ -21,7 +21,7 @@
  * @property {(format: string) => boolean} canCompress whether this Node's zlib writes the format
  */
 // The classes are only ever made by the addon's own functions: the fallback returns look-alikes.
-/** @typedef {Omit<Addon, NativeOnly | 'processMemory' | 'SnapshotFile' | 'SnapshotTurn'> & FallbackExtras} Fallback */
+/** @typedef {Omit<Addon, NativeOnly | 'processMemory' | 'SnapshotFile' | 'MemoryReservation'> & FallbackExtras} Fallback */
 /** @typedef {Addon | Fallback} Binding */
 
 const fs = require('node:fs')

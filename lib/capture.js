@@ -4,8 +4,14 @@
 // How a snapshot is taken: in-process (lib/snapshot.js) or, with `fork` set, by a fork()ed
 // child (lib/fork.js, loaded only then) — and in-process after all when the fork fails and
 // `{ fallback: true }` asks for it — for the API and for the snapshots nobody awaits (signal,
-// near the heap limit, monitor), whose outcome lib/writer.js tells.
+// near the heap limit, monitor), whose outcome lib/writer.js tells. A guarded snapshot reserves
+// its memory first (lib/guard.js) and waits for it off the main thread.
 
+const path = require('node:path')
+
+const { binding: native } = require('./binding')
+const { memoryNeeded, reportQueued, reservationError, reserveLater, tryReserve } = require('./guard')
+const { v8 } = require('./memory')
 const { writeStderr } = require('./report')
 const { current } = require('./shared')
 const { takeSnapshot } = require('./snapshot')
@@ -24,19 +30,44 @@ function forkMode(fork) {
 }
 
 /**
- * A snapshot for the API: the info, or a Promise of it for a fork snapshot.
+ * The memory a guarded snapshot reserves (lib/guard.js), for a fork snapshot or in-process.
+ * @param {string} dir
+ * @param {false | { fallback: boolean }} mode
+ */
+function needed(dir, mode) {
+  // Without the addon a fork snapshot is refused after the reservation (lib/fork.js).
+  const forking = mode && !('fallback' in native)
+  return memoryNeeded(dir, native.processMemory().rss, forking ? v8().getHeapStatistics() : null)
+}
+
+/**
+ * The directory a request writes into, for the estimate and the errors.
+ * @param {{ dir?: string, filename?: string }} request
+ */
+function targetDir({ dir, filename }) {
+  return filename === undefined ? writer.resolveDir(dir) : path.dirname(filename)
+}
+
+/**
+ * A snapshot for the API: a Promise of the info. A guarded one first waits for its memory on a
+ * timer (the event loop runs on meanwhile).
  * @param {{ dir?: string, filename?: string, force?: boolean, compress?: string, trigger: string }} request
  * @param {boolean | { fallback: boolean }} [fork]
  */
 function snapshotFor(request, fork = shared.config.fork) {
   const mode = forkMode(fork)
-  return mode ? forkSnapshot(request, mode) : takeSnapshot(request)
+  const take = (/** @type {{ release(): void } | null} */ reservation) => mode
+    ? forkSnapshot({ ...request, reservation }, mode)
+    : takeSnapshot({ ...request, reservation })
+  if (!shared.config.guard || request.force) return Promise.resolve(null).then(take)
+  const dir = targetDir(request)
+  return reserveLater(dir, request.trigger, needed(dir, mode), shared.config.queueTimeout, true).then(take)
 }
 
 /**
  * A fork snapshot, and — only if asked, `{ fallback: true }` — an in-process one when the fork
  * itself fails (not the file or the guard), said in the info (`via`, `forkError`).
- * @param {{ dir?: string, filename?: string, force?: boolean, compress?: string, trigger: string, blocking?: boolean }} request
+ * @param {{ dir?: string, filename?: string, force?: boolean, compress?: string, trigger: string, blocking?: boolean, reservation?: { release(): void } | null }} request
  * @param {{ fallback: boolean }} mode
  */
 function forkSnapshot(request, mode) {
@@ -44,30 +75,68 @@ function forkSnapshot(request, mode) {
   if (!mode.fallback) return taken
   return taken.catch((forkError) => {
     if (!/^ERR_RHEAPDUMP_FORK_/.test(forkError?.code ?? '')) throw forkError
-    return new Promise((resolve) => setImmediate(resolve)).then(() => {
-      const info = takeSnapshot(request)
-      return Object.assign(info, { via: 'in-process', forkError: { code: forkError.code, description: forkError.description } })
-    })
+    // The fork's reservation is gone with its child: an in-process snapshot reserves its own.
+    const { dir, filename, force, compress, trigger } = request
+    return snapshotFor({ dir, filename, force, compress, trigger }, false).then((info) => Object.assign(info, { via: 'in-process', forkError: { code: forkError.code, description: forkError.description } }))
   })
 }
 
 /**
  * A snapshot nobody awaits. A `deferrable` one (served inside a V8 interrupt) lets a stack
- * overflow escape, for the caller to retry from the loop.
- * @param {{ trigger: string, via?: string, dir?: string, note?: string | null, deferrable?: boolean }} request
+ * overflow escape, for the caller to retry from the loop. A guarded one reserves its memory
+ * first; where others' reservations leave too little, a signal's request (`queue`) waits on a
+ * native thread and comes back when it may write (or has waited queueTimeout), with the
+ * outcome (`queued`); other triggers wait on a timer. Returns true when the request waits: it
+ * stays claimed until then.
+ * @param {{ trigger: string, via?: string, dir?: string, note?: string | null, deferrable?: boolean, queue?: boolean, queued?: import('./addon').MemoryReservation | import('./addon').ReservationRefusal | null }} request
  */
-function reportedSnapshot({ trigger, via, dir, note, deferrable = false }) {
+function reportedSnapshot({ trigger, via, dir, note, deferrable = false, queue = false, queued = null }) {
   const mode = forkMode(shared.config.fork)
-  if (!mode) {
-    writer.reported('snapshot', { via, note, deferrable }, () => takeSnapshot({ dir, trigger }))
-    return
-  }
-  if (require('./fork').busy()) {
+  if (mode && require('./fork').busy()) {
+    if (queued && !('reason' in queued)) queued.release()
     writeStderr('rheapdump: heap snapshot skipped: a fork snapshot is still being written')
-    return
+    return false
   }
   // Served inside a V8 interrupt, the fork happens there and then, retries included.
-  writer.reported('snapshot', { via, note }, () => forkSnapshot({ dir, trigger, blocking: via === 'interrupt' }, mode))
+  const options = mode ? { via, note } : { via, note, deferrable }
+  const take = (/** @type {{ release(): void } | null} */ reservation) => mode
+    ? forkSnapshot({ dir, trigger, blocking: via === 'interrupt', reservation }, mode)
+    : takeSnapshot({ dir, trigger, reservation })
+  const report = (/** @type {() => any} */ outcome) => writer.reported('snapshot', options, outcome)
+  const target = targetDir({ dir })
+  if (queued) {
+    report(() => {
+      if ('reason' in queued) throw reservationError(queued, target)
+      return take(queued)
+    })
+    return false
+  }
+  if (!shared.config.guard) {
+    report(() => take(null))
+    return false
+  }
+  const timeout = shared.config.queueTimeout
+  if (!queue) {
+    report(() => reserveLater(target, trigger, needed(target, mode), timeout, false).then(take))
+    return false
+  }
+  const first = tryReserve(needed(target, mode))
+  if (!('reason' in first)) {
+    report(() => take(first))
+    return false
+  }
+  if (first.reason === 'unavailable') {
+    report(() => { throw reservationError(first, target) })
+    return false
+  }
+  try {
+    native.queueRequest(first.needed, timeout)
+  } catch (err) {
+    report(() => { throw err })
+    return false
+  }
+  reportQueued(first, timeout)
+  return true
 }
 
 module.exports = { snapshotFor, reportedSnapshot }

@@ -135,14 +135,14 @@ const SETTINGS = [
     key: 'queueTimeout',
     env: [{ name: 'RHEAPDUMP_QUEUE_TIMEOUT', parse: wholeMilliseconds }],
     schema: milliseconds({ max: TIMER_MAX }),
-    default: 5000,
+    default: 300000,
     type: 'number',
     docs: {
-      what: "longest wait for other processes' snapshots in the same memory budget (see [Guard](docs/guard.md))",
+      what: "longest wait for memory that other processes' snapshots in the same memory budget have reserved; the event loop runs on meanwhile (see [Guard](docs/guard.md))",
       env: '`RHEAPDUMP_QUEUE_TIMEOUT` (ms)',
       configure: '`queueTimeout` (ms)',
-      default: '5000',
-      type: 'Milliseconds a guarded snapshot waits for other processes sharing its memory budget (cgroup, else host) to finish theirs before it is refused with ERR_RHEAPDUMP_BUSY. Default 5000; RHEAPDUMP_QUEUE_TIMEOUT.',
+      default: '300000 (5 min); `writeSnapshot()` waits at most 5 s',
+      type: "Milliseconds a guarded snapshot waits for the memory other processes sharing its memory budget (cgroup, else host) have reserved before it is refused with ERR_RHEAPDUMP_BUSY; it waits off the main thread (heapdump's synchronous writeSnapshot() waits on it, at most 5 s). Default 300000; RHEAPDUMP_QUEUE_TIMEOUT.",
     },
   },
   {
@@ -289,7 +289,7 @@ function checkCompress(value, fn) {
  * @type {{ name: string, what: string, default: string, readBy: string }[]}
  */
 const OTHER_VARIABLES = [
-  { name: 'RHEAPDUMP_LOCK_DIR', what: 'where the processes that take turns meet (see [Guard](docs/guard.md))', default: '`/dev/shm`, else `/tmp`', readBy: 'crates/platform/src/linux/turn.rs' },
+  { name: 'RHEAPDUMP_LOCK_DIR', what: 'where the processes sharing a memory budget keep their memory reservations (see [Guard](docs/guard.md))', default: '`/dev/shm`, else `/tmp` (the first writable)', readBy: 'crates/platform/src/linux/ledger.rs' },
   { name: 'RHEAPDUMP_FALLBACK', what: 'run the pure-JS fallback even where the addon loads (see [Platforms](docs/platforms.md))', default: 'off (`1`: on)', readBy: 'lib/binding.js' },
 ]
 

@@ -28,7 +28,8 @@ const CODES = {
   // The guard (lib/guard.js)
   ERR_RHEAPDUMP_INSUFFICIENT_MEMORY: { at: 'lib/guard.js', meaning: 'the snapshot would likely need more memory than is available; { force: true } takes it anyway' },
   ERR_RHEAPDUMP_INSUFFICIENT_DISK: { at: 'lib/guard.js', meaning: 'the snapshot would likely not fit on the disk; { force: true } takes it anyway' },
-  ERR_RHEAPDUMP_BUSY: { at: 'lib/guard.js', meaning: 'another process sharing this memory budget held the snapshot turn longer than queueTimeout' },
+  ERR_RHEAPDUMP_BUSY: { at: 'lib/guard.js', meaning: "other processes' memory reservations in this memory budget left too little room for longer than queueTimeout; holderPid names the largest holder" },
+  ERR_RHEAPDUMP_UNCOORDINATED: { at: 'lib/errors.js', meaning: 'no memory ledger can be written (RHEAPDUMP_LOCK_DIR, else /dev/shm and /tmp), so a guarded snapshot cannot be coordinated with other processes; { force: true } takes it anyway' },
   // Sampling heap profiles (lib/sampling.js)
   ERR_RHEAPDUMP_SAMPLING: { at: 'lib/sampling.js', meaning: 'the inspector session did not answer synchronously' },
   ERR_RHEAPDUMP_SAMPLING_OFF: { at: 'lib/sampling.js', meaning: 'a heap profile was asked for while sampling is off' },
@@ -136,6 +137,20 @@ function guardError(code, dir, needed, available, description) {
     code, { path: dir, needed, available, description })
 }
 
+/**
+ * A guarded snapshot that cannot be coordinated with the other processes of its memory budget:
+ * `ledger` names the directories tried.
+ * @param {string} ledger
+ * @param {string} budget
+ * @param {string} description
+ */
+function uncoordinatedError(ledger, budget, description) {
+  return coded(Error,
+    `rheapdump: heap snapshot refused: it cannot be coordinated with other processes sharing its memory budget (${budget}): ${description}; ` +
+      'make RHEAPDUMP_LOCK_DIR a writable directory they all use, or pass { force: true } to take it uncoordinated',
+    'ERR_RHEAPDUMP_UNCOORDINATED', { path: ledger, description })
+}
+
 /** Node's permission model forbids loading native addons in this process. */
 function addonsForbiddenError() {
   return coded(Error,
@@ -179,6 +194,7 @@ module.exports = {
   argumentError,
   analysisError,
   guardError,
+  uncoordinatedError,
   addonsForbiddenError,
   binaryError,
   noAddonError,

@@ -6,8 +6,8 @@
 // keeps working. What it cannot do, it says:
 // - SIGUSR2 goes through a `process.on` listener, which waits for the event loop: a stuck loop
 //   gets its snapshot when it frees up (the addon reaches it through a V8 interrupt);
-// - no near-heap-limit snapshots, no `vsz`, no turns between processes that share a memory
-//   budget (a lock that dies with its holder needs flock); the guard reads the cgroup limits
+// - no near-heap-limit snapshots, no `vsz`, no memory reservations among processes that share a
+//   memory budget (an entry that dies with its holder needs flock); the guard reads the cgroup limits
 //   as the addon does;
 // - the analyses and the command line run the portable program (bin/rheapdump-cli.wasm,
 //   lib/wasi.js), not the native one (ERR_RHEAPDUMP_NO_ADDON only if that is missing too).
@@ -375,7 +375,10 @@ module.exports = {
   },
   signalStats: () => ({ ...stats, active: listening }),
   armNearHeapLimit: () => noAddon('near-heap-limit snapshots'),
-  waitForSnapshotTurn: () => ({ release() {} }),
+  // No ledger without the addon: every reservation is granted at once, so none is ever queued.
+  reserveMemory: () => ({ release() {} }),
+  queueRequest: () => noAddon('waiting for memory off the main thread'),
+  takeQueued: () => null,
   isMainThread: () => require('node:worker_threads').isMainThread,
   noAddon,
 }

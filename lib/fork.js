@@ -18,7 +18,7 @@ const fs = require('node:fs')
 const { binding: native } = require('./binding')
 const { fileError } = require('./errors')
 const facts = require('./facts')
-const { checkBudget, waitForTurn } = require('./guard')
+const { checkBudget, memoryNeeded, reserveSync } = require('./guard')
 const { v8 } = require('./memory')
 const { current } = require('./shared')
 const writer = require('./writer')
@@ -57,28 +57,32 @@ function unavailableError(reason, target) {
  * A fork snapshot; resolves like snapshot() with `via: 'fork'`, `pauseMs`, `childMs`. The fork
  * itself happens synchronously in this call when the threads are quiet (so a signal served
  * inside a V8 interrupt forks there); `blocking` makes busy-thread retries wait synchronously
- * too (inside an interrupt no timer fires).
- * @param {{ dir?: string, filename?: string, trigger: string, force?: boolean, blocking?: boolean, compress?: string }} request
+ * too (inside an interrupt no timer fires). The memory `reservation` (lib/guard.js, made by
+ * lib/capture.js) covers the child and the pages the parent dirties while it runs: it is
+ * held until the child has exited, and released then, whatever the outcome.
+ * @param {{ dir?: string, filename?: string, trigger: string, force?: boolean, blocking?: boolean, compress?: string, reservation?: { release(): void } | null }} request
  * @returns {Promise<any>}
  */
-function take({ dir, filename, trigger, force = false, blocking = false, compress }) {
+function take({ dir, filename, trigger, force = false, blocking = false, compress, reservation = null }) {
   const reason = unavailable()
-  if (reason) return Promise.reject(unavailableError(reason, filename ?? writer.resolveDir(dir)))
+  if (reason) {
+    reservation?.release()
+    return Promise.reject(unavailableError(reason, filename ?? writer.resolveDir(dir)))
+  }
   if (inFlight) {
     const previous = inFlight
-    return previous.then(noop, noop).then(() => take({ dir, filename, trigger, force, compress }))
+    return previous.then(noop, noop).then(() => take({ dir, filename, trigger, force, compress, reservation }))
   }
   const started = process.hrtime.bigint()
-  /** @type {{ release(): void } | null} */
-  let turn = null
+  let turn = reservation
   // A closure: TypeScript does not narrow `turn` to null here, as it would at the call sites.
   const release = () => turn?.release()
   const run = () => {
     const where = writer.place({ dir, filename, compress })
     const guarded = shared.config.guard && !force
-    turn = guarded ? waitForTurn(where.dir, trigger, shared.config.queueTimeout) : null
     const before = native.processMemory()
     const heap = v8().getHeapStatistics()
+    if (guarded && !turn) turn = reserveSync(where.dir, trigger, memoryNeeded(where.dir, before.rss, heap), shared.config.queueTimeout)
     if (guarded) checkBudget(where.dir, before.rss, trigger, shared.config.memoryLimit, heap, where.compress)
     const byName = writer.checkWritePermission(where)
     const file = { dir: where.finalPath === null ? where.dir : null, filename: where.finalPath, byName, heapUsed: heap.used_heap_size, compress: where.compress }

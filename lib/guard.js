@@ -2,10 +2,11 @@
 'use strict'
 
 // The guard: refuses a snapshot that would likely get the process OOM-killed or fill the disk,
-// and lets processes that share a memory budget take their snapshots one at a time.
+// and reserves its memory among the processes that share a memory budget, so that those that
+// fit together snapshot together and the others wait (crates/platform/src/linux/ledger.rs).
 
 const { binding: native } = require('./binding')
-const { guardError } = require('./errors')
+const { guardError, uncoordinatedError } = require('./errors')
 const facts = require('./facts')
 const { v8 } = require('./memory')
 const { formatBytes, writeStderr } = require('./report')
@@ -75,31 +76,135 @@ function diskNeeded(plainSize, compress) {
   return 'fallback' in native ? plainSize + compressed : compressed
 }
 
-let uncoordinatedWarned = false
+// heapdump's writeSnapshot() is synchronous: it waits for memory on the main thread, at most
+// this long (or queueTimeout, if shorter). Everything else waits off it.
+const SYNC_WAIT_MS = 5000
+// How often a wait on a timer looks at the ledger again.
+const POLL_MS = 50
 
 /**
- * Processes that share a memory budget (a cluster in one cgroup, all signalled at once) take
- * their snapshots one at a time, each checking the budget when its turn comes; a process that
- * waits longer than `timeoutMs` is refused (crates/platform/src/linux/turn.rs). Returns the turn to
- * release, or null where no lock can be had (the snapshot goes ahead uncoordinated).
+ * The extra memory a snapshot reserves: ~20x the used heap in-process; for a fork snapshot, the
+ * child's snapshot plus the pages the parent dirties while the child runs (lib/fork.js).
  * @param {string} dir
- * @param {string} trigger
- * @param {number} timeoutMs
- * @returns {{ release(): void } | null}
+ * @param {number} rss
+ * @param {{ used_heap_size: number, total_heap_size: number } | null} [forkHeap]
  */
-function waitForTurn(dir, trigger, timeoutMs) {
-  const turn = native.waitForSnapshotTurn(timeoutMs)
-  if (!('reason' in turn)) return turn
-  if (turn.reason === 'unavailable') {
-    if (!uncoordinatedWarned) process.emitWarning(`snapshots are not coordinated with other processes: ${turn.description}`, 'RheapdumpWarning')
-    uncoordinatedWarned = true
-    return null
-  }
-  const seconds = (turn.waitedMs / 1000).toFixed(1)
-  const refusal = guardError('ERR_RHEAPDUMP_BUSY', dir, null, null,
-    `another process sharing its memory budget (${turn.budget}) was taking a snapshot for all of ${seconds} s (queueTimeout)`)
-  if (trigger === 'api') writeStderr(`rheapdump: heap snapshot refused: ${refusal.description}`)
+function memoryNeeded(dir, rss, forkHeap = null) {
+  if (forkHeap) return /** @type {import('./binding').Addon} */ (native).forkExtraMemory(NODE_MAJOR, forkHeap.used_heap_size, forkHeap.total_heap_size, rss)
+  return native.snapshotBudget(NODE_MAJOR, v8().getHeapStatistics().used_heap_size, dir).extraMemory
+}
+
+/**
+ * The error for a reservation that was not given: ERR_RHEAPDUMP_BUSY after a wait, naming the
+ * process holding the most; ERR_RHEAPDUMP_UNCOORDINATED where no ledger can be written.
+ * @param {import('./addon').ReservationRefusal} refusal
+ * @param {string} dir
+ */
+function reservationError(refusal, dir) {
+  const needed = refusal.needed
+  if (refusal.reason === 'unavailable') return uncoordinatedError(refusal.ledger, refusal.budget, refusal.description)
+  const err = guardError('ERR_RHEAPDUMP_BUSY', dir, needed, refusal.available,
+    `${holding(refusal)} for all of ${(refusal.waitedMs / 1000).toFixed(1)} s (queueTimeout)`)
+  return Object.assign(err, { holderPid: refusal.holderPid, holderBytes: refusal.holderBytes })
+}
+
+/**
+ * Who holds the memory, for the stderr lines.
+ * @param {import('./addon').ReservationRefusal} refusal
+ */
+function holding(refusal) {
+  if (refusal.description) return `it needs ~${formatBytes(refusal.needed)} and the memory ledger of its budget (${refusal.budget}) cannot be read: ${refusal.description}`
+  const holder = refusal.holderPid === null || refusal.holderPid === undefined
+    ? 'other processes'
+    : `pid ${refusal.holderPid} (reserved ~${formatBytes(refusal.holderBytes ?? 0)})`
+  return `it needs ~${formatBytes(refusal.needed)} and ${holder} left too little of the ${formatBytes(refusal.available)} available in its memory budget (${refusal.budget}; ${formatBytes(refusal.reserved)} reserved in all)`
+}
+
+/**
+ * Says on stderr that a snapshot waits for memory, and who holds it.
+ * @param {import('./addon').ReservationRefusal} refusal
+ * @param {number} timeoutMs
+ */
+function reportQueued(refusal, timeoutMs) {
+  writeStderr(`rheapdump: heap snapshot queued: ${holding(refusal)}; waiting up to ${Number((timeoutMs / 1000).toFixed(1))} s (queueTimeout)`)
+}
+
+/**
+ * Throws for an API call, after its stderr line; snapshots nobody awaits report failures on
+ * their own line (lib/writer.js reported()).
+ * @param {Error} refusal
+ * @param {string} trigger
+ * @returns {never}
+ */
+function refuse(refusal, trigger) {
+  if (trigger === 'api') writeStderr(refusal.message)
   throw refusal
 }
 
-module.exports = { judge, checkBudget, diskNeeded, waitForTurn }
+/**
+ * One attempt at reserving `needed` bytes: the reservation, or why not ('busy': wait and try
+ * again; 'unavailable': refuse). Takes under a millisecond.
+ * @param {number} needed
+ */
+function tryReserve(needed) {
+  return native.reserveMemory(needed, 0)
+}
+
+/**
+ * Reserves `needed` bytes, waiting on the main thread at most SYNC_WAIT_MS (heapdump's
+ * synchronous writeSnapshot()).
+ * @param {string} dir
+ * @param {string} trigger
+ * @param {number} needed
+ * @param {number} timeoutMs
+ * @returns {{ release(): void }}
+ */
+function reserveSync(dir, trigger, needed, timeoutMs) {
+  const first = tryReserve(needed)
+  if (!('reason' in first)) return first
+  if (first.reason === 'busy') {
+    const waitMs = Math.min(timeoutMs, SYNC_WAIT_MS)
+    reportQueued(first, waitMs)
+    const again = native.reserveMemory(needed, waitMs)
+    if (!('reason' in again)) return again
+    refuse(reservationError(again, dir), trigger)
+  }
+  refuse(reservationError(first, dir), trigger)
+}
+
+/**
+ * Reserves `needed` bytes, polling on a timer for at most `timeoutMs`: the event loop runs on
+ * meanwhile. `ref` keeps the process alive while it waits (an awaited API call).
+ * @param {string} dir
+ * @param {string} trigger
+ * @param {number} needed
+ * @param {number} timeoutMs
+ * @param {boolean} ref
+ * @returns {Promise<{ release(): void }>}
+ */
+function reserveLater(dir, trigger, needed, timeoutMs, ref) {
+  const started = Date.now()
+  let told = false
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const outcome = tryReserve(needed)
+      if (!('reason' in outcome)) return resolve(outcome)
+      const waited = Date.now() - started
+      if (outcome.reason === 'unavailable' || waited >= timeoutMs) {
+        try {
+          refuse(reservationError({ ...outcome, waitedMs: waited }, dir), trigger)
+        } catch (err) {
+          reject(err)
+        }
+        return
+      }
+      if (!told) reportQueued(outcome, timeoutMs)
+      told = true
+      const timer = setTimeout(attempt, Math.min(POLL_MS, timeoutMs - waited))
+      if (!ref) timer.unref()
+    }
+    attempt()
+  })
+}
+
+module.exports = { judge, checkBudget, diskNeeded, memoryNeeded, reservationError, reportQueued, tryReserve, reserveSync, reserveLater }

@@ -40,6 +40,9 @@ function receiveRequest(via = 'loop') {
   // Why the native side asked: the trigger's name (crates/core/src/request.rs, Reason::name).
   const trigger = native.claimRequest()
   if (trigger === null) return
+  // A request that waited for memory off the main thread comes back with the outcome.
+  const queued = native.takeQueued()
+  let waiting = false
   // Inside an interrupt, an exception that escapes from here (the interrupted code was near its
   // stack limit) hands the request back: the native side lets the event loop serve it.
   let handedBack = via === 'interrupt'
@@ -52,14 +55,15 @@ function receiveRequest(via = 'loop') {
     const plan = planRequest(trigger, shared.config)
     // Only asked for while sampling runs, which has loaded the sampler; lib/profile.js itself is
     // loaded here, the first time (in an interrupt too: a failure hands the request back).
-    if (plan.profile) require('./profile').reportedProfile({ trigger, via, deferrable })
-    if (plan.samplingOff) {
+    if (plan.profile && !queued) require('./profile').reportedProfile({ trigger, via, deferrable })
+    if (plan.samplingOff && !queued) {
       writeStderr('rheapdump: SIGUSR2 asks for a heap profile (signalAction: profile), but sampling is off: configure({ sampling: true }) or RHEAPDUMP_SAMPLING=1')
     }
-    if (plan.snapshot) reportedSnapshot({ trigger, via, note: plan.note, deferrable })
+    if (plan.snapshot) waiting = reportedSnapshot({ trigger, via, note: plan.note, deferrable, queue: true, queued })
+    else if (queued && !('reason' in queued)) queued.release() // signalAction changed while it waited
     handedBack = false
   } finally {
-    if (!handedBack) native.requestDone()
+    if (!handedBack && !waiting) native.requestDone()
   }
 }
 

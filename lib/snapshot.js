@@ -1,13 +1,13 @@
 // @ts-check
 'use strict'
 
-// An in-process snapshot: the turn and the guard (lib/guard.js), then V8's writer into the file
+// An in-process snapshot: the memory reservation and the guard (lib/guard.js), then V8's writer into the file
 // lib/writer.js makes, then the memory the writer used given back to the OS. The API, signals
 // and automatic snapshots all come here (lib/capture.js), and so does a fork snapshot that fell
 // back in-process (lib/fork.js).
 
 const { binding: native } = require('./binding')
-const { checkBudget, waitForTurn } = require('./guard')
+const { checkBudget, memoryNeeded, reserveSync } = require('./guard')
 const { v8 } = require('./memory')
 const { current } = require('./shared')
 const writer = require('./writer')
@@ -30,16 +30,19 @@ const shared = current()
 
 /**
  * Writes a snapshot into `dir` (default-named) or at `filename`; the guard may refuse it
- * unless `force`.
- * @param {{ dir?: string, filename?: string, trigger: string, force?: boolean, compress?: string }} request
+ * unless `force`. A guarded snapshot without a `reservation` of its memory (lib/guard.js)
+ * waits for one here, on the main thread, briefly (heapdump's synchronous writeSnapshot());
+ * the reservation is released when the snapshot ends, whatever the outcome.
+ * @param {{ dir?: string, filename?: string, trigger: string, force?: boolean, compress?: string, reservation?: { release(): void } | null }} request
  * @returns {SnapshotInfo}
  */
-function takeSnapshot({ dir, filename, trigger, force = false, compress }) {
+function takeSnapshot({ dir, filename, trigger, force = false, compress, reservation = null }) {
   const started = process.hrtime.bigint()
-  const where = writer.place({ dir, filename, compress })
-  const guarded = shared.config.guard && !force
-  const turn = guarded ? waitForTurn(where.dir, trigger, shared.config.queueTimeout) : null
+  let held = reservation
   try {
+    const where = writer.place({ dir, filename, compress })
+    const guarded = shared.config.guard && !force
+    if (guarded && !held) held = reserveSync(where.dir, trigger, memoryNeeded(where.dir, 0), shared.config.queueTimeout)
     // Measured after the wait: the process before us may have used, and returned, the memory.
     const before = native.processMemory()
     if (guarded) checkBudget(where.dir, before.rss, trigger, shared.config.memoryLimit, null, where.compress)
@@ -63,7 +66,7 @@ function takeSnapshot({ dir, filename, trigger, force = false, compress }) {
       },
     }
   } finally {
-    turn?.release() // never held past the snapshot: the next process is waiting
+    held?.release() // never held past the snapshot: other processes may be waiting for it
   }
 }
 

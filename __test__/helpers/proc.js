@@ -10,9 +10,10 @@ const path = require('node:path')
 
 const ROOT = path.join(__dirname, '..', '..')
 
-// Guarded snapshots take turns with every process on the host that has no cgroup limit (see
-// docs/guard.md); node --test runs test files in parallel, so each file's processes get a lock
-// directory of their own and never wait for another file's snapshot storms.
+// Guarded snapshots reserve their memory in a ledger shared with every process on the host that
+// has no cgroup limit (see docs/guard.md); node --test runs test files in parallel, so each
+// file's processes get a ledger directory of their own and never wait for another file's
+// snapshot storms.
 if (!process.env.RHEAPDUMP_LOCK_DIR) {
   const lockDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rheapdump-locks-'))
   process.env.RHEAPDUMP_LOCK_DIR = lockDir

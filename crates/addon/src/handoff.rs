@@ -14,6 +14,10 @@
 //! 3. Whichever runs first calls the JS receiver, which claims the request (Pending →
 //!    Claimed), writes the snapshot with `v8.writeHeapSnapshot` on the main thread, and ends
 //!    it (Claimed → Idle). The other finds nothing to claim and does nothing.
+//! 4. Unless the snapshot's memory is held by other processes: then the receiver leaves the
+//!    request Claimed and a thread of `reservation` waits for the memory; when it has it (or
+//!    has waited long enough) `resume` hands the request back (Claimed → Pending) and tells the
+//!    main thread both ways again, so the snapshot is written even if the loop is stuck by then.
 //!
 //! No Worker and no inspector session take part. That matters beyond cost: disconnecting an
 //! inspector session disables V8's HeapProfiler agent for it, which clears the object-id map,
@@ -161,6 +165,15 @@ pub fn request(reason: Reason) -> bool {
     REQUEST.withdraw();
   }
   told
+}
+
+/// Hands a claimed request that waited off the main thread (`reservation::queue_request`) back
+/// to it (Claimed → Pending), on its loop and by an interrupt, as a new request would be. Any
+/// thread.
+pub fn resume() {
+  if REQUEST.release().is_some() && !notify(true) {
+    REQUEST.withdraw();
+  }
 }
 
 /// Tells the main thread that a request is pending: on its loop, and by an interrupt when

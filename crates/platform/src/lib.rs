@@ -1,6 +1,6 @@
 //! What rheapdump needs from the operating system, one module per platform behind this one
 //! boundary: safe snapshot files (`snapshot_file`), the process's memory (`procfs`), the memory
-//! and disk budget (`resources`), the turn lock (`turn`), returning freed memory (`trim`), the
+//! and disk budget (`resources`), the memory ledger (`ledger`), returning freed memory (`trim`), the
 //! fork snapshot's mechanics (`fork`) and the errno names only the OS's numbers tell apart
 //! (`errno`). Every platform module offers the same modules; the addon calls them through the
 //! re-export below and never names a platform. Adding a platform means one module here.
