@@ -139,7 +139,7 @@ export interface UploadInfo {
 
 /** A failed upload; the local file stays. */
 export interface UploadError extends Error {
-  code: 'ERR_RHEAPDUMP_UPLOAD_CREDENTIALS' | 'ERR_RHEAPDUMP_UPLOAD_REFUSED' | 'ERR_RHEAPDUMP_UPLOAD_UNREACHABLE' | 'ERR_RHEAPDUMP_UPLOAD' | 'ERR_RHEAPDUMP_NO_ADDON'
+  code: 'ERR_RHEAPDUMP_UPLOAD_CREDENTIALS' | 'ERR_RHEAPDUMP_UPLOAD_REFUSED' | 'ERR_RHEAPDUMP_UPLOAD_UNREACHABLE' | 'ERR_RHEAPDUMP_UPLOAD' | 'ERR_RHEAPDUMP_NO_ADDON' | 'ERR_RHEAPDUMP_BINARY'
   path: string
   url: string
   description: string

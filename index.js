@@ -30,12 +30,15 @@ const { gc, memoryUsage } = require('./lib/memory')
 const { writeStderr } = require('./lib/report')
 const { configure, getConfig } = require('./lib/settings')
 const { current } = require('./lib/shared')
+const { prepareUpload } = require('./lib/writer')
 
 const shared = current()
 
 // Start-up: the first copy on the main thread owns the signal; the first copy to see sampling
-// asked for (RHEAPDUMP_SAMPLING) starts it. That is all `require` loads: what a signal needs.
+// asked for (RHEAPDUMP_SAMPLING) starts it. That is all `require` loads: what a signal needs,
+// and the uploader module when RHEAPDUMP_UPLOAD is set.
 takeOwnership()
+prepareUpload()
 if (shared.config.sampling !== false && shared.sampling.owner === null) {
   try {
     require('./lib/sampling').sampler().set(shared.config.sampling)

@@ -95,15 +95,17 @@ test('the packed tarball installs on linux-arm64 with no Rust toolchain, keeping
   state.pkg = path.join(state.app, 'node_modules', 'rheapdump')
 })
 
-test('under arm64 Node the native addon loads, not the fallback, and fork snapshots say they are unavailable', { skip }, () => {
+test('under arm64 Node the native addon, the uploader and the analysis module load, not the fallback, and fork snapshots say they are unavailable', { skip }, () => {
   needs('pkg', 'the install')
   const script = `
     const rheapdump = require('rheapdump')
-    const { file } = require(${JSON.stringify(path.join(state.pkg, 'lib', 'binding.js'))})
-    rheapdump.snapshot({ fork: true }).catch((err) => console.log(JSON.stringify({ file, arch: process.arch, watchdog: rheapdump.signalStatus().watchdog, fork: err.code })))
+    const { file, uploader, analyzer } = require(${JSON.stringify(path.join(state.pkg, 'lib', 'binding.js'))})
+    const upload = typeof uploader().uploadFile
+    const analysis = typeof analyzer().analyzeSummary
+    rheapdump.snapshot({ fork: true }).catch((err) => console.log(JSON.stringify({ file, upload, analysis, arch: process.arch, watchdog: rheapdump.signalStatus().watchdog, fork: err.code })))
   `
   const result = run(emulated(state.node, '-e', script), { cwd: state.app })
-  assert.deepEqual(JSON.parse(result.stdout), { file: path.join(state.pkg, ADDON), arch: 'arm64', watchdog: true, fork: 'ERR_RHEAPDUMP_FORK_UNAVAILABLE' }, result.stderr)
+  assert.deepEqual(JSON.parse(result.stdout), { file: path.join(state.pkg, ADDON), upload: 'function', analysis: 'function', arch: 'arm64', watchdog: true, fork: 'ERR_RHEAPDUMP_FORK_UNAVAILABLE' }, result.stderr)
 })
 
 test('SIGUSR2 on an idle arm64 process writes a sound, private snapshot with the default name, and nothing else', { skip }, async () => {

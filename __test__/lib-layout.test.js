@@ -87,6 +87,25 @@ test('require() loads what a signal needs and nothing else: no node:v8, node:vm,
   assert.ok(shapes.filter((s) => s.real).length >= 11, JSON.stringify(shapes))
 })
 
+test('require() maps one native module, the addon: the analysis module is mapped by the first analysis, the uploader by upload', { skip: process.env.RHEAPDUMP_FALLBACK === '1' && 'the fallback maps no native module' }, () => {
+  const script = `
+    const fs = require('node:fs')
+    const mapped = () => [...new Set(fs.readFileSync('/proc/self/maps', 'utf8').match(/[^/\\s]+\\.node$/gm))].sort()
+    const rheapdump = require(${JSON.stringify(ROOT)})
+    const atRequire = mapped()
+    rheapdump.analysis.validate('missing.heapsnapshot').catch((err) => {
+      console.log(JSON.stringify({ atRequire, afterAnalysis: mapped(), code: err.code }))
+    })`
+  const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, RHEAPDUMP_SIGNAL: '0', RHEAPDUMP_UPLOAD: undefined, RHEAPDUMP_SAMPLING: undefined } })
+  assert.equal(result.status, 0, result.stderr)
+  const { atRequire, afterAnalysis, code } = JSON.parse(result.stdout)
+  const suffix = `${process.platform}-${process.arch}`
+  assert.deepEqual(atRequire.map((name) => name.split('.')[0]), ['rheapdump'], `mapped at require: ${atRequire}`)
+  assert.ok(atRequire[0].startsWith(`rheapdump.${suffix}`), atRequire[0])
+  assert.deepEqual(afterAnalysis.map((name) => name.split('.')[0]).sort(), ['rheapdump', 'rheapdump-analysis'], `mapped after an analysis: ${afterAnalysis}`)
+  assert.equal(code, 'ENOENT', 'the analysis ran natively and reported the missing file')
+})
+
 /**
  * Where `text` (the JavaScript file `file`, relative to ROOT) reaches into __test__/: a require,
  * import or dynamic import whose relative specifier resolves under __test__/, or a string that

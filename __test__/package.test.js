@@ -18,11 +18,13 @@ test('the packed tarball installs into a fresh app, where require and import wor
   const [{ filename, files }] = JSON.parse(npm(['pack', '--json', '--pack-destination', work], ROOT))
   const names = files.map((f) => f.path)
   for (const arch of ['x64', 'arm64']) {
-    assert.ok(names.includes(`rheapdump.linux-${arch}-gnu.node`), `carries the prebuilt linux-${arch} addon`)
+    for (const stem of ['rheapdump', 'rheapdump-upload', 'rheapdump-analysis']) {
+      assert.ok(names.includes(`${stem}.linux-${arch}-gnu.node`), `carries the prebuilt linux-${arch} ${stem} module`)
+    }
     assert.ok(names.includes(`bin/rheapdump-cli-linux-${arch}`), `carries the prebuilt linux-${arch} command-line program`)
   }
   assert.ok(names.includes('bin/rheapdump') && names.includes('bin/rheapdump-cli.wasm'), 'carries the command line and its portable program')
-  assert.ok(names.includes('crates/addon/src/signal.rs') && names.includes('crates/platform/src/linux/snapshot_file.rs') && names.includes('crates/cli/src/main.rs') && names.includes('Cargo.lock'), 'carries the sources for a build')
+  assert.ok(names.includes('crates/addon/src/signal.rs') && names.includes('crates/upload-addon/src/lib.rs') && names.includes('crates/analysis-addon/src/analysis.rs') && names.includes('crates/platform/src/linux/snapshot_file.rs') && names.includes('crates/cli/src/main.rs') && names.includes('Cargo.lock'), 'carries the sources for a build')
   const unshipped = ['__test__/', 'tools/', 'bench/', 'demo/', 'target/']
   assert.deepEqual(names.filter((n) => unshipped.some((dir) => n.startsWith(dir)) || n.endsWith('.heapsnapshot')), [])
 

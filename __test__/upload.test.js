@@ -309,3 +309,44 @@ test('without the addon there is no upload thread: each file stays local, with E
   assert.match(result.stderr, /upload of \S+kept\.heapsnapshot to s3:\/\/heaps\/x failed: ERR_RHEAPDUMP_NO_ADDON .*the local file stays/)
   assert.ok(fs.existsSync(path.join(cwd, 'kept.heapsnapshot')))
 })
+
+test('the uploader module is mapped only once upload is set: not by a plain require, at require with RHEAPDUMP_UPLOAD, at configure({ upload })', { skip: needsAddon('has no uploader module') }, (t) => {
+  const script = `
+    const fs = require('node:fs')
+    const mapped = () => /rheapdump-upload\\.[^/\\n]*\\.node$/m.test(fs.readFileSync('/proc/self/maps', 'utf8'))
+    const rheapdump = require(${JSON.stringify(ROOT)})
+    const atRequire = mapped()
+    if (process.env.CONFIGURE) rheapdump.configure({ upload: 's3://heaps/api' })
+    console.log(JSON.stringify({ atRequire, atEnd: mapped() }))`
+  const cwd = tempDir(t)
+  const run = (env) => {
+    const result = runScript(script, { cwd, env: { RHEAPDUMP_SIGNAL: '0', RHEAPDUMP_UPLOAD: undefined, ...env } })
+    assert.equal(result.status, 0, result.stderr)
+    return JSON.parse(result.stdout)
+  }
+  assert.deepEqual(run({}), { atRequire: false, atEnd: false })
+  assert.deepEqual(run({ RHEAPDUMP_UPLOAD: 's3://heaps/api' }), { atRequire: true, atEnd: true })
+  assert.deepEqual(run({ CONFIGURE: '1' }), { atRequire: false, atEnd: true })
+})
+
+test('without the uploader module each file stays local, with ERR_RHEAPDUMP_BINARY naming the module told, and the process lives', { skip: needsAddon('has no uploader module') }, (t) => {
+  // A copy of the package with the addon but without the uploader module beside it.
+  const pkg = tempDir(t)
+  for (const part of ['index.js', 'package.json', 'lib']) fs.cpSync(path.join(ROOT, part), path.join(pkg, part), { recursive: true })
+  for (const name of fs.readdirSync(ROOT).filter((n) => /^rheapdump\.[^.]+\.node$/.test(n))) fs.copyFileSync(path.join(ROOT, name), path.join(pkg, name))
+  const cwd = tempDir(t)
+  const script = `
+    const rheapdump = require(${JSON.stringify(pkg)})
+    const told = []
+    rheapdump.on('uploadError', (err) => told.push({ code: err.code, path: err.path, message: err.message }))
+    rheapdump.writeSnapshot('first.heapsnapshot')
+    rheapdump.writeSnapshot('second.heapsnapshot')
+    setImmediate(() => console.log(JSON.stringify(told)))`
+  const result = runScript(script, { cwd, env: { RHEAPDUMP_UPLOAD: 's3://heaps/x', RHEAPDUMP_SIGNAL: '0' } })
+  assert.equal(result.status, 0, result.stderr)
+  const told = JSON.parse(result.stdout)
+  assert.deepEqual(told.map((e) => [e.code, e.path]), [['ERR_RHEAPDUMP_BINARY', path.join(cwd, 'first.heapsnapshot')], ['ERR_RHEAPDUMP_BINARY', path.join(cwd, 'second.heapsnapshot')]])
+  assert.match(told[0].message, /rheapdump-upload\.[\w-]+\.node/)
+  assert.match(result.stderr, /upload of \S+first\.heapsnapshot to s3:\/\/heaps\/x failed: ERR_RHEAPDUMP_BINARY .*the local file stays/)
+  for (const name of ['first.heapsnapshot', 'second.heapsnapshot']) assert.ok(fs.existsSync(path.join(cwd, name)), name)
+})

@@ -188,3 +188,17 @@ test('a FIFO is refused at once with ERR_SNAPSHOT_NOT_A_FILE, though WASI cannot
   )
   assert.equal(api.stdout.trim(), 'ERR_SNAPSHOT_NOT_A_FILE', `${api.signal ?? ''} ${api.stderr}`)
 })
+
+test('with the addon but without the analysis module beside it, the analyses run on the portable program, with the same report', { skip: process.env.RHEAPDUMP_FALLBACK === '1' && 'compares with the analysis module' }, async (t) => {
+  const pkg = fs.mkdtempSync(path.join(os.tmpdir(), 'rheapdump-no-analysis-'))
+  t.after(() => fs.rmSync(pkg, { recursive: true, force: true }))
+  for (const part of ['index.js', 'package.json', 'lib', path.join('bin', 'rheapdump-cli.wasm')]) fs.cpSync(path.join(ROOT, part), path.join(pkg, part), { recursive: true })
+  for (const name of fs.readdirSync(ROOT).filter((n) => /^rheapdump\.[^.]+\.node$/.test(n))) fs.copyFileSync(path.join(ROOT, name), path.join(pkg, name))
+  const expected = await require(ROOT).analysis.summary(snap('final'), { top: 4 })
+  const result = runScript(
+    `require(${JSON.stringify(pkg)}).analysis.summary(${JSON.stringify(snap('final'))}, { top: 4 }).then((report) => console.log(JSON.stringify(report)))`,
+    { env: { RHEAPDUMP_SIGNAL: '0' } },
+  )
+  assert.equal(result.status, 0, result.stderr)
+  assert.deepEqual(JSON.parse(result.stdout), JSON.parse(JSON.stringify(expected)))
+})

@@ -1,21 +1,33 @@
 // @ts-check
 'use strict'
 
-// Snapshot analysis: each function runs in Rust on a worker thread (crates/analysis) and
-// resolves to the report the CLI (crates/cli) prints with --json. Loading this module does not
-// start rheapdump's signal handling.
+// Snapshot analysis: each function runs in Rust on a worker thread (crates/analysis, in the
+// native module crates/analysis-addon, which loading this module maps) and resolves to the
+// report the CLI (crates/cli) prints with --json. Loading this module does not start
+// rheapdump's signal handling.
 
 const fs = require('node:fs')
 
-const { binding } = require('./binding')
+const { analyzer } = require('./binding')
 const { analysisError, argumentError } = require('./errors')
 const facts = require('./facts')
 
-// Without the addon, the portable program (bin/rheapdump-cli.wasm, lib/wasi.js) answers, on a
-// worker thread too, with the same reports; without it as well, each function rejects (at the
-// end of this file).
-const portable = 'fallback' in binding ? require('./wasi') : null
-const native = /** @type {Pick<import('./binding').Addon, keyof typeof import('./wasi').analyses>} */ (portable ? portable.analyses : binding)
+// Without the analysis module (the fallback, or its file missing), the portable program
+// (bin/rheapdump-cli.wasm, lib/wasi.js) answers, on a worker thread too, with the same reports;
+// without it as well, each function rejects with why the module did not load (at the end of
+// this file).
+/** @type {typeof import('./analysis-addon') | null} */
+let loaded = null
+/** @type {Error | null} */
+let notLoaded = null
+try {
+  loaded = analyzer()
+} catch (err) {
+  notLoaded = err
+}
+/** @type {typeof import('./wasi') | null} */
+const portable = loaded ? null : require('./wasi')
+const native = /** @type {Pick<typeof import('./analysis-addon'), keyof typeof import('./wasi').analyses>} */ (loaded ?? /** @type {typeof import('./wasi')} */ (portable).analyses)
 
 /**
  * @typedef {object} AnalysisOptions
@@ -42,7 +54,7 @@ function checkCount(value, name, fallback) {
 
 /** Runs one analysis: its report, from the JSON the Rust side writes. */
 async function run(/** @type {Promise<unknown>} */ task) {
-  const result = /** @type {string | import('./addon').AnalysisFailure} */ (await task)
+  const result = /** @type {string | import('./analysis-addon').AnalysisFailure} */ (await task)
   if (typeof result !== 'string') throw analysisError(result)
   return JSON.parse(result)
 }
@@ -75,11 +87,12 @@ module.exports = {
   },
 }
 
-// Without the native addon (lib/fallback.js) and the portable program, every analysis rejects
-// with ERR_RHEAPDUMP_NO_ADDON.
-if ('fallback' in binding && !fs.existsSync(require('./wasi').PROGRAM)) {
-  const { noAddon } = binding
+// Without the analysis module and the portable program, every analysis rejects with why the
+// module did not load (ERR_RHEAPDUMP_NO_ADDON under the fallback).
+if (portable && !fs.existsSync(portable.PROGRAM)) {
   for (const name of /** @type {(keyof typeof module.exports)[]} */ (Object.keys(module.exports))) {
-    module.exports[name] = async () => noAddon('snapshot analysis')
+    module.exports[name] = async () => {
+      throw notLoaded
+    }
   }
 }

@@ -35,7 +35,7 @@ const CODES = {
   ERR_RHEAPDUMP_SAMPLING_OFF: { at: 'lib/sampling.js', meaning: 'a heap profile was asked for while sampling is off' },
   ERR_RHEAPDUMP_SAMPLING_STOPPED: { at: 'lib/sampling.js', meaning: 'another inspector session stopped the sampling heap profiler' },
   // Loading the addon (lib/binding.js, lib/fallback.js)
-  ERR_RHEAPDUMP_BINARY: { at: 'lib/errors.js', meaning: 'no native binary for this platform could be loaded (the pure-JS fallback stands in)' },
+  ERR_RHEAPDUMP_BINARY: { at: 'lib/errors.js', meaning: 'no native binary for this platform could be loaded (the pure-JS fallback stands in); for the uploader module, each upload fails with it' },
   ERR_DLOPEN_DISABLED: { at: 'lib/binding.js', meaning: "Node's permission model forbids native addons (--allow-addons)" },
   ERR_RHEAPDUMP_NO_ADDON: { at: 'lib/fallback.js', meaning: 'the feature needs the native addon, which did not load' },
   // The addon's own failures (crates/addon/src/)
@@ -54,19 +54,19 @@ const CODES = {
   ERR_RHEAPDUMP_FORK_SETUP: { at: 'crates/addon/src/fork/, crates/platform/src/linux/fork.rs', meaning: 'the child could not patch its locks or silence its descriptors' },
   ERR_RHEAPDUMP_FORK_LOST: { at: 'crates/addon/src/fork/', meaning: 'something else in the process reaped the child (a waitpid(-1))' },
   ERR_RHEAPDUMP_FORK_FAILED: { at: 'crates/addon/src/fork/, crates/platform/src/linux/fork.rs', meaning: 'the child exited with an unexpected code, or its waiting thread could not start' },
-  // Uploads to object storage (crates/addon/src/upload.rs; docs/upload.md)
-  ERR_RHEAPDUMP_UPLOAD_CREDENTIALS: { at: 'crates/addon/src/upload.rs', meaning: 'no AWS credentials were found, or STS refused the web identity token' },
-  ERR_RHEAPDUMP_UPLOAD_REFUSED: { at: 'crates/addon/src/upload.rs', meaning: 'the S3 server refused the upload (a missing bucket, wrong keys, no permission); `status` and `s3Code` say how' },
-  ERR_RHEAPDUMP_UPLOAD_UNREACHABLE: { at: 'crates/addon/src/upload.rs', meaning: 'the S3 server could not be reached, or kept failing, through 5 tries over 7.5 s' },
-  ERR_RHEAPDUMP_UPLOAD: { at: 'crates/addon/src/upload.rs', meaning: 'the file could not be read, the AWS settings are unusable (AWS_ENDPOINT_URL, AWS_CA_BUNDLE), or the upload thread could not start' },
-  // Snapshot analysis (crates/analysis/src/failure.rs, through crates/addon/src/analysis.rs)
+  // Uploads to object storage (crates/upload-addon/src/lib.rs; docs/upload.md)
+  ERR_RHEAPDUMP_UPLOAD_CREDENTIALS: { at: 'crates/upload-addon/src/lib.rs', meaning: 'no AWS credentials were found, or STS refused the web identity token' },
+  ERR_RHEAPDUMP_UPLOAD_REFUSED: { at: 'crates/upload-addon/src/lib.rs', meaning: 'the S3 server refused the upload (a missing bucket, wrong keys, no permission); `status` and `s3Code` say how' },
+  ERR_RHEAPDUMP_UPLOAD_UNREACHABLE: { at: 'crates/upload-addon/src/lib.rs', meaning: 'the S3 server could not be reached, or kept failing, through 5 tries over 7.5 s' },
+  ERR_RHEAPDUMP_UPLOAD: { at: 'crates/upload-addon/src/lib.rs', meaning: 'the file could not be read, the AWS settings are unusable (AWS_ENDPOINT_URL, AWS_CA_BUNDLE), or the upload thread could not start' },
+  // Snapshot analysis (crates/analysis/src/failure.rs, through crates/analysis-addon/src/analysis.rs)
   ERR_SNAPSHOT_SYNTAX: { at: 'crates/analysis/src/failure.rs', meaning: 'the file is not a heap snapshot' },
   ERR_SNAPSHOT_UNSOUND: { at: 'crates/analysis/src/failure.rs', meaning: 'the snapshot parses but its graph is inconsistent' },
   ERR_NODE_NOT_FOUND: { at: 'crates/analysis/src/failure.rs', meaning: 'no node with that id in the snapshot' },
   ERR_SNAPSHOT_NOT_A_FILE: { at: 'crates/analysis/src/failure.rs', meaning: 'the path is a pipe, FIFO or device, not a regular file' },
   ERR_SNAPSHOT_NOT_COMPARABLE: { at: 'crates/analysis/src/fork.rs, crates/analysis/src/failure.rs', meaning: 'diff or leaks was given a fork snapshot, whose ids match no other snapshot' },
   ERR_SNAPSHOT_COMPRESSED_CORRUPT: { at: 'crates/analysis/src/failure.rs, crates/analysis/src/profile.rs', meaning: 'a gzip or zstd snapshot (or profile) whose compressed stream is truncated or corrupt' },
-  ERR_RHEAPDUMP_ANALYSIS_INTERNAL: { at: 'crates/addon/src/analysis.rs, lib/wasi.js', meaning: 'a bug in rheapdump: the analysis panicked or its report could not be serialized' },
+  ERR_RHEAPDUMP_ANALYSIS_INTERNAL: { at: 'crates/analysis-addon/src/analysis.rs, lib/wasi.js', meaning: 'a bug in rheapdump: the analysis panicked or its report could not be serialized' },
   ERR_RHEAPDUMP_WASM_TOO_LARGE: { at: 'crates/cli/src/platform/wasi.rs', meaning: 'the portable (WebAssembly) analysis refuses a file larger than it can read in 4 GiB; the native program reads it' },
   ERR_RHEAPDUMP_WASM_MEMORY: { at: 'crates/cli/src/platform/wasi.rs', meaning: 'the portable (WebAssembly) analysis ran out of its 4 GiB; the native program reads the file' },
 }

@@ -149,7 +149,7 @@ async function runInWorker(args) {
  * recognised.
  * @param {string[]} options
  * @param {string[]} files
- * @returns {Promise<string | import('./addon').AnalysisFailure>}
+ * @returns {Promise<string | import('./analysis-addon').AnalysisFailure>}
  */
 async function analyse(options, files, positional = files) {
   // `--` first: a file name that begins with '-' is still a file name.
@@ -168,8 +168,8 @@ async function analyse(options, files, positional = files) {
 }
 
 /**
- * The addon's analysis functions (lib/addon.d.ts), answered by the portable program: what
- * lib/analysis.js runs when the addon did not load. Progress bars are not drawn.
+ * The analysis module's functions (lib/analysis-addon.d.ts), answered by the portable program:
+ * what lib/analysis.js runs when that module did not load. Progress bars are not drawn.
  */
 const analyses = {
   analyzeSummary: (/** @type {string} */ file, /** @type {number} */ top) => analyse(['summary', '--top', String(top)], [file]),

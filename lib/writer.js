@@ -11,12 +11,13 @@
 // Callers only say what to write. A fork snapshot's file is opened and named by the addon
 // around the fork (crates/addon/src/fork/), so lib/fork.js takes the place, permission, pruning and
 // reporting from here and nothing else. With `upload` set, every committed file is handed to
-// the addon's uploader thread (crates/addon/src/upload.rs), whose outcome is told here too.
+// the uploader thread (crates/upload-addon, a native module of its own loaded only once `upload`
+// is set), whose outcome is told here too.
 
 const path = require('node:path')
 
-const { binding: native } = require('./binding')
-const { fileError, noAddonError, uploadError, writerError } = require('./errors')
+const { binding: native, uploader } = require('./binding')
+const { fileError, uploadError, writerError } = require('./errors')
 const { checkFilename, currentDir } = require('./options')
 const { formatBytes, isStackOverflow, writeStderr } = require('./report')
 const { current } = require('./shared')
@@ -144,6 +145,20 @@ function afterSnapshot(where, written) {
 }
 
 /**
+ * Loads the uploader module when `upload` is set: called at `require` and by configure(), on
+ * a thread whose loop is free, so that the first upload, which may start inside a V8 interrupt
+ * while the loop is stuck, finds it loaded. Failing to load is told by each upload (below).
+ */
+function prepareUpload() {
+  if (shared.config.upload === null) return
+  try {
+    uploader()
+  } catch {
+    // Kept by lib/binding.js and thrown again, with its code, by the first upload.
+  }
+}
+
+/**
  * Hands a committed file to the uploader thread when `upload` is set. It returns at once: the
  * upload runs even while the event loop is stuck, and its outcome is told once (the addon
  * writes the stderr line as soon as it is known; `upload` or `uploadError` follows here).
@@ -157,8 +172,7 @@ function upload(kind, written) {
   // Resolved now: the thread may finish after process.chdir().
   const file = path.resolve(currentDir(), written)
   try {
-    if ('fallback' in native) throw noAddonError('upload')
-    native.uploadFile(kind, file, url, awsEnvironment(), shared.config.uploadKeepLocal, shared.config.quiet, uploaded)
+    uploader().uploadFile(kind, file, url, awsEnvironment(), shared.config.uploadKeepLocal, shared.config.quiet, uploaded)
   } catch (err) {
     const failure = uploadError({ code: err.code ?? 'ERR_RHEAPDUMP_UPLOAD', description: err.message }, file, url)
     writeStderr(`rheapdump: upload of ${file} to ${url} failed: ${failure.code} (${err.message}); the local file stays`)
@@ -166,8 +180,8 @@ function upload(kind, written) {
   }
 }
 
-/** The uploader's outcome (crates/addon/src/upload.rs UploadOutcome) as the event. */
-function uploaded(/** @type {import('./addon').UploadOutcome} */ outcome) {
+/** The uploader's outcome (crates/upload-addon UploadOutcome) as the event. */
+function uploaded(/** @type {import('./upload-addon').UploadOutcome} */ outcome) {
   const { error, ...info } = outcome
   if (error) announce(uploadError(error, info.path, info.url), null, 'upload')
   else announce(null, info, 'upload')
@@ -262,4 +276,4 @@ function describe(/** @type {any} */ info) {
   return `(${formatBytes(info.bytes)}) in ${seconds(info.durationMs)}`
 }
 
-module.exports = { place, resolveDir, checkWritePermission, write, afterSnapshot, prune, reported, announce, upload }
+module.exports = { place, resolveDir, checkWritePermission, write, afterSnapshot, prune, reported, announce, prepareUpload, upload }

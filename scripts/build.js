@@ -1,10 +1,13 @@
 'use strict'
 
-// Builds the addon and the command-line program with cargo and puts them where they are looked
-// for: rheapdump.<platform>-<arch>[-<libc>].node in the package root (lib/binding.js), and
+// Builds the native modules and the command-line program with cargo and puts them where they
+// are looked for: rheapdump.<platform>-<arch>[-<libc>].node and, loaded only by the processes
+// that use them, rheapdump-upload.… and rheapdump-analysis.… beside it in the package root
+// (lib/binding.js), and
 // bin/rheapdump-cli-<platform>-<arch> (lib/program.js picks the one that runs here); the
 // portable command-line program, bin/rheapdump-cli.wasm (lib/wasi.js), in a checkout and
-// wherever it is missing; in a checkout, lib/addon.d.ts too (scripts/binding-types.js).
+// wherever it is missing; in a checkout, their contracts lib/*addon.d.ts too
+// (scripts/binding-types.js).
 // Usage: node scripts/build.js [--debug]            for this machine
 //        node scripts/build.js --target <triple>    cross-compiled, for one of TARGETS
 //        node scripts/build.js --pack               every one of TARGETS (npm pack's prepack)
@@ -35,10 +38,20 @@ function hostLibc() {
 
 const HOST = { platform: process.platform, arch: process.arch, libc: hostLibc() }
 
-// The addon builds where crates/platform has a module (Linux); elsewhere cargo stops there and
-// lib/binding.js loads the fallback.
-function artifactName(platform) {
-  return platform === 'darwin' ? 'librheapdump.dylib' : 'librheapdump.so'
+/**
+ * The native modules: the crate, and the stem of the .node file it becomes (lib/binding.js
+ * looks for `<stem>.<platform>-<arch>[-<libc>].node`). They build where crates/platform has a
+ * module (Linux); elsewhere cargo stops there and lib/binding.js loads the fallback.
+ */
+const MODULES = [
+  { crate: 'rheapdump', stem: 'rheapdump' },
+  { crate: 'rheapdump-upload-addon', stem: 'rheapdump-upload' },
+  { crate: 'rheapdump-analysis-addon', stem: 'rheapdump-analysis' },
+]
+
+function artifactName(crate, platform) {
+  const name = `lib${crate.replaceAll('-', '_')}`
+  return platform === 'darwin' ? `${name}.dylib` : `${name}.so`
 }
 
 /** The command-line program (crates/cli) for a platform, which bin/rheapdump runs. */
@@ -87,9 +100,10 @@ function build({ release = true, target = null } = {}) {
       throw new Error(`rheapdump: building for ${target} needs ${missing.join(' and ')}; .ci/run installs the cross toolchains`)
     }
   }
-  const args = ['build', '--package', 'rheapdump', '--package', 'rheapdump-cli', ...(release ? ['--release'] : []), ...(cross ? ['--target', target] : [])]
+  const packages = [...MODULES.map(({ crate }) => crate), 'rheapdump-cli'].flatMap((crate) => ['--package', crate])
+  const args = ['build', ...packages, ...(release ? ['--release'] : []), ...(cross ? ['--target', target] : [])]
   const started = Date.now()
-  // A checkout (with devDependencies) also regenerates lib/addon.d.ts from a build for this machine.
+  // A checkout (with devDependencies) also regenerates the .d.ts files from a build for this machine.
   const types = !cross && bindingTypes.available()
   const env = { ...process.env, ...(types ? bindingTypes.cargoEnv() : {}) }
   const result = spawnSync(cargoCommand(), args, { cwd: root, stdio: 'inherit', env })
@@ -107,20 +121,21 @@ function build({ release = true, target = null } = {}) {
   }
   const targetDir = process.env.CARGO_TARGET_DIR || path.join(root, 'target')
   const built = path.join(targetDir, ...(cross ? [target] : []), release ? 'release' : 'debug')
-  const addonName = `rheapdump.${platform.platform}-${platform.arch}${platform.libc}.node`
-  const addon = place(path.join(built, artifactName(platform.platform)), path.join(root, addonName))
+  const modules = MODULES.map(({ crate, stem }) =>
+    place(path.join(built, artifactName(crate, platform.platform)), path.join(root, `${stem}.${platform.platform}-${platform.arch}${platform.libc}.node`)),
+  )
   const program = place(path.join(built, 'rheapdump'), cliPath(platform))
   if (types) {
     const generated = spawnSync(process.execPath, [path.join(__dirname, 'binding-types.js')], { stdio: 'inherit' })
-    if (generated.status !== 0) throw new Error(`rheapdump: writing ${path.relative(root, bindingTypes.OUTPUT)} failed`)
+    if (generated.status !== 0) throw new Error('rheapdump: writing the native modules\' .d.ts files failed')
   }
-  const products = [path.basename(addon), `bin/${path.basename(program)}`]
+  const products = [...modules.map((file) => path.basename(file)), `bin/${path.basename(program)}`]
   // The portable program is built for the package (a checkout) or when it is missing; an
   // installed package that builds its native code keeps the .wasm it shipped with. (A checkout
   // is where the devDependencies that generate the types are.) One is enough for all targets.
   if (!cross && (types || !fs.existsSync(PORTABLE))) products.push(buildPortable({ release, required: types }))
   console.error(`rheapdump: built ${products.filter(Boolean).join(', ')} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
-  return addon
+  return modules[0]
 }
 
 /** Builds bin/rheapdump-cli.wasm; without the wasm32-wasip1 target, fails only if `required`. */

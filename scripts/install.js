@@ -15,8 +15,17 @@ const { build, cliPath } = require('./build')
 const root = path.join(__dirname, '..')
 const checkout = fs.existsSync(path.join(root, '.git'))
 
+// Every native module: the addon, and those loaded on demand (the uploader, the analyses).
 function prebuiltLoads() {
-  return !require('../lib/binding').binding.fallback
+  const { binding, uploader, analyzer } = require('../lib/binding')
+  if ('fallback' in binding) return false
+  try {
+    uploader()
+    analyzer()
+    return true
+  } catch {
+    return false
+  }
 }
 
 // The program for this machine, as bin/rheapdump picks it. When it does not start and neither

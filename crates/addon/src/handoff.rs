@@ -50,6 +50,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 use rheapdump_core::request::{Phase, Reason, Request};
+use rheapdump_platform::background::write_stderr;
 
 use crate::error::{node_api, Code};
 use crate::host::{current_isolate, lookup};
@@ -332,9 +333,4 @@ fn check(status: sys::napi_status) -> Result<()> {
       "Node-API call failed".to_string(),
     ))
   }
-}
-
-pub(crate) fn write_stderr(line: &str) {
-  // SAFETY: writes a byte buffer to fd 2; a closed stderr only makes it fail.
-  unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
 }

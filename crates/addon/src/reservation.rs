@@ -148,7 +148,7 @@ pub fn queue_request(bytes: f64, timeout_ms: f64) -> Result<(), Code> {
     .name("rheapdump-queue".to_string())
     .stack_size(256 * 1024)
     .spawn(move || {
-      crate::signal::block_all_signals();
+      rheapdump_platform::background::block_all_signals();
       let outcome = reserve(bytes as u64, timeout);
       *QUEUED.lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
       resume();

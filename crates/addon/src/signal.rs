@@ -46,7 +46,6 @@
 //! a Worker that loaded rheapdump exits with no handle of ours open.
 
 use std::ffi::{c_int, c_void, CStr};
-use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Mutex, OnceLock};
 use std::thread::JoinHandle;
@@ -54,6 +53,7 @@ use std::thread::JoinHandle;
 use napi::{Env, Result};
 use napi_derive::napi;
 use rheapdump_core::request::Reason;
+use rheapdump_platform::background::block_all_signals;
 
 use crate::error::{coded, node_api, Code};
 use crate::handoff::request;
@@ -238,17 +238,6 @@ extern "C" fn on_stop(stop: *mut c_void) {
       (uv.close)(watcher, None);
       (uv.close)(stop, None);
     }
-  }
-}
-
-pub(crate) fn block_all_signals() {
-  // SAFETY: sigfillset initialises the set; pthread_sigmask only affects this thread, so every
-  // signal is delivered to the app's threads as if this thread did not exist (libuv's handler
-  // reaches our loop through its pipe whichever thread runs it).
-  unsafe {
-    let mut set: libc::sigset_t = std::mem::zeroed();
-    libc::sigfillset(&mut set);
-    libc::pthread_sigmask(libc::SIG_BLOCK, &set, ptr::null_mut());
   }
 }
 

@@ -1,7 +1,16 @@
-//! Every finished snapshot and profile → object storage (`upload: 's3://BUCKET/PREFIX'`), on a
-//! thread of our own, so the upload runs while the main thread is stuck: a SIGUSR2 snapshot
+//! rheapdump's second Node-API module, `rheapdump-upload.<platform>-<arch>-<libc>.node`: every
+//! finished snapshot and profile → object storage (`upload: 's3://BUCKET/PREFIX'`), on a thread
+//! of its own, so the upload runs while the main thread is stuck: a SIGUSR2 snapshot
 //! taken inside a V8 interrupt is committed there and handed here at once, and it reaches the
 //! bucket before the loop frees, which may be never (an OOM kill, a liveness probe).
+//!
+//! # Why a module of its own
+//! The uploader's HTTP and TLS stack (ureq, rustls, ring, the root certificates) is two thirds of
+//! the native code, and every page of a mapped module that the loader relocates stays resident:
+//! in the addon, it cost every process that loads rheapdump ~1 MB of RSS, uploads or not.
+//! lib/binding.js loads this module only once `upload` is set — at `require` (RHEAPDUMP_UPLOAD)
+//! or at `configure()`, on the main thread, before the loop can get stuck: a snapshot taken in
+//! a V8 interrupt then finds it loaded, and its thread works while the loop is stuck.
 //!
 //! # What runs where
 //! 1. Main thread (`uploadFile`, called by lib/writer.js right after a file is committed):
@@ -23,6 +32,7 @@
 //! (one request, at most 2 s), so no parts linger; an unfinished object never becomes visible
 //! in the bucket, because S3 shows a PUT or a multipart upload only once it is complete. The
 //! local file stays.
+#![deny(clippy::all)]
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -36,11 +46,11 @@ use napi::bindgen_prelude::Function;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Result, Status};
 use napi_derive::napi;
+use rheapdump_platform::background::{block_all_signals, write_stderr};
 use rheapdump_upload::{Agent, Destination, Failure, FailureKind, Pending};
 
-use crate::error::{coded, node_api, Code};
-use crate::handoff::write_stderr;
-use crate::signal::block_all_signals;
+/// The status of a `napi::Result<T, Code>`: the thrown Error's `code` (lib/errors.js lists them).
+type Code = &'static str;
 
 type Tell = ThreadsafeFunction<UploadOutcome, (), UploadOutcome, Status, false, true>;
 
@@ -120,7 +130,12 @@ pub fn upload_file(
     .weak::<true>()
     .callee_handled::<false>()
     .build()
-    .map_err(node_api)?;
+    .map_err(|err| {
+      coded(
+        "ERR_RHEAPDUMP_NODE_API",
+        format!("Node-API call failed: {:?} {}", err.status, err.reason),
+      )
+    })?;
   let destination =
     Destination::parse(&url).map_err(|reason| coded("ERR_INVALID_ARG_VALUE", reason))?;
   let ready = File::open(&path)
@@ -313,6 +328,10 @@ fn format_bytes(bytes: u64) -> String {
   } else {
     format!("{value:.1} {}", units[unit])
   }
+}
+
+fn coded(code: Code, reason: impl ToString) -> napi::Error<Code> {
+  napi::Error::new(code, reason)
 }
 
 fn lock<T>(mutex: &'static Mutex<T>) -> std::sync::MutexGuard<'static, T> {

@@ -1,0 +1,36 @@
+// Generated from crates/analysis-addon/src/ by scripts/binding-types.js (napi-derive + @napi-rs/cli); do not edit.
+// It changes with the #[napi] items: `node scripts/build.js` rewrites it, and
+// __test__/types.test.js fails while the committed copy differs from a fresh one.
+
+/** Why an analysis failed; lib/analysis.js turns it into an Error. */
+export interface AnalysisFailure {
+  /**
+   * An errno name for I/O failures, else ERR_SNAPSHOT_SYNTAX, ERR_SNAPSHOT_UNSOUND,
+   * ERR_NODE_NOT_FOUND, ERR_SNAPSHOT_NOT_A_FILE (a pipe, FIFO or device) or
+   * ERR_RHEAPDUMP_ANALYSIS_INTERNAL (a bug: the analysis panicked).
+   */
+  code: string
+  path: string
+  description: string
+}
+
+/** DevTools' Comparison view of two snapshots. */
+export declare function analyzeDiff(before: string, after: string, top: number, progress: boolean): Promise<unknown>
+
+/** The three-snapshot technique: what was allocated after BASELINE, is in TARGET, and still lives in FINAL. */
+export declare function analyzeLeaks(baseline: string, target: string, last: string, top: number, progress: boolean): Promise<unknown>
+
+/** The shortest retaining paths to one node. */
+export declare function analyzePath(file: string, id: number, max: number, progress: boolean): Promise<unknown>
+
+/** DevTools' Summary view of a snapshot, on a worker thread. */
+export declare function analyzeSummary(file: string, top: number, progress: boolean): Promise<unknown>
+
+/**
+ * Writes a copy of a snapshot with every value string replaced (`redact`), on a worker thread:
+ * the redaction report as JSON.
+ */
+export declare function redactSnapshot(file: string, output: string, progress: boolean): Promise<unknown>
+
+/** Reads and checks a .heapsnapshot file on a worker thread: the `validate` report as JSON. */
+export declare function validateSnapshot(path: string): Promise<unknown>
