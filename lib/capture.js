@@ -53,13 +53,14 @@ function forkSnapshot(request, mode) {
 
 /**
  * A snapshot nobody awaits. A `deferrable` one (served inside a V8 interrupt) lets a stack
- * overflow escape, for the caller to retry from the loop.
- * @param {{ trigger: string, via?: string, dir?: string, note?: string | null, deferrable?: boolean }} request
+ * overflow escape, for the caller to retry from the loop. `refusalHint` ends the stderr line
+ * when the guard refuses it.
+ * @param {{ trigger: string, via?: string, dir?: string, note?: string | null, deferrable?: boolean, refusalHint?: string | null }} request
  */
-function reportedSnapshot({ trigger, via, dir, note, deferrable = false }) {
+function reportedSnapshot({ trigger, via, dir, note, deferrable = false, refusalHint = null }) {
   const mode = forkMode(shared.config.fork)
   if (!mode) {
-    writer.reported('snapshot', { via, note, deferrable }, () => takeSnapshot({ dir, trigger }))
+    writer.reported('snapshot', { via, note, deferrable, refusalHint }, () => takeSnapshot({ dir, trigger }))
     return
   }
   if (require('./fork').busy()) {
@@ -67,7 +68,7 @@ function reportedSnapshot({ trigger, via, dir, note, deferrable = false }) {
     return
   }
   // Served inside a V8 interrupt, the fork happens there and then, retries included.
-  writer.reported('snapshot', { via, note }, () => forkSnapshot({ dir, trigger, blocking: via === 'interrupt' }, mode))
+  writer.reported('snapshot', { via, note, refusalHint }, () => forkSnapshot({ dir, trigger, blocking: via === 'interrupt' }, mode))
 }
 
 module.exports = { snapshotFor, reportedSnapshot }

@@ -7,6 +7,7 @@
 
 const { binding: native } = require('./binding')
 const { reportedSnapshot } = require('./capture')
+const facts = require('./facts')
 const { writeStderr } = require('./report')
 const { current } = require('./shared')
 
@@ -32,6 +33,24 @@ function planRequest(trigger, config) {
 }
 
 /**
+ * What the stderr line of a refused snapshot adds: where the evidence is, or how to get it next
+ * time. `profile` is the profile this request wrote, if any.
+ * @param {{ path: string } | null | undefined} profile
+ * @param {{ signalAction: string, sampling: number | false }} config
+ * @returns {string | null}
+ */
+function refusalHint(profile, config) {
+  if (profile) return `the heap profile written just before names the code that allocated what stays: rheapdump profile top ${profile.path}`
+  if (config.sampling === false) {
+    const interval = `${facts.sampling.defaultInterval / 1024}k`
+    return `for a heap profile instead (one full GC, no snapshot), sample from start-up: RHEAPDUMP_SAMPLING=${interval} ` +
+      `or configure({ sampling: '${interval}' }); then each SIGUSR2 writes a profile first, even when the snapshot is refused`
+  }
+  if (config.signalAction === 'snapshot') return "sampling is on, but signalAction is 'snapshot': RHEAPDUMP_SIGNAL_ACTION=both or configure({ signalAction: 'both' }) writes a heap profile first"
+  return null // the profile failed: its own line said why
+}
+
+/**
  * Called from the event loop (`via` 'loop') and from inside a V8 interrupt in the middle of
  * running JavaScript ('interrupt'); the first to claim the request writes it.
  * @param {string} [via]
@@ -52,11 +71,11 @@ function receiveRequest(via = 'loop') {
     const plan = planRequest(trigger, shared.config)
     // Only asked for while sampling runs, which has loaded the sampler; lib/profile.js itself is
     // loaded here, the first time (in an interrupt too: a failure hands the request back).
-    if (plan.profile) require('./profile').reportedProfile({ trigger, via, deferrable })
+    const profile = plan.profile ? require('./profile').reportedProfile({ trigger, via, deferrable }) : null
     if (plan.samplingOff) {
       writeStderr('rheapdump: SIGUSR2 asks for a heap profile (signalAction: profile), but sampling is off: configure({ sampling: true }) or RHEAPDUMP_SAMPLING=1')
     }
-    if (plan.snapshot) reportedSnapshot({ trigger, via, note: plan.note, deferrable })
+    if (plan.snapshot) reportedSnapshot({ trigger, via, note: plan.note, deferrable, refusalHint: refusalHint(profile, shared.config) })
     handedBack = false
   } finally {
     if (!handedBack) native.requestDone()
@@ -121,4 +140,4 @@ function takeOwnership() {
   }
 }
 
-module.exports = { planRequest, receiveRequest, takeOwnership }
+module.exports = { planRequest, refusalHint, receiveRequest, takeOwnership }
