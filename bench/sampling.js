@@ -48,13 +48,14 @@ function machineSeconds() {
   return { busy: (total - idle) / CLOCK_TICKS, total: total / CLOCK_TICKS }
 }
 
-const UNITS = { us: 1e-3, ms: 1, s: 1e3 }
+const UNITS = { us: 1e-3, ms: 1, s: 1e3, m: 60e3 }
 
 /** wrk's report → { rate, p50, p99 } (ms). */
 function parseWrk(output) {
   if (/Non-2xx|Socket errors/.test(output)) throw new Error(`wrk saw failed requests:\n${output}`)
   const latency = (percent) => {
-    const match = new RegExp(`^\\s*${percent}%\\s+([\\d.]+)(us|ms|s)$`, 'm').exec(output)
+    const match = new RegExp(`^\\s*${percent}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(output)
+    if (!match) throw new Error(`no ${percent}% latency in wrk's report:\n${output}`)
     return Number(match[1]) * UNITS[match[2]]
   }
   return { rate: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)[1]), requests: Number(/(\d+) requests in/.exec(output)[1]), p50: latency(50), p99: latency(99) }
