@@ -51,7 +51,7 @@ test('sampling is off by default, and a profile asked for then fails with ERR_RH
   assert.deepEqual(fs.readdirSync(cwd), [])
 })
 
-test('configure({ sampling }) takes true (512 KiB), bytes, a size with a unit or false; rejects less than 1 KiB, other values and unknown signal actions', (t) => {
+test('configure({ sampling }) takes true (128 KiB), bytes, a size with a unit or false; rejects less than 1 KiB, other values and unknown signal actions', (t) => {
   const { lines } = inChild(
     `for (const options of [{ sampling: true }, { sampling: 65536 }, { sampling: '64k' }, { sampling: '1MiB' }, { sampling: false }, { sampling: 1.5 }, { sampling: 512 }, { sampling: '512' }, { sampling: 'on' }, { sampling: [] }, { signalAction: 'dump' }, { signalAction: 'profile' }]) {
        try { const c = rheapdump.configure(options); out([c.sampling, c.signalAction]) } catch (err) { out([err.code, err.message]) }
@@ -59,7 +59,7 @@ test('configure({ sampling }) takes true (512 KiB), bytes, a size with a unit or
     { cwd: tempDir(t) },
   )
   const codes = lines.map((line) => (typeof line[0] === 'string' ? line[0] : line))
-  assert.deepEqual(codes, [[524288, 'both'], [65536, 'both'], [65536, 'both'], [1048576, 'both'], [false, 'both'], 'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', [false, 'profile']])
+  assert.deepEqual(codes, [[131072, 'both'], [65536, 'both'], [65536, 'both'], [1048576, 'both'], [false, 'both'], 'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', [false, 'profile']])
   assert.match(lines[7][1], /'sampling' must be from 1 KiB \(1024 bytes\) to 4294967295 bytes, got '512'/)
   assert.match(lines[8][1], /'sampling' must be true, false or bytes per sample \(65536, 64k, 64KiB, 1m, 1MiB\), got 'on'/)
 })
@@ -76,7 +76,7 @@ test('RHEAPDUMP_SAMPLING=1 samples from start-up: heapProfile() writes a complet
   const [name] = profiles(cwd)
   assert.match(name, /^heapprofile-\d{8}T\d{6}\.\d{6}Z-\d+-[0-9a-z]{6}-\d+\.heapprofile$/)
   assert.equal(info.path, path.join(cwd, name))
-  assert.equal(info.interval, 524288)
+  assert.equal(info.interval, 131072)
   assert.equal(info.trigger, 'api')
   assert.equal(fs.statSync(info.path).mode & 0o777, 0o600)
   assert.equal(fs.statSync(info.path).size, info.bytes)
@@ -84,7 +84,7 @@ test('RHEAPDUMP_SAMPLING=1 samples from start-up: heapProfile() writes a complet
   assert.equal(profile.samples.length, info.samples)
   assert.ok(info.samples > 0)
   assert.deepEqual(Object.keys(profile.rheapdump.external), ['nodeId', 'bytes', 'arrayBuffers'])
-  assert.equal(profile.rheapdump.interval, 524288)
+  assert.equal(profile.rheapdump.interval, 131072)
   assert.equal(profile.rheapdump.node, process.version)
   const external = profile.head.children.find((node) => node.callFrame.functionName === '(external)')
   assert.equal(external.id, profile.rheapdump.external.nodeId)
@@ -219,7 +219,7 @@ test('when another session stops the sampler, a profile fails with ERR_RHEAPDUMP
      out(rheapdump.writeHeapProfile('p.heapprofile').interval)`,
     { cwd: tempDir(t) },
   )
-  assert.deepEqual(lines, ['ERR_RHEAPDUMP_SAMPLING_STOPPED', false, 524288])
+  assert.deepEqual(lines, ['ERR_RHEAPDUMP_SAMPLING_STOPPED', false, 131072])
 })
 
 test('a process with sampling on exits cleanly, by itself and by process.exit()', (t) => {
@@ -376,7 +376,7 @@ test("monitor({ profiles }) turns sampling on and writes a profile naming the le
     { cwd: tempDir(t) },
   )
   const { sampling, profiles: written } = lines[0]
-  assert.equal(sampling, 524288)
+  assert.equal(sampling, 131072)
   assert.equal(written.length, 1, JSON.stringify(written))
   assert.equal(written[0].trigger, 'leak')
   assert.match(written[0].reason, /grew .* MiB in 2 GCs/)
