@@ -194,7 +194,7 @@ export interface Config {
   keep: number | null
   /** Snapshots to take just before V8 runs out of heap: true/1 for one, 0/false for none. Default 0; RHEAPDUMP_NEAR_HEAP_LIMIT=1. */
   nearHeapLimit: number
-  /** Bytes per sample of V8's sampling heap profiler, or false when it is off. true sets 524288 (512 KiB). Default false; RHEAPDUMP_SAMPLING=1 or =<bytes>. */
+  /** Bytes per sample of V8's sampling heap profiler (at least 1024), or false when it is off. true sets 131072 (128 KiB); configure() also takes a size such as '64k' or '1MiB'. Default false; RHEAPDUMP_SAMPLING=1 or =<size>. */
   sampling: number | false
   /** What SIGUSR2 writes: 'snapshot', 'profile', or 'both' (the profile first, when sampling is on). Default 'both'; RHEAPDUMP_SIGNAL_ACTION. */
   signalAction: 'snapshot' | 'profile' | 'both'
@@ -366,7 +366,7 @@ export function writeHeapProfile(filename?: string): HeapProfileInfo
 export function memoryUsage(): MemoryUsage
 /** A full garbage collection, without --expose-gc. */
 export function gc(): GcResult
-export function configure(options: Partial<Omit<Config, 'nearHeapLimit' | 'sampling' | 'fork'>> & { nearHeapLimit?: boolean | number; sampling?: boolean | number; fork?: ForkSetting }): Config
+export function configure(options: Partial<Omit<Config, 'nearHeapLimit' | 'sampling' | 'fork'>> & { nearHeapLimit?: boolean | number; sampling?: boolean | number | string; fork?: ForkSetting }): Config
 export function getConfig(): Config
 export function signalStatus(): SignalStatus
 export function on(event: 'snapshot', listener: (info: SnapshotInfo) => void): typeof rheapdump

@@ -48,12 +48,23 @@ test('numbers: near-heap-limit takes a switch or a count, sampling a switch or b
   assert.equal(read({ RHEAPDUMP_SAMPLING: 'off' }).config.sampling, false)
   assert.equal(read({ RHEAPDUMP_SAMPLING: '65536' }).config.sampling, 65536)
   assert.equal(read({ RHEAPDUMP_QUEUE_TIMEOUT: '250' }).config.queueTimeout, 250)
-  for (const [name, value] of [['RHEAPDUMP_NEAR_HEAP_LIMIT', 'lots'], ['RHEAPDUMP_SAMPLING', '-5'], ['RHEAPDUMP_SAMPLING', '4294967296'], ['RHEAPDUMP_QUEUE_TIMEOUT', 'soon']]) {
+  for (const [name, value] of [['RHEAPDUMP_NEAR_HEAP_LIMIT', 'lots'], ['RHEAPDUMP_SAMPLING', '-5'], ['RHEAPDUMP_SAMPLING', '4294967296'], ['RHEAPDUMP_SAMPLING', '4g'], ['RHEAPDUMP_SAMPLING', '64 furlongs'], ['RHEAPDUMP_QUEUE_TIMEOUT', 'soon']]) {
     const { config, warnings } = read({ [name]: value })
     assert.deepEqual(config, read({}).config, `${name}=${value} keeps the defaults`)
     assert.equal(warnings.length, 1, `${name}=${value}`)
     assert.ok(warnings[0].startsWith(`${name}: '${value}'`), warnings[0])
   }
+})
+
+test('sizes: the sampling interval in bytes or with a unit (k, m, g and KiB… in 1024s; KB… in 1000s), at least 1 KiB', () => {
+  const sampling = (text) => read({ RHEAPDUMP_SAMPLING: text }).config.sampling
+  assert.deepEqual(['512k', '64KiB', '64 kib', '1m', '1MiB', '1.5M', '1MB', '2048', '1k'].map(sampling), [524288, 65536, 65536, 1048576, 1048576, 1572864, 1000000, 2048, 1024])
+  for (const small of ['512', '1023', '0.5k', '1KB']) {
+    const { config, warnings } = read({ RHEAPDUMP_SAMPLING: small })
+    assert.equal(config.sampling, read({}).config.sampling, `RHEAPDUMP_SAMPLING=${small} keeps the default`)
+    assert.deepEqual(warnings, [`RHEAPDUMP_SAMPLING: '${small}' is out of range (ERR_OUT_OF_RANGE): bytes per sample must be from 1 KiB (1024 bytes) to 4 GiB − 1`])
+  }
+  assert.deepEqual(read({ RHEAPDUMP_SAMPLING: 'lots' }).warnings, ["RHEAPDUMP_SAMPLING: 'lots' is neither a switch nor a size (bytes per sample: 65536, 64k, 64KiB, 1m, 1MiB)"])
 })
 
 test('words: the signal action in any case, fork as a switch or fallback', () => {

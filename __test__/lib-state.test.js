@@ -76,6 +76,16 @@ test('handoff: what a request asks for, by trigger, signalAction and sampling', 
   assert.deepEqual(plan('near-heap-limit', 'profile', 1024), { profile: true, snapshot: true, samplingOff: false, note: 'near the heap limit' })
 })
 
+test('handoff: a refused signal snapshot points at the profile written before it, or says how to get one', () => {
+  const { refusalHint } = require('../lib/handoff')
+  const interval = `${require('../lib/facts').sampling.defaultInterval / 1024}k`
+  assert.match(refusalHint({ path: '/srv/heapprofile-1.heapprofile' }, { signalAction: 'both', sampling: 65536 }), /rheapdump profile top \/srv\/heapprofile-1\.heapprofile$/)
+  const off = refusalHint(null, { signalAction: 'both', sampling: false })
+  assert.ok(off.includes(`RHEAPDUMP_SAMPLING=${interval}`) && off.includes(`configure({ sampling: '${interval}' })`), off)
+  assert.match(refusalHint(null, { signalAction: 'snapshot', sampling: 65536 }), /RHEAPDUMP_SIGNAL_ACTION=both/)
+  assert.equal(refusalHint(null, { signalAction: 'both', sampling: 65536 }), null, 'a failed profile said why on its own line')
+})
+
 test('handoff: the receiver does nothing when there is no request to claim', () => {
   const { receiveRequest } = require('../lib/handoff')
   const { binding } = require('../lib/binding')

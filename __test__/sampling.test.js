@@ -51,14 +51,17 @@ test('sampling is off by default, and a profile asked for then fails with ERR_RH
   assert.deepEqual(fs.readdirSync(cwd), [])
 })
 
-test('configure({ sampling }) takes true (512 KiB), bytes or false, and rejects other values and unknown signal actions', (t) => {
+test('configure({ sampling }) takes true (128 KiB), bytes, a size with a unit or false; rejects less than 1 KiB, other values and unknown signal actions', (t) => {
   const { lines } = inChild(
-    `for (const options of [{ sampling: true }, { sampling: 65536 }, { sampling: false }, { sampling: 1.5 }, { sampling: 'on' }, { signalAction: 'dump' }, { signalAction: 'profile' }]) {
-       try { const c = rheapdump.configure(options); out([c.sampling, c.signalAction]) } catch (err) { out(err.code) }
+    `for (const options of [{ sampling: true }, { sampling: 65536 }, { sampling: '64k' }, { sampling: '1MiB' }, { sampling: false }, { sampling: 1.5 }, { sampling: 512 }, { sampling: '512' }, { sampling: 'on' }, { sampling: [] }, { signalAction: 'dump' }, { signalAction: 'profile' }]) {
+       try { const c = rheapdump.configure(options); out([c.sampling, c.signalAction]) } catch (err) { out([err.code, err.message]) }
      }`,
     { cwd: tempDir(t) },
   )
-  assert.deepEqual(lines, [[524288, 'both'], [65536, 'both'], [false, 'both'], 'ERR_OUT_OF_RANGE', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', [false, 'profile']])
+  const codes = lines.map((line) => (typeof line[0] === 'string' ? line[0] : line))
+  assert.deepEqual(codes, [[131072, 'both'], [65536, 'both'], [65536, 'both'], [1048576, 'both'], [false, 'both'], 'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', [false, 'profile']])
+  assert.match(lines[7][1], /'sampling' must be from 1 KiB \(1024 bytes\) to 4294967295 bytes, got '512'/)
+  assert.match(lines[8][1], /'sampling' must be true, false or bytes per sample \(65536, 64k, 64KiB, 1m, 1MiB\), got 'on'/)
 })
 
 test('RHEAPDUMP_SAMPLING=1 samples from start-up: heapProfile() writes a complete 0600 default-named file with metadata and an (external) frame', { skip: needsAddon('has its own file code, tested in api.test.js') }, async (t) => {
@@ -73,7 +76,7 @@ test('RHEAPDUMP_SAMPLING=1 samples from start-up: heapProfile() writes a complet
   const [name] = profiles(cwd)
   assert.match(name, /^heapprofile-\d{8}T\d{6}\.\d{6}Z-\d+-[0-9a-z]{6}-\d+\.heapprofile$/)
   assert.equal(info.path, path.join(cwd, name))
-  assert.equal(info.interval, 524288)
+  assert.equal(info.interval, 131072)
   assert.equal(info.trigger, 'api')
   assert.equal(fs.statSync(info.path).mode & 0o777, 0o600)
   assert.equal(fs.statSync(info.path).size, info.bytes)
@@ -81,7 +84,7 @@ test('RHEAPDUMP_SAMPLING=1 samples from start-up: heapProfile() writes a complet
   assert.equal(profile.samples.length, info.samples)
   assert.ok(info.samples > 0)
   assert.deepEqual(Object.keys(profile.rheapdump.external), ['nodeId', 'bytes', 'arrayBuffers'])
-  assert.equal(profile.rheapdump.interval, 524288)
+  assert.equal(profile.rheapdump.interval, 131072)
   assert.equal(profile.rheapdump.node, process.version)
   const external = profile.head.children.find((node) => node.callFrame.functionName === '(external)')
   assert.equal(external.id, profile.rheapdump.external.nodeId)
@@ -216,7 +219,7 @@ test('when another session stops the sampler, a profile fails with ERR_RHEAPDUMP
      out(rheapdump.writeHeapProfile('p.heapprofile').interval)`,
     { cwd: tempDir(t) },
   )
-  assert.deepEqual(lines, ['ERR_RHEAPDUMP_SAMPLING_STOPPED', false, 524288])
+  assert.deepEqual(lines, ['ERR_RHEAPDUMP_SAMPLING_STOPPED', false, 131072])
 })
 
 test('a process with sampling on exits cleanly, by itself and by process.exit()', (t) => {
@@ -373,10 +376,86 @@ test("monitor({ profiles }) turns sampling on and writes a profile naming the le
     { cwd: tempDir(t) },
   )
   const { sampling, profiles: written } = lines[0]
-  assert.equal(sampling, 524288)
+  assert.equal(sampling, 131072)
   assert.equal(written.length, 1, JSON.stringify(written))
   assert.equal(written[0].trigger, 'leak')
   assert.match(written[0].reason, /grew .* MiB in 2 GCs/)
   const top = JSON.parse(cli(['profile', 'top', written[0].path, '--json']))
   assert.equal(top.functions[0].function, 'leakMore')
+})
+
+/**
+ * The quote service in a 400 MiB memory cgroup, rheapdump only required, leaking (a QuoteRequest
+ * listening to the rate feed and a tax-rate cache entry per request) until its live heap holds
+ * 12 MiB more than when warm; then SIGUSR2. Returns the stderr lines and what was written.
+ */
+function quoteServiceSignalled(inCgroup, cwd, env) {
+  const service = path.join(__dirname, 'fixtures', 'quote-service', 'server.js')
+  const script = `${PRELUDE}
+    const http = require('node:http')
+    const { createService } = require(${JSON.stringify(service)})
+    const server = createService()
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 })
+    let customer = 0
+    const quote = (port) => new Promise((resolve, reject) => {
+      customer++
+      http.get({ port, host: '127.0.0.1', path: '/quote?customer=C' + customer + '&sku=SKU-' + (customer % 7) + '&quantity=2', agent }, (res) => res.resume().on('end', resolve)).on('error', reject)
+    })
+    const requests = async (port, count) => {
+      let sent = 0
+      await Promise.all(Array.from({ length: 8 }, async () => { while (sent++ < count) await quote(port) }))
+    }
+    const live = () => (rheapdump.gc(), process.memoryUsage().heapUsed)
+    server.listen(0, '127.0.0.1', async () => {
+      const { port } = server.address()
+      await requests(port, 1000)
+      const base = live()
+      while (live() - base < 12 * 1048576) await requests(port, 2000)
+      const outcome = { sampling: rheapdump.getConfig().sampling, profile: null }
+      rheapdump.on('profile', (info) => (outcome.profile = info)).on('snapshotError', (err) => (outcome.refused = err.code))
+      process.kill(process.pid, 'SIGUSR2')
+      const alive = setInterval(() => {
+        if (!outcome.refused || (outcome.sampling && !outcome.profile)) return
+        clearInterval(alive)
+        agent.destroy()
+        server.close()
+        out(outcome)
+      }, 20)
+    })`
+  const [command, args] = inCgroup(script)
+  // Default settings: none of rheapdump's variables but the test's own lock directory.
+  const defaults = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('RHEAPDUMP_') || name === 'RHEAPDUMP_LOCK_DIR'))
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: 240000, env: { ...defaults, ...env } })
+  assert.equal(result.status, 0, result.stderr)
+  const outcome = JSON.parse(result.stdout)
+  assert.equal(outcome.refused, 'ERR_RHEAPDUMP_INSUFFICIENT_MEMORY')
+  assert.deepEqual(fs.readdirSync(cwd).filter((name) => name.includes('.heapsnapshot')), [])
+  const refusal = result.stderr.split('\n').find((line) => line.includes('ERR_RHEAPDUMP_INSUFFICIENT_MEMORY'))
+  assert.ok(refusal, result.stderr)
+  return { outcome, refusal }
+}
+
+test('done when: the quote service in a 400 MiB cgroup with default settings; SIGUSR2, snapshot refused: the line says how to get a profile, and following it gives one that names the service code', { skip: needsAddon('serves signals from the loop only') }, (t) => {
+  const inCgroup = memoryCgroup(t, 400 * 1024 * 1024)
+  if (!inCgroup) return
+  // Sampling is off by default (bench/README.md, "Sampling by default?"): the refusal says how.
+  const first = quoteServiceSignalled(inCgroup, tempDir(t), {})
+  assert.equal(first.outcome.sampling, false)
+  const advice = /RHEAPDUMP_SAMPLING=(\S+) or configure\(\{ sampling: '([^']+)' \}\)/.exec(first.refusal)
+  assert.ok(advice && advice[1] === advice[2], first.refusal)
+  t.diagnostic(first.refusal)
+
+  // As the line says: the same service, the same signal, with that one variable.
+  const cwd = tempDir(t)
+  const { outcome, refusal } = quoteServiceSignalled(inCgroup, cwd, { RHEAPDUMP_SAMPLING: advice[1] })
+  assert.ok(outcome.profile, 'a profile was written')
+  assert.ok(refusal.endsWith(`rheapdump profile top ${outcome.profile.path}`), refusal)
+  const top = JSON.parse(cli(['profile', 'top', outcome.profile.path, '--json', '--top', '0']))
+  const rows = top.functions.filter((row) => row.self_bytes > 0)
+  const isService = (row) => row.location.includes(`${path.sep}quote-service${path.sep}`)
+  const first3 = rows.slice(0, 3)
+  assert.ok(first3.some(isService), `the service's code among the first three rows: ${JSON.stringify(rows.slice(0, 5))}`)
+  const serviceBytes = rows.filter(isService).reduce((sum, row) => sum + row.self_bytes, 0)
+  assert.ok(serviceBytes >= 5 * 1048576, `${serviceBytes} bytes sampled in the service's code`)
+  t.diagnostic(`${outcome.profile.samples} samples at ${advice[1]}; first rows: ${first3.map((row) => `${row.function} ${path.basename(row.location)} ${(row.self_share * 100).toFixed(0)}% (${row.samples})`).join(', ')}`)
 })

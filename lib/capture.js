@@ -87,10 +87,10 @@ function forkSnapshot(request, mode) {
  * first; where others' reservations leave too little, a signal's request (`queue`) waits on a
  * native thread and comes back when it may write (or has waited queueTimeout), with the
  * outcome (`queued`); other triggers wait on a timer. Returns true when the request waits: it
- * stays claimed until then.
- * @param {{ trigger: string, via?: string, dir?: string, note?: string | null, deferrable?: boolean, queue?: boolean, queued?: import('./addon').MemoryReservation | import('./addon').ReservationRefusal | null }} request
+ * stays claimed until then. `refusalHint` ends the stderr line when the guard refuses it.
+ * @param {{ trigger: string, via?: string, dir?: string, note?: string | null, deferrable?: boolean, queue?: boolean, queued?: import('./addon').MemoryReservation | import('./addon').ReservationRefusal | null, refusalHint?: string | null }} request
  */
-function reportedSnapshot({ trigger, via, dir, note, deferrable = false, queue = false, queued = null }) {
+function reportedSnapshot({ trigger, via, dir, note, deferrable = false, queue = false, queued = null, refusalHint = null }) {
   const mode = forkMode(shared.config.fork)
   if (mode && require('./fork').busy()) {
     if (queued && !('reason' in queued)) queued.release()
@@ -98,7 +98,7 @@ function reportedSnapshot({ trigger, via, dir, note, deferrable = false, queue =
     return false
   }
   // Served inside a V8 interrupt, the fork happens there and then, retries included.
-  const options = mode ? { via, note } : { via, note, deferrable }
+  const options = mode ? { via, note, refusalHint } : { via, note, deferrable, refusalHint }
   const take = (/** @type {{ release(): void } | null} */ reservation) => mode
     ? forkSnapshot({ dir, trigger, blocking: via === 'interrupt', reservation }, mode)
     : takeSnapshot({ dir, trigger, reservation })

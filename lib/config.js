@@ -10,7 +10,7 @@
 //
 // Adding a setting: a row here, the code that uses it, and `npm run generate`.
 
-const { aSwitch, diagnosticDir, forkSwitch, heapdumpOptions, isS3Url, nonEmpty, oneOf, s3Url, switchOrNumber, wholeMilliseconds } = require('./environment')
+const { aSwitch, diagnosticDir, forkSwitch, formatSize, heapdumpOptions, isS3Url, nonEmpty, oneOf, parseSize, s3Url, SIZE_EXAMPLES, switchOrNumber, switchOrSize, wholeMilliseconds } = require('./environment')
 const { argumentError } = require('./errors')
 const facts = require('./facts')
 const { checkOptions, number, bytes, count, milliseconds, U32_MAX, TIMER_MAX } = require('./options')
@@ -177,17 +177,18 @@ const SETTINGS = [
   },
   {
     key: 'sampling',
-    env: [{ name: 'RHEAPDUMP_SAMPLING', parse: switchOrNumber('a positive number of bytes per sample', 1) }],
-    schema: number({ min: 1, max: U32_MAX, orBoolean: true }),
-    store: (value) => (value === true ? facts.sampling.defaultInterval : value),
+    env: [{ name: 'RHEAPDUMP_SAMPLING', parse: switchOrSize('bytes per sample', facts.sampling.minInterval) }],
+    // A size with a unit ('64k', '1MiB') as well as a number of bytes.
+    schema: { ...number({ min: facts.sampling.minInterval, max: U32_MAX, orBoolean: true }), types: ['boolean', 'number', 'string'] },
+    store: storeSampling,
     default: false,
     type: 'number | false',
     docs: {
       what: 'sampling heap profiler (see [Sampling](docs/sampling.md))',
-      env: '`RHEAPDUMP_SAMPLING=1` (or bytes per sample)',
-      configure: '`sampling` (true or bytes)',
-      default: `off; true means ${facts.sampling.defaultInterval / 1024} KiB`,
-      type: `Bytes per sample of V8's sampling heap profiler, or false when it is off. true sets ${facts.sampling.defaultInterval} (${facts.sampling.defaultInterval / 1024} KiB). Default false; RHEAPDUMP_SAMPLING=1 or =<bytes>.`,
+      env: '`RHEAPDUMP_SAMPLING=1` (or bytes per sample: `64k`, `1MiB`)',
+      configure: '`sampling` (true or bytes: a number, or `64k`)',
+      default: `off; true means ${facts.sampling.defaultInterval / 1024} KiB; at least ${facts.sampling.minInterval / 1024} KiB`,
+      type: `Bytes per sample of V8's sampling heap profiler (at least ${facts.sampling.minInterval}), or false when it is off. true sets ${facts.sampling.defaultInterval} (${facts.sampling.defaultInterval / 1024} KiB); configure() also takes a size such as '64k' or '1MiB'. Default false; RHEAPDUMP_SAMPLING=1 or =<size>.`,
     },
   },
   {
@@ -272,6 +273,24 @@ const SETTINGS = [
     },
   },
 ]
+
+/**
+ * `sampling` as given (already a boolean, or a number in range, or a string): the interval in
+ * bytes, or false.
+ * @param {boolean | number | string} value
+ * @param {string} fn the public function (or the variable), for the error
+ * @returns {number | false}
+ */
+function storeSampling(value, fn) {
+  if (value === true) return facts.sampling.defaultInterval
+  if (typeof value !== 'string') return value
+  const size = parseSize(value)
+  if (size === null) throw argumentError(`${fn}(options): 'sampling' must be true, false or bytes per sample (${SIZE_EXAMPLES}), got '${value}'`, 'ERR_INVALID_ARG_VALUE')
+  if (size < facts.sampling.minInterval || size > U32_MAX) {
+    throw argumentError(`${fn}(options): 'sampling' must be from ${formatSize(facts.sampling.minInterval)} to ${U32_MAX} bytes, got '${value}' (${size} bytes)`, 'ERR_OUT_OF_RANGE')
+  }
+  return size
+}
 
 /**
  * `compress` as given: one of COMPRESSIONS.

@@ -39,6 +39,54 @@ function switchOrNumber(what, min) {
 }
 
 /**
+ * Units of a size: a single letter and the IEC names count in 1024s (as Docker's `512m` and the
+ * JVM's `-Xss512k` do), the SI names in 1000s (as the command line's SIZE: `1MB` is 10⁶).
+ */
+const SIZE_UNITS = /** @type {Record<string, number>} */ ({
+  '': 1, b: 1,
+  k: 1024, kib: 1024, kb: 1000,
+  m: 1024 ** 2, mib: 1024 ** 2, mb: 1000 ** 2,
+  g: 1024 ** 3, gib: 1024 ** 3, gb: 1000 ** 3,
+})
+const SIZE_EXAMPLES = '65536, 64k, 64KiB, 1m, 1MiB'
+
+/**
+ * Bytes in `text`: a whole number, or a number with a unit (`512k`, `64KiB`, `1.5MiB`, `1MB`),
+ * rounded to a whole byte; null when it is not a size.
+ * @param {string} text
+ * @returns {number | null}
+ */
+function parseSize(text) {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim())
+  const unit = match ? SIZE_UNITS[match[2].toLowerCase()] : undefined
+  return match && unit !== undefined ? Math.round(Number(match[1]) * unit) : null
+}
+
+/**
+ * A switch, or a size in bytes from `min` to 2³²−1 (`what` says of what).
+ * @param {string} what
+ * @param {number} min
+ * @returns {EnvParser}
+ */
+function switchOrSize(what, min) {
+  return (text, name) => {
+    const on = SWITCHES[text.trim().toLowerCase()]
+    if (on !== undefined) return { value: on }
+    const size = parseSize(text)
+    if (size === null) return { warning: `${name}: '${text}' is neither a switch nor a size (${what}: ${SIZE_EXAMPLES})` }
+    if (size < min || size > U32_MAX) {
+      return { warning: `${name}: '${text}' is out of range (ERR_OUT_OF_RANGE): ${what} must be from ${formatSize(min)} to 4 GiB − 1` }
+    }
+    return { value: size }
+  }
+}
+
+/** `1024` → `1 KiB (1024 bytes)`, for range messages. */
+function formatSize(bytes) {
+  return bytes % 1024 === 0 ? `${bytes / 1024} KiB (${bytes} bytes)` : `${bytes} bytes`
+}
+
+/**
  * One of `words`, in any case.
  * @param {readonly string[]} words
  * @returns {EnvParser}
@@ -150,4 +198,4 @@ function splitNodeOptions(options) {
   return args
 }
 
-module.exports = { aSwitch, switchOrNumber, oneOf, nonEmpty, isS3Url, s3Url, wholeMilliseconds, forkSwitch, heapdumpOptions, diagnosticDir, splitNodeOptions }
+module.exports = { aSwitch, switchOrNumber, switchOrSize, parseSize, formatSize, SIZE_EXAMPLES, oneOf, nonEmpty, isS3Url, s3Url, wholeMilliseconds, forkSwitch, heapdumpOptions, diagnosticDir, splitNodeOptions }

@@ -33,8 +33,8 @@ module.exports = Object.freeze({
     Object.freeze({ maxMajor: 23, extraPerHeapByte: 34.5, filePerHeapByte: 2.65 }),
     Object.freeze({ maxMajor: null, extraPerHeapByte: 34, filePerHeapByte: 2.45 }),
   ]),
-  // The sampling heap profiler (crates/core/src/sampling.rs): bytes per sample by default.
-  sampling: Object.freeze({ defaultInterval: 524288 }),
+  // The sampling heap profiler (crates/core/src/sampling.rs): bytes per sample by default, and the least accepted.
+  sampling: Object.freeze({ defaultInterval: 131072, minInterval: 1024 }),
   // Exit codes of a fork snapshot's child (crates/core/src/fork.rs, exit).
   forkExit: Object.freeze({ writerFailed: 70, setupFailed: 71, markerFailed: 72, orphaned: 73 }),
   // Why the addon asks for a snapshot: what claimRequest() returns (crates/core/src/request.rs).

@@ -7,6 +7,7 @@
 
 const { binding: native } = require('./binding')
 const { reportedSnapshot } = require('./capture')
+const facts = require('./facts')
 const { writeStderr } = require('./report')
 const { current } = require('./shared')
 
@@ -29,6 +30,24 @@ function planRequest(trigger, config) {
     samplingOff: !sampling && action === 'profile',
     note: trigger === 'near-heap-limit' ? 'near the heap limit' : null,
   }
+}
+
+/**
+ * What the stderr line of a refused snapshot adds: where the evidence is, or how to get it next
+ * time. `profile` is the profile this request wrote, if any.
+ * @param {{ path: string } | null | undefined} profile
+ * @param {{ signalAction: string, sampling: number | false }} config
+ * @returns {string | null}
+ */
+function refusalHint(profile, config) {
+  if (profile) return `the heap profile written just before names the code that allocated what stays: rheapdump profile top ${profile.path}`
+  if (config.sampling === false) {
+    const interval = `${facts.sampling.defaultInterval / 1024}k`
+    return `for a heap profile instead (one full GC, no snapshot), sample from start-up: RHEAPDUMP_SAMPLING=${interval} ` +
+      `or configure({ sampling: '${interval}' }); then each SIGUSR2 writes a profile first, even when the snapshot is refused`
+  }
+  if (config.signalAction === 'snapshot') return "sampling is on, but signalAction is 'snapshot': RHEAPDUMP_SIGNAL_ACTION=both or configure({ signalAction: 'both' }) writes a heap profile first"
+  return null // the profile failed: its own line said why
 }
 
 /**
@@ -55,11 +74,11 @@ function receiveRequest(via = 'loop') {
     const plan = planRequest(trigger, shared.config)
     // Only asked for while sampling runs, which has loaded the sampler; lib/profile.js itself is
     // loaded here, the first time (in an interrupt too: a failure hands the request back).
-    if (plan.profile && !queued) require('./profile').reportedProfile({ trigger, via, deferrable })
+    const profile = plan.profile && !queued ? require('./profile').reportedProfile({ trigger, via, deferrable }) : null
     if (plan.samplingOff && !queued) {
       writeStderr('rheapdump: SIGUSR2 asks for a heap profile (signalAction: profile), but sampling is off: configure({ sampling: true }) or RHEAPDUMP_SAMPLING=1')
     }
-    if (plan.snapshot) waiting = reportedSnapshot({ trigger, via, note: plan.note, deferrable, queue: true, queued })
+    if (plan.snapshot) waiting = reportedSnapshot({ trigger, via, note: plan.note, deferrable, queue: true, queued, refusalHint: refusalHint(profile, shared.config) })
     else if (queued && !('reason' in queued)) queued.release() // signalAction changed while it waited
     handedBack = false
   } finally {
@@ -125,4 +144,4 @@ function takeOwnership() {
   }
 }
 
-module.exports = { planRequest, receiveRequest, takeOwnership }
+module.exports = { planRequest, refusalHint, receiveRequest, takeOwnership }

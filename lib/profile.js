@@ -58,10 +58,12 @@ function takeProfile({ dir, filename, trigger }) {
 
 /**
  * A profile nobody awaits (signal, near the heap limit, leak): lib/writer.js tells its outcome.
+ * Returns its info when it was written.
  * @param {{ trigger: string, via?: string, dir?: string, note?: string | null, deferrable?: boolean }} request
+ * @returns {ProfileInfo | undefined}
  */
 function reportedProfile({ trigger, via, dir, note, deferrable }) {
-  writer.reported('profile', { via, note, deferrable }, () => takeProfile({ trigger, dir }))
+  return writer.reported('profile', { via, note, deferrable }, () => takeProfile({ trigger, dir }))
 }
 
 module.exports = { takeProfile, reportedProfile }

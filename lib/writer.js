@@ -215,16 +215,21 @@ function prune(dir, written, keep) {
   }
 }
 
+/** The guard's refusals: what `refusalHint` is added to. */
+const REFUSALS = new Set(['ERR_RHEAPDUMP_INSUFFICIENT_MEMORY', 'ERR_RHEAPDUMP_INSUFFICIENT_DISK', 'ERR_RHEAPDUMP_BUSY'])
+
 /**
  * A file nobody awaits (signal, near the heap limit, monitor): `take` writes it, synchronously
  * or as a Promise; its outcome goes to stderr (success unless `quiet`, failure always) and to
  * the event. A `deferrable` one (served inside a V8 interrupt) lets a stack overflow escape,
- * for the caller to hand the request back to the event loop.
+ * for the caller to hand the request back to the event loop. `refusalHint` ends the line of a
+ * snapshot the guard refused: what to do instead. Returns the info of a file written
+ * synchronously, else undefined.
  * @param {Kind} kind
- * @param {{ via?: string, note?: string | null, deferrable?: boolean }} request
+ * @param {{ via?: string, note?: string | null, deferrable?: boolean, refusalHint?: string | null }} request
  * @param {() => any} take
  */
-function reported(kind, { via, note, deferrable = false }, take) {
+function reported(kind, { via, note, deferrable = false, refusalHint = null }, take) {
   const { what, event } = KINDS[kind]
   const succeeded = (/** @type {any} */ info) => {
     // A fork snapshot's `via` says how it was written; how the request arrived is `delivery`.
@@ -234,7 +239,8 @@ function reported(kind, { via, note, deferrable = false }, take) {
     announce(null, info, event)
   }
   const failed = (/** @type {any} */ err) => {
-    writeStderr(`rheapdump: ${what} failed: ${err.code} ${err.path ?? ''} (${err.description ?? err.message})`)
+    const hint = refusalHint && REFUSALS.has(err.code) ? `; ${refusalHint}` : ''
+    writeStderr(`rheapdump: ${what} failed: ${err.code} ${err.path ?? ''} (${err.description ?? err.message})${hint}`)
     announce(err, null, event)
   }
   let outcome
@@ -245,8 +251,12 @@ function reported(kind, { via, note, deferrable = false }, take) {
     failed(err)
     return
   }
-  if (outcome instanceof Promise) outcome.then(succeeded, failed)
-  else succeeded(outcome)
+  if (outcome instanceof Promise) {
+    outcome.then(succeeded, failed)
+    return undefined
+  }
+  succeeded(outcome)
+  return outcome
 }
 
 /**

@@ -24,6 +24,7 @@ async function api(): Promise<void> {
   const config: Config = rheapdump.configure({ quiet: true, memoryLimit: 1e9, keep: 5, nearHeapLimit: true, dir: null })
   console.log(config.guard, rheapdump.getConfig().signal, rheapdump.signalStatus().coalesced)
   rheapdump.configure({ sampling: true, signalAction: 'both' })
+  rheapdump.configure({ sampling: '64k' })
   const forked: SnapshotInfo = await rheapdump.snapshot({ fork: { fallback: true } })
   console.log(forked.via === 'fork' ? forked.pauseMs : forked.forkError?.code, rheapdump.configure({ fork: true }).fork)
   const profile: HeapProfileInfo = await rheapdump.heapProfile({ dir: '/tmp' })

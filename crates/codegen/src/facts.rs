@@ -6,7 +6,7 @@ use rheapdump_core::estimate::COST_FACTORS;
 use rheapdump_core::fork::exit;
 use rheapdump_core::naming::{default_name_pattern, FileKind};
 use rheapdump_core::request::{Reason, TRANSITIONS};
-use rheapdump_core::sampling::DEFAULT_SAMPLING_INTERVAL;
+use rheapdump_core::sampling::{DEFAULT_SAMPLING_INTERVAL, MIN_SAMPLING_INTERVAL};
 
 /// A JavaScript value, as much of one as the facts need.
 enum Js {
@@ -78,8 +78,11 @@ pub fn facts_js() -> String {
     ),
     (
       "sampling",
-      Some("The sampling heap profiler (crates/core/src/sampling.rs): bytes per sample by default."),
-      obj(vec![("defaultInterval", num(DEFAULT_SAMPLING_INTERVAL))]),
+      Some("The sampling heap profiler (crates/core/src/sampling.rs): bytes per sample by default, and the least accepted."),
+      obj(vec![
+        ("defaultInterval", num(DEFAULT_SAMPLING_INTERVAL)),
+        ("minInterval", num(MIN_SAMPLING_INTERVAL)),
+      ]),
     ),
     (
       "forkExit",
