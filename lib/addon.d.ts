@@ -90,15 +90,33 @@ export interface ForkEnd {
   code?: string
   syscall?: string
   description?: string
-  /** Another fork may succeed (the child crashed or stalled). */
+  /**
+   * Another fork may succeed (the child crashed, stalled or timed out, and the target can be
+   * rewound).
+   */
   retry: boolean
 }
 
 /** Extra memory a fork snapshot may take from the budget (crates/platform's `fork_extra_memory`). */
 export declare function forkExtraMemory(nodeMajor: number, heapUsed: number, heapTotal: number, rss: number): number
 
+/**
+ * The parts of a fork's pause, in ms: waiting for quiet threads and opening the file, finding
+ * and re-allowing V8's heap (`/proc/self/smaps`, `MADV_DOFORK`), `fork()` itself, and marking
+ * the heap `MADV_DONTFORK` again.
+ */
+export interface ForkPause {
+  prepareMs: number
+  mappingsMs: number
+  forkMs: number
+  restoreMs: number
+}
+
 /** The outcome of the child `pid`, or null while it runs. Once returned, it is forgotten. */
 export declare function forkSnapshotPoll(pid: number): ForkEnd | null
+
+/** How many fork children are running (not yet reaped and their files committed). */
+export declare function forkSnapshotsRunning(): number
 
 /**
  * Forks a child that writes the snapshot (see the module docs). Main thread only. Returns
@@ -117,6 +135,8 @@ export interface ForkStart {
   writerPath?: string
   pid?: number
   pauseMs: number
+  /** Where the pause went. */
+  pauseSplit?: ForkPause
   /** Mappings re-allowed into the child (V8's heap). */
   mappings: number
   alarmSecs: number

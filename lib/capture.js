@@ -6,7 +6,6 @@
 // `{ fallback: true }` asks for it — for the API and for the snapshots nobody awaits (signal,
 // near the heap limit, monitor), whose outcome lib/writer.js tells.
 
-const { writeStderr } = require('./report')
 const { current } = require('./shared')
 const { takeSnapshot } = require('./snapshot')
 const writer = require('./writer')
@@ -62,8 +61,9 @@ function reportedSnapshot({ trigger, via, dir, note, deferrable = false }) {
     writer.reported('snapshot', { via, note, deferrable }, () => takeSnapshot({ dir, trigger }))
     return
   }
-  if (require('./fork').busy()) {
-    writeStderr('rheapdump: heap snapshot skipped: a fork snapshot is still being written')
+  const fork = require('./fork')
+  if (fork.busy()) {
+    fork.mergeRequest()
     return
   }
   // Served inside a V8 interrupt, the fork happens there and then, retries included.

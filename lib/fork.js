@@ -8,8 +8,11 @@
 //
 // The parent: forks on the main thread (inside the V8 interrupt of a signal when the loop is
 // stuck, else on the loop), never waits on the child synchronously (a native thread waits and
-// commits the file; this side polls for the outcome), and retries a child that crashed or
-// stalled. Taking the snapshot in-process after all when asked (`fork: { fallback: true }`) is
+// commits the file; this side polls for the outcome), and retries a child that crashed, hung or
+// timed out when its target can be rewound (the native side says). Whether a child is still
+// running is the native side's count, not this side's promise: with the loop stuck, the promise
+// of a snapshot already committed does not settle, and must not hold up the next signal's.
+// Taking the snapshot in-process after all when asked (`fork: { fallback: true }`, 'auto') is
 // lib/capture.js's.
 // The child: runs childWrite() and _exit()s; it never returns to the event loop.
 
@@ -20,6 +23,7 @@ const { fileError } = require('./errors')
 const facts = require('./facts')
 const { checkBudget, waitForTurn } = require('./guard')
 const { v8 } = require('./memory')
+const { writeStderr } = require('./report')
 const { current } = require('./shared')
 const writer = require('./writer')
 
@@ -36,9 +40,16 @@ const QUIET_TRIES = 10
 const RETRIES = 3
 const POLL_MS = 50
 
-// One child at a time: API calls queue behind it, signals that arrive meanwhile are dropped.
+// One child at a time: API calls queue behind it, signals that arrive meanwhile are merged
+// into it (counted, and said in one line).
 /** @type {Promise<any> | null} */
 let inFlight = null
+/** Releases the turn of the snapshot in flight (its child may have ended, its promise not). */
+let releaseInFlight = noop
+/** Snapshots between two attempts (no child running, another one coming). */
+let retrying = 0
+/** Requests merged into the child running (the first one was said on stderr at once). */
+let merged = 0
 
 function unavailable() {
   if ('fallback' in native) return `the pure-JS fallback cannot fork (${native.reason ?? 'no native addon'})`
@@ -64,10 +75,14 @@ function unavailableError(reason, target) {
 function take({ dir, filename, trigger, force = false, blocking = false, compress }) {
   const reason = unavailable()
   if (reason) return Promise.reject(unavailableError(reason, filename ?? writer.resolveDir(dir)))
-  if (inFlight) {
+  if (inFlight && busy()) {
     const previous = inFlight
     return previous.then(noop, noop).then(() => take({ dir, filename, trigger, force, compress }))
   }
+  // The previous child is done (committed, natively) though its promise has not settled: the
+  // loop is stuck. Its turn is over.
+  releaseInFlight()
+  sayMerged()
   const started = process.hrtime.bigint()
   /** @type {{ release(): void } | null} */
   let turn = null
@@ -93,18 +108,27 @@ function take({ dir, filename, trigger, force = false, blocking = false, compres
   }
   const done = promise.finally(() => {
     release()
-    if (inFlight === done) inFlight = null
+    if (inFlight === done) {
+      inFlight = null
+      releaseInFlight = noop
+      sayMerged()
+    }
   })
   inFlight = done
+  releaseInFlight = release
   return done
 }
 
 /** Forks (retrying a crashed or stalled child) until a child writes the file. */
 async function attempts(file, where, { blocking, trigger, started, before }) {
   let pauseMs = 0
+  let pauseSplit
   for (let attempt = 1; ; attempt++) {
-    const start = await (attempt === 1 ? forkNow(file, blocking) : forkWhenQuiet(file))
-    pauseMs = Math.max(pauseMs, start.pauseMs)
+    const start = await (attempt === 1 ? forkNow(file, blocking) : retryWhenQuiet(file))
+    if (start.pauseMs >= pauseMs) {
+      pauseMs = start.pauseMs
+      pauseSplit = start.pauseSplit
+    }
     const end = await waitFor(start.pid)
     if (end.ok) {
       writer.afterSnapshot(where, end.path)
@@ -117,6 +141,7 @@ async function attempts(file, where, { blocking, trigger, started, before }) {
         trigger,
         via: 'fork',
         pauseMs,
+        pauseSplit,
         childMs: end.childMs,
         childPeakRss: end.childPeakRss,
         attempts: attempt,
@@ -124,6 +149,17 @@ async function attempts(file, where, { blocking, trigger, started, before }) {
       }
     }
     if (!end.retry || attempt > RETRIES) throw childError(end, file, attempt)
+    retrying++
+  }
+}
+
+/** A retry: after any other snapshot's child (one a signal started meanwhile) has ended. */
+async function retryWhenQuiet(file) {
+  try {
+    while (addon.forkSnapshotsRunning() > 0) await sleep(POLL_MS)
+    return await forkWhenQuiet(file)
+  } finally {
+    retrying--
   }
 }
 
@@ -148,17 +184,19 @@ async function forkWhenQuiet(file, tried = 0) {
 function startFork(file, force) {
   const start = addon.forkSnapshotStart(file.dir, file.filename, file.byName, file.heapUsed, QUIET_WAIT_MS, force, file.compress)
   if ('code' in start) throw fileError(start)
-  if (start.child) childWrite(start.writerPath)
+  if (start.child) childWrite(start.writerPath, file.filename ?? file.dir)
   return start
 }
 
 /** In the child: write, mark, _exit. Never returns. */
-function childWrite(writerPath) {
+function childWrite(writerPath, shown) {
   try {
     v8().writeHeapSnapshot(writerPath)
   } catch (err) {
+    // V8 names the path it was handed (/proc/self/fd/N): the user's is the one to act on.
+    const message = String(err.message).split(writerPath).join(shown)
     try {
-      fs.writeSync(2, `rheapdump (fork child): V8's writer failed: ${err.message}\n`)
+      fs.writeSync(2, `rheapdump (fork child): V8's writer failed: ${message}\n`)
     } catch {
       // stderr closed: the exit code says it
     }
@@ -188,9 +226,20 @@ function childError(end, file, attempt) {
   return err
 }
 
-/** Whether a child is still writing: a snapshot nobody awaits is dropped then (lib/capture.js). */
+/** Whether a child is still writing, or about to be retried: a snapshot nobody awaits is merged into it then (lib/capture.js). */
 function busy() {
-  return inFlight !== null
+  return retrying > 0 || (!('fallback' in native) && addon.forkSnapshotsRunning() > 0)
+}
+
+/** A request nobody awaits that came while busy(): said at once the first time, then counted. */
+function mergeRequest() {
+  merged++
+  if (merged === 1) writeStderr('rheapdump: heap snapshot skipped: a fork snapshot is still being written (requests until it ends are merged into it)')
+}
+
+function sayMerged() {
+  if (merged > 1) writeStderr(`rheapdump: ${merged} snapshot requests came while a fork snapshot was being written and were merged into it`)
+  merged = 0
 }
 
 function noop() {}
@@ -199,4 +248,4 @@ function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
-module.exports = { takeForkSnapshot: take, busy }
+module.exports = { takeForkSnapshot: take, busy, mergeRequest }
