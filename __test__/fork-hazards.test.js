@@ -2,7 +2,7 @@
 
 // Fork snapshots where the world is slow or stuck (docs/fork.md): a reader that stops reading,
 // a target that cannot be rewound, a child killed half-way, signals while the event loop is
-// stuck, a burst of signals, and a device that is full. Real processes, real
+// stuck, a burst of signals, a device that is full, and `fork: 'auto'`. Real processes, real
 // FIFOs and signals; every file and every stream parsed.
 
 const assert = require('node:assert/strict')
@@ -294,4 +294,34 @@ test("a full device as the target: the error names the user's path, never /proc/
   assert.ok(run.stderr.includes(full), run.stderr)
   assert.doesNotMatch(`${run.stderr}${outcome.message}`, /\/proc\/self\/fd/)
   assert.ok(fs.statSync(full).isCharacterDevice(), 'the device is still a device')
+})
+
+test("fork: 'auto' forks only when the estimated in-process pause exceeds forkAbove", { skip }, (t) => {
+  const cwd = tempDir(t)
+  const run = runScript(`
+    const rheapdump = require(${JSON.stringify(ROOT)})
+    ${HEAP}
+    const out = { initial: rheapdump.getConfig().fork, forkAbove: rheapdump.getConfig().forkAbove }
+    try { rheapdump.configure({ fork: 'always' }) } catch (err) { out.bad = err.code }
+    ;(async () => {
+      // A few MB of heap: ~0.1 s per MB is well under 3 s.
+      const small = await rheapdump.snapshot()
+      out.small = { via: small.via ?? 'in-process', estimatedPauseMs: small.estimatedPauseMs }
+      rheapdump.configure({ forkAbove: 0 })
+      const large = await rheapdump.snapshot()
+      out.large = { via: large.via, estimatedPauseMs: large.estimatedPauseMs }
+      console.log(JSON.stringify(out))
+    })()
+  `, { cwd, env: { RHEAPDUMP_FORK: 'auto' } })
+  assert.equal(run.status, 0, run.stderr)
+  const out = JSON.parse(run.stdout)
+  assert.equal(out.initial, 'auto')
+  assert.equal(out.forkAbove, 3000)
+  assert.equal(out.bad, 'ERR_INVALID_ARG_VALUE')
+  assert.equal(out.small.via, 'in-process')
+  assert.equal(out.small.estimatedPauseMs, undefined, 'no fork considered worth it, no estimate said')
+  assert.equal(out.large.via, 'fork')
+  assert.ok(out.large.estimatedPauseMs > 0 && out.large.estimatedPauseMs < 3000, String(out.large.estimatedPauseMs))
+  const env = runScript(`console.log(JSON.stringify(require(${JSON.stringify(ROOT)}).getConfig().forkAbove))`, { cwd, env: { RHEAPDUMP_FORK_ABOVE: '500' } })
+  assert.equal(env.stdout.trim(), '500')
 })
