@@ -112,6 +112,16 @@ export interface ForkPause {
   restoreMs: number
 }
 
+/**
+ * Starts reading this process's mappings ahead of the next fork, on a thread: the main thread
+ * then forks without walking the page tables itself when nothing has been mapped or unmapped
+ * since (see `fork_snapshot_start`). `fork_prefetched` says when it is done.
+ */
+export declare function forkPrefetch(): void
+
+/** Whether the read `fork_prefetch` started is done (or none was started). */
+export declare function forkPrefetched(): boolean
+
 /** The outcome of the child `pid`, or null while it runs. Once returned, it is forgotten. */
 export declare function forkSnapshotPoll(pid: number): ForkEnd | null
 

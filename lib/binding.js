@@ -10,7 +10,7 @@
 // the fallback must give the same ones, less the analyses (lib/analysis.js answers those itself).
 
 /** @typedef {typeof import('./addon')} Addon */
-/** @typedef {'analyzeSummary' | 'analyzeDiff' | 'analyzeLeaks' | 'analyzePath' | 'validateSnapshot' | 'redactSnapshot' | 'estimateSnapshotCost' | 'forkChildExit' | 'forkChildFinish' | 'forkExtraMemory' | 'forkSnapshotPoll' | 'forkSnapshotsRunning' | 'forkSnapshotStart' | 'forkUnavailable' | 'uploadFile'} NativeOnly */
+/** @typedef {'analyzeSummary' | 'analyzeDiff' | 'analyzeLeaks' | 'analyzePath' | 'validateSnapshot' | 'redactSnapshot' | 'estimateSnapshotCost' | 'forkChildExit' | 'forkChildFinish' | 'forkExtraMemory' | 'forkPrefetch' | 'forkPrefetched' | 'forkSnapshotPoll' | 'forkSnapshotsRunning' | 'forkSnapshotStart' | 'forkUnavailable' | 'uploadFile'} NativeOnly */
 /**
  * @typedef {object} FallbackExtras
  * @property {true} fallback

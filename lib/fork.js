@@ -39,6 +39,8 @@ const QUIET_TRIES = 10
 // Children that crashed or stalled are retried this many times.
 const RETRIES = 3
 const POLL_MS = 50
+// The mappings read ahead on a thread (crates/addon/src/fork/): waited for this long at most.
+const PREFETCH_WAIT_MS = 1000
 
 // One child at a time: API calls queue behind it, signals that arrive meanwhile are merged
 // into it (counted, and said in one line).
@@ -65,10 +67,11 @@ function unavailableError(reason, target) {
 }
 
 /**
- * A fork snapshot; resolves like snapshot() with `via: 'fork'`, `pauseMs`, `childMs`. The fork
- * itself happens synchronously in this call when the threads are quiet (so a signal served
- * inside a V8 interrupt forks there); `blocking` makes busy-thread retries wait synchronously
- * too (inside an interrupt no timer fires).
+ * A fork snapshot; resolves like snapshot() with `via: 'fork'`, `pauseMs`, `childMs`. The
+ * process's mappings are read on a thread first while the loop runs on (half of the pause
+ * otherwise), then the fork happens when the threads are quiet. `blocking` (a signal served
+ * inside a V8 interrupt: no timer fires there) forks synchronously in this call instead, and
+ * makes busy-thread retries wait synchronously too.
  * @param {{ dir?: string, filename?: string, trigger: string, force?: boolean, blocking?: boolean, compress?: string }} request
  * @returns {Promise<any>}
  */
@@ -89,6 +92,7 @@ function take({ dir, filename, trigger, force = false, blocking = false, compres
   // A closure: TypeScript does not narrow `turn` to null here, as it would at the call sites.
   const release = () => turn?.release()
   const run = () => {
+    addon.forkPrefetch()
     const where = writer.place({ dir, filename, compress })
     const guarded = shared.config.guard && !force
     turn = guarded ? waitForTurn(where.dir, trigger, shared.config.queueTimeout) : null
@@ -124,6 +128,7 @@ async function attempts(file, where, { blocking, trigger, started, before }) {
   let pauseMs = 0
   let pauseSplit
   for (let attempt = 1; ; attempt++) {
+    if (!blocking && attempt === 1) await mappingsRead()
     const start = await (attempt === 1 ? forkNow(file, blocking) : retryWhenQuiet(file))
     if (start.pauseMs >= pauseMs) {
       pauseMs = start.pauseMs
@@ -157,10 +162,18 @@ async function attempts(file, where, { blocking, trigger, started, before }) {
 async function retryWhenQuiet(file) {
   try {
     while (addon.forkSnapshotsRunning() > 0) await sleep(POLL_MS)
+    await mappingsRead()
     return await forkWhenQuiet(file)
   } finally {
     retrying--
   }
+}
+
+/** Until the thread reading the process's mappings is done (the loop turning meanwhile). */
+async function mappingsRead() {
+  addon.forkPrefetch()
+  const deadline = Date.now() + PREFETCH_WAIT_MS
+  while (!addon.forkPrefetched() && Date.now() < deadline) await sleep(2)
 }
 
 /** The first try: synchronous, so that the fork happens in the caller's turn. */

@@ -12,7 +12,10 @@
 //!    0600), so a child that dies leaves nothing behind.
 //! 3. Reads `/proc/self/smaps` for the mappings flagged `dc` (`MADV_DONTFORK`: Node's V8 marks
 //!    its heap so, which would leave the child without a JavaScript heap), `madvise`s them
-//!    `MADV_DOFORK`, forks, and marks them `MADV_DONTFORK` again right after: the pause.
+//!    `MADV_DOFORK`, forks, and marks them `MADV_DONTFORK` again right after: the pause. Reading
+//!    smaps walks every page table (half the pause at 200 MB of heap), so when JS can wait,
+//!    a thread reads it first (`fork_prefetch`) while the loop runs on, and the main thread
+//!    only checks `/proc/self/maps` (no walk) for a mapping made or removed since.
 //! 4. Starts a thread (`rheapdump-fork`) that waits for the child without blocking the event
 //!    loop, kills it when it hangs (no CPU time and nothing written for 5 s while it waits for
 //!    a lock; a child blocked writing to a slow disk or reader is slow, not hung), and on exit
@@ -25,7 +28,8 @@
 //! `v8.writeHeapSnapshot` and then `fork_child_finish`/`fork_child_exit` (`_exit`): it never
 //! returns to the event loop. Before that, `child_setup`:
 //! - `PR_SET_PDEATHSIG` (SIGKILL): it dies with the parent (checked against a parent that died
-//!   just before), and `alarm()` bounds its life;
+//!   just before); a CPU-time budget (`ITIMER_PROF`) bounds its work and `alarm()`, at four
+//!   times that, its life (crates/platform's `child_alarm_secs`: why CPU time);
 //! - every signal disposition back to default and the mask emptied: inherited ones would run
 //!   the parent's JS handlers through libuv's signal pipe, and an ignored SIGTERM would make it
 //!   unkillable by the usual means;
@@ -144,6 +148,20 @@ pub fn fork_snapshot_start(
   )
 }
 
+/// Starts reading this process's mappings ahead of the next fork, on a thread: the main thread
+/// then forks without walking the page tables itself when nothing has been mapped or unmapped
+/// since (see `fork_snapshot_start`). `fork_prefetched` says when it is done.
+#[napi]
+pub fn fork_prefetch() {
+  imp::prefetch()
+}
+
+/// Whether the read `fork_prefetch` started is done (or none was started).
+#[napi]
+pub fn fork_prefetched() -> bool {
+  imp::prefetched()
+}
+
 /// How many fork children are running (not yet reaped and their files committed).
 #[napi]
 pub fn fork_snapshots_running() -> u32 {
@@ -201,6 +219,12 @@ mod imp {
 
   pub fn running() -> u32 {
     0
+  }
+
+  pub fn prefetch() {}
+
+  pub fn prefetched() -> bool {
+    true
   }
 
   pub fn child_finish(_: &str) {}

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use rheapdump_core::naming::FileKind;
 use rheapdump_platform::fork::{
-  busy_threads, child_alarm_secs, dontfork_ranges, stat_state, ChildEnd, ChildProgress, ThreadInfo,
+  busy_threads, child_alarm_secs, dontfork_ranges, same_mappings, stat_state, ChildEnd,
+  ChildProgress, ThreadInfo,
 };
 use rheapdump_platform::snapshot_file::{PendingSnapshot, Target};
 
@@ -32,6 +33,53 @@ static RUNNING: AtomicU32 = AtomicU32::new(0);
 
 pub fn running() -> u32 {
   RUNNING.load(Ordering::SeqCst)
+}
+
+/// `/proc/self/smaps` read ahead by a thread of its own (`prefetch`), and when.
+type Prefetched = (Instant, std::thread::JoinHandle<Option<String>>);
+static PREFETCH: Mutex<Option<Prefetched>> = Mutex::new(None);
+/// A prefetched smaps older than this is not used (a fresh one is read on the main thread).
+const PREFETCH_FRESH: Duration = Duration::from_secs(2);
+
+/// Starts reading `/proc/self/smaps` on a thread (`rheapdump-smaps`), for the next fork; it
+/// walks every page table of the process (tens of ms at 200 MB of heap), which the main thread
+/// then need not do (`current_smaps`). Nothing when a read is already under way.
+pub fn prefetch() {
+  let mut pending = PREFETCH.lock().unwrap_or_else(|e| e.into_inner());
+  if pending.is_some() {
+    return;
+  }
+  let spawned = std::thread::Builder::new()
+    .name("rheapdump-smaps".to_string())
+    .stack_size(256 * 1024)
+    .spawn(|| std::fs::read_to_string("/proc/self/smaps").ok());
+  if let Ok(handle) = spawned {
+    *pending = Some((Instant::now(), handle));
+  }
+}
+
+/// Whether the prefetched smaps is there (or none is coming).
+pub fn prefetched() -> bool {
+  let pending = PREFETCH.lock().unwrap_or_else(|e| e.into_inner());
+  pending
+    .as_ref()
+    .is_none_or(|(_, handle)| handle.is_finished())
+}
+
+/// This process's smaps as it is now: the prefetched text when it is fresh and `/proc/self/maps`
+/// (no page-table walk) shows exactly the mappings it describes, else read here.
+fn current_smaps() -> String {
+  let taken = PREFETCH.lock().unwrap_or_else(|e| e.into_inner()).take();
+  let prefetched = taken
+    .filter(|(started, _)| started.elapsed() < PREFETCH_FRESH)
+    .and_then(|(_, handle)| handle.join().ok().flatten());
+  if let Some(smaps) = prefetched {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+    if same_mappings(&smaps, &maps) {
+      return smaps;
+    }
+  }
+  std::fs::read_to_string("/proc/self/smaps").unwrap_or_default()
 }
 
 pub fn unavailable() -> Option<String> {
@@ -107,9 +155,7 @@ pub fn start(
   let parent = unsafe { libc::getpid() };
 
   let quiet_at = Instant::now();
-  let ranges = std::fs::read_to_string("/proc/self/smaps")
-    .map(|smaps| dontfork_ranges(&smaps))
-    .unwrap_or_default();
+  let ranges = dontfork_ranges(&current_smaps());
   for &(start, end) in &ranges {
     // SAFETY: madvise on whole mappings the kernel just listed; one unmapped since fails
     // with ENOMEM and is skipped (the child then lacks it, as it would anyway).
