@@ -48,8 +48,10 @@ const PREFETCH_WAIT_MS = 1000
 let inFlight = null
 /** Releases the turn of the snapshot in flight (its child may have ended, its promise not). */
 let releaseInFlight = noop
-/** Snapshots between two attempts (no child running, another one coming). */
-let retrying = 0
+/** Snapshots waiting to fork (for the mappings read ahead, quiet threads, or between two
+ * attempts): no child running, one coming. A signal served inside an interrupt forks
+ * synchronously and is never counted here (its promise may not settle while the loop is stuck). */
+let waiting = 0
 /** Requests merged into the child running (the first one was said on stderr at once). */
 let merged = 0
 
@@ -128,8 +130,8 @@ async function attempts(file, where, { blocking, trigger, started, before }) {
   let pauseMs = 0
   let pauseSplit
   for (let attempt = 1; ; attempt++) {
-    if (!blocking && attempt === 1) await mappingsRead()
-    const start = await (attempt === 1 ? forkNow(file, blocking) : retryWhenQuiet(file))
+    // Blocking, the fork has happened by the time `await` yields.
+    const start = await (attempt === 1 && blocking ? forkNow(file, true) : waitToFork(file, attempt))
     if (start.pauseMs >= pauseMs) {
       pauseMs = start.pauseMs
       pauseSplit = start.pauseSplit
@@ -154,18 +156,19 @@ async function attempts(file, where, { blocking, trigger, started, before }) {
       }
     }
     if (!end.retry || attempt > RETRIES) throw childError(end, file, attempt)
-    retrying++
   }
 }
 
-/** A retry: after any other snapshot's child (one a signal started meanwhile) has ended. */
-async function retryWhenQuiet(file) {
+/** A fork from the loop: once the mappings are read ahead; a retry also after any other
+ * snapshot's child (one a signal started meanwhile) has ended. Counted in `waiting`. */
+async function waitToFork(file, attempt) {
+  waiting++
   try {
-    while (addon.forkSnapshotsRunning() > 0) await sleep(POLL_MS)
+    while (attempt > 1 && addon.forkSnapshotsRunning() > 0) await sleep(POLL_MS)
     await mappingsRead()
-    return await forkWhenQuiet(file)
+    return await (attempt === 1 ? forkNow(file, false) : forkWhenQuiet(file))
   } finally {
-    retrying--
+    waiting--
   }
 }
 
@@ -241,7 +244,7 @@ function childError(end, file, attempt) {
 
 /** Whether a child is still writing, or about to be retried: a snapshot nobody awaits is merged into it then (lib/capture.js). */
 function busy() {
-  return retrying > 0 || (!('fallback' in native) && addon.forkSnapshotsRunning() > 0)
+  return waiting > 0 || (!('fallback' in native) && addon.forkSnapshotsRunning() > 0)
 }
 
 /** A request nobody awaits that came while busy(): said at once the first time, then counted. */
