@@ -26,14 +26,18 @@ export interface SnapshotInfo {
   delivery?: 'interrupt' | 'loop'
   /** Fork snapshots: how long the service was paused (waiting for quiet threads, then the fork), ms. */
   pauseMs?: number
+  /** Fork snapshots: where `pauseMs` went, ms: waiting for quiet threads and opening the file, finding and re-allowing V8's heap into the child, fork() itself, marking the heap MADV_DONTFORK again. */
+  pauseSplit?: { prepareMs: number; mappingsMs: number; forkMs: number; restoreMs: number }
   /** Fork snapshots: how long the child took to write the file, ms. */
   childMs?: number
   /** Fork snapshots: the child's peak RSS in bytes (counting the pages it shares with the service). */
   childPeakRss?: number
-  /** Fork snapshots: children forked (a crashed or stalled child is retried up to 3 times). */
+  /** Fork snapshots: children forked (a child that crashed, hung or timed out is retried up to 3 times, when the target is a file). */
   attempts?: number
   /** `via: 'in-process'`: why the fork snapshot failed. */
   forkError?: { code: string; description: string }
+  /** `fork: 'auto'`: the in-process pause it estimated from the used heap, ms (forked when above `forkAbove`). */
+  estimatedPauseMs?: number
   /** For automatic snapshots: why, e.g. 'heap used 512.3 MiB > 500.0 MiB' or 'near the heap limit'. */
   reason?: string
   /** Process RSS in bytes before, at the peak (VmHWM when this snapshot raised the process's peak; otherwise it stayed below an earlier peak and this is the larger of before and after) and after (freed memory returned to the OS). */
@@ -116,8 +120,8 @@ export interface SnapshotOptions {
   compress?: 'off' | 'gzip' | 'zstd'
 }
 
-/** `true`: fork snapshots; `{ fallback: true }`: and in-process when the fork fails. */
-export type ForkSetting = boolean | { fallback?: boolean }
+/** `true`: fork snapshots; `{ fallback: true }`: and in-process when the fork fails; `'auto'`: fork (with the fallback) only when the in-process snapshot would pause the service longer than `forkAbove`. */
+export type ForkSetting = boolean | 'auto' | { fallback?: boolean }
 
 /** A complete sampling heap profile (`.heapprofile`, loadable in DevTools' Memory panel). */
 /** A file uploaded to object storage (the `upload` setting, docs/upload.md). */
@@ -198,8 +202,10 @@ export interface Config {
   sampling: number | false
   /** What SIGUSR2 writes: 'snapshot', 'profile', or 'both' (the profile first, when sampling is on). Default 'both'; RHEAPDUMP_SIGNAL_ACTION. */
   signalAction: 'snapshot' | 'profile' | 'both'
-  /** Experimental: snapshots (API, signal, automatic; not writeSnapshot) are written by a fork()ed child (docs/fork.md). Default false; RHEAPDUMP_FORK=1 (or =fallback). */
-  fork: boolean | { fallback: boolean }
+  /** Experimental: snapshots (API, signal, automatic; not writeSnapshot) are written by a fork()ed child (docs/fork.md); 'auto' forks only when the estimated in-process pause exceeds forkAbove (in-process otherwise, and when the fork fails). Default false; RHEAPDUMP_FORK=1 (or =fallback, =auto). */
+  fork: boolean | 'auto' | { fallback: boolean }
+  /** Milliseconds: with fork 'auto', a snapshot is forked when the in-process one would pause the service longer than this (estimated from the used heap, docs/fork.md). Default 3000; RHEAPDUMP_FORK_ABOVE. */
+  forkAbove: number
   /** s3://BUCKET/PREFIX: every snapshot and profile is uploaded there under its file name, by a native thread, with the standard AWS settings (docs/upload.md); or null. Default RHEAPDUMP_UPLOAD. */
   upload: string | null
   /** Keep the local file after a confirmed upload; false deletes it then (never after a failure). Default true; RHEAPDUMP_UPLOAD_KEEP_LOCAL=0. */

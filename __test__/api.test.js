@@ -139,7 +139,7 @@ test('configure() validates its options and reports the settings in force', (t) 
   )
   assert.equal(bad.code, 'ERR_INVALID_ARG_TYPE')
   assert.equal(unknown.code, 'ERR_INVALID_ARG_VALUE')
-  assert.deepEqual(good, { signal: false, watchdog: true, quiet: true, guard: true, memoryLimit: null, keep: null, nearHeapLimit: 0, dir, queueTimeout: 300000, sampling: false, signalAction: 'both', fork: false, upload: null, uploadKeepLocal: true, compress: 'off' })
+  assert.deepEqual(good, { signal: false, watchdog: true, quiet: true, guard: true, memoryLimit: null, keep: null, nearHeapLimit: 0, dir, queueTimeout: 300000, sampling: false, signalAction: 'both', fork: false, forkAbove: 3000, upload: null, uploadKeepLocal: true, compress: 'off' })
 })
 
 test('configure() refuses numbers the addon would wrap or truncate, and keys from Object.prototype', () => {

@@ -282,7 +282,7 @@ test('fork is off by default, checked, configurable by RHEAPDUMP_FORK, and unava
   assert.equal(fallback.status, 0, fallback.stderr)
   const out = JSON.parse(fallback.stdout)
   assert.equal(out.initial, true, 'RHEAPDUMP_FORK=1')
-  assert.deepEqual(out.bad, ['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE'])
+  assert.deepEqual(out.bad, ['ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE'])
   assert.deepEqual(out.set, { fallback: true })
   assert.deepEqual(out.plain, { code: 'ERR_RHEAPDUMP_FORK_UNAVAILABLE' })
   assert.deepEqual(out.fallback, { via: 'in-process', forkError: 'ERR_RHEAPDUMP_FORK_UNAVAILABLE' })

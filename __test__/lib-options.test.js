@@ -64,7 +64,7 @@ test('schemas: every public option object has one; configure()\'s come from the 
   assert.deepEqual(Object.keys(schemas.SNAPSHOT), ['dir', 'filename', 'force', 'fork', 'compress'])
   assert.deepEqual(Object.keys(schemas.PROFILE), ['dir', 'filename'])
   assert.deepEqual(require('../lib/config').SIGNAL_ACTIONS, ['snapshot', 'profile', 'both'])
-  assert.deepEqual(Object.keys(schemas.CONFIG).sort(), ['compress', 'dir', 'fork', 'guard', 'keep', 'memoryLimit', 'nearHeapLimit', 'queueTimeout', 'quiet', 'sampling', 'signal', 'signalAction', 'upload', 'uploadKeepLocal', 'watchdog'])
+  assert.deepEqual(Object.keys(schemas.CONFIG).sort(), ['compress', 'dir', 'fork', 'forkAbove', 'guard', 'keep', 'memoryLimit', 'nearHeapLimit', 'queueTimeout', 'quiet', 'sampling', 'signal', 'signalAction', 'upload', 'uploadKeepLocal', 'watchdog'])
   assert.equal(describeValue(null), 'null')
   assert.equal(describeValue(1), 'a number')
 })

@@ -27,7 +27,7 @@ test('shared: the first copy makes the state from the start-up settings; later c
   assert.equal(first, second)
   assert.equal(reads, 1, 'the settings are read once')
   assert.equal(host[Symbol.for(SHARED_KEY)], first, 'kept under the versioned key, where another copy finds it')
-  assert.deepEqual(first.config, { signal: true, watchdog: true, quiet: false, guard: true, memoryLimit: null, keep: null, nearHeapLimit: 0, dir: '/snapshots', queueTimeout: 300000, sampling: 4096, signalAction: 'both', fork: false, upload: null, uploadKeepLocal: true, compress: 'off' })
+  assert.deepEqual(first.config, { signal: true, watchdog: true, quiet: false, guard: true, memoryLimit: null, keep: null, nearHeapLimit: 0, dir: '/snapshots', queueTimeout: 300000, sampling: 4096, signalAction: 'both', fork: false, forkAbove: 3000, upload: null, uploadKeepLocal: true, compress: 'off' })
   assert.ok(first.emitter instanceof EventEmitter)
   assert.equal(first.controller, null)
 })

@@ -3,7 +3,8 @@
 // npm run bench (part): fork snapshots (experimental, docs/fork.md) against the in-process
 // snapshot of the same heap, per Node major: how long the service pauses (p50 / p99 of the
 // fork's pause, the event loop's worst delay while each snapshot is taken), how long the child
-// takes and its peak RSS, and whether every file is sound (`rheapdump validate`).
+// takes and its peak RSS, and whether every file is sound (`rheapdump validate`); and where the
+// pause goes (`pauseSplit`, p50 of each part, and the parts of the longest pause).
 //
 //   RHEAPDUMP_BENCH_HEAP_MB=50,200 RHEAPDUMP_BENCH_RUNS=10 RHEAPDUMP_NODE_MAJORS=20,26 node bench/fork.js
 //
@@ -49,7 +50,9 @@ function main() {
     }
   }
   const header = ['node', 'heap', 'fork pause p50/p99', 'loop delay p50/p99', 'idle delay', 'child s p50', 'child peak RSS', 'sound', 'in-process pause', 'its loop delay']
-  console.log(table(header, rows))
+  console.log(table(header, rows.map((r) => r.main)))
+  console.log('\nWhere the pause went, ms: prepare (quiet threads, the file) / mappings (smaps, MADV_DOFORK) / fork() / restore')
+  console.log(table(['node', 'heap', 'p50 of each part', 'the longest pause'], rows.map((r) => r.split)))
 }
 
 /** `rheapdump validate FILE`, off the measured thread; then the file goes (200 MB heaps make 500 MB files). */
@@ -68,7 +71,15 @@ function row(version, mb, { heapUsed, idleDelayMs, forks, inProcess }, sound) {
   const ok = forks.filter((f) => f.path)
   const pause = ok.map((f) => f.pauseMs)
   const delay = ok.map((f) => f.loopDelayMs)
-  return [
+  const parts = ['prepareMs', 'mappingsMs', 'forkMs', 'restoreMs']
+  const longest = ok.reduce((a, b) => (b.pauseMs > (a?.pauseMs ?? -1) ? b : a), null)
+  const split = [
+    version,
+    `${(heapUsed / 2 ** 20).toFixed(0)} MB`,
+    parts.map((part) => pct(ok.map((f) => f.pauseSplit[part]), 50).toFixed(1)).join(' / '),
+    longest ? `${parts.map((part) => longest.pauseSplit[part].toFixed(1)).join(' / ')} = ${longest.pauseMs.toFixed(1)}` : '–',
+  ]
+  const main = [
     version,
     `${(heapUsed / 2 ** 20).toFixed(0)} MB`,
     `${pct(pause, 50).toFixed(1)} / ${pct(pause, 99).toFixed(1)} ms`,
@@ -80,6 +91,7 @@ function row(version, mb, { heapUsed, idleDelayMs, forks, inProcess }, sound) {
     `${(inProcess.durationMs / 1000).toFixed(2)} s`,
     `${(inProcess.loopDelayMs / 1000).toFixed(2)} s`,
   ]
+  return { main, split }
 }
 
 function pct(values, p) {
@@ -119,7 +131,7 @@ async function child(mb, runs) {
     try {
       const info = await rheapdump.snapshot({ fork: true })
       const loopDelayMs = worst
-      forks.push({ path: info.path, pauseMs: info.pauseMs, childMs: info.childMs, childPeakRss: info.childPeakRss, loopDelayMs, sound: await validate(info.path) })
+      forks.push({ path: info.path, pauseMs: info.pauseMs, pauseSplit: info.pauseSplit, childMs: info.childMs, childPeakRss: info.childPeakRss, loopDelayMs, sound: await validate(info.path) })
     } catch (err) {
       forks.push({ code: err.code, message: err.message })
     }

@@ -90,15 +90,43 @@ export interface ForkEnd {
   code?: string
   syscall?: string
   description?: string
-  /** Another fork may succeed (the child crashed or stalled). */
+  /**
+   * Another fork may succeed (the child crashed, stalled or timed out, and the target can be
+   * rewound).
+   */
   retry: boolean
 }
 
 /** Extra memory a fork snapshot may take from the budget (crates/platform's `fork_extra_memory`). */
 export declare function forkExtraMemory(nodeMajor: number, heapUsed: number, heapTotal: number, rss: number): number
 
+/**
+ * The parts of a fork's pause, in ms: waiting for quiet threads and opening the file, finding
+ * and re-allowing V8's heap (`/proc/self/smaps`, `MADV_DOFORK`), `fork()` itself, and marking
+ * the heap `MADV_DONTFORK` again.
+ */
+export interface ForkPause {
+  prepareMs: number
+  mappingsMs: number
+  forkMs: number
+  restoreMs: number
+}
+
+/**
+ * Starts reading this process's mappings ahead of the next fork, on a thread: the main thread
+ * then forks without walking the page tables itself when nothing has been mapped or unmapped
+ * since (see `fork_snapshot_start`). `fork_prefetched` says when it is done.
+ */
+export declare function forkPrefetch(): void
+
+/** Whether the read `fork_prefetch` started is done (or none was started). */
+export declare function forkPrefetched(): boolean
+
 /** The outcome of the child `pid`, or null while it runs. Once returned, it is forgotten. */
 export declare function forkSnapshotPoll(pid: number): ForkEnd | null
+
+/** How many fork children are running (not yet reaped and their files committed). */
+export declare function forkSnapshotsRunning(): number
 
 /**
  * Forks a child that writes the snapshot (see the module docs). Main thread only. Returns
@@ -117,6 +145,8 @@ export interface ForkStart {
   writerPath?: string
   pid?: number
   pauseMs: number
+  /** Where the pause went. */
+  pauseSplit?: ForkPause
   /** Mappings re-allowed into the child (V8's heap). */
   mappings: number
   alarmSecs: number

@@ -13,7 +13,7 @@
 // The on-demand modules' are typed by lib/upload-addon.d.ts and lib/analysis-addon.d.ts.
 
 /** @typedef {typeof import('./addon')} Addon */
-/** @typedef {'estimateSnapshotCost' | 'forkChildExit' | 'forkChildFinish' | 'forkExtraMemory' | 'forkSnapshotPoll' | 'forkSnapshotStart' | 'forkUnavailable'} NativeOnly */
+/** @typedef {'estimateSnapshotCost' | 'forkChildExit' | 'forkChildFinish' | 'forkExtraMemory' | 'forkPrefetch' | 'forkPrefetched' | 'forkSnapshotPoll' | 'forkSnapshotsRunning' | 'forkSnapshotStart' | 'forkUnavailable'} NativeOnly */
 /**
  * @typedef {object} FallbackExtras
  * @property {true} fallback

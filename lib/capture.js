@@ -5,14 +5,15 @@
 // child (lib/fork.js, loaded only then) — and in-process after all when the fork fails and
 // `{ fallback: true }` asks for it — for the API and for the snapshots nobody awaits (signal,
 // near the heap limit, monitor), whose outcome lib/writer.js tells. A guarded snapshot reserves
-// its memory first (lib/guard.js) and waits for it off the main thread.
+// its memory first (lib/guard.js) and waits for it off the main thread. With `fork: 'auto'`, by a
+// child only when the in-process snapshot would pause the service longer than `forkAbove`.
 
 const path = require('node:path')
 
 const { binding: native } = require('./binding')
+const facts = require('./facts')
 const { memoryNeeded, reportQueued, reservationError, reserveLater, tryReserve } = require('./guard')
 const { v8 } = require('./memory')
-const { writeStderr } = require('./report')
 const { current } = require('./shared')
 const { takeSnapshot } = require('./snapshot')
 const writer = require('./writer')
@@ -20,13 +21,18 @@ const writer = require('./writer')
 const shared = current()
 
 /**
- * The `fork` setting (false, true or { fallback }) as a mode, or false for in-process.
- * @param {boolean | { fallback: boolean }} fork
- * @returns {false | { fallback: boolean }}
+ * The `fork` setting (false, true, 'auto' or { fallback }) as a mode for this snapshot, or
+ * false for in-process. 'auto' forks, with the fallback, when the estimated in-process pause
+ * exceeds `forkAbove`, and says the estimate (`estimatedPauseMs`).
+ * @param {boolean | 'auto' | { fallback: boolean }} fork
+ * @returns {false | { fallback: boolean, estimatedPauseMs?: number }}
  */
 function forkMode(fork) {
   if (!fork) return false
-  return { fallback: typeof fork === 'object' && fork.fallback === true }
+  if (fork !== 'auto') return { fallback: typeof fork === 'object' && fork.fallback === true }
+  const heapMb = v8().getHeapStatistics().used_heap_size / 2 ** 20
+  const estimatedPauseMs = Math.round(heapMb * facts.forkAuto.inProcessMsPerHeapMb)
+  return estimatedPauseMs > shared.config.forkAbove ? { fallback: true, estimatedPauseMs } : false
 }
 
 /**
@@ -52,7 +58,7 @@ function targetDir({ dir, filename }) {
  * A snapshot for the API: a Promise of the info. A guarded one first waits for its memory on a
  * timer (the event loop runs on meanwhile).
  * @param {{ dir?: string, filename?: string, force?: boolean, compress?: string, trigger: string }} request
- * @param {boolean | { fallback: boolean }} [fork]
+ * @param {boolean | 'auto' | { fallback: boolean }} [fork]
  */
 function snapshotFor(request, fork = shared.config.fork) {
   const mode = forkMode(fork)
@@ -68,16 +74,17 @@ function snapshotFor(request, fork = shared.config.fork) {
  * A fork snapshot, and — only if asked, `{ fallback: true }` — an in-process one when the fork
  * itself fails (not the file or the guard), said in the info (`via`, `forkError`).
  * @param {{ dir?: string, filename?: string, force?: boolean, compress?: string, trigger: string, blocking?: boolean, reservation?: { release(): void } | null }} request
- * @param {{ fallback: boolean }} mode
+ * @param {{ fallback: boolean, estimatedPauseMs?: number }} mode
  */
 function forkSnapshot(request, mode) {
-  const taken = require('./fork').takeForkSnapshot(request)
+  const estimate = mode.estimatedPauseMs === undefined ? {} : { estimatedPauseMs: mode.estimatedPauseMs }
+  const taken = require('./fork').takeForkSnapshot(request).then((info) => Object.assign(info, estimate))
   if (!mode.fallback) return taken
   return taken.catch((forkError) => {
     if (!/^ERR_RHEAPDUMP_FORK_/.test(forkError?.code ?? '')) throw forkError
     // The fork's reservation is gone with its child: an in-process snapshot reserves its own.
     const { dir, filename, force, compress, trigger } = request
-    return snapshotFor({ dir, filename, force, compress, trigger }, false).then((info) => Object.assign(info, { via: 'in-process', forkError: { code: forkError.code, description: forkError.description } }))
+    return snapshotFor({ dir, filename, force, compress, trigger }, false).then((info) => Object.assign(info, { via: 'in-process', forkError: { code: forkError.code, description: forkError.description } }, estimate))
   })
 }
 
@@ -92,10 +99,13 @@ function forkSnapshot(request, mode) {
  */
 function reportedSnapshot({ trigger, via, dir, note, deferrable = false, queue = false, queued = null, refusalHint = null }) {
   const mode = forkMode(shared.config.fork)
-  if (mode && require('./fork').busy()) {
-    if (queued && !('reason' in queued)) queued.release()
-    writeStderr('rheapdump: heap snapshot skipped: a fork snapshot is still being written')
-    return false
+  if (mode) {
+    const fork = require('./fork')
+    if (fork.busy()) {
+      if (queued && !('reason' in queued)) queued.release()
+      fork.mergeRequest()
+      return false
+    }
   }
   // Served inside a V8 interrupt, the fork happens there and then, retries included.
   const options = mode ? { via, note, refusalHint } : { via, note, deferrable, refusalHint }

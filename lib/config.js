@@ -20,12 +20,16 @@ const SIGNAL_ACTIONS = /** @type {const} */ (['snapshot', 'profile', 'both'])
 const COMPRESSIONS = ['off', ...Object.keys(facts.compression)]
 
 /**
- * `fork` as given: a boolean or `{ fallback }`.
+ * `fork` as given: a boolean, 'auto' or `{ fallback }`.
  * @param {unknown} value
  * @param {string} fn the public function, for the error
- * @returns {boolean | { fallback: boolean }}
+ * @returns {boolean | 'auto' | { fallback: boolean }}
  */
 function checkFork(value, fn) {
+  if (typeof value === 'string') {
+    if (value === 'auto') return value
+    throw argumentError(`${fn}(options): 'fork' must be true, false, 'auto' or { fallback }, got '${value}'`, 'ERR_INVALID_ARG_VALUE')
+  }
   if (value === null || typeof value !== 'object') return value === true
   return { fallback: checkOptions(value, { fallback: 'boolean' }, `${fn}(fork)`).fallback === true }
 }
@@ -212,16 +216,30 @@ const SETTINGS = [
   {
     key: 'fork',
     env: [{ name: 'RHEAPDUMP_FORK', parse: forkSwitch }],
-    schema: 'boolean|object',
+    schema: 'boolean|object|string',
     store: checkFork,
     default: false,
-    type: 'boolean | { fallback: boolean }',
+    type: "boolean | 'auto' | { fallback: boolean }",
     docs: {
       what: 'experimental: snapshots written by a fork()ed child, pausing the service milliseconds (see [Fork snapshots](docs/fork.md))',
-      env: '`RHEAPDUMP_FORK=1` (or `fallback`: in-process when the fork fails)',
-      configure: '`fork`: true or `{ fallback: true }`',
+      env: '`RHEAPDUMP_FORK=1` (or `fallback`: in-process when the fork fails; `auto`: fork only when the in-process pause would exceed `forkAbove`)',
+      configure: "`fork`: true, `'auto'` or `{ fallback: true }`",
       default: 'off',
-      type: 'Experimental: snapshots (API, signal, automatic; not writeSnapshot) are written by a fork()ed child (docs/fork.md). Default false; RHEAPDUMP_FORK=1 (or =fallback).',
+      type: "Experimental: snapshots (API, signal, automatic; not writeSnapshot) are written by a fork()ed child (docs/fork.md); 'auto' forks only when the estimated in-process pause exceeds forkAbove (in-process otherwise, and when the fork fails). Default false; RHEAPDUMP_FORK=1 (or =fallback, =auto).",
+    },
+  },
+  {
+    key: 'forkAbove',
+    env: [{ name: 'RHEAPDUMP_FORK_ABOVE', parse: wholeMilliseconds }],
+    schema: milliseconds({ max: TIMER_MAX }),
+    default: 3000,
+    type: 'number',
+    docs: {
+      what: "with `fork: 'auto'`: fork when the in-process snapshot would pause the service longer than this (estimated from the used heap)",
+      env: '`RHEAPDUMP_FORK_ABOVE` (ms)',
+      configure: '`forkAbove` (ms)',
+      default: '3000',
+      type: "Milliseconds: with fork 'auto', a snapshot is forked when the in-process one would pause the service longer than this (estimated from the used heap, docs/fork.md). Default 3000; RHEAPDUMP_FORK_ABOVE.",
     },
   },
   {

@@ -127,9 +127,11 @@ function wholeMilliseconds(text, name) {
 
 /** @type {EnvParser} */
 function forkSwitch(text, name) {
-  if (text.trim().toLowerCase() === 'fallback') return { value: { fallback: true } }
+  const word = text.trim().toLowerCase()
+  if (word === 'fallback') return { value: { fallback: true } }
+  if (word === 'auto') return { value: 'auto' }
   const reading = aSwitch(text, name)
-  return 'value' in reading ? reading : { warning: `${name}: '${text}' is neither a switch nor 'fallback'` }
+  return 'value' in reading ? reading : { warning: `${name}: '${text}' is neither a switch, 'fallback' nor 'auto'` }
 }
 
 /**

@@ -46,9 +46,9 @@ const CODES = {
   ERR_RHEAPDUMP_NODE_API: { at: 'crates/addon/src/error.rs', meaning: 'a Node-API call failed' },
   // Fork snapshots (experimental; docs/fork.md)
   ERR_RHEAPDUMP_FORK_UNAVAILABLE: { at: 'crates/addon/src/fork/, lib/fork.js', meaning: 'fork snapshots need x86-64 glibc Linux, the addon and the main thread' },
-  ERR_RHEAPDUMP_FORK_CRASHED: { at: 'crates/platform/src/linux/fork.rs', meaning: 'the child died of a signal such as SIGSEGV (retried up to 3 times)' },
-  ERR_RHEAPDUMP_FORK_STALLED: { at: 'crates/platform/src/linux/fork.rs', meaning: 'the child used no CPU for 5 s and was killed (retried up to 3 times)' },
-  ERR_RHEAPDUMP_FORK_TIMEOUT: { at: 'crates/platform/src/linux/fork.rs', meaning: "the child's alarm went off before it finished" },
+  ERR_RHEAPDUMP_FORK_CRASHED: { at: 'crates/platform/src/linux/fork.rs', meaning: 'the child died of a signal such as SIGSEGV (retried up to 3 times when the target is a file)' },
+  ERR_RHEAPDUMP_FORK_STALLED: { at: 'crates/platform/src/linux/fork.rs', meaning: 'the child used no CPU and wrote nothing for 5 s while waiting for a lock, and was killed (retried up to 3 times when the target is a file)' },
+  ERR_RHEAPDUMP_FORK_TIMEOUT: { at: 'crates/platform/src/linux/fork.rs', meaning: 'the child spent its CPU budget (spinning) or hit its wall-clock bound (starved or blocked; the description says how much CPU it had); retried up to 3 times when the target is a file' },
   ERR_RHEAPDUMP_FORK_KILLED: { at: 'crates/platform/src/linux/fork.rs', meaning: 'the child was killed from outside (SIGKILL: the OOM killer)' },
   ERR_RHEAPDUMP_FORK_WRITE: { at: 'crates/platform/src/linux/fork.rs', meaning: "V8's writer failed in the child, or the child could not mark the file" },
   ERR_RHEAPDUMP_FORK_SETUP: { at: 'crates/addon/src/fork/, crates/platform/src/linux/fork.rs', meaning: 'the child could not patch its locks or silence its descriptors' },

@@ -37,6 +37,8 @@ module.exports = Object.freeze({
   sampling: Object.freeze({ defaultInterval: 131072, minInterval: 1024 }),
   // Exit codes of a fork snapshot's child (crates/core/src/fork.rs, exit).
   forkExit: Object.freeze({ writerFailed: 70, setupFailed: 71, markerFailed: 72, orphaned: 73 }),
+  // fork: 'auto' (crates/core/src/fork.rs): the in-process pause it estimates, ms per MB of used heap.
+  forkAuto: Object.freeze({ inProcessMsPerHeapMb: 100 }),
   // Why the addon asks for a snapshot: what claimRequest() returns (crates/core/src/request.rs).
   triggers: Object.freeze(['signal', 'near-heap-limit']),
   // The snapshot request's moves, by method: from which phase to which (crates/core/src/

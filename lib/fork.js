@@ -8,8 +8,11 @@
 //
 // The parent: forks on the main thread (inside the V8 interrupt of a signal when the loop is
 // stuck, else on the loop), never waits on the child synchronously (a native thread waits and
-// commits the file; this side polls for the outcome), and retries a child that crashed or
-// stalled. Taking the snapshot in-process after all when asked (`fork: { fallback: true }`) is
+// commits the file; this side polls for the outcome), and retries a child that crashed, hung or
+// timed out when its target can be rewound (the native side says). Whether a child is still
+// running is the native side's count, not this side's promise: with the loop stuck, the promise
+// of a snapshot already committed does not settle, and must not hold up the next signal's.
+// Taking the snapshot in-process after all when asked (`fork: { fallback: true }`, 'auto') is
 // lib/capture.js's.
 // The child: runs childWrite() and _exit()s; it never returns to the event loop.
 
@@ -20,6 +23,7 @@ const { fileError } = require('./errors')
 const facts = require('./facts')
 const { checkBudget, memoryNeeded, reserveSync } = require('./guard')
 const { v8 } = require('./memory')
+const { writeStderr } = require('./report')
 const { current } = require('./shared')
 const writer = require('./writer')
 
@@ -35,10 +39,21 @@ const QUIET_TRIES = 10
 // Children that crashed or stalled are retried this many times.
 const RETRIES = 3
 const POLL_MS = 50
+// The mappings read ahead on a thread (crates/addon/src/fork/): waited for this long at most.
+const PREFETCH_WAIT_MS = 1000
 
-// One child at a time: API calls queue behind it, signals that arrive meanwhile are dropped.
+// One child at a time: API calls queue behind it, signals that arrive meanwhile are merged
+// into it (counted, and said in one line).
 /** @type {Promise<any> | null} */
 let inFlight = null
+/** Releases the reservation of the snapshot in flight (its child may have ended, its promise not). */
+let releaseInFlight = noop
+/** Snapshots waiting to fork (for the mappings read ahead, quiet threads, or between two
+ * attempts): no child running, one coming. A signal served inside an interrupt forks
+ * synchronously and is never counted here (its promise may not settle while the loop is stuck). */
+let waiting = 0
+/** Requests merged into the child running (the first one was said on stderr at once). */
+let merged = 0
 
 function unavailable() {
   if ('fallback' in native) return `the pure-JS fallback cannot fork (${native.reason ?? 'no native addon'})`
@@ -54,11 +69,12 @@ function unavailableError(reason, target) {
 }
 
 /**
- * A fork snapshot; resolves like snapshot() with `via: 'fork'`, `pauseMs`, `childMs`. The fork
- * itself happens synchronously in this call when the threads are quiet (so a signal served
- * inside a V8 interrupt forks there); `blocking` makes busy-thread retries wait synchronously
- * too (inside an interrupt no timer fires). The memory `reservation` (lib/guard.js, made by
- * lib/capture.js) covers the child and the pages the parent dirties while it runs: it is
+ * A fork snapshot; resolves like snapshot() with `via: 'fork'`, `pauseMs`, `childMs`. The
+ * process's mappings are read on a thread first while the loop runs on (half of the pause
+ * otherwise), then the fork happens when the threads are quiet. `blocking` (a signal served
+ * inside a V8 interrupt: no timer fires there) forks synchronously in this call instead, and
+ * makes busy-thread retries wait synchronously too. The memory `reservation` (lib/guard.js, made
+ * by lib/capture.js) covers the child and the pages the parent dirties while it runs: it is
  * held until the child has exited, and released then, whatever the outcome.
  * @param {{ dir?: string, filename?: string, trigger: string, force?: boolean, blocking?: boolean, compress?: string, reservation?: { release(): void } | null }} request
  * @returns {Promise<any>}
@@ -69,15 +85,20 @@ function take({ dir, filename, trigger, force = false, blocking = false, compres
     reservation?.release()
     return Promise.reject(unavailableError(reason, filename ?? writer.resolveDir(dir)))
   }
-  if (inFlight) {
+  if (inFlight && busy()) {
     const previous = inFlight
     return previous.then(noop, noop).then(() => take({ dir, filename, trigger, force, compress, reservation }))
   }
+  // The previous child is done (committed, natively) though its promise has not settled: the
+  // loop is stuck. Its reservation is over.
+  releaseInFlight()
+  sayMerged()
   const started = process.hrtime.bigint()
   let turn = reservation
   // A closure: TypeScript does not narrow `turn` to null here, as it would at the call sites.
   const release = () => turn?.release()
   const run = () => {
+    addon.forkPrefetch()
     const where = writer.place({ dir, filename, compress })
     const guarded = shared.config.guard && !force
     const before = native.processMemory()
@@ -97,18 +118,28 @@ function take({ dir, filename, trigger, force = false, blocking = false, compres
   }
   const done = promise.finally(() => {
     release()
-    if (inFlight === done) inFlight = null
+    if (inFlight === done) {
+      inFlight = null
+      releaseInFlight = noop
+      sayMerged()
+    }
   })
   inFlight = done
+  releaseInFlight = release
   return done
 }
 
 /** Forks (retrying a crashed or stalled child) until a child writes the file. */
 async function attempts(file, where, { blocking, trigger, started, before }) {
   let pauseMs = 0
+  let pauseSplit
   for (let attempt = 1; ; attempt++) {
-    const start = await (attempt === 1 ? forkNow(file, blocking) : forkWhenQuiet(file))
-    pauseMs = Math.max(pauseMs, start.pauseMs)
+    // Blocking, the fork has happened by the time `await` yields.
+    const start = await (attempt === 1 && blocking ? forkNow(file, true) : waitToFork(file, attempt))
+    if (start.pauseMs >= pauseMs) {
+      pauseMs = start.pauseMs
+      pauseSplit = start.pauseSplit
+    }
     const end = await waitFor(start.pid)
     if (end.ok) {
       writer.afterSnapshot(where, end.path)
@@ -121,6 +152,7 @@ async function attempts(file, where, { blocking, trigger, started, before }) {
         trigger,
         via: 'fork',
         pauseMs,
+        pauseSplit,
         childMs: end.childMs,
         childPeakRss: end.childPeakRss,
         attempts: attempt,
@@ -129,6 +161,26 @@ async function attempts(file, where, { blocking, trigger, started, before }) {
     }
     if (!end.retry || attempt > RETRIES) throw childError(end, file, attempt)
   }
+}
+
+/** A fork from the loop: once the mappings are read ahead; a retry also after any other
+ * snapshot's child (one a signal started meanwhile) has ended. Counted in `waiting`. */
+async function waitToFork(file, attempt) {
+  waiting++
+  try {
+    while (attempt > 1 && addon.forkSnapshotsRunning() > 0) await sleep(POLL_MS)
+    await mappingsRead()
+    return await (attempt === 1 ? forkNow(file, false) : forkWhenQuiet(file))
+  } finally {
+    waiting--
+  }
+}
+
+/** Until the thread reading the process's mappings is done (the loop turning meanwhile). */
+async function mappingsRead() {
+  addon.forkPrefetch()
+  const deadline = Date.now() + PREFETCH_WAIT_MS
+  while (!addon.forkPrefetched() && Date.now() < deadline) await sleep(2)
 }
 
 /** The first try: synchronous, so that the fork happens in the caller's turn. */
@@ -152,17 +204,19 @@ async function forkWhenQuiet(file, tried = 0) {
 function startFork(file, force) {
   const start = addon.forkSnapshotStart(file.dir, file.filename, file.byName, file.heapUsed, QUIET_WAIT_MS, force, file.compress)
   if ('code' in start) throw fileError(start)
-  if (start.child) childWrite(start.writerPath)
+  if (start.child) childWrite(start.writerPath, file.filename ?? file.dir)
   return start
 }
 
 /** In the child: write, mark, _exit. Never returns. */
-function childWrite(writerPath) {
+function childWrite(writerPath, shown) {
   try {
     v8().writeHeapSnapshot(writerPath)
   } catch (err) {
+    // V8 names the path it was handed (/proc/self/fd/N): the user's is the one to act on.
+    const message = String(err.message).split(writerPath).join(shown)
     try {
-      fs.writeSync(2, `rheapdump (fork child): V8's writer failed: ${err.message}\n`)
+      fs.writeSync(2, `rheapdump (fork child): V8's writer failed: ${message}\n`)
     } catch {
       // stderr closed: the exit code says it
     }
@@ -192,9 +246,20 @@ function childError(end, file, attempt) {
   return err
 }
 
-/** Whether a child is still writing: a snapshot nobody awaits is dropped then (lib/capture.js). */
+/** Whether a child is still writing, or about to be retried: a snapshot nobody awaits is merged into it then (lib/capture.js). */
 function busy() {
-  return inFlight !== null
+  return waiting > 0 || (!('fallback' in native) && addon.forkSnapshotsRunning() > 0)
+}
+
+/** A request nobody awaits that came while busy(): said at once the first time, then counted. */
+function mergeRequest() {
+  merged++
+  if (merged === 1) writeStderr('rheapdump: heap snapshot skipped: a fork snapshot is still being written (requests until it ends are merged into it)')
+}
+
+function sayMerged() {
+  if (merged > 1) writeStderr(`rheapdump: ${merged} snapshot requests came while a fork snapshot was being written and were merged into it`)
+  merged = 0
 }
 
 function noop() {}
@@ -203,4 +268,4 @@ function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
-module.exports = { takeForkSnapshot: take, busy }
+module.exports = { takeForkSnapshot: take, busy, mergeRequest }

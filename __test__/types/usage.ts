@@ -27,6 +27,7 @@ async function api(): Promise<void> {
   rheapdump.configure({ sampling: '64k' })
   const forked: SnapshotInfo = await rheapdump.snapshot({ fork: { fallback: true } })
   console.log(forked.via === 'fork' ? forked.pauseMs : forked.forkError?.code, rheapdump.configure({ fork: true }).fork)
+  rheapdump.configure({ fork: 'auto', forkAbove: 2000 })
   const profile: HeapProfileInfo = await rheapdump.heapProfile({ dir: '/tmp' })
   console.log(profile.samples, profile.interval ?? 'borrowed', rheapdump.writeHeapProfile('/tmp/x.heapprofile').bytes)
   rheapdump.on('profile', (p) => console.log(p.path)).on('profileError', (e) => console.log(e.code))

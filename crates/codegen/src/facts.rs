@@ -3,7 +3,7 @@
 use rheapdump_analysis::run::{DEFAULT_PATHS, DEFAULT_TOP};
 use rheapdump_core::compression::Compression;
 use rheapdump_core::estimate::COST_FACTORS;
-use rheapdump_core::fork::exit;
+use rheapdump_core::fork::{exit, IN_PROCESS_MS_PER_HEAP_MB};
 use rheapdump_core::naming::{default_name_pattern, FileKind};
 use rheapdump_core::request::{Reason, TRANSITIONS};
 use rheapdump_core::sampling::{DEFAULT_SAMPLING_INTERVAL, MIN_SAMPLING_INTERVAL};
@@ -88,6 +88,11 @@ pub fn facts_js() -> String {
       "forkExit",
       Some("Exit codes of a fork snapshot's child (crates/core/src/fork.rs, exit)."),
       obj(exit::NAMED.iter().map(|&(name, code)| (name, num(code))).collect()),
+    ),
+    (
+      "forkAuto",
+      Some("fork: 'auto' (crates/core/src/fork.rs): the in-process pause it estimates, ms per MB of used heap."),
+      obj(vec![("inProcessMsPerHeapMb", num(IN_PROCESS_MS_PER_HEAP_MB))]),
     ),
     (
       "triggers",

@@ -22,6 +22,11 @@ pub mod exit {
   ];
 }
 
+/// How long an in-process snapshot pauses the service per MB of used heap, ms: V8's writer on
+/// Node 20–26 took 87–151 ms/MB on the 2-core test host (docs/fork.md, "Measured"), ~100 when
+/// the host was quiet. `fork: 'auto'` forks when this times the heap exceeds `forkAbove`.
+pub const IN_PROCESS_MS_PER_HEAP_MB: f64 = 100.0;
+
 /// What every snapshot written by V8's serializer begins with.
 pub const SNAPSHOT_PREFIX: &[u8] = b"{\"snapshot\":{";
 

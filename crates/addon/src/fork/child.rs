@@ -7,7 +7,7 @@ use std::fs::OpenOptions;
 use std::sync::OnceLock;
 
 use rheapdump_core::fork::exit;
-use rheapdump_platform::fork::insert_fork_marker;
+use rheapdump_platform::fork::{child_wall_secs, insert_fork_marker};
 
 /// `xor eax, eax; ret`: returns 0, success for pthread_* and void for Abseil's.
 const RETURN_ZERO: &[u8] = &[0x31, 0xc0, 0xc3];
@@ -96,7 +96,20 @@ pub(super) fn child_setup(parent: i32, keep_fd: Option<i32>, alarm_secs: u32, pa
     let mut empty: libc::sigset_t = std::mem::zeroed();
     libc::sigemptyset(&mut empty);
     libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
-    libc::alarm(alarm_secs);
+    // CPU time first (a spinning child), wall time as the outer bound (a starved or blocked
+    // one): crates/platform's child_alarm_secs says why.
+    let budget = libc::itimerval {
+      it_interval: libc::timeval {
+        tv_sec: 0,
+        tv_usec: 0,
+      },
+      it_value: libc::timeval {
+        tv_sec: alarm_secs as libc::time_t,
+        tv_usec: 0,
+      },
+    };
+    libc::setitimer(libc::ITIMER_PROF, &budget, std::ptr::null_mut());
+    libc::alarm(child_wall_secs(alarm_secs));
     libc::setpriority(libc::PRIO_PROCESS, 0, 19);
     libc::prctl(libc::PR_SET_NAME, c"rheapdump-fork".as_ptr());
   }

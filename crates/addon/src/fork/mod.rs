@@ -12,17 +12,24 @@
 //!    0600), so a child that dies leaves nothing behind.
 //! 3. Reads `/proc/self/smaps` for the mappings flagged `dc` (`MADV_DONTFORK`: Node's V8 marks
 //!    its heap so, which would leave the child without a JavaScript heap), `madvise`s them
-//!    `MADV_DOFORK`, forks, and marks them `MADV_DONTFORK` again right after: the pause.
+//!    `MADV_DOFORK`, forks, and marks them `MADV_DONTFORK` again right after: the pause. Reading
+//!    smaps walks every page table (half the pause at 200 MB of heap), so when JS can wait,
+//!    a thread reads it first (`fork_prefetch`) while the loop runs on, and the main thread
+//!    only checks `/proc/self/maps` (no walk) for a mapping made or removed since.
 //! 4. Starts a thread (`rheapdump-fork`) that waits for the child without blocking the event
-//!    loop, kills it when its CPU time stops advancing for 5 s, and on exit 0 commits the file
-//!    (fsync, then its final name) even if the main thread is stuck. JS polls for the outcome.
+//!    loop, kills it when it hangs (no CPU time and nothing written for 5 s while it waits for
+//!    a lock; a child blocked writing to a slow disk or reader is slow, not hung), and on exit
+//!    0 commits the file (fsync, then its final name) even if the main thread is stuck. It
+//!    counts the children still running (`fork_snapshots_running`), so that a stuck loop does
+//!    not hold up the next fork snapshot. JS polls for the outcome.
 //!
 //! # The child
 //! It runs only the code that returns from `fork_snapshot_start` to lib/fork.js, which calls
 //! `v8.writeHeapSnapshot` and then `fork_child_finish`/`fork_child_exit` (`_exit`): it never
 //! returns to the event loop. Before that, `child_setup`:
 //! - `PR_SET_PDEATHSIG` (SIGKILL): it dies with the parent (checked against a parent that died
-//!   just before), and `alarm()` bounds its life;
+//!   just before); a CPU-time budget (`ITIMER_PROF`) bounds its work and `alarm()`, at four
+//!   times that, its life (crates/platform's `child_alarm_secs`: why CPU time);
 //! - every signal disposition back to default and the mask emptied: inherited ones would run
 //!   the parent's JS handlers through libuv's signal pipe, and an ignored SIGTERM would make it
 //!   unkillable by the usual means;
@@ -63,11 +70,24 @@ pub struct ForkStart {
   pub writer_path: Option<String>,
   pub pid: Option<u32>,
   pub pause_ms: f64,
+  /// Where the pause went.
+  pub pause_split: Option<ForkPause>,
   /// Mappings re-allowed into the child (V8's heap).
   pub mappings: u32,
   pub alarm_secs: u32,
   /// Threads found running (none forked), by name.
   pub busy: Option<Vec<String>>,
+}
+
+/// The parts of a fork's pause, in ms: waiting for quiet threads and opening the file, finding
+/// and re-allowing V8's heap (`/proc/self/smaps`, `MADV_DOFORK`), `fork()` itself, and marking
+/// the heap `MADV_DONTFORK` again.
+#[napi(object)]
+pub struct ForkPause {
+  pub prepare_ms: f64,
+  pub mappings_ms: f64,
+  pub fork_ms: f64,
+  pub restore_ms: f64,
 }
 
 /// How a child ended: the committed file, or why there is none.
@@ -82,7 +102,8 @@ pub struct ForkEnd {
   pub code: Option<String>,
   pub syscall: Option<String>,
   pub description: Option<String>,
-  /// Another fork may succeed (the child crashed or stalled).
+  /// Another fork may succeed (the child crashed, stalled or timed out, and the target can be
+  /// rewound).
   pub retry: bool,
 }
 
@@ -125,6 +146,26 @@ pub fn fork_snapshot_start(
     force,
     compress,
   )
+}
+
+/// Starts reading this process's mappings ahead of the next fork, on a thread: the main thread
+/// then forks without walking the page tables itself when nothing has been mapped or unmapped
+/// since (see `fork_snapshot_start`). `fork_prefetched` says when it is done.
+#[napi]
+pub fn fork_prefetch() {
+  imp::prefetch()
+}
+
+/// Whether the read `fork_prefetch` started is done (or none was started).
+#[napi]
+pub fn fork_prefetched() -> bool {
+  imp::prefetched()
+}
+
+/// How many fork children are running (not yet reaped and their files committed).
+#[napi]
+pub fn fork_snapshots_running() -> u32 {
+  imp::running()
 }
 
 /// The outcome of the child `pid`, or null while it runs. Once returned, it is forgotten.
@@ -174,6 +215,16 @@ mod imp {
 
   pub fn poll(_: u32) -> Option<ForkEnd> {
     None
+  }
+
+  pub fn running() -> u32 {
+    0
+  }
+
+  pub fn prefetch() {}
+
+  pub fn prefetched() -> bool {
+    true
   }
 
   pub fn child_finish(_: &str) {}

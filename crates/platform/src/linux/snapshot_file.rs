@@ -306,6 +306,13 @@ impl PendingSnapshot {
     }
   }
 
+  /// Whether what the writer wrote can be thrown away for another try: true for a temporary
+  /// file (a new one each time), false for a FIFO, device or socket written in place, whose
+  /// reader already has it.
+  pub fn rewindable(&self) -> bool {
+    !matches!(self.storage, Storage::InPlace)
+  }
+
   /// The final path, as far as it is known before `commit` (the directory for default names).
   pub fn display_path(&self) -> &Path {
     match &self.target {
