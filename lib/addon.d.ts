@@ -20,30 +20,6 @@ export declare class SnapshotFile {
   abandon(): void
 }
 
-/** Why an analysis failed; lib/analysis.js turns it into an Error. */
-export interface AnalysisFailure {
-  /**
-   * An errno name for I/O failures, else ERR_SNAPSHOT_SYNTAX, ERR_SNAPSHOT_UNSOUND,
-   * ERR_NODE_NOT_FOUND, ERR_SNAPSHOT_NOT_A_FILE (a pipe, FIFO or device) or
-   * ERR_RHEAPDUMP_ANALYSIS_INTERNAL (a bug: the analysis panicked).
-   */
-  code: string
-  path: string
-  description: string
-}
-
-/** DevTools' Comparison view of two snapshots. */
-export declare function analyzeDiff(before: string, after: string, top: number, progress: boolean): Promise<unknown>
-
-/** The three-snapshot technique: what was allocated after BASELINE, is in TARGET, and still lives in FINAL. */
-export declare function analyzeLeaks(baseline: string, target: string, last: string, top: number, progress: boolean): Promise<unknown>
-
-/** The shortest retaining paths to one node. */
-export declare function analyzePath(file: string, id: number, max: number, progress: boolean): Promise<unknown>
-
-/** DevTools' Summary view of a snapshot, on a worker thread. */
-export declare function analyzeSummary(file: string, top: number, progress: boolean): Promise<unknown>
-
 /** Arms `count` snapshots near the heap limit of the calling (main) thread's isolate. */
 export declare function armNearHeapLimit(count: number): void
 
@@ -188,12 +164,6 @@ export declare function pruneSnapshots(dir: string, keep: number, current: strin
  */
 export declare function queueRequest(bytes: number, timeoutMs: number): void
 
-/**
- * Writes a copy of a snapshot with every value string replaced (`redact`), on a worker thread:
- * the redaction report as JSON.
- */
-export declare function redactSnapshot(file: string, output: string, progress: boolean): Promise<unknown>
-
 /** Returns freed malloc memory to the OS (glibc `malloc_trim(0)`); false where unsupported. */
 export declare function releaseFreeMemory(): boolean
 
@@ -289,51 +259,6 @@ export declare function stopSignalWatcher(): void
  * it was taken.
  */
 export declare function takeQueued(): MemoryReservation | ReservationRefusal | null
-
-/** Why an upload failed: the error's code, and what the server said. */
-export interface UploadFailure {
-  /**
-   * ERR_RHEAPDUMP_UPLOAD_CREDENTIALS, ERR_RHEAPDUMP_UPLOAD_REFUSED,
-   * ERR_RHEAPDUMP_UPLOAD_UNREACHABLE or ERR_RHEAPDUMP_UPLOAD.
-   */
-  code: string
-  /** What failed, with no key, token or URL in it. */
-  description: string
-  /** The HTTP status of the server's last answer. */
-  status?: number
-  /** S3's (or STS's) error code, e.g. 'NoSuchBucket', 'SignatureDoesNotMatch'. */
-  s3Code?: string
-}
-
-/**
- * Queues the committed file at `path` for upload to `url` (s3://BUCKET/PREFIX) under its
- * file name. `env` holds the AWS variables (and HOME) to use. Returns at once; the outcome
- * goes to stderr and, once the event loop of the caller's thread runs, to `tell(outcome)`.
- * Any JS thread (a Worker's outcome goes back to that Worker).
- */
-export declare function uploadFile(kind: string, path: string, url: string, env: Record<string, string>, keepLocal: boolean, quiet: boolean, tell: (arg: UploadOutcome) => void): void
-
-/** The outcome of one upload, told once. */
-export interface UploadOutcome {
-  /** 'snapshot' or 'profile'. */
-  kind: string
-  /** The local file. */
-  path: string
-  /** s3://BUCKET/KEY */
-  url: string
-  bucket: string
-  key: string
-  bytes: number
-  /** 1 for a single PUT, else the number of parts. */
-  parts: number
-  durationMs: number
-  /** Whether the local file is still there (always after a failure). */
-  localKept: boolean
-  error?: UploadFailure
-}
-
-/** Reads and checks a .heapsnapshot file on a worker thread: the `validate` report as JSON. */
-export declare function validateSnapshot(path: string): Promise<unknown>
 
 /** A complete snapshot file. */
 export interface WrittenFile {
