@@ -9,7 +9,7 @@ use crate::graph::Graph;
 use crate::heap::Heap;
 use crate::run::Report;
 
-use super::common::{retained_by_key, NONE};
+use super::common::{label, retained_by_key, NONE};
 
 /// The group of the application's own code (a script outside `node_modules`).
 pub const APP: &str = "(app)";
@@ -34,18 +34,21 @@ pub fn package_of(source: &str) -> Option<String> {
   }
 }
 
-/// The group a script (or a `file:line:column` source) counts under: its npm package, else
-/// [`NODE`] for Node's internals, [`APP`] for any other script, [`UNKNOWN`] without one.
+/// The group a script (or a `file:line:column` source) counts under: its npm package (cut as
+/// class names are: a hostile script path can be megabytes long), else [`NODE`] for Node's
+/// internals, [`APP`] for any other script, [`UNKNOWN`] without one.
 pub fn group_of(source: Option<&str>) -> String {
   match source.filter(|s| !s.is_empty()) {
     None => UNKNOWN.to_string(),
-    Some(source) => package_of(source).unwrap_or_else(|| {
-      if source.starts_with("node:") || source.starts_with("internal/") {
-        NODE.to_string()
-      } else {
-        APP.to_string()
-      }
-    }),
+    Some(source) => package_of(source)
+      .map(|name| label(&name))
+      .unwrap_or_else(|| {
+        if source.starts_with("node:") || source.starts_with("internal/") {
+          NODE.to_string()
+        } else {
+          APP.to_string()
+        }
+      }),
   }
 }
 
