@@ -410,6 +410,8 @@ pub fn leaks(l: &Leaks) -> String {
     out.push_str("  retained by\n");
     path(&owner.path, &mut out);
   }
+  package_table("Leaked objects by package", &l.packages, &mut out);
+  // Last, where it is read as the report's footnote.
   if l.hidden_owners > 0 {
     let _ = writeln!(
       out,
@@ -418,7 +420,6 @@ pub fn leaks(l: &Leaks) -> String {
       size(l.hidden_size)
     );
   }
-  package_table("Leaked objects by package", &l.packages, &mut out);
   out
 }
 
