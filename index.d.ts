@@ -386,7 +386,7 @@ export function once(event: 'snapshot', listener: (info: SnapshotInfo) => void):
 export function once(event: 'snapshotError', listener: (err: SnapshotError) => void): typeof rheapdump
 
 /** The analyses' reports, generated from the Rust structs that write their JSON (crates/analysis). */
-export type { ClassDiff, ClassRow, LargeObject, LeakGroup, LeakOwner, LeakReport, OwnerClass, PathStep, RedactionReport, RetainingPaths, SnapshotDiff, SnapshotSummary, SnapshotValidity } from './lib/reports'
+export type { ClassDiff, ClassRow, LargeObject, LeakGroup, LeakOwner, LeakReport, OwnerClass, PackageDiff, PackageRow, PathStep, RedactionReport, RetainingPaths, SnapshotDiff, SnapshotSummary, SnapshotValidity } from './lib/reports'
 
 /** Rejections carry `code` (an errno name, ERR_SNAPSHOT_SYNTAX, ERR_SNAPSHOT_UNSOUND, ERR_NODE_NOT_FOUND, ERR_SNAPSHOT_NOT_A_FILE for a pipe, FIFO or device, ERR_RHEAPDUMP_ANALYSIS_INTERNAL for a bug in the analysis; without the addon, where the portable WebAssembly build answers, ERR_RHEAPDUMP_WASM_TOO_LARGE over 3 GiB and ERR_RHEAPDUMP_WASM_MEMORY) and `path`. */
 export interface AnalysisError extends Error {
@@ -400,6 +400,11 @@ export interface AnalysisOptions {
   top?: number
   /** Draw a progress bar on stderr (when it is a terminal) for files over 16 MiB. */
   progress?: boolean
+  /**
+   * summary(), diff(), leaks(): only the rows of this npm package (`lru-cache`, `@scope/pkg`),
+   * or of `(app)`, `(node)` or `(unknown)`.
+   */
+  package?: string
 }
 
 export const analysis: {

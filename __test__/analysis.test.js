@@ -33,13 +33,13 @@ after(() => fs.rmSync(dir, { recursive: true, force: true }))
 
 test('summary: exact class counts, DevTools ordering, the JSON contract and an aligned table', () => {
   const report = json('summary', snap('final'), '--top', '0')
-  assert.deepEqual(keys(report), ['classes', 'edges', 'file', 'largest', 'nodes', 'total_size'])
+  assert.deepEqual(keys(report), ['classes', 'edges', 'file', 'largest', 'nodes', 'packages', 'total_size'])
   const row = (name) => report.classes.find((c) => c.name === name)
   assert.equal(row('Session').count, 250)
   assert.equal(row('Leak').count, 1500)
   assert.equal(row('Temp'), undefined, 'the Temp objects were dropped before the final snapshot')
   for (const c of report.classes) {
-    assert.deepEqual(keys(c).filter((k) => k !== 'location' && k !== 'source'), ['count', 'distance', 'name', 'retained_size', 'shallow_size'])
+    assert.deepEqual(keys(c).filter((k) => k !== 'location' && k !== 'source'), ['count', 'distance', 'name', 'package', 'retained_size', 'shallow_size'])
     assert.ok(c.retained_size >= c.shallow_size, c.name)
     assert.ok(c.retained_size <= report.total_size, c.name)
   }
@@ -51,7 +51,7 @@ test('summary: exact class counts, DevTools ordering, the JSON contract and an a
   // Each Leak retains at least its own size; all of them together are held by `registry`.
   assert.ok(row('Leak').retained_size >= row('Leak').shallow_size)
   assert.equal(report.largest.length, 20, '--top 0 lists every class but the default 20 largest objects')
-  for (const o of report.largest) assert.deepEqual(keys(o).filter((k) => k !== 'source'), ['id', 'name', 'retained_size', 'self_size', 'type'])
+  for (const o of report.largest) assert.deepEqual(keys(o).filter((k) => k !== 'source'), ['id', 'name', 'package', 'retained_size', 'self_size', 'type'])
   const largest = report.largest.map((o) => o.retained_size)
   assert.deepEqual(largest, [...largest].sort((a, b) => b - a))
   assert.equal(report.largest[0].retained_size, Math.max(...report.largest.map((o) => o.retained_size)))
@@ -100,11 +100,11 @@ test('summary: a chain of 40 closures shows as one path of context links', async
 
 test('diff: the leaking class tops the Comparison, with exact new and deleted counts', () => {
   const report = json('diff', snap('baseline'), snap('final'))
-  assert.deepEqual(keys(report), ['after', 'before', 'classes', 'warnings'])
+  assert.deepEqual(keys(report), ['after', 'before', 'classes', 'packages', 'warnings'])
   assert.deepEqual(report.warnings, [])
   assert.equal(report.before, snap('baseline'))
   const [first] = report.classes
-  assert.deepEqual(keys(first).filter((k) => k !== 'source'), ['alloc_size', 'deleted_count', 'delta_count', 'freed_size', 'name', 'new_count', 'size_delta'])
+  assert.deepEqual(keys(first).filter((k) => k !== 'source'), ['alloc_size', 'deleted_count', 'delta_count', 'freed_size', 'name', 'new_count', 'package', 'size_delta'])
   assert.equal(first.name, 'Leak')
   assert.equal(first.new_count, 1500)
   assert.equal(first.deleted_count, 0)
@@ -130,7 +130,7 @@ test('leaks: exactly the objects allocated after baseline and alive in final, gr
   const report = json('leaks', snap('baseline'), snap('target'), snap('final'))
   assert.ok(Array.isArray(report.groups))
   const [top] = report.groups
-  assert.deepEqual(keys(top), ['class', 'count', 'name', 'path', 'retained_size'])
+  assert.deepEqual(keys(top), ['class', 'count', 'name', 'package', 'path', 'retained_size'])
   assert.equal(top.name, 'Leak')
   assert.equal(top.count, 1000, 'the 1000 Leak objects of the target phase; not the 500 made after it')
   assert.ok(top.retained_size > 0)

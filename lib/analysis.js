@@ -34,6 +34,8 @@ const native = /** @type {Pick<typeof import('./analysis-addon'), keyof typeof i
  * @property {number} [top] rows per table
  * @property {number} [max] retaining paths (path())
  * @property {boolean} [progress] a progress bar on stderr
+ * @property {string} [package] only the rows of this npm package (`lru-cache`, `@scope/pkg`), or of
+ *   `(app)`, `(node)` or `(unknown)` (summary(), diff(), leaks())
  */
 
 /** A value of the right type but out of range. */
@@ -42,6 +44,12 @@ const invalid = (message) => argumentError(message, 'ERR_INVALID_ARG_VALUE')
 function checkFile(file, name) {
   if (typeof file !== 'string' || file === '') throw invalid(`${name} must be a file name, got ${typeof file}`)
   return file
+}
+
+function checkPackage(value) {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || value === '') throw invalid(`package must be a package name such as 'lru-cache' or '(app)', got ${typeof value === 'string' ? "''" : typeof value}`)
+  return value
 }
 
 function checkCount(value, name, fallback) {
@@ -65,16 +73,16 @@ async function validate(file) {
 }
 
 module.exports = {
-  async summary(file, /** @type {AnalysisOptions} */ { top, progress = false } = {}) {
-    return run(native.analyzeSummary(checkFile(file, 'file'), checkCount(top, 'top', facts.analysis.top), progress))
+  async summary(file, /** @type {AnalysisOptions} */ { top, progress = false, package: pkg } = {}) {
+    return run(native.analyzeSummary(checkFile(file, 'file'), checkCount(top, 'top', facts.analysis.top), progress, checkPackage(pkg)))
   },
-  async diff(before, after, /** @type {AnalysisOptions} */ { top, progress = false } = {}) {
+  async diff(before, after, /** @type {AnalysisOptions} */ { top, progress = false, package: pkg } = {}) {
     const files = /** @type {const} */ ([checkFile(before, 'before'), checkFile(after, 'after')])
-    return run(native.analyzeDiff(...files, checkCount(top, 'top', facts.analysis.top), progress))
+    return run(native.analyzeDiff(...files, checkCount(top, 'top', facts.analysis.top), progress, checkPackage(pkg)))
   },
-  async leaks(baseline, target, final, /** @type {AnalysisOptions} */ { top, progress = false } = {}) {
+  async leaks(baseline, target, final, /** @type {AnalysisOptions} */ { top, progress = false, package: pkg } = {}) {
     const files = /** @type {const} */ ([checkFile(baseline, 'baseline'), checkFile(target, 'target'), checkFile(final, 'final')])
-    return run(native.analyzeLeaks(...files, checkCount(top, 'top', facts.analysis.top), progress))
+    return run(native.analyzeLeaks(...files, checkCount(top, 'top', facts.analysis.top), progress, checkPackage(pkg)))
   },
   async path(file, id, /** @type {AnalysisOptions} */ { max, progress = false } = {}) {
     if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw invalid(`id must be a node id (a whole number), got ${id}`)

@@ -12,6 +12,11 @@ export interface SnapshotSummary {
   classes: Array<ClassRow>
   /** By retained size, largest first. */
   largest: Array<LargeObject>
+  /**
+   * Memory by npm package (every package, and `(app)`, `(node)`, `(unknown)`), by retained
+   * size, largest first.
+   */
+  packages: Array<PackageRow>
 }
 
 /** One class of DevTools' Summary view: its objects' count, own and retained size. */
@@ -36,6 +41,11 @@ export interface ClassRow {
    * the script.
    */
   source?: string
+  /**
+   * The npm package whose code defines the constructor (`lru-cache`), or `(app)`, `(node)`
+   * or `(unknown)`.
+   */
+  package: string
 }
 
 /** One of the objects that retain the most. */
@@ -47,6 +57,24 @@ export interface LargeObject {
   retained_size: number
   /** `file:line:column` of its function or constructor, where the snapshot tells. */
   source?: string
+  /**
+   * The npm package whose code defines its function or constructor, or `(app)`, `(node)` or
+   * `(unknown)`.
+   */
+  package: string
+}
+
+/** The objects of one package (or group): how many, their own size and what they retain. */
+export interface PackageRow {
+  /** The npm package (`lru-cache`, `@scope/pkg`), or `(app)`, `(node)` or `(unknown)`. */
+  name: string
+  count: number
+  shallow_size: number
+  /**
+   * What they retain, each object counted once (an object inside another of the same
+   * package is in that one's figure already).
+   */
+  retained_size: number
 }
 
 /** What `diff` reports (`rheapdump diff --json`, `analysis.diff()`). */
@@ -55,6 +83,11 @@ export interface SnapshotDiff {
   after: string
   /** By size delta, largest growth first. */
   classes: Array<ClassDiff>
+  /**
+   * The same comparison by npm package (and `(app)`, `(node)`, `(unknown)`), of every
+   * object, closures included; by size delta, largest growth first.
+   */
+  packages: Array<PackageDiff>
   /**
    * Why the comparison may mean little: files from two processes, given out of order,
    * with ids renumbered or from two Node versions. Empty for a sound comparison.
@@ -67,6 +100,23 @@ export interface ClassDiff {
   name: string
   /** `file:line:column` of the class's constructor, where the snapshot tells. */
   source?: string
+  /** The npm package whose code defines the constructor, or `(app)`, `(node)` or `(unknown)`. */
+  package: string
+  new_count: number
+  deleted_count: number
+  delta_count: number
+  alloc_size: number
+  freed_size: number
+  size_delta: number
+}
+
+/**
+ * One package of a comparison: its objects allocated and freed between the two snapshots,
+ * matched by id as DevTools' Comparison view matches a class's.
+ */
+export interface PackageDiff {
+  /** The npm package, or `(app)`, `(node)` or `(unknown)`. */
+  name: string
   new_count: number
   deleted_count: number
   delta_count: number
@@ -86,6 +136,11 @@ export interface LeakReport {
   groups: Array<LeakGroup>
   /** Where the leaked objects accumulate, largest retained size first. */
   owners: Array<LeakOwner>
+  /**
+   * The leaked objects by the npm package whose code defines their class or function (and
+   * `(app)`, `(node)`, `(unknown)`), largest retained size first.
+   */
+  packages: Array<PackageRow>
   /** As in `diff`: why the comparison may mean little; empty for a sound one. */
   warnings: Array<string>
   /**
@@ -107,6 +162,11 @@ export interface LeakGroup {
   class: string
   count: number
   retained_size: number
+  /**
+   * The npm package whose code defines the class or function, or `(app)`, `(node)` or
+   * `(unknown)`.
+   */
+  package: string
   path: Array<PathStep>
 }
 
@@ -131,6 +191,11 @@ export interface LeakOwner {
   source: string | null
   /** The node `source` belongs to, by name, when it is not the owner itself: what holds it. */
   source_of: string | null
+  /**
+   * The npm package `source` is in, or `(app)`, `(node)` or `(unknown)`: whose code holds
+   * the leak.
+   */
+  package: string
   /** Leaked objects it holds (allocated after the baseline, present in the target). */
   count: number
   /** What they retain (each object counted once). */
@@ -157,8 +222,43 @@ export interface OwnerClass {
   retained_size: number
   /** `file:line:column` of the class's constructor or the function, 1-based. */
   source?: string
+  /** The npm package `source` is in, or `(app)`, `(node)` or `(unknown)`. */
+  package: string
   /** The id of the largest of them, for `path`. */
   example: number
+}
+
+/**
+ * What `report` shows (`rheapdump report`): the three snapshots, the leaks of the hunt, the
+ * comparison of the first and the last by class, and each owner's growth.
+ */
+export interface LeakSuspectsReport {
+  /** Baseline, target and final. */
+  snapshots: Array<SnapshotFigures>
+  leaks: LeakReport
+  /** Baseline against final, every class. */
+  diff: SnapshotDiff
+  /** In the order of `leaks.owners`. */
+  owners: Array<OwnerHistory>
+}
+
+/** One of the three snapshots, as the overview shows it. */
+export interface SnapshotFigures {
+  file: string
+  nodes: number
+  /** Everything reachable: the root's retained size. */
+  total_size: number
+  /** Memory by npm package, largest retained size first. */
+  packages: Array<PackageRow>
+}
+
+/**
+ * What one leak owner retained in each snapshot, oldest first: null where the snapshot has no
+ * object of its id.
+ */
+export interface OwnerHistory {
+  id: number
+  retained_size: Array<number | null>
 }
 
 /**

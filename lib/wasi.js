@@ -167,16 +167,20 @@ async function analyse(options, files, positional = files) {
   return { code: 'ERR_RHEAPDUMP_ANALYSIS_INTERNAL', path: files[0], description: stderr.trim() || `the portable program exited with status ${status}` }
 }
 
+/** `--package NAME`, when a package is asked for. */
+const packageOption = (/** @type {string | undefined | null} */ pkg) => (typeof pkg === 'string' ? ['--package', pkg] : [])
+
 /**
  * The analysis module's functions (lib/analysis-addon.d.ts), answered by the portable program:
  * what lib/analysis.js runs when that module did not load. Progress bars are not drawn.
  */
 const analyses = {
-  analyzeSummary: (/** @type {string} */ file, /** @type {number} */ top) => analyse(['summary', '--top', String(top)], [file]),
-  analyzeDiff: (/** @type {string} */ before, /** @type {string} */ after, /** @type {number} */ top) =>
-    analyse(['diff', '--top', String(top)], [before, after]),
-  analyzeLeaks: (/** @type {string} */ baseline, /** @type {string} */ target, /** @type {string} */ final, /** @type {number} */ top) =>
-    analyse(['leaks', '--top', String(top)], [baseline, target, final]),
+  analyzeSummary: (/** @type {string} */ file, /** @type {number} */ top, /** @type {boolean} */ _progress, /** @type {string | undefined | null} */ pkg) =>
+    analyse(['summary', '--top', String(top), ...packageOption(pkg)], [file]),
+  analyzeDiff: (/** @type {string} */ before, /** @type {string} */ after, /** @type {number} */ top, /** @type {boolean} */ _progress, /** @type {string | undefined | null} */ pkg) =>
+    analyse(['diff', '--top', String(top), ...packageOption(pkg)], [before, after]),
+  analyzeLeaks: (/** @type {string} */ baseline, /** @type {string} */ target, /** @type {string} */ final, /** @type {number} */ top, /** @type {boolean} */ _progress, /** @type {string | undefined | null} */ pkg) =>
+    analyse(['leaks', '--top', String(top), ...packageOption(pkg)], [baseline, target, final]),
   analyzePath: (/** @type {string} */ file, /** @type {number} */ id, /** @type {number} */ max) =>
     analyse(['path', '--max', String(max)], [file], [file, String(id)]),
   validateSnapshot: (/** @type {string} */ file) => analyse(['validate'], [file]),

@@ -1,7 +1,7 @@
 // Compiled by __test__/types.test.js with tsc --noEmit: every export, used as the README shows.
 import rheapdump = require('../..')
 import type { Config, GcResult, HeapProfileInfo, LeakEvent, MemoryUsage, RheapdumpErrorCode, SnapshotError, SnapshotInfo } from '../..'
-import type { ClassRow, LeakOwner, LeakReport, PathStep, RetainingPaths, SnapshotDiff, SnapshotSummary, SnapshotValidity } from '../..'
+import type { ClassRow, LeakOwner, LeakReport, PackageRow, PathStep, RetainingPaths, SnapshotDiff, SnapshotSummary, SnapshotValidity } from '../..'
 
 const refused: RheapdumpErrorCode = 'ERR_RHEAPDUMP_INSUFFICIENT_MEMORY'
 console.log(refused)
@@ -46,8 +46,10 @@ async function api(): Promise<void> {
   rheapdump.off('snapshot', () => {})
   const summary = await rheapdump.analysis.summary('a.heapsnapshot', { top: 10, progress: false })
   console.log(summary.total_size, summary.classes[0]?.retained_size, summary.largest[0]?.id)
-  const diff = await rheapdump.analysis.diff('a.heapsnapshot', 'b.heapsnapshot')
-  console.log(diff.classes[0]?.size_delta)
+  const diff = await rheapdump.analysis.diff('a.heapsnapshot', 'b.heapsnapshot', { package: 'lru-cache' })
+  console.log(diff.classes[0]?.size_delta, diff.classes[0]?.package, diff.packages[0]?.new_count)
+  const byPackage: PackageRow | undefined = summary.packages[0]
+  console.log(byPackage?.retained_size)
   const leaks = await rheapdump.analysis.leaks('a.heapsnapshot', 'b.heapsnapshot', 'c.heapsnapshot', { top: 0 })
   console.log(leaks.groups[0]?.path.map((step) => `${step.node} @${step.id} ${step.edge ?? ''}`))
   console.log(leaks.owners[0]?.source, leaks.owners[0]?.classes[0]?.example, leaks.warnings, diff.warnings)

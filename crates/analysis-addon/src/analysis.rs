@@ -4,6 +4,7 @@ use napi_derive::napi;
 use std::panic::{self, AssertUnwindSafe};
 
 use rheapdump_analysis::progress::Bar;
+use rheapdump_analysis::report::PackageFilter;
 use rheapdump_analysis::run::{self, Failure, Progress, Quiet, Request};
 
 /// Why an analysis failed; lib/analysis.js turns it into an Error.
@@ -34,11 +35,34 @@ const INTERNAL: &str = "ERR_RHEAPDUMP_ANALYSIS_INTERNAL";
 pub struct AnalysisTask {
   request: Request,
   progress: bool,
+  /// The `package` option: only that package's rows, then the first `top` of them.
+  package: Option<(PackageFilter, usize)>,
 }
 
 impl AnalysisTask {
   fn new(request: Request, progress: bool) -> AsyncTask<AnalysisTask> {
-    AsyncTask::new(AnalysisTask { request, progress })
+    AsyncTask::new(AnalysisTask {
+      request,
+      progress,
+      package: None,
+    })
+  }
+
+  /// With a `package`, every row is asked for, and the package's first `top` are kept.
+  fn of_package(
+    request: Request,
+    top: usize,
+    progress: bool,
+    package: Option<String>,
+  ) -> AsyncTask<AnalysisTask> {
+    let Some(package) = package else {
+      return AnalysisTask::new(request, progress);
+    };
+    AsyncTask::new(AnalysisTask {
+      request: request.all_rows(),
+      progress,
+      package: Some((PackageFilter::new(&package), top)),
+    })
   }
 
   fn internal(&self, description: String) -> AnalysisFailure {
@@ -49,7 +73,7 @@ impl AnalysisTask {
       | Request::Validate { file }
       | Request::Redact { file, .. } => file,
       Request::Diff { after, .. } | Request::Check { current: after, .. } => after,
-      Request::Leaks { last, .. } => last,
+      Request::Leaks { last, .. } | Request::Suspects { last, .. } => last,
     };
     AnalysisFailure {
       code: INTERNAL.to_string(),
@@ -70,7 +94,12 @@ impl Task for AnalysisTask {
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
       let mut bar = Bar::default();
       let progress: &mut dyn Progress = if self.progress { &mut bar } else { &mut Quiet };
-      run::run(&self.request, progress).map(|report| report.to_json())
+      run::run(&self.request, progress).map(|mut report| {
+        if let Some((filter, top)) = &self.package {
+          filter.apply(&mut report, *top);
+        }
+        report.to_json()
+      })
     }));
     Ok(match outcome {
       Ok(Ok(Ok(json))) => Either::A(json),
@@ -102,32 +131,38 @@ pub fn validate_snapshot(path: String) -> AsyncTask<AnalysisTask> {
   AnalysisTask::new(Request::Validate { file: path.into() }, false)
 }
 
-/// DevTools' Summary view of a snapshot, on a worker thread.
+/// DevTools' Summary view of a snapshot, on a worker thread; with `package`, only that npm
+/// package's classes and objects.
 #[napi]
-pub fn analyze_summary(file: String, top: u32, progress: bool) -> AsyncTask<AnalysisTask> {
+pub fn analyze_summary(
+  file: String,
+  top: u32,
+  progress: bool,
+  package: Option<String>,
+) -> AsyncTask<AnalysisTask> {
   let top = top as usize;
-  AnalysisTask::new(
-    Request::Summary {
-      file: file.into(),
-      top,
-    },
-    progress,
-  )
+  let request = Request::Summary {
+    file: file.into(),
+    top,
+  };
+  AnalysisTask::of_package(request, top, progress, package)
 }
 
-/// DevTools' Comparison view of two snapshots.
+/// DevTools' Comparison view of two snapshots; with `package`, only that npm package's classes.
 #[napi]
 pub fn analyze_diff(
   before: String,
   after: String,
   top: u32,
   progress: bool,
+  package: Option<String>,
 ) -> AsyncTask<AnalysisTask> {
   let (before, after, top) = (before.into(), after.into(), top as usize);
-  AnalysisTask::new(Request::Diff { before, after, top }, progress)
+  AnalysisTask::of_package(Request::Diff { before, after, top }, top, progress, package)
 }
 
-/// The three-snapshot technique: what was allocated after BASELINE, is in TARGET, and still lives in FINAL.
+/// The three-snapshot technique: what was allocated after BASELINE, is in TARGET, and still
+/// lives in FINAL; with `package`, only the owners and groups of that npm package.
 #[napi]
 pub fn analyze_leaks(
   baseline: String,
@@ -135,14 +170,16 @@ pub fn analyze_leaks(
   last: String,
   top: u32,
   progress: bool,
+  package: Option<String>,
 ) -> AsyncTask<AnalysisTask> {
+  let top = top as usize;
   let request = Request::Leaks {
     baseline: baseline.into(),
     target: target.into(),
     last: last.into(),
-    top: top as usize,
+    top,
   };
-  AnalysisTask::new(request, progress)
+  AnalysisTask::of_package(request, top, progress, package)
 }
 
 /// The shortest retaining paths to one node.

@@ -16,7 +16,7 @@
 //! Beside the pipeline: [`compressed`] decompresses `.gz` and `.zst` files as they stream (told
 //! by their first bytes), [`profile`] reads sampling heap profiles (`.heapprofile`), [`origin`]
 //! tells whether snapshots come from one process, [`progress`] draws the bar, [`failure`] says
-//! why an analysis failed.
+//! why an analysis failed, [`output`] writes a file whole or not at all.
 #![deny(clippy::all)]
 // Nodes and edges live in parallel columns indexed by ordinal; loops over ordinals read best.
 #![allow(clippy::needless_range_loop)]
@@ -28,6 +28,7 @@ pub mod graph;
 pub mod heap;
 mod input;
 pub mod origin;
+pub mod output;
 pub mod parse;
 pub mod profile;
 pub mod progress;

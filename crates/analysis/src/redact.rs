@@ -21,7 +21,7 @@
 //! 0600 on Unix): there is never a partial file under the output's name.
 
 use std::io::{self, BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -370,19 +370,6 @@ fn extend_key(key: &mut Vec<u8>, bytes: &[u8]) {
   key.extend_from_slice(&bytes[..bytes.len().min(room)]);
 }
 
-/// The temporary file the output is written to, beside it. Named by the clock, not the pid,
-/// which WASI does not have; it is created exclusively, so a clash fails instead of sharing it.
-fn temporary(output: &Path) -> PathBuf {
-  let name = output
-    .file_name()
-    .map(|n| n.to_string_lossy().into_owned())
-    .unwrap_or_default();
-  let now = std::time::SystemTime::now()
-    .duration_since(std::time::UNIX_EPOCH)
-    .map_or(0, |d| d.as_nanos());
-  output.with_file_name(format!(".{name}.{now:x}.redacting"))
-}
-
 /// Which strings of a snapshot are redacted: the first pass, over `input` (`size` bytes).
 pub struct Plan(Uses);
 
@@ -420,7 +407,7 @@ pub fn write(
 ) -> Result<Redaction, Failure> {
   let uses = &plan.0;
   let write_failed = |err: io::Error| Failure::file(output, ParseError::Io(err));
-  let temporary = temporary(output);
+  let temporary = crate::output::temporary(output, "redacting");
   let created = input::create_private(&temporary).map_err(write_failed)?;
   let written = (|| {
     let mut writer = BufWriter::with_capacity(1 << 20, created);

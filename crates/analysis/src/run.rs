@@ -49,6 +49,14 @@ pub enum Request {
     last: PathBuf,
     top: usize,
   },
+  /// The leak-suspects report (`report`): `leaks`, the comparison of `baseline` and `last`,
+  /// and each snapshot's figures.
+  Suspects {
+    baseline: PathBuf,
+    target: PathBuf,
+    last: PathBuf,
+    top: usize,
+  },
   /// Retaining paths to node `id` (`path`).
   Path { file: PathBuf, id: u32, max: usize },
   /// The structural checks (`validate`).
@@ -64,6 +72,44 @@ pub enum Request {
   },
 }
 
+impl Request {
+  /// The request with all its rows (a `top` of 0), for a filter (`--source`, `--package`) to
+  /// choose from before the first `top` are kept.
+  pub fn all_rows(self) -> Request {
+    match self {
+      Request::Summary { file, .. } => Request::Summary { file, top: 0 },
+      Request::Instances {
+        file,
+        class,
+        before,
+        ..
+      } => Request::Instances {
+        file,
+        class,
+        before,
+        top: 0,
+      },
+      Request::Diff { before, after, .. } => Request::Diff {
+        before,
+        after,
+        top: 0,
+      },
+      Request::Leaks {
+        baseline,
+        target,
+        last,
+        ..
+      } => Request::Leaks {
+        baseline,
+        target,
+        last,
+        top: 0,
+      },
+      other => other,
+    }
+  }
+}
+
 /// The report a [`Request`] yields. [`Report::to_json`] is the JSON contract, the same for the
 /// CLI's `--json` and the addon.
 #[derive(Debug)]
@@ -72,6 +118,7 @@ pub enum Report {
   Instances(report::Instances),
   Diff(Diff),
   Leaks(Leaks),
+  Suspects(report::LeakSuspects),
   Paths(Paths),
   Validate(Validity),
   Redaction(Redaction),
@@ -86,6 +133,7 @@ impl Report {
       Report::Instances(r) => serde_json::to_string(r),
       Report::Diff(r) => serde_json::to_string(r),
       Report::Leaks(r) => serde_json::to_string(r),
+      Report::Suspects(r) => serde_json::to_string(r),
       Report::Paths(r) => serde_json::to_string(r),
       Report::Validate(r) => serde_json::to_string(r),
       Report::Redaction(r) => serde_json::to_string(r),
@@ -100,6 +148,7 @@ impl Report {
       Report::Instances(r) => &r.warnings,
       Report::Diff(r) => &r.warnings,
       Report::Leaks(r) => &r.warnings,
+      Report::Suspects(r) => &r.leaks.warnings,
       Report::Summary(_)
       | Report::Paths(_)
       | Report::Validate(_)
@@ -126,6 +175,12 @@ pub fn run(request: &Request, progress: &mut dyn Progress) -> Result<Report, Fai
       last,
       top,
     } => Report::Leaks(leaks(baseline, target, last, *top, progress)?),
+    Request::Suspects {
+      baseline,
+      target,
+      last,
+      top,
+    } => Report::Suspects(suspects(baseline, target, last, *top, progress)?),
     Request::Path { file, id, max } => Report::Paths(paths(file, *id, *max, progress)?),
     Request::Validate { file } => {
       let sound = validate(file, progress)?;
@@ -475,6 +530,48 @@ pub fn leaks(
     leaks.groups.truncate(top);
   }
   Ok(leaks)
+}
+
+/// The leak-suspects report: the leaks of the three snapshots (the first `top` owners), the
+/// comparison of the first and the last (every class), and per snapshot its figures and what
+/// each owner retains in it.
+pub fn suspects(
+  baseline: &Path,
+  target: &Path,
+  last: &Path,
+  top: usize,
+  progress: &mut dyn Progress,
+) -> Result<report::LeakSuspects, Failure> {
+  let leaks = leaks(baseline, target, last, top, progress)?;
+  let diff = diff(baseline, last, 0, progress)?;
+  let ids: Vec<u32> = leaks.owners.iter().map(|owner| owner.id).collect();
+  let mut snapshots = Vec::new();
+  let mut retained: Vec<Vec<Option<u64>>> = Vec::new();
+  for file in [baseline, target, last] {
+    let heap = analyse(file, Keep::Nodes, progress)?;
+    progress.stage("report");
+    retained.push(report::retained_of(&heap, &ids));
+    // The figures and packages only: one class row is enough.
+    snapshots.push(report::SnapshotFigures::of(report::summary(
+      &heap,
+      &name(file),
+      1,
+    )));
+  }
+  let owners = ids
+    .iter()
+    .enumerate()
+    .map(|(i, &id)| report::OwnerHistory {
+      id,
+      retained_size: retained.iter().map(|sizes| sizes[i]).collect(),
+    })
+    .collect();
+  Ok(report::LeakSuspects {
+    snapshots,
+    leaks,
+    diff,
+    owners,
+  })
 }
 
 pub fn paths(

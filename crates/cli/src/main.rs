@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 // The portable build (wasm32-wasip1, run by node:wasi) and the native one differ here only.
+mod page;
 #[cfg_attr(target_os = "wasi", path = "platform/wasi.rs")]
 #[cfg_attr(not(target_os = "wasi"), path = "platform/native.rs")]
 mod platform;
@@ -19,7 +20,7 @@ use clap::error::ErrorKind;
 use clap::{Parser, Subcommand, ValueEnum};
 use rheapdump_analysis::profile::{self, Profile, ProfileError};
 use rheapdump_analysis::progress::Bar;
-use rheapdump_analysis::report::SourceFilter;
+use rheapdump_analysis::report::{PackageFilter, SourceFilter};
 
 use rheapdump_analysis::report::Budgets;
 use rheapdump_analysis::run::{
@@ -80,6 +81,10 @@ Examples:
     /// of a path (`node_modules/pino/`, `client/node_modules/pino/`)
     #[arg(long, value_name = "PATH")]
     source: Option<String>,
+    /// Only classes and objects of this npm package (`lru-cache`, `@scope/pkg`), or of
+    /// `(app)`, `(node)` or `(unknown)`
+    #[arg(long, value_name = "NAME")]
+    package: Option<String>,
   },
   /// What was allocated and freed, by class (DevTools' Comparison view)
   #[command(after_help = "\
@@ -105,6 +110,10 @@ Examples:
     /// of a path (`node_modules/pino/`, `client/node_modules/pino/`)
     #[arg(long, value_name = "PATH")]
     source: Option<String>,
+    /// Only classes and objects of this npm package (`lru-cache`, `@scope/pkg`), or of
+    /// `(app)`, `(node)` or `(unknown)`
+    #[arg(long, value_name = "NAME")]
+    package: Option<String>,
   },
   /// Objects allocated after BASELINE, present in TARGET and still alive in FINAL, under the
   /// object that holds them (their owner, which was in BASELINE already)
@@ -128,6 +137,35 @@ Examples:
     /// of a path (`node_modules/pino/`, `client/node_modules/pino/`)
     #[arg(long, value_name = "PATH")]
     source: Option<String>,
+    /// Only owners and groups whose leaked objects (or the owner) are of this npm package, or
+    /// of `(app)`, `(node)` or `(unknown)`
+    #[arg(long, value_name = "NAME")]
+    package: Option<String>,
+  },
+  /// Write the leak-suspects report of a three-snapshot hunt: one self-contained HTML page
+  /// (overview and charts, each owner with its path and growth, the class comparison)
+  #[command(after_help = "\
+The page needs no network: its data, script and style are inside it. It is written to a
+temporary file beside OUT, then renamed into place, mode 0600 (snapshot strings are in it).
+
+Examples:
+  rheapdump report ./snapshots --out leaks.html        # the newest three of one run
+  rheapdump report base.heapsnapshot target.heapsnapshot final.heapsnapshot --out leaks.html")]
+  Report {
+    /// The first snapshot (after warm-up), or a directory: its newest three snapshots of one run
+    /// of one process
+    baseline: PathBuf,
+    /// The second snapshot (after the suspect work)
+    target: Option<PathBuf>,
+    /// The last snapshot (after more of the same)
+    #[arg(value_name = "FINAL")]
+    last: Option<PathBuf>,
+    /// The HTML file to write
+    #[arg(long, value_name = "FILE.html")]
+    out: PathBuf,
+    /// Owners to show (0 for all)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP)]
+    top: usize,
   },
   /// Distinct retaining paths from the GC roots to node @ID, shortest first
   #[command(after_help = "\
@@ -453,41 +491,6 @@ fn earlier_runs(run: &naming::Run) -> String {
   }
 }
 
-/// `request` with all its rows (a `top` of 0), for --source to choose from.
-fn all_rows(request: Request) -> Request {
-  match request {
-    Request::Summary { file, .. } => Request::Summary { file, top: 0 },
-    Request::Instances {
-      file,
-      class,
-      before,
-      ..
-    } => Request::Instances {
-      file,
-      class,
-      before,
-      top: 0,
-    },
-    Request::Diff { before, after, .. } => Request::Diff {
-      before,
-      after,
-      top: 0,
-    },
-    Request::Leaks {
-      baseline,
-      target,
-      last,
-      ..
-    } => Request::Leaks {
-      baseline,
-      target,
-      last,
-      top: 0,
-    },
-    other => other,
-  }
-}
-
 /// Prints a report's warnings on stderr, where they are seen even with --json.
 fn warn(warnings: &[String]) {
   for warning in warnings {
@@ -561,12 +564,33 @@ fn main() -> ExitCode {
     command => command,
   };
   let mut by_path = false;
-  // With --source every row is asked for, then the first `top` of those kept are shown.
-  let (source, top) = match &command {
-    Command::Summary { source, top, .. }
-    | Command::Diff { source, top, .. }
-    | Command::Leaks { source, top, .. } => (source.as_deref().map(SourceFilter::new), *top),
-    _ => (None, 0),
+  let mut page = None;
+  // With --source or --package every row is asked for, then the first `top` of those kept are
+  // shown.
+  let (source, package, top) = match &command {
+    Command::Summary {
+      source,
+      package,
+      top,
+      ..
+    }
+    | Command::Diff {
+      source,
+      package,
+      top,
+      ..
+    }
+    | Command::Leaks {
+      source,
+      package,
+      top,
+      ..
+    } => (
+      source.as_deref().map(SourceFilter::new),
+      package.as_deref().map(PackageFilter::new),
+      *top,
+    ),
+    _ => (None, None, 0),
   };
   let request = match command {
     Command::Summary {
@@ -623,6 +647,26 @@ fn main() -> ExitCode {
         }
       }
     },
+    Command::Report {
+      baseline,
+      target,
+      last,
+      out,
+      top,
+    } => match snapshots(vec![Some(baseline), target, last], 3) {
+      Err(usage) => return usage_error(&usage),
+      Ok(files) => {
+        page = Some(out);
+        let [baseline, target, last]: [PathBuf; 3] =
+          files.try_into().expect("snapshots gives 3 files");
+        Request::Suspects {
+          baseline,
+          target,
+          last,
+          top,
+        }
+      }
+    },
     Command::Path { file, id, max } => Request::Path { file, id, max },
     Command::Validate { file } => Request::Validate { file },
     Command::Redact { file, output } => Request::Redact { file, output },
@@ -653,8 +697,8 @@ fn main() -> ExitCode {
     }
     Command::Profile(_) => unreachable!("profile commands return above"),
   };
-  let request = if source.is_some() {
-    all_rows(request)
+  let request = if source.is_some() || package.is_some() {
+    request.all_rows()
   } else {
     request
   };
@@ -684,8 +728,28 @@ fn main() -> ExitCode {
       fail(&failure);
       ExitCode::from(2)
     }
+    Ok(Report::Suspects(suspects)) => {
+      warn(&suspects.leaks.warnings);
+      let out = page.expect("a report request comes with --out");
+      match page::write(&suspects, &out) {
+        Ok(bytes) if json => print(&format!(
+          "{}\n",
+          serde_json::json!({ "output": out.display().to_string(), "bytes": bytes })
+        )),
+        Ok(bytes) => print(&format!(
+          "wrote the leak-suspects report to {} ({})\n",
+          out.display(),
+          render::size(bytes)
+        )),
+        Err(failure) => fail(&failure),
+      }
+    }
     Ok(mut report) => {
+      // Both filters keep rows; only the last one cuts them to `top`.
       if let Some(filter) = &source {
+        filter.apply(&mut report, if package.is_some() { 0 } else { top });
+      }
+      if let Some(filter) = &package {
         filter.apply(&mut report, top);
       }
       // On stderr, where they are seen even with --json.

@@ -8,7 +8,9 @@ use comfy_table::{CellAlignment, LineStyle, Table, TableStyle};
 use rheapdump_analysis::heap::BASE_SYSTEM_DISTANCE;
 use rheapdump_analysis::profile::{FunctionRow, ProfileDiff, Top};
 use rheapdump_analysis::redact::Redaction;
-use rheapdump_analysis::report::{Budget, Check, Diff, Instances, Leaks, Paths, Step, Summary};
+use rheapdump_analysis::report::{
+  Budget, Check, Diff, Instances, Leaks, PackageDiff, PackageRow, Paths, Step, Summary,
+};
 use rheapdump_analysis::run::Report;
 use rheapdump_analysis::validate::Validity;
 
@@ -24,7 +26,75 @@ pub fn report(report: &Report, by_path: bool) -> String {
     Report::Validate(v) => validity(v),
     Report::Redaction(r) => redaction(r),
     Report::Check(c) => check(c),
+    // Written as a page by `report`, never as text.
+    Report::Suspects(_) => String::new(),
   }
+}
+
+/// How many packages the text shows; --json has them all.
+const PACKAGES_SHOWN: usize = 10;
+
+/// `… and 12 more packages (--json lists them all)`.
+fn more_packages(total: usize, out: &mut String) {
+  if total > PACKAGES_SHOWN {
+    let _ = writeln!(
+      out,
+      "… and {} more (--json lists them all)",
+      total - PACKAGES_SHOWN
+    );
+  }
+}
+
+/// Memory by npm package, under `title`.
+fn package_table(title: &str, rows: &[PackageRow], out: &mut String) {
+  if rows.is_empty() {
+    return;
+  }
+  let _ = writeln!(out, "\n{title}");
+  let mut packages = table(&["Package", "Count", "Shallow", "Retained"], 1);
+  for row in rows.iter().take(PACKAGES_SHOWN) {
+    packages.add_row(vec![
+      row.name.clone(),
+      row.count.to_string(),
+      size(row.shallow_size),
+      size(row.retained_size),
+    ]);
+  }
+  out.push_str(&packages.to_string());
+  out.push('\n');
+  more_packages(rows.len(), out);
+}
+
+/// The comparison by npm package.
+fn package_diff_table(rows: &[PackageDiff], out: &mut String) {
+  if rows.is_empty() {
+    return;
+  }
+  out.push_str("\nBy package\n");
+  let header = [
+    "Package",
+    "# New",
+    "# Deleted",
+    "# Delta",
+    "Alloc. Size",
+    "Freed Size",
+    "Size Delta",
+  ];
+  let mut packages = table(&header, 1);
+  for row in rows.iter().take(PACKAGES_SHOWN) {
+    packages.add_row(vec![
+      row.name.clone(),
+      row.new_count.to_string(),
+      row.deleted_count.to_string(),
+      signed(row.delta_count),
+      size(row.alloc_size),
+      size(row.freed_size),
+      signed_size(row.size_delta),
+    ]);
+  }
+  out.push_str(&packages.to_string());
+  out.push('\n');
+  more_packages(rows.len(), out);
 }
 
 /// What `redact` prints once the copy is written.
@@ -217,6 +287,7 @@ pub fn summary(s: &Summary) -> String {
   }
   out.push_str(&largest.to_string());
   out.push('\n');
+  package_table("Memory by package", &s.packages, &mut out);
   out
 }
 
@@ -260,6 +331,7 @@ pub fn diff(d: &Diff) -> String {
     out.push_str(&classes.to_string());
     out.push('\n');
   }
+  package_diff_table(&d.packages, &mut out);
   out
 }
 
@@ -338,6 +410,8 @@ pub fn leaks(l: &Leaks) -> String {
     out.push_str("  retained by\n");
     path(&owner.path, &mut out);
   }
+  package_table("Leaked objects by package", &l.packages, &mut out);
+  // Last, where it is read as the report's footnote.
   if l.hidden_owners > 0 {
     let _ = writeln!(
       out,

@@ -3,8 +3,8 @@
 
 use rheapdump_analysis::redact::Redaction;
 use rheapdump_analysis::report::{
-  ClassDiff, ClassRow, Diff, LargeObject, LeakGroup, LeakOwner, Leaks, OwnerClass, Paths, Step,
-  Summary,
+  ClassDiff, ClassRow, Diff, LargeObject, LeakGroup, LeakOwner, LeakSuspects, Leaks, OwnerClass,
+  OwnerHistory, PackageDiff, PackageRow, Paths, SnapshotFigures, Step, Summary,
 };
 use rheapdump_analysis::validate::Validity;
 use ts_rs::{Config, TS};
@@ -17,12 +17,17 @@ pub fn reports_d_ts() -> String {
     declaration::<Summary>(&config),
     declaration::<ClassRow>(&config),
     declaration::<LargeObject>(&config),
+    declaration::<PackageRow>(&config),
     declaration::<Diff>(&config),
     declaration::<ClassDiff>(&config),
+    declaration::<PackageDiff>(&config),
     declaration::<Leaks>(&config),
     declaration::<LeakGroup>(&config),
     declaration::<LeakOwner>(&config),
     declaration::<OwnerClass>(&config),
+    declaration::<LeakSuspects>(&config),
+    declaration::<SnapshotFigures>(&config),
+    declaration::<OwnerHistory>(&config),
     declaration::<Paths>(&config),
     declaration::<Step>(&config),
     declaration::<Validity>(&config),

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::common::label;
+use super::packages::package_of;
 use super::summary::Summary;
 
 /// What may grow, in bytes; a budget left out is not checked.
@@ -73,21 +74,6 @@ pub struct Check {
   pub budgets: Vec<Budget>,
   /// The classes that grew most by shallow size, largest growth first.
   pub grew: Vec<ClassGrowth>,
-}
-
-/// The npm package a script belongs to: what follows its last `node_modules/` (a scoped
-/// package with its scope).
-pub fn package_of(source: &str) -> Option<String> {
-  let at = source.rfind("node_modules/")? + "node_modules/".len();
-  let mut parts = source[at..].split('/');
-  let first = parts.next().filter(|p| !p.is_empty())?;
-  if first.starts_with('@') {
-    let second = parts.next().filter(|p| !p.is_empty() && !p.contains(':'))?;
-    Some(format!("{first}/{second}"))
-  } else {
-    // `pkg:12:3` when the file is the package's only part.
-    Some(first.split(':').next().unwrap_or(first).to_string())
-  }
 }
 
 #[derive(Default, Clone, Copy)]
@@ -215,28 +201,11 @@ mod tests {
           distance: None,
           location: None,
           source: source.map(String::from),
+          package: String::new(),
         })
         .collect(),
       largest: Vec::new(),
-    }
-  }
-
-  #[test]
-  fn packages_are_read_from_the_script_path() {
-    let cases = [
-      (
-        "/app/node_modules/lru-cache/dist/index.js:10:3",
-        Some("lru-cache"),
-      ),
-      (
-        "file:///app/node_modules/@scope/pkg/x.js:1:1",
-        Some("@scope/pkg"),
-      ),
-      ("/a/node_modules/x/node_modules/y/i.js:1:1", Some("y")),
-      ("/app/src/quote.js:3:1", None),
-    ];
-    for (source, package) in cases {
-      assert_eq!(package_of(source).as_deref(), package, "{source}");
+      packages: Vec::new(),
     }
   }
 

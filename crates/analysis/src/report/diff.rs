@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::graph::Graph;
 
 use super::common::{classes_of, label, top_by, ClassKey, NONE};
+use super::packages::{group_of, package_keys, PackageDiff};
 
 /// One class of DevTools' Comparison view: objects allocated and freed between the files.
 #[derive(Debug, Clone, Serialize)]
@@ -17,6 +18,8 @@ pub struct ClassDiff {
   #[serde(skip_serializing_if = "Option::is_none")]
   #[cfg_attr(feature = "ts", ts(optional))]
   pub source: Option<String>,
+  /// The npm package whose code defines the constructor, or `(app)`, `(node)` or `(unknown)`.
+  pub package: String,
   pub new_count: u64,
   pub deleted_count: u64,
   pub delta_count: i64,
@@ -34,6 +37,9 @@ pub struct Diff {
   pub after: String,
   /// By size delta, largest growth first.
   pub classes: Vec<ClassDiff>,
+  /// The same comparison by npm package (and `(app)`, `(node)`, `(unknown)`), of every
+  /// object, closures included; by size delta, largest growth first.
+  pub packages: Vec<PackageDiff>,
   /// Why the comparison may mean little: files from two processes, given out of order,
   /// with ids renumbered or from two Node versions. Empty for a sound comparison.
   pub warnings: Vec<String>,
@@ -45,6 +51,8 @@ pub struct ClassMembers {
   pub by_class: HashMap<ClassKey, Vec<(u32, u32)>>,
   /// `file:line:column` of the classes that have a location.
   pub sources: HashMap<ClassKey, String>,
+  /// The ids and shallow sizes of each package's objects, sorted by id.
+  pub by_package: HashMap<String, Vec<(u32, u32)>>,
 }
 
 /// Needs only the graph (shallow sizes already attributed): no dominators.
@@ -57,6 +65,22 @@ pub fn class_members(graph: &Graph) -> ClassMembers {
       members[k as usize].push((graph.node_id[node], graph.self_size[node]));
     }
   }
+  let (package_key, packages) = package_keys(graph);
+  let mut by_package: Vec<Vec<(u32, u32)>> = vec![Vec::new(); packages.len()];
+  for node in 0..graph.node_count() {
+    let k = package_key[node];
+    if k != NONE {
+      by_package[k as usize].push((graph.node_id[node], graph.self_size[node]));
+    }
+  }
+  let by_package = packages
+    .into_iter()
+    .zip(by_package)
+    .map(|(name, mut list)| {
+      list.sort_unstable();
+      (name, list)
+    })
+    .collect();
   let sources = names
     .iter()
     .filter_map(|name| Some((name.clone(), graph.source_at(name.1?)?)))
@@ -69,7 +93,11 @@ pub fn class_members(graph: &Graph) -> ClassMembers {
       (name, list)
     })
     .collect();
-  ClassMembers { by_class, sources }
+  ClassMembers {
+    by_class,
+    sources,
+    by_package,
+  }
 }
 
 /// The share of objects the two snapshots have in common, of the smaller: those with the same
@@ -105,41 +133,26 @@ pub fn diff(before: &ClassMembers, after: &ClassMembers, names: (&str, &str), to
   for name in seen {
     let old = before.by_class.get(name).unwrap_or(&empty);
     let new = after.by_class.get(name).unwrap_or(&empty);
-    let (mut i, mut j) = (0, 0);
-    let mut row = ClassDiff {
-      name: label(&name.0),
-      source: after
-        .sources
-        .get(name)
-        .or_else(|| before.sources.get(name))
-        .cloned(),
-      new_count: 0,
-      deleted_count: 0,
-      delta_count: 0,
-      alloc_size: 0,
-      freed_size: 0,
-      size_delta: 0,
-    };
-    while i < old.len() || j < new.len() {
-      if j == new.len() || (i < old.len() && old[i].0 < new[j].0) {
-        row.deleted_count += 1;
-        row.freed_size += u64::from(old[i].1);
-        i += 1;
-      } else if i == old.len() || new[j].0 < old[i].0 {
-        row.new_count += 1;
-        row.alloc_size += u64::from(new[j].1);
-        j += 1;
-      } else {
-        i += 1;
-        j += 1;
-      }
-    }
-    if row.new_count == 0 && row.deleted_count == 0 {
+    let (new_count, alloc_size, deleted_count, freed_size) = matched(old, new);
+    if new_count == 0 && deleted_count == 0 {
       continue;
     }
-    row.delta_count = row.new_count as i64 - row.deleted_count as i64;
-    row.size_delta = row.alloc_size as i64 - row.freed_size as i64;
-    classes.push(row);
+    let source = after
+      .sources
+      .get(name)
+      .or_else(|| before.sources.get(name))
+      .cloned();
+    classes.push(ClassDiff {
+      name: label(&name.0),
+      package: group_of(source.as_deref()),
+      source,
+      new_count,
+      deleted_count,
+      delta_count: new_count as i64 - deleted_count as i64,
+      alloc_size,
+      freed_size,
+      size_delta: alloc_size as i64 - freed_size as i64,
+    });
   }
   classes.sort_by(|a, b| a.name.cmp(&b.name));
   top_by(&mut classes, top, |r| i128::from(r.size_delta));
@@ -147,8 +160,63 @@ pub fn diff(before: &ClassMembers, after: &ClassMembers, names: (&str, &str), to
     before: names.0.to_string(),
     after: names.1.to_string(),
     classes,
+    packages: package_diff(before, after),
     warnings: Vec::new(),
   }
+}
+
+/// Objects of one class (or package) matched by id, both lists sorted by id: those only in
+/// `new` (how many, their size), and those only in `old`.
+fn matched(old: &[(u32, u32)], new: &[(u32, u32)]) -> (u64, u64, u64, u64) {
+  let (mut allocated, mut alloc_size, mut deleted, mut freed_size) = (0, 0, 0, 0);
+  let (mut i, mut j) = (0, 0);
+  while i < old.len() || j < new.len() {
+    if j == new.len() || (i < old.len() && old[i].0 < new[j].0) {
+      deleted += 1;
+      freed_size += u64::from(old[i].1);
+      i += 1;
+    } else if i == old.len() || new[j].0 < old[i].0 {
+      allocated += 1;
+      alloc_size += u64::from(new[j].1);
+      j += 1;
+    } else {
+      i += 1;
+      j += 1;
+    }
+  }
+  (allocated, alloc_size, deleted, freed_size)
+}
+
+/// The comparison by package, every package that changed, largest growth first.
+fn package_diff(before: &ClassMembers, after: &ClassMembers) -> Vec<PackageDiff> {
+  let empty = Vec::new();
+  let mut names: Vec<&String> = before.by_package.keys().collect();
+  names.extend(
+    after
+      .by_package
+      .keys()
+      .filter(|k| !before.by_package.contains_key(*k)),
+  );
+  let mut rows: Vec<PackageDiff> = names
+    .into_iter()
+    .filter_map(|name| {
+      let old = before.by_package.get(name).unwrap_or(&empty);
+      let new = after.by_package.get(name).unwrap_or(&empty);
+      let (new_count, alloc_size, deleted_count, freed_size) = matched(old, new);
+      (new_count > 0 || deleted_count > 0).then(|| PackageDiff {
+        name: name.clone(),
+        new_count,
+        deleted_count,
+        delta_count: new_count as i64 - deleted_count as i64,
+        alloc_size,
+        freed_size,
+        size_delta: alloc_size as i64 - freed_size as i64,
+      })
+    })
+    .collect();
+  rows.sort_by(|a, b| a.name.cmp(&b.name));
+  top_by(&mut rows, 0, |r| i128::from(r.size_delta));
+  rows
 }
 
 #[cfg(test)]

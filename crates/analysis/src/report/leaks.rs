@@ -11,6 +11,7 @@ use crate::graph::Graph;
 use crate::heap::Heap;
 
 use super::common::{key_part, label, node_name, retained_by_key, short, top_by, Step, NONE};
+use super::packages::{group_of, package_keys, package_rows, PackageRow};
 use super::paths::{first_path, from_module};
 
 /// Leaked objects of one class retained along paths of one shape (memlab's cluster); keys of
@@ -24,6 +25,9 @@ pub struct LeakGroup {
   pub class: String,
   pub count: u64,
   pub retained_size: u64,
+  /// The npm package whose code defines the class or function, or `(app)`, `(node)` or
+  /// `(unknown)`.
+  pub package: String,
   pub path: Vec<Step>,
 }
 
@@ -42,6 +46,8 @@ pub struct OwnerClass {
   #[serde(skip_serializing_if = "Option::is_none")]
   #[cfg_attr(feature = "ts", ts(optional))]
   pub source: Option<String>,
+  /// The npm package `source` is in, or `(app)`, `(node)` or `(unknown)`.
+  pub package: String,
   /// The id of the largest of them, for `path`.
   pub example: u32,
 }
@@ -63,6 +69,9 @@ pub struct LeakOwner {
   pub source: Option<String>,
   /// The node `source` belongs to, by name, when it is not the owner itself: what holds it.
   pub source_of: Option<String>,
+  /// The npm package `source` is in, or `(app)`, `(node)` or `(unknown)`: whose code holds
+  /// the leak.
+  pub package: String,
   /// Leaked objects it holds (allocated after the baseline, present in the target).
   pub count: u64,
   /// What they retain (each object counted once).
@@ -91,6 +100,9 @@ pub struct Leaks {
   pub groups: Vec<LeakGroup>,
   /// Where the leaked objects accumulate, largest retained size first.
   pub owners: Vec<LeakOwner>,
+  /// The leaked objects by the npm package whose code defines their class or function (and
+  /// `(app)`, `(node)`, `(unknown)`), largest retained size first.
+  pub packages: Vec<PackageRow>,
   /// As in `diff`: why the comparison may mean little; empty for a sound one.
   pub warnings: Vec<String>,
   /// Owners left out because rheapdump's own code holds them (its state, its profiles):
@@ -431,9 +443,11 @@ pub fn leaks(
       class: label(&g.class_name(rows[i].2)),
       count: rows[i].1,
       retained_size: retained[i],
+      package: group_of(g.source(rows[i].2).as_deref()),
       path: from_module(heap, first_path(heap, rows[i].2)),
     })
     .collect();
+  let packages = leaked_packages(heap, &owner_key);
   let owners = leak_owners(
     heap,
     owners,
@@ -448,10 +462,23 @@ pub fn leaks(
     objects,
     groups,
     owners,
+    packages,
     warnings: Vec::new(),
     hidden_owners: 0,
     hidden_size: 0,
   }
+}
+
+/// The leaked objects (those with an owner in `owner_key`) by package, largest retained size
+/// first.
+fn leaked_packages(heap: &Heap, owner_key: &[u32]) -> Vec<PackageRow> {
+  let (mut key, names) = package_keys(&heap.graph);
+  for (k, &owner) in key.iter_mut().zip(owner_key) {
+    if owner == NONE {
+      *k = NONE;
+    }
+  }
+  package_rows(heap, &key, names)
 }
 
 /// An owner while leaks are counted.
@@ -493,6 +520,7 @@ fn leak_owners(
       class: label(&g.class_name(*representative)),
       count: *count,
       retained_size: class_retained[c],
+      package: group_of(g.source(*representative).as_deref()),
       source: g.source(*representative),
       example: g.node_id[*representative],
     });
@@ -516,6 +544,7 @@ fn leak_owners(
           .map(|name| short(&name))
           .unwrap_or_else(|| node_name(heap, node)),
         class: label(&g.class_name(node)),
+        package: group_of(source.as_deref()),
         source,
         source_of,
         count: row.count,

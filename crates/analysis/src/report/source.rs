@@ -74,7 +74,11 @@ impl SourceFilter {
         });
         l.groups.truncate(cut(l.groups.len()));
       }
-      Report::Paths(_) | Report::Validate(_) | Report::Redaction(_) | Report::Check(_) => {}
+      Report::Suspects(_)
+      | Report::Paths(_)
+      | Report::Validate(_)
+      | Report::Redaction(_)
+      | Report::Check(_) => {}
     }
   }
 }

@@ -7,6 +7,7 @@ use crate::heap::Heap;
 use super::common::{
   classes_of, distance_of, label, location_text, retained_by_key, short, top_by, NONE,
 };
+use super::packages::{group_of, package_keys, package_rows, PackageRow};
 
 /// One class of DevTools' Summary view: its objects' count, own and retained size.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -30,6 +31,9 @@ pub struct ClassRow {
   #[serde(skip_serializing_if = "Option::is_none")]
   #[cfg_attr(feature = "ts", ts(optional))]
   pub source: Option<String>,
+  /// The npm package whose code defines the constructor (`lru-cache`), or `(app)`, `(node)`
+  /// or `(unknown)`.
+  pub package: String,
 }
 
 /// One of the objects that retain the most.
@@ -46,6 +50,9 @@ pub struct LargeObject {
   #[serde(skip_serializing_if = "Option::is_none")]
   #[cfg_attr(feature = "ts", ts(optional))]
   pub source: Option<String>,
+  /// The npm package whose code defines its function or constructor, or `(app)`, `(node)` or
+  /// `(unknown)`.
+  pub package: String,
 }
 
 /// What `summary` reports (`rheapdump summary --json`, `analysis.summary()`).
@@ -62,6 +69,9 @@ pub struct Summary {
   pub classes: Vec<ClassRow>,
   /// By retained size, largest first.
   pub largest: Vec<LargeObject>,
+  /// Memory by npm package (every package, and `(app)`, `(node)`, `(unknown)`), by retained
+  /// size, largest first.
+  pub packages: Vec<PackageRow>,
 }
 
 pub fn summary(heap: &Heap, file: &str, top: usize) -> Summary {
@@ -77,6 +87,7 @@ pub fn summary(heap: &Heap, file: &str, top: usize) -> Summary {
       distance: None,
       location: location_text(*location),
       source: location.and_then(|l| g.source_at(l)),
+      package: String::new(),
     })
     .collect();
   let mut min_distance = vec![i32::MAX; names.len()];
@@ -94,6 +105,7 @@ pub fn summary(heap: &Heap, file: &str, top: usize) -> Summary {
   for (i, row) in rows.iter_mut().enumerate() {
     row.retained_size = retained[i];
     row.distance = distance_of(min_distance[i]);
+    row.package = group_of(row.source.as_deref());
   }
   top_by(&mut rows, top, |r| i128::from(r.retained_size));
 
@@ -116,13 +128,15 @@ pub fn summary(heap: &Heap, file: &str, top: usize) -> Summary {
     .into_iter()
     .map(|n| {
       let n = n as usize;
+      let source = g.source(n);
       LargeObject {
         id: g.node_id[n],
         name: short(&heap.display_name(n)),
         kind: g.type_name(n).to_string(),
         self_size: u64::from(g.self_size[n]),
         retained_size: heap.retained[n],
-        source: g.source(n),
+        package: group_of(source.as_deref()),
+        source,
       }
     })
     .collect();
@@ -133,6 +147,10 @@ pub fn summary(heap: &Heap, file: &str, top: usize) -> Summary {
     total_size: heap.retained[0],
     classes: rows,
     largest,
+    packages: {
+      let (key, names) = package_keys(g);
+      package_rows(heap, &key, names)
+    },
   }
 }
 

@@ -60,6 +60,12 @@ pub fn check_fits(request: &Request) -> Result<(), ExitCode> {
       target,
       last,
       ..
+    }
+    | Request::Suspects {
+      baseline,
+      target,
+      last,
+      ..
     } => vec![baseline, target, last],
   };
   let sized = files
