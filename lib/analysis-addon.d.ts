@@ -14,17 +14,23 @@ export interface AnalysisFailure {
   description: string
 }
 
-/** DevTools' Comparison view of two snapshots. */
-export declare function analyzeDiff(before: string, after: string, top: number, progress: boolean): Promise<unknown>
+/** DevTools' Comparison view of two snapshots; with `package`, only that npm package's classes. */
+export declare function analyzeDiff(before: string, after: string, top: number, progress: boolean, package?: string | undefined | null): Promise<unknown>
 
-/** The three-snapshot technique: what was allocated after BASELINE, is in TARGET, and still lives in FINAL. */
-export declare function analyzeLeaks(baseline: string, target: string, last: string, top: number, progress: boolean): Promise<unknown>
+/**
+ * The three-snapshot technique: what was allocated after BASELINE, is in TARGET, and still
+ * lives in FINAL; with `package`, only the owners and groups of that npm package.
+ */
+export declare function analyzeLeaks(baseline: string, target: string, last: string, top: number, progress: boolean, package?: string | undefined | null): Promise<unknown>
 
 /** The shortest retaining paths to one node. */
 export declare function analyzePath(file: string, id: number, max: number, progress: boolean): Promise<unknown>
 
-/** DevTools' Summary view of a snapshot, on a worker thread. */
-export declare function analyzeSummary(file: string, top: number, progress: boolean): Promise<unknown>
+/**
+ * DevTools' Summary view of a snapshot, on a worker thread; with `package`, only that npm
+ * package's classes and objects.
+ */
+export declare function analyzeSummary(file: string, top: number, progress: boolean, package?: string | undefined | null): Promise<unknown>
 
 /**
  * Writes a copy of a snapshot with every value string replaced (`redact`), on a worker thread:
