@@ -22,6 +22,7 @@ const native = /** @type {Pick<import('./binding').Addon, keyof typeof import('.
  * @property {number} [top] rows per table
  * @property {number} [max] retaining paths (path())
  * @property {boolean} [progress] a progress bar on stderr
+ * @property {'auto' | 'ids' | 'structure'} [match] how diff() and leaks() match objects between snapshots
  */
 
 /** A value of the right type but out of range. */
@@ -30,6 +31,14 @@ const invalid = (message) => argumentError(message, 'ERR_INVALID_ARG_VALUE')
 function checkFile(file, name) {
   if (typeof file !== 'string' || file === '') throw invalid(`${name} must be a file name, got ${typeof file}`)
   return file
+}
+
+const MATCHINGS = ['auto', 'ids', 'structure']
+
+function checkMatch(value) {
+  if (value === undefined) return 'auto'
+  if (!MATCHINGS.includes(value)) throw invalid(`match must be one of ${MATCHINGS.join(', ')}, got ${value}`)
+  return value
 }
 
 function checkCount(value, name, fallback) {
@@ -56,13 +65,13 @@ module.exports = {
   async summary(file, /** @type {AnalysisOptions} */ { top, progress = false } = {}) {
     return run(native.analyzeSummary(checkFile(file, 'file'), checkCount(top, 'top', facts.analysis.top), progress))
   },
-  async diff(before, after, /** @type {AnalysisOptions} */ { top, progress = false } = {}) {
+  async diff(before, after, /** @type {AnalysisOptions} */ { top, progress = false, match } = {}) {
     const files = /** @type {const} */ ([checkFile(before, 'before'), checkFile(after, 'after')])
-    return run(native.analyzeDiff(...files, checkCount(top, 'top', facts.analysis.top), progress))
+    return run(native.analyzeDiff(...files, checkMatch(match), checkCount(top, 'top', facts.analysis.top), progress))
   },
-  async leaks(baseline, target, final, /** @type {AnalysisOptions} */ { top, progress = false } = {}) {
+  async leaks(baseline, target, final, /** @type {AnalysisOptions} */ { top, progress = false, match } = {}) {
     const files = /** @type {const} */ ([checkFile(baseline, 'baseline'), checkFile(target, 'target'), checkFile(final, 'final')])
-    return run(native.analyzeLeaks(...files, checkCount(top, 'top', facts.analysis.top), progress))
+    return run(native.analyzeLeaks(...files, checkMatch(match), checkCount(top, 'top', facts.analysis.top), progress))
   },
   async path(file, id, /** @type {AnalysisOptions} */ { max, progress = false } = {}) {
     if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw invalid(`id must be a node id (a whole number), got ${id}`)

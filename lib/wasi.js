@@ -173,10 +173,10 @@ async function analyse(options, files, positional = files) {
  */
 const analyses = {
   analyzeSummary: (/** @type {string} */ file, /** @type {number} */ top) => analyse(['summary', '--top', String(top)], [file]),
-  analyzeDiff: (/** @type {string} */ before, /** @type {string} */ after, /** @type {number} */ top) =>
-    analyse(['diff', '--top', String(top)], [before, after]),
-  analyzeLeaks: (/** @type {string} */ baseline, /** @type {string} */ target, /** @type {string} */ final, /** @type {number} */ top) =>
-    analyse(['leaks', '--top', String(top)], [baseline, target, final]),
+  analyzeDiff: (/** @type {string} */ before, /** @type {string} */ after, /** @type {string} */ matching, /** @type {number} */ top) =>
+    analyse(['diff', '--match', matching, '--top', String(top)], [before, after]),
+  analyzeLeaks: (/** @type {string} */ baseline, /** @type {string} */ target, /** @type {string} */ final, /** @type {string} */ matching, /** @type {number} */ top) =>
+    analyse(['leaks', '--match', matching, '--top', String(top)], [baseline, target, final]),
   analyzePath: (/** @type {string} */ file, /** @type {number} */ id, /** @type {number} */ max) =>
     analyse(['path', '--max', String(max)], [file], [file, String(id)]),
   validateSnapshot: (/** @type {string} */ file) => analyse(['validate'], [file]),

@@ -4,7 +4,7 @@ use napi_derive::napi;
 use std::panic::{self, AssertUnwindSafe};
 
 use rheapdump_analysis::progress::Bar;
-use rheapdump_analysis::run::{self, Failure, Progress, Quiet, Request};
+use rheapdump_analysis::run::{self, Failure, Matching, Progress, Quiet, Request};
 
 /// Why an analysis failed; lib/analysis.js turns it into an Error.
 #[napi(object)]
@@ -115,16 +115,23 @@ pub fn analyze_summary(file: String, top: u32, progress: bool) -> AsyncTask<Anal
   )
 }
 
-/// DevTools' Comparison view of two snapshots.
+/// DevTools' Comparison view of two snapshots, and the owners of what grew. `matching`: `auto`,
+/// `ids` or `structure` (anything else is taken as `auto`; lib/analysis.js checks it).
 #[napi]
 pub fn analyze_diff(
   before: String,
   after: String,
+  matching: String,
   top: u32,
   progress: bool,
 ) -> AsyncTask<AnalysisTask> {
-  let (before, after, top) = (before.into(), after.into(), top as usize);
-  AnalysisTask::new(Request::Diff { before, after, top }, progress)
+  let request = Request::Diff {
+    before: before.into(),
+    after: after.into(),
+    matching: Matching::parse(&matching).unwrap_or_default(),
+    top: top as usize,
+  };
+  AnalysisTask::new(request, progress)
 }
 
 /// The three-snapshot technique: what was allocated after BASELINE, is in TARGET, and still lives in FINAL.
@@ -133,6 +140,7 @@ pub fn analyze_leaks(
   baseline: String,
   target: String,
   last: String,
+  matching: String,
   top: u32,
   progress: bool,
 ) -> AsyncTask<AnalysisTask> {
@@ -140,6 +148,7 @@ pub fn analyze_leaks(
     baseline: baseline.into(),
     target: target.into(),
     last: last.into(),
+    matching: Matching::parse(&matching).unwrap_or_default(),
     top: top as usize,
   };
   AnalysisTask::new(request, progress)

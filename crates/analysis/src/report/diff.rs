@@ -6,7 +6,8 @@ use serde::Serialize;
 
 use crate::graph::Graph;
 
-use super::common::{classes_of, label, top_by, ClassKey, NONE};
+use super::common::{classes_of, label, top_by, ClassKey, MatchedBy, NONE};
+use super::leaks::LeakOwner;
 
 /// One class of DevTools' Comparison view: objects allocated and freed between the files.
 #[derive(Debug, Clone, Serialize)]
@@ -17,11 +18,16 @@ pub struct ClassDiff {
   #[serde(skip_serializing_if = "Option::is_none")]
   #[cfg_attr(feature = "ts", ts(optional))]
   pub source: Option<String>,
-  pub new_count: u64,
-  pub deleted_count: u64,
+  /// Objects of the later snapshot that the earlier lacks; null when the snapshots are matched
+  /// by structure (no ids to tell new objects from old), where only the deltas are known.
+  pub new_count: Option<u64>,
+  /// Objects of the earlier snapshot that the later lacks; null when matched by structure.
+  pub deleted_count: Option<u64>,
   pub delta_count: i64,
-  pub alloc_size: u64,
-  pub freed_size: u64,
+  /// Shallow size of the new objects; null when matched by structure.
+  pub alloc_size: Option<u64>,
+  /// Shallow size of the deleted objects; null when matched by structure.
+  pub freed_size: Option<u64>,
   pub size_delta: i64,
 }
 
@@ -32,8 +38,16 @@ pub struct ClassDiff {
 pub struct Diff {
   pub before: String,
   pub after: String,
+  /// How objects were matched: by their ids, or (fork snapshots, two processes, renumbered
+  /// ids, or when asked) by their retaining paths and classes.
+  pub matched_by: MatchedBy,
   /// By size delta, largest growth first.
   pub classes: Vec<ClassDiff>,
+  /// Objects more in the later snapshot, over all that grew (as `leaks` counts them).
+  pub objects: u64,
+  /// Where the objects that grew accumulate, largest retained size first, as `leaks` reports
+  /// them; growth_count and growth_size are 0 (two snapshots have no after-the-target).
+  pub owners: Vec<LeakOwner>,
   /// Why the comparison may mean little: files from two processes, given out of order,
   /// with ids renumbered or from two Node versions. Empty for a sound comparison.
   pub warnings: Vec<String>,
@@ -92,7 +106,15 @@ pub fn shared_ids(before: &ClassMembers, after: &ClassMembers) -> f64 {
   shared as f64 / smaller as f64
 }
 
-pub fn diff(before: &ClassMembers, after: &ClassMembers, names: (&str, &str), top: usize) -> Diff {
+/// DevTools' Comparison by class, objects matched by id; with `by_structure`, only the net
+/// change of count and size per class (DevTools' # Delta and Size Delta), which need no ids.
+pub fn diff(
+  before: &ClassMembers,
+  after: &ClassMembers,
+  names: (&str, &str),
+  by_structure: bool,
+  top: usize,
+) -> Diff {
   let empty = Vec::new();
   let mut classes = Vec::new();
   let mut seen: Vec<&ClassKey> = before.by_class.keys().collect();
@@ -105,40 +127,42 @@ pub fn diff(before: &ClassMembers, after: &ClassMembers, names: (&str, &str), to
   for name in seen {
     let old = before.by_class.get(name).unwrap_or(&empty);
     let new = after.by_class.get(name).unwrap_or(&empty);
-    let (mut i, mut j) = (0, 0);
-    let mut row = ClassDiff {
-      name: label(&name.0),
-      source: after
-        .sources
-        .get(name)
-        .or_else(|| before.sources.get(name))
-        .cloned(),
-      new_count: 0,
-      deleted_count: 0,
-      delta_count: 0,
-      alloc_size: 0,
-      freed_size: 0,
-      size_delta: 0,
-    };
-    while i < old.len() || j < new.len() {
-      if j == new.len() || (i < old.len() && old[i].0 < new[j].0) {
-        row.deleted_count += 1;
-        row.freed_size += u64::from(old[i].1);
-        i += 1;
-      } else if i == old.len() || new[j].0 < old[i].0 {
-        row.new_count += 1;
-        row.alloc_size += u64::from(new[j].1);
-        j += 1;
-      } else {
-        i += 1;
-        j += 1;
+    let source = after
+      .sources
+      .get(name)
+      .or_else(|| before.sources.get(name))
+      .cloned();
+    let row = if by_structure {
+      let size = |list: &[(u32, u32)]| list.iter().map(|m| i64::from(m.1)).sum::<i64>();
+      ClassDiff {
+        name: label(&name.0),
+        source,
+        new_count: None,
+        deleted_count: None,
+        delta_count: new.len() as i64 - old.len() as i64,
+        alloc_size: None,
+        freed_size: None,
+        size_delta: size(new) - size(old),
       }
-    }
-    if row.new_count == 0 && row.deleted_count == 0 {
+    } else {
+      let (new_count, deleted_count, alloc_size, freed_size) = matched_by_id(old, new);
+      if new_count == 0 && deleted_count == 0 {
+        continue;
+      }
+      ClassDiff {
+        name: label(&name.0),
+        source,
+        new_count: Some(new_count),
+        deleted_count: Some(deleted_count),
+        delta_count: new_count as i64 - deleted_count as i64,
+        alloc_size: Some(alloc_size),
+        freed_size: Some(freed_size),
+        size_delta: alloc_size as i64 - freed_size as i64,
+      }
+    };
+    if row.delta_count == 0 && row.size_delta == 0 && by_structure {
       continue;
     }
-    row.delta_count = row.new_count as i64 - row.deleted_count as i64;
-    row.size_delta = row.alloc_size as i64 - row.freed_size as i64;
     classes.push(row);
   }
   classes.sort_by(|a, b| a.name.cmp(&b.name));
@@ -146,9 +170,37 @@ pub fn diff(before: &ClassMembers, after: &ClassMembers, names: (&str, &str), to
   Diff {
     before: names.0.to_string(),
     after: names.1.to_string(),
+    matched_by: if by_structure {
+      MatchedBy::Structure
+    } else {
+      MatchedBy::Ids
+    },
     classes,
+    objects: 0,
+    owners: Vec::new(),
     warnings: Vec::new(),
   }
+}
+
+/// New and deleted objects of one class, and their sizes, by id: both lists sorted by id.
+fn matched_by_id(old: &[(u32, u32)], new: &[(u32, u32)]) -> (u64, u64, u64, u64) {
+  let (mut i, mut j) = (0, 0);
+  let (mut new_count, mut deleted_count, mut alloc_size, mut freed_size) = (0, 0, 0, 0);
+  while i < old.len() || j < new.len() {
+    if j == new.len() || (i < old.len() && old[i].0 < new[j].0) {
+      deleted_count += 1;
+      freed_size += u64::from(old[i].1);
+      i += 1;
+    } else if i == old.len() || new[j].0 < old[i].0 {
+      new_count += 1;
+      alloc_size += u64::from(new[j].1);
+      j += 1;
+    } else {
+      i += 1;
+      j += 1;
+    }
+  }
+  (new_count, deleted_count, alloc_size, freed_size)
 }
 
 #[cfg(test)]
@@ -176,13 +228,25 @@ mod tests {
     // Ids 5, 7, 9 (ordinals 2 to 4) in both; 9 is a B before and an A after.
     let before = snapshot(&[("A", 10), ("A", 10), ("B", 30)]);
     let after = snapshot(&[("A", 10), ("A", 10), ("A", 12)]);
-    let report = diff(&before, &after, ("before", "after"), 0);
+    let report = diff(&before, &after, ("before", "after"), false, 0);
     let row = |name: &str| report.classes.iter().find(|c| c.name == name).unwrap();
     let (a, b) = (row("A"), row("B"));
-    assert_eq!((a.new_count, a.deleted_count, a.delta_count), (1, 0, 1));
-    assert_eq!((a.alloc_size, a.freed_size, a.size_delta), (12, 0, 12));
-    assert_eq!((b.new_count, b.deleted_count, b.delta_count), (0, 1, -1));
-    assert_eq!((b.alloc_size, b.freed_size, b.size_delta), (0, 30, -30));
+    assert_eq!(
+      (a.new_count, a.deleted_count, a.delta_count),
+      (Some(1), Some(0), 1)
+    );
+    assert_eq!(
+      (a.alloc_size, a.freed_size, a.size_delta),
+      (Some(12), Some(0), 12)
+    );
+    assert_eq!(
+      (b.new_count, b.deleted_count, b.delta_count),
+      (Some(0), Some(1), -1)
+    );
+    assert_eq!(
+      (b.alloc_size, b.freed_size, b.size_delta),
+      (Some(0), Some(30), -30)
+    );
     // Of each snapshot's 3 objects (global, of size 0, is in no class, as in DevTools'
     // views), 2 are the same object in both.
     assert_eq!(shared_ids(&before, &after), 2.0 / 3.0);
