@@ -100,7 +100,8 @@ test('summary: a chain of 40 closures shows as one path of context links', async
 
 test('diff: the leaking class tops the Comparison, with exact new and deleted counts', () => {
   const report = json('diff', snap('baseline'), snap('final'))
-  assert.deepEqual(keys(report), ['after', 'before', 'classes', 'warnings'])
+  assert.deepEqual(keys(report), ['after', 'before', 'classes', 'matched_by', 'objects', 'owners', 'warnings'])
+  assert.equal(report.matched_by, 'ids', 'one process, ids intact: matched by id')
   assert.deepEqual(report.warnings, [])
   assert.equal(report.before, snap('baseline'))
   const [first] = report.classes

@@ -53,8 +53,20 @@ export interface LargeObject {
 export interface SnapshotDiff {
   before: string
   after: string
+  /**
+   * How objects were matched: by their ids, or (fork snapshots, two processes, renumbered
+   * ids, or when asked) by their retaining paths and classes.
+   */
+  matched_by: MatchedBy
   /** By size delta, largest growth first. */
   classes: Array<ClassDiff>
+  /** Objects more in the later snapshot, over all that grew (as `leaks` counts them). */
+  objects: number
+  /**
+   * Where the objects that grew accumulate, largest retained size first, as `leaks` reports
+   * them; growth_count and growth_size are 0 (two snapshots have no after-the-target).
+   */
+  owners: Array<LeakOwner>
   /**
    * Why the comparison may mean little: files from two processes, given out of order,
    * with ids renumbered or from two Node versions. Empty for a sound comparison.
@@ -67,11 +79,18 @@ export interface ClassDiff {
   name: string
   /** `file:line:column` of the class's constructor, where the snapshot tells. */
   source?: string
-  new_count: number
-  deleted_count: number
+  /**
+   * Objects of the later snapshot that the earlier lacks; null when the snapshots are matched
+   * by structure (no ids to tell new objects from old), where only the deltas are known.
+   */
+  new_count: number | null
+  /** Objects of the earlier snapshot that the later lacks; null when matched by structure. */
+  deleted_count: number | null
   delta_count: number
-  alloc_size: number
-  freed_size: number
+  /** Shallow size of the new objects; null when matched by structure. */
+  alloc_size: number | null
+  /** Shallow size of the deleted objects; null when matched by structure. */
+  freed_size: number | null
   size_delta: number
 }
 
@@ -80,6 +99,12 @@ export interface LeakReport {
   baseline: string
   target: string
   final: string
+  /**
+   * How objects were matched: by their ids, or (fork snapshots, two processes, renumbered
+   * ids, or when asked) by their retaining paths and classes; then counts and sizes are net
+   * growth per group of objects of one path and class.
+   */
+  matched_by: MatchedBy
   /** Leaked objects in all, before grouping. */
   objects: number
   /** By class and shape of the retaining path (memlab's clusters), largest retained size first. */

@@ -327,13 +327,16 @@ pub fn grown(
     .map(|group| change(first, middle, group))
     .collect();
   let is_grown = |group: u32| group != NONE && changes[group as usize].count > 0;
-  // A group on a path the first snapshot lacks, of a class that did not grow (`process`
-  // reached through another function's scope): the same objects, retained another way since.
-  // What lies below it moved with it and is no growth.
+  // A group on a path the first snapshot lacks is no accumulation when it holds one object (made
+  // once: `process.config` built on first use, a module loaded late) or its class did not grow
+  // in number (the same object reached another way since: `process` through another function's
+  // scope). What lies below it came with it, and is left out too.
   let is_moved = |group: u32| {
     let row = &last.groups[group as usize];
-    first.get(row.shape).0 == 0 && last.class_count(row.class) <= first.class_count(row.class)
+    first.get(row.shape).0 == 0
+      && (row.count == 1 || last.class_count(row.class) <= first.class_count(row.class))
   };
+
   let mut objects = 0u64;
   let mut rows: Vec<OwnerRow> = Vec::new();
   let mut owner_index: FxHashMap<usize, usize> = FxHashMap::default();
@@ -472,5 +475,71 @@ fn owner_report(heap: &Heap, row: OwnerRow) -> LeakOwner {
     growth_size: positive(row.growth_size),
     classes,
     path,
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::{grown, Shape};
+  use crate::testing::Snapshot;
+
+  /// A heap with `records` Records in `global.audit` (an array) and `timers` Timeouts in a
+  /// linked list under `global.list`, and a config object that does not change.
+  fn heap(records: usize, timers: usize) -> crate::heap::Heap {
+    let (mut s, global) = Snapshot::with_global(0);
+    // A JS array is an object named Array (its elements store, V8's array, is left out here).
+    let [audit, config, list] = s.nodes([
+      ("object", "Array", 16),
+      ("object", "Config", 32),
+      ("object", "TimersList", 32),
+    ]);
+    s.edges(&[
+      (global, "property", "audit", audit),
+      (global, "property", "config", config),
+      (global, "property", "list", list),
+    ]);
+    for i in 0..records {
+      let record = s.node("object", "Record", 40);
+      s.edge(audit, "element", &i.to_string(), record);
+      let body = s.node("object", "Body", 24);
+      s.edge(record, "property", "body", body);
+    }
+    let mut at = list;
+    for _ in 0..timers {
+      let timer = s.node("object", "Timeout", 48);
+      s.edge(at, "property", "_idleNext", timer);
+      at = timer;
+    }
+    s.heap()
+  }
+
+  /// Records are one group whatever their index, and the timers of a linked list one group
+  /// whatever their depth: what grew is found under the array and the list, counted exactly,
+  /// and what did not change (the config) is no owner.
+  #[test]
+  fn growth_is_found_under_the_owner_that_did_not_grow() {
+    let before = heap(2, 3);
+    let after = heap(5, 7);
+    let first = Shape::of(&before, &[]);
+    let last = Shape::of(&after, &[]);
+    let own = vec![false; after.graph.node_count()];
+    let found = grown(&after, &first, None, &last, &own, 0);
+    let owner = |class: &str| {
+      found
+        .owners
+        .iter()
+        .find(|o| o.class == class)
+        .unwrap_or_else(|| panic!("{class} in {:?}", found.owners))
+    };
+    let audit = owner("Array");
+    assert_eq!(audit.name, "global.audit");
+    let count = |name: &str| audit.classes.iter().find(|c| c.name == name).unwrap().count;
+    assert_eq!((count("Record"), count("Body")), (3, 3));
+    assert_eq!(audit.count, 6);
+    assert_eq!(audit.retained_size, 3 * (40 + 24));
+    let list = owner("TimersList");
+    assert_eq!((list.count, list.retained_size), (4, 4 * 48));
+    assert_eq!(found.owners.len(), 2, "{:?}", found.owners);
+    assert_eq!(found.objects, 10);
   }
 }
