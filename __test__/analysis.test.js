@@ -249,6 +249,8 @@ function reportTypes() {
     for (const [, field, optional, type] of body.matchAll(/^ {2}(\w+)(\??): (.+)$/gm)) fields.set(field, { type, optional: optional === '?' })
     interfaces.set(name, fields)
   }
+  // Enums of strings: `export type MatchedBy = "ids" | "structure";`, as the values they allow.
+  for (const [, name, values] of text.matchAll(/^export type (\w+) = (.+);$/gm)) interfaces.set(name, values.split(' | ').map((v) => JSON.parse(v)))
   return interfaces
 }
 
@@ -265,6 +267,7 @@ function assertShape(value, type, where, interfaces = reportTypes()) {
   if (type === 'true') return assert.equal(value, true, where)
   const fields = interfaces.get(type)
   assert.ok(fields, `${where}: lib/reports.d.ts declares ${type}`)
+  if (Array.isArray(fields)) return assert.ok(fields.includes(value), `${where}: ${value} is one of ${fields.join(', ')}`)
   for (const key of Object.keys(value)) assert.ok(fields.has(key), `${where}.${key} is not in ${type}`)
   for (const [key, field] of fields) {
     if (field.optional && !(key in value)) continue

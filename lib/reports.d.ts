@@ -214,6 +214,9 @@ export interface PathStep {
   source?: string
 }
 
+/** How a comparison matched the objects of its snapshots. */
+export type MatchedBy = "ids" | "structure";
+
 /**
  * The `validate` report of a sound snapshot, the same JSON from the CLI (`validate --json`)
  * and the addon (`analysis.validate`). `valid` is always true here: an unsound file is a

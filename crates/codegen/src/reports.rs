@@ -3,8 +3,8 @@
 
 use rheapdump_analysis::redact::Redaction;
 use rheapdump_analysis::report::{
-  ClassDiff, ClassRow, Diff, LargeObject, LeakGroup, LeakOwner, Leaks, OwnerClass, Paths, Step,
-  Summary,
+  ClassDiff, ClassRow, Diff, LargeObject, LeakGroup, LeakOwner, Leaks, MatchedBy, OwnerClass,
+  Paths, Step, Summary,
 };
 use rheapdump_analysis::validate::Validity;
 use ts_rs::{Config, TS};
@@ -25,6 +25,7 @@ pub fn reports_d_ts() -> String {
     declaration::<OwnerClass>(&config),
     declaration::<Paths>(&config),
     declaration::<Step>(&config),
+    alias::<MatchedBy>(&config),
     declaration::<Validity>(&config),
     declaration::<Redaction>(&config),
   ];
@@ -34,6 +35,13 @@ pub fn reports_d_ts() -> String {
     out.push_str(&declaration);
     out.push('\n');
   }
+  out
+}
+
+/// `T`, an enum of strings, as an exported type: `type T = "a" | "b";`.
+fn alias<T: TS>(config: &Config) -> String {
+  let mut out = docs(T::docs().as_deref().unwrap_or_default(), "");
+  out.push_str(&format!("export {}", T::decl(config)));
   out
 }
 
