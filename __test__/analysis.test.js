@@ -100,7 +100,8 @@ test('summary: a chain of 40 closures shows as one path of context links', async
 
 test('diff: the leaking class tops the Comparison, with exact new and deleted counts', () => {
   const report = json('diff', snap('baseline'), snap('final'))
-  assert.deepEqual(keys(report), ['after', 'before', 'classes', 'packages', 'warnings'])
+  assert.deepEqual(keys(report), ['after', 'before', 'classes', 'matched_by', 'objects', 'owners', 'packages', 'warnings'])
+  assert.equal(report.matched_by, 'ids', 'one process, ids intact: matched by id')
   assert.deepEqual(report.warnings, [])
   assert.equal(report.before, snap('baseline'))
   const [first] = report.classes
@@ -248,6 +249,8 @@ function reportTypes() {
     for (const [, field, optional, type] of body.matchAll(/^ {2}(\w+)(\??): (.+)$/gm)) fields.set(field, { type, optional: optional === '?' })
     interfaces.set(name, fields)
   }
+  // Enums of strings: `export type MatchedBy = "ids" | "structure";`, as the values they allow.
+  for (const [, name, values] of text.matchAll(/^export type (\w+) = (.+);$/gm)) interfaces.set(name, values.split(' | ').map((v) => JSON.parse(v)))
   return interfaces
 }
 
@@ -264,6 +267,7 @@ function assertShape(value, type, where, interfaces = reportTypes()) {
   if (type === 'true') return assert.equal(value, true, where)
   const fields = interfaces.get(type)
   assert.ok(fields, `${where}: lib/reports.d.ts declares ${type}`)
+  if (Array.isArray(fields)) return assert.ok(fields.includes(value), `${where}: ${value} is one of ${fields.join(', ')}`)
   for (const key of Object.keys(value)) assert.ok(fields.has(key), `${where}.${key} is not in ${type}`)
   for (const [key, field] of fields) {
     if (field.optional && !(key in value)) continue

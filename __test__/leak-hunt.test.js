@@ -205,11 +205,15 @@ test('guard rails: warnings for swapped and mixed-process files, none on a corre
   // A second process of the same service, writing into the same directory.
   const other = hunt(path.join(dir, 'one'), [5, 5, 5])
   assert.notEqual(other.pid, path.basename(files[0]).split('-')[2])
-  const mixed = cli('diff', files[0], other.files[1], '--json')
+  const mixed = cli('diff', files[0], other.files[1], '--match', 'ids', '--json')
   const warnings = JSON.parse(mixed.stdout).warnings
   assert.equal(warnings.length, 1, warnings.join('\n'))
   assert.match(warnings[0], new RegExp(`come from different processes \\(pid \\d+ and pid ${other.pid}\\)`))
   assert.match(mixed.stderr, /rheapdump: warning: .*different processes/)
+  // Left to choose, diff matches two processes by structure, and says why.
+  const structural = JSON.parse(cli('diff', files[0], other.files[1], '--json').stdout)
+  assert.equal(structural.matched_by, 'structure')
+  assert.match(structural.warnings[0], /matched by structure .*come from different processes/)
 
   // The directory now holds both runs: the newest process's three snapshots are taken.
   const newest = cli('leaks', path.join(dir, 'one'), '--json')
@@ -245,11 +249,15 @@ test('guard rails: renumbered ids are named as such', () => {
   }
   const renumbered = path.join(dir, 'renumbered.heapsnapshot')
   fs.writeFileSync(renumbered, JSON.stringify(snapshot))
-  const run = cli('diff', files[1], renumbered, '--json')
+  const run = cli('diff', files[1], renumbered, '--match', 'ids', '--json')
   assert.equal(run.status, 0, run.stderr)
   const { warnings } = JSON.parse(run.stdout)
   assert.equal(warnings.length, 1, warnings.join('\n'))
   assert.match(warnings[0], /have only \d+% of their node ids in common: different processes, or ids renumbered/)
+  // Left to choose, diff matches them by structure.
+  const structural = JSON.parse(cli('diff', files[1], renumbered, '--json').stdout)
+  assert.equal(structural.matched_by, 'structure')
+  assert.match(structural.warnings[0], /matched by structure .*only \d+% of their node ids in common/)
 })
 
 test('path: a path through rheapdump\'s own objects comes after one that avoids them, even a longer one', () => {

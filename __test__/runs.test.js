@@ -96,7 +96,10 @@ test('pid 1 restarted: keep prunes only this run\'s snapshots, and leaks DIR tak
   assert.deepEqual(picked, third.written)
   assert.doesNotMatch(found.stderr, /different runs|different processes/)
   assert.match(found.stdout, /Session/)
-  // Given explicitly, files of two runs are compared with a warning that names the runs.
-  const mixed = leaks(first.written[1], second.written[0], second.written[1])
+  // Given explicitly, files of two runs are compared by structure, saying why; matched by
+  // ids, with a warning that names the runs.
+  const mixed = leaks(first.written[1], second.written[0], second.written[1], '--match', 'ids')
   assert.match(mixed.stderr, new RegExp(`different runs of pid 1 \\(runs ${first.run} and ${second.run}`))
+  const structural = leaks(first.written[1], second.written[0], second.written[1])
+  assert.match(structural.stderr, /matched by structure .*different runs of pid 1/)
 })

@@ -36,6 +36,7 @@ const native = /** @type {Pick<typeof import('./analysis-addon'), keyof typeof i
  * @property {boolean} [progress] a progress bar on stderr
  * @property {string} [package] only the rows of this npm package (`lru-cache`, `@scope/pkg`), or of
  *   `(app)`, `(node)` or `(unknown)` (summary(), diff(), leaks())
+ * @property {'auto' | 'ids' | 'structure'} [match] how diff() and leaks() match objects between snapshots
  */
 
 /** A value of the right type but out of range. */
@@ -49,6 +50,14 @@ function checkFile(file, name) {
 function checkPackage(value) {
   if (value === undefined) return undefined
   if (typeof value !== 'string' || value === '') throw invalid(`package must be a package name such as 'lru-cache' or '(app)', got ${typeof value === 'string' ? "''" : typeof value}`)
+  return value
+}
+
+const MATCHINGS = ['auto', 'ids', 'structure']
+
+function checkMatch(value) {
+  if (value === undefined) return 'auto'
+  if (!MATCHINGS.includes(value)) throw invalid(`match must be one of ${MATCHINGS.join(', ')}, got ${value}`)
   return value
 }
 
@@ -76,13 +85,13 @@ module.exports = {
   async summary(file, /** @type {AnalysisOptions} */ { top, progress = false, package: pkg } = {}) {
     return run(native.analyzeSummary(checkFile(file, 'file'), checkCount(top, 'top', facts.analysis.top), progress, checkPackage(pkg)))
   },
-  async diff(before, after, /** @type {AnalysisOptions} */ { top, progress = false, package: pkg } = {}) {
+  async diff(before, after, /** @type {AnalysisOptions} */ { top, progress = false, match, package: pkg } = {}) {
     const files = /** @type {const} */ ([checkFile(before, 'before'), checkFile(after, 'after')])
-    return run(native.analyzeDiff(...files, checkCount(top, 'top', facts.analysis.top), progress, checkPackage(pkg)))
+    return run(native.analyzeDiff(...files, checkMatch(match), checkCount(top, 'top', facts.analysis.top), progress, checkPackage(pkg)))
   },
-  async leaks(baseline, target, final, /** @type {AnalysisOptions} */ { top, progress = false, package: pkg } = {}) {
+  async leaks(baseline, target, final, /** @type {AnalysisOptions} */ { top, progress = false, match, package: pkg } = {}) {
     const files = /** @type {const} */ ([checkFile(baseline, 'baseline'), checkFile(target, 'target'), checkFile(final, 'final')])
-    return run(native.analyzeLeaks(...files, checkCount(top, 'top', facts.analysis.top), progress, checkPackage(pkg)))
+    return run(native.analyzeLeaks(...files, checkMatch(match), checkCount(top, 'top', facts.analysis.top), progress, checkPackage(pkg)))
   },
   async path(file, id, /** @type {AnalysisOptions} */ { max, progress = false } = {}) {
     if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw invalid(`id must be a node id (a whole number), got ${id}`)

@@ -177,10 +177,10 @@ const packageOption = (/** @type {string | undefined | null} */ pkg) => (typeof 
 const analyses = {
   analyzeSummary: (/** @type {string} */ file, /** @type {number} */ top, /** @type {boolean} */ _progress, /** @type {string | undefined | null} */ pkg) =>
     analyse(['summary', '--top', String(top), ...packageOption(pkg)], [file]),
-  analyzeDiff: (/** @type {string} */ before, /** @type {string} */ after, /** @type {number} */ top, /** @type {boolean} */ _progress, /** @type {string | undefined | null} */ pkg) =>
-    analyse(['diff', '--top', String(top), ...packageOption(pkg)], [before, after]),
-  analyzeLeaks: (/** @type {string} */ baseline, /** @type {string} */ target, /** @type {string} */ final, /** @type {number} */ top, /** @type {boolean} */ _progress, /** @type {string | undefined | null} */ pkg) =>
-    analyse(['leaks', '--top', String(top), ...packageOption(pkg)], [baseline, target, final]),
+  analyzeDiff: (/** @type {string} */ before, /** @type {string} */ after, /** @type {string} */ matching, /** @type {number} */ top, /** @type {boolean} */ _progress, /** @type {string | undefined | null} */ pkg) =>
+    analyse(['diff', '--match', matching, '--top', String(top), ...packageOption(pkg)], [before, after]),
+  analyzeLeaks: (/** @type {string} */ baseline, /** @type {string} */ target, /** @type {string} */ final, /** @type {string} */ matching, /** @type {number} */ top, /** @type {boolean} */ _progress, /** @type {string | undefined | null} */ pkg) =>
+    analyse(['leaks', '--match', matching, '--top', String(top), ...packageOption(pkg)], [baseline, target, final]),
   analyzePath: (/** @type {string} */ file, /** @type {number} */ id, /** @type {number} */ max) =>
     analyse(['path', '--max', String(max)], [file], [file, String(id)]),
   validateSnapshot: (/** @type {string} */ file) => analyse(['validate'], [file]),

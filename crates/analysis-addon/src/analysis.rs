@@ -5,7 +5,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use rheapdump_analysis::progress::Bar;
 use rheapdump_analysis::report::PackageFilter;
-use rheapdump_analysis::run::{self, Failure, Progress, Quiet, Request};
+use rheapdump_analysis::run::{self, Failure, Matching, Progress, Quiet, Request};
 
 /// Why an analysis failed; lib/analysis.js turns it into an Error.
 #[napi(object)]
@@ -148,17 +148,26 @@ pub fn analyze_summary(
   AnalysisTask::of_package(request, top, progress, package)
 }
 
-/// DevTools' Comparison view of two snapshots; with `package`, only that npm package's classes.
+/// DevTools' Comparison view of two snapshots, and the owners of what grew; with `package`, only
+/// that npm package's classes. `matching`: `auto`, `ids` or `structure` (anything else is taken
+/// as `auto`; lib/analysis.js checks it).
 #[napi]
 pub fn analyze_diff(
   before: String,
   after: String,
+  matching: String,
   top: u32,
   progress: bool,
   package: Option<String>,
 ) -> AsyncTask<AnalysisTask> {
-  let (before, after, top) = (before.into(), after.into(), top as usize);
-  AnalysisTask::of_package(Request::Diff { before, after, top }, top, progress, package)
+  let top = top as usize;
+  let request = Request::Diff {
+    before: before.into(),
+    after: after.into(),
+    matching: Matching::parse(&matching).unwrap_or_default(),
+    top,
+  };
+  AnalysisTask::of_package(request, top, progress, package)
 }
 
 /// The three-snapshot technique: what was allocated after BASELINE, is in TARGET, and still
@@ -168,6 +177,7 @@ pub fn analyze_leaks(
   baseline: String,
   target: String,
   last: String,
+  matching: String,
   top: u32,
   progress: bool,
   package: Option<String>,
@@ -177,6 +187,7 @@ pub fn analyze_leaks(
     baseline: baseline.into(),
     target: target.into(),
     last: last.into(),
+    matching: Matching::parse(&matching).unwrap_or_default(),
     top,
   };
   AnalysisTask::of_package(request, top, progress, package)

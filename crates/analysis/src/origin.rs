@@ -60,16 +60,57 @@ pub fn common_share(a: &[u32], b: &[u32]) -> f64 {
   common_count(a, b) as f64 / shorter as f64
 }
 
+/// Why the ids of `files` cannot be matched (two processes, two runs of one pid, ids
+/// renumbered), given as for [`warnings`]; None when they can.
+pub fn ids_unusable(files: &[Origin], common: &[f64]) -> Option<String> {
+  files.windows(2).enumerate().find_map(|(i, pair)| {
+    let (a, b) = (&pair[0], &pair[1]);
+    if matches!((&a.pid, &b.pid), (Some(x), Some(y)) if x != y) {
+      Some(format!(
+        "{} and {} come from different processes",
+        a.file, b.file
+      ))
+    } else if matches!((&a.run, &b.run), (Some(x), Some(y)) if x != y) {
+      Some(format!(
+        "{} and {} come from different runs of pid {}",
+        a.file,
+        b.file,
+        a.pid.as_deref().unwrap_or("?")
+      ))
+    } else if common.get(i).is_some_and(|&share| share < FEW_COMMON_IDS) {
+      Some(format!(
+        "{} and {} have only {:.0}% of their node ids in common",
+        a.file,
+        b.file,
+        common[i] * 100.0
+      ))
+    } else {
+      None
+    }
+  })
+}
+
 /// What is wrong with comparing `files`, given oldest first; `common[i]` is the share of ids
-/// that `files[i]` and `files[i + 1]` have in common. Empty for a sound comparison.
+/// that `files[i]` and `files[i + 1]` have in common (1 for a comparison by structure, where
+/// ids do not matter and two processes are what it is for). Empty for a sound comparison.
 pub fn warnings(files: &[Origin], common: &[f64]) -> Vec<String> {
+  warnings_of(files, common, false)
+}
+
+/// As [`warnings`], for snapshots matched by structure: two processes and renumbered ids are no
+/// problem then; the order and Node's version still are.
+pub fn structure_warnings(files: &[Origin]) -> Vec<String> {
+  warnings_of(files, &[], true)
+}
+
+fn warnings_of(files: &[Origin], common: &[f64], by_structure: bool) -> Vec<String> {
   let mut out: Vec<String> = Vec::new();
   for (i, pair) in files.windows(2).enumerate() {
     let (a, b) = (&pair[0], &pair[1]);
     let other_pid = matches!((&a.pid, &b.pid), (Some(x), Some(y)) if x != y);
     let other_run = !other_pid && matches!((&a.run, &b.run), (Some(x), Some(y)) if x != y);
-    let mixed = other_pid || other_run;
-    if other_run {
+    let mixed = other_pid || other_run || by_structure;
+    if other_run && !by_structure {
       out.push(format!(
         "{} and {} come from different runs of pid {} (runs {} and {}: the process restarted): node ids are per process, so objects cannot be matched between them",
         a.file,
@@ -79,7 +120,7 @@ pub fn warnings(files: &[Origin], common: &[f64]) -> Vec<String> {
         b.run.as_deref().unwrap_or("?")
       ));
     }
-    if other_pid {
+    if other_pid && !by_structure {
       out.push(format!(
         "{} and {} come from different processes (pid {} and pid {}): node ids are per process, so objects cannot be matched between them",
         a.file,

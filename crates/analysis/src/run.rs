@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::compressed::Input;
 pub use crate::failure::Failure;
-use crate::fork::refuse_fork_snapshots;
+use crate::fork::{first_fork_snapshot, refuse_fork_snapshots};
 use crate::graph::{self, Graph};
 use crate::heap::{infer_interfaces, prepare_classes, Heap, Interfaces, Keep, Rules, Stage};
 use crate::input;
@@ -36,10 +36,11 @@ pub enum Request {
     before: Option<PathBuf>,
     top: usize,
   },
-  /// DevTools' Comparison view (`diff`).
+  /// DevTools' Comparison view, and the owners of what grew (`diff`).
   Diff {
     before: PathBuf,
     after: PathBuf,
+    matching: Matching,
     top: usize,
   },
   /// The three-snapshot technique (`leaks`).
@@ -47,6 +48,7 @@ pub enum Request {
     baseline: PathBuf,
     target: PathBuf,
     last: PathBuf,
+    matching: Matching,
     top: usize,
   },
   /// The leak-suspects report (`report`): `leaks`, the comparison of `baseline` and `last`,
@@ -89,23 +91,57 @@ impl Request {
         before,
         top: 0,
       },
-      Request::Diff { before, after, .. } => Request::Diff {
+      Request::Diff {
         before,
         after,
+        matching,
+        ..
+      } => Request::Diff {
+        before,
+        after,
+        matching,
         top: 0,
       },
       Request::Leaks {
         baseline,
         target,
         last,
+        matching,
         ..
       } => Request::Leaks {
         baseline,
         target,
         last,
+        matching,
         top: 0,
       },
       other => other,
+    }
+  }
+}
+
+/// How `diff` and `leaks` match the objects of their snapshots (the CLI's `--match`, the JS
+/// API's `match`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Matching {
+  /// By ids where they can be trusted; by structure for fork snapshots, snapshots of two
+  /// processes (or two runs of a pid) and renumbered ids.
+  #[default]
+  Auto,
+  /// By ids only: fork snapshots are refused.
+  Ids,
+  /// By retaining path and class, whatever the snapshots.
+  Structure,
+}
+
+impl Matching {
+  /// `auto`, `ids` or `structure`.
+  pub fn parse(text: &str) -> Option<Matching> {
+    match text {
+      "auto" => Some(Matching::Auto),
+      "ids" => Some(Matching::Ids),
+      "structure" => Some(Matching::Structure),
+      _ => None,
     }
   }
 }
@@ -168,13 +204,19 @@ pub fn run(request: &Request, progress: &mut dyn Progress) -> Result<Report, Fai
       before,
       top,
     } => Report::Instances(instances(file, class, before.as_deref(), *top, progress)?),
-    Request::Diff { before, after, top } => Report::Diff(diff(before, after, *top, progress)?),
+    Request::Diff {
+      before,
+      after,
+      matching,
+      top,
+    } => Report::Diff(diff(before, after, *matching, *top, progress)?),
     Request::Leaks {
       baseline,
       target,
       last,
+      matching,
       top,
-    } => Report::Leaks(leaks(baseline, target, last, *top, progress)?),
+    } => Report::Leaks(leaks(baseline, target, last, *matching, *top, progress)?),
     Request::Suspects {
       baseline,
       target,
@@ -393,27 +435,287 @@ fn members(
 pub fn diff(
   before: &Path,
   after: &Path,
+  matching: Matching,
   top: usize,
   progress: &mut dyn Progress,
 ) -> Result<Diff, Failure> {
-  refuse_fork_snapshots(&[before, after])?;
-  // Both named with the later snapshot's plain-object interfaces, as DevTools compares.
-  let (new, interfaces, after_origin) = members(after, None, progress)?;
-  let (old, _, before_origin) = members(before, Some(&interfaces), progress)?;
-  let share = report::shared_ids(&old, &new);
-  let mut diff = report::diff(&old, &new, (&name(before), &name(after)), top);
-  diff.warnings = origin::warnings(&[before_origin, after_origin], &[share]);
+  let mut reason = structure_reason(&[before, after], matching)?;
+  if reason.is_none() {
+    // Both named with the later snapshot's plain-object interfaces, as DevTools compares.
+    let (new, interfaces, after_origin) = members(after, None, progress)?;
+    let (old, _, before_origin) = members(before, Some(&interfaces), progress)?;
+    let share = report::shared_ids(&old, &new);
+    let origins = [before_origin, after_origin];
+    reason = unusable_ids(&origins, &[share], matching);
+    if reason.is_none() {
+      let mut diff = report::diff(&old, &new, (&name(before), &name(after)), false, top);
+      diff.warnings = origin::warnings(&origins, &[share]);
+      return Ok(diff);
+    }
+  }
+  let earlier = shaped(before, progress)?;
+  let later = shaped(after, progress)?;
+  progress.stage("diff");
+  let old = report::class_members(&earlier.last.heap.graph);
+  drop(earlier.last);
+  let new = report::class_members(&later.last.heap.graph);
+  let mut diff = report::diff(&old, &new, (&name(before), &name(after)), true, top);
+  let grown = report::grown(
+    &later.last.heap,
+    &earlier.shape,
+    None,
+    &later.shape,
+    &later.own,
+    0,
+  );
+  diff.objects = grown.objects;
+  diff.owners = grown.owners;
+  let origins = [earlier.origin, later.origin];
+  diff.warnings = structure_note(reason, &origins);
+  later
+    .last
+    .hide_own_owners(after, &mut diff.owners, progress)?;
+  if top > 0 {
+    diff.owners.truncate(top);
+  }
   Ok(diff)
+}
+
+/// Why a comparison of `files` matches by structure before any is read: asked to, or a fork
+/// snapshot among them (refused when asked for ids). None: ids, unless they prove unusable.
+fn structure_reason(files: &[&Path], matching: Matching) -> Result<Option<String>, Failure> {
+  match matching {
+    Matching::Structure => Ok(Some("asked for".to_string())),
+    Matching::Ids => refuse_fork_snapshots(files).map(|()| None),
+    Matching::Auto => Ok(first_fork_snapshot(files).map(|path| {
+      format!(
+        "{} is a fork snapshot, whose ids match no other snapshot's",
+        path.display()
+      )
+    })),
+  }
+}
+
+/// Why the ids of snapshots with these origins cannot be matched, when matching is automatic.
+fn unusable_ids(origins: &[Origin], shares: &[f64], matching: Matching) -> Option<String> {
+  (matching == Matching::Auto)
+    .then(|| origin::ids_unusable(origins, shares))
+    .flatten()
+}
+
+/// A comparison by structure's warnings: first why it was made and what its figures mean.
+fn structure_note(reason: Option<String>, origins: &[Origin]) -> Vec<String> {
+  let mut warnings = vec![format!(
+    "objects matched by structure (retaining path and class), not by id: {}; counts and sizes are net growth per group of objects",
+    reason.unwrap_or_default()
+  )];
+  warnings.extend(origin::structure_warnings(origins));
+  warnings
+}
+
+/// A snapshot read for a comparison by structure: its objects grouped by path and class.
+struct Shaped {
+  last: Last,
+  shape: report::Shape,
+  origin: Origin,
+  /// Per node, whether it is rheapdump's own state.
+  own: Vec<bool>,
+}
+
+/// The last snapshot of a comparison, with what tells rheapdump's own objects from the
+/// application's.
+struct Last {
+  heap: Heap,
+  /// The ids of rheapdump's own objects, sorted.
+  rheapdump_ids: Vec<u32>,
+  rheapdump_code: report::RheapdumpCode,
+}
+
+/// Reads `path` for a comparison by structure: its objects grouped by path and class.
+fn shaped(path: &Path, progress: &mut dyn Progress) -> Result<Shaped, Failure> {
+  let graph = load(path, progress)?;
+  let origin = origin_of(path, &graph);
+  let dictionaries = graph.dictionary_objects();
+  let own = report::rheapdump_objects(&graph);
+  let rheapdump_ids = rheapdump_ids(&graph, &own);
+  let rheapdump_code = report::RheapdumpCode::of(&graph);
+  // The shapes choose among all shortest paths: they need the edges, freed once they are made.
+  let mut heap = build(graph, Keep::Everything, progress);
+  progress.stage("shapes");
+  let shape = report::Shape::of(&heap, &dictionaries);
+  heap.graph.release_edges();
+  Ok(Shaped {
+    last: Last {
+      heap,
+      rheapdump_ids,
+      rheapdump_code,
+    },
+    shape,
+    origin,
+    own,
+  })
+}
+
+/// The ids of the nodes `own` marks as rheapdump's ([`report::rheapdump_objects`]), sorted.
+fn rheapdump_ids(graph: &Graph, own: &[bool]) -> Vec<u32> {
+  let mut ids: Vec<u32> = own
+    .iter()
+    .enumerate()
+    .filter(|(_, &marked)| marked)
+    .map(|(node, _)| graph.node_id[node])
+    .collect();
+  ids.sort_unstable();
+  ids
+}
+
+impl Last {
+  /// Leaves out the owners that only rheapdump's own state and code hold (its listeners, the
+  /// last profile it wrote): how many, and what they retain in all. An owner's path is
+  /// DevTools' shortest, which can run through rheapdump's state on `process` as if rheapdump
+  /// held the leak: those few are looked for again, with the edges, by a path that avoids it.
+  fn hide_own_owners(
+    self,
+    file: &Path,
+    owners: &mut Vec<report::LeakOwner>,
+    progress: &mut dyn Progress,
+  ) -> Result<(u64, u64), Failure> {
+    let Last {
+      heap,
+      rheapdump_ids,
+      rheapdump_code,
+    } = self;
+    let through_rheapdump = |path: &[report::Step]| {
+      path
+        .iter()
+        .any(|step| rheapdump_ids.binary_search(&step.id).is_ok())
+    };
+    let misleading: Vec<u32> = owners
+      .iter()
+      .filter(|owner| through_rheapdump(&owner.path))
+      .map(|owner| owner.id)
+      .collect();
+    if !misleading.is_empty() {
+      drop(heap);
+      let heap = analyse(file, Keep::Distances, progress)?;
+      let found = report::clean_paths(&heap, &misleading);
+      for (id, path) in misleading.iter().zip(found) {
+        let owner = owners.iter_mut().find(|o| o.id == *id);
+        if let (Some(owner), Some(path)) = (owner, path) {
+          // The source named with the owner is that of the nearest step that has one.
+          let nearest = path.iter().rev().find(|step| step.source.is_some());
+          owner.source = nearest.and_then(|step| step.source.clone());
+          owner.source_of = nearest
+            .filter(|step| step.id != owner.id)
+            .map(|step| step.node.clone());
+          owner.name = report::name_by_path(&heap, &path).unwrap_or_else(|| owner.class.clone());
+          owner.path = path;
+        }
+      }
+    }
+    let (mut count, mut size) = (0, 0);
+    owners.retain(|owner| {
+      let own = through_rheapdump(&owner.path)
+        || owner
+          .source
+          .as_deref()
+          .is_some_and(|source| rheapdump_code.contains(source));
+      if own {
+        count += 1;
+        size += owner.retained_size;
+      }
+      !own
+    });
+    Ok((count, size))
+  }
 }
 
 pub fn leaks(
   baseline: &Path,
   target: &Path,
   last: &Path,
+  matching: Matching,
   top: usize,
   progress: &mut dyn Progress,
 ) -> Result<Leaks, Failure> {
-  refuse_fork_snapshots(&[baseline, target, last])?;
+  let files = [baseline, target, last];
+  let mut reason = structure_reason(&files, matching)?;
+  if reason.is_none() && matching == Matching::Auto {
+    // Two processes tell by their names: no need to read the ids to know they differ.
+    let named: Vec<Origin> = files.iter().map(|f| Origin::new(f, None, 0)).collect();
+    reason = origin::ids_unusable(&named, &[]);
+  }
+  if reason.is_none() {
+    match leaks_by_ids(baseline, target, last, matching, progress)? {
+      Ok((mut leaks, last_snapshot)) => {
+        (leaks.hidden_owners, leaks.hidden_size) =
+          last_snapshot.hide_own_owners(last, &mut leaks.owners, progress)?;
+        if top > 0 {
+          leaks.owners.truncate(top);
+          leaks.groups.truncate(top);
+        }
+        return Ok(leaks);
+      }
+      Err(why) => reason = Some(why),
+    }
+  }
+  // Of the first two only the groups' counts and sizes are kept.
+  let earlier = |path: &Path, progress: &mut dyn Progress| {
+    shaped(path, progress).map(
+      |Shaped {
+         mut shape, origin, ..
+       }| {
+        shape.forget_nodes();
+        (shape, origin)
+      },
+    )
+  };
+  let (first, first_origin) = earlier(baseline, progress)?;
+  let (middle, middle_origin) = earlier(target, progress)?;
+  let later = shaped(last, progress)?;
+  progress.stage("leaks");
+  let grown = report::grown(
+    &later.last.heap,
+    &first,
+    Some(&middle),
+    &later.shape,
+    &later.own,
+    0,
+  );
+  let origins = [first_origin, middle_origin, later.origin];
+  let mut leaks = Leaks {
+    baseline: name(baseline),
+    target: name(target),
+    final_: name(last),
+    matched_by: report::MatchedBy::Structure,
+    objects: grown.objects,
+    packages: report::packages_of_groups(&grown.groups),
+    groups: grown.groups,
+    owners: grown.owners,
+    warnings: structure_note(reason, &origins),
+    hidden_owners: 0,
+    hidden_size: 0,
+  };
+  (leaks.hidden_owners, leaks.hidden_size) =
+    later
+      .last
+      .hide_own_owners(last, &mut leaks.owners, progress)?;
+  if top > 0 {
+    leaks.owners.truncate(top);
+    leaks.groups.truncate(top);
+  }
+  Ok(leaks)
+}
+
+/// `leaks` by ids: the report and the last snapshot, or (matching automatically) why the ids
+/// cannot be matched.
+#[allow(clippy::type_complexity)]
+fn leaks_by_ids(
+  baseline: &Path,
+  target: &Path,
+  last: &Path,
+  matching: Matching,
+  progress: &mut dyn Progress,
+) -> Result<Result<(Leaks, Last), String>, Failure> {
   // Of the first two snapshots only the ids are kept: those of the baseline, and those of
   // the target that are new, with what each was.
   let (baseline_ids, baseline_origin) = ids(baseline, progress)?;
@@ -427,6 +729,14 @@ pub fn leaks(
     let (ids, kinds): (Vec<u32>, Vec<u32>) = nodes.into_iter().unzip();
     (ids, kinds, origin)
   };
+  let first_share = common_share(&baseline_ids, &target_ids);
+  if let Some(why) = unusable_ids(
+    &[baseline_origin.clone(), target_origin.clone()],
+    &[first_share],
+    matching,
+  ) {
+    return Ok(Err(why));
+  }
   let new_ids = report::new_ids(&baseline_ids, &target_ids);
   // What each new object was in the target, to catch ids V8 gave to another object since.
   let new_kinds: Vec<u32> = new_ids
@@ -435,6 +745,11 @@ pub fn leaks(
     .collect();
   drop(target_kinds);
   let graph = load(last, progress)?;
+  let shares = [first_share, common_share(&target_ids, &sorted_ids(&graph))];
+  let origins = [baseline_origin, target_origin, origin_of(last, &graph)];
+  if let Some(why) = unusable_ids(&origins, &shares, matching) {
+    return Ok(Err(why));
+  }
   // V8 numbers objects by address between snapshots: an object allocated after the target where
   // one of the target's new objects died can inherit that object's id (203 of 60,203 cache
   // entries at 60,000 requests of the test service). Another type, name or size gives it away;
@@ -448,21 +763,10 @@ pub fn leaks(
     .map(|node| node as u32)
     .collect();
   drop(new_kinds);
-  let shares = [
-    common_share(&baseline_ids, &target_ids),
-    common_share(&target_ids, &sorted_ids(&graph)),
-  ];
   drop(target_ids);
-  let origins = [baseline_origin, target_origin, origin_of(last, &graph)];
   let warnings = origin::warnings(&origins, &shares);
   let dictionaries = graph.dictionary_objects();
-  let mut rheapdump_ids: Vec<u32> = report::rheapdump_objects(&graph)
-    .iter()
-    .enumerate()
-    .filter(|(_, &marked)| marked)
-    .map(|(node, _)| graph.node_id[node])
-    .collect();
-  rheapdump_ids.sort_unstable();
+  let rheapdump_ids = rheapdump_ids(&graph, &report::rheapdump_objects(&graph));
   let rheapdump_code = report::RheapdumpCode::of(&graph);
   // Retaining paths need each node's parent edge, not the edges: they go as for a summary.
   let heap = build(graph, Keep::Parents, progress);
@@ -480,56 +784,14 @@ pub fn leaks(
     0,
   );
   leaks.warnings = warnings;
-  // An owner's path is DevTools' shortest, which can run through rheapdump's own state on
-  // `process`, as if rheapdump held the leak. Those few are found again, with the edges.
-  let through_rheapdump = |path: &[report::Step]| {
-    path
-      .iter()
-      .any(|step| rheapdump_ids.binary_search(&step.id).is_ok())
-  };
-  let misleading: Vec<u32> = leaks
-    .owners
-    .iter()
-    .filter(|owner| through_rheapdump(&owner.path))
-    .map(|owner| owner.id)
-    .collect();
-  if !misleading.is_empty() {
-    drop(heap);
-    let heap = analyse(last, Keep::Distances, progress)?;
-    let found = report::clean_paths(&heap, &misleading);
-    for (id, path) in misleading.iter().zip(found) {
-      let owner = leaks.owners.iter_mut().find(|o| o.id == *id);
-      if let (Some(owner), Some(path)) = (owner, path) {
-        // The source named with the owner is that of the nearest step that has one.
-        let nearest = path.iter().rev().find(|step| step.source.is_some());
-        owner.source = nearest.and_then(|step| step.source.clone());
-        owner.source_of = nearest
-          .filter(|step| step.id != owner.id)
-          .map(|step| step.node.clone());
-        owner.name = report::name_by_path(&heap, &path).unwrap_or_else(|| owner.class.clone());
-        owner.path = path;
-      }
-    }
-  }
-  // rheapdump's own state and code (its listeners, the last profile it wrote) hold no leak of
-  // the application's: what only they hold is left out, and counted.
-  leaks.owners.retain(|owner| {
-    let own = through_rheapdump(&owner.path)
-      || owner
-        .source
-        .as_deref()
-        .is_some_and(|source| rheapdump_code.contains(source));
-    if own {
-      leaks.hidden_owners += 1;
-      leaks.hidden_size += owner.retained_size;
-    }
-    !own
-  });
-  if top > 0 {
-    leaks.owners.truncate(top);
-    leaks.groups.truncate(top);
-  }
-  Ok(leaks)
+  Ok(Ok((
+    leaks,
+    Last {
+      heap,
+      rheapdump_ids,
+      rheapdump_code,
+    },
+  )))
 }
 
 /// The leak-suspects report: the leaks of the three snapshots (the first `top` owners), the
@@ -542,8 +804,8 @@ pub fn suspects(
   top: usize,
   progress: &mut dyn Progress,
 ) -> Result<report::LeakSuspects, Failure> {
-  let leaks = leaks(baseline, target, last, top, progress)?;
-  let diff = diff(baseline, last, 0, progress)?;
+  let leaks = leaks(baseline, target, last, Matching::Auto, top, progress)?;
+  let diff = diff(baseline, last, Matching::Auto, 0, progress)?;
   let ids: Vec<u32> = leaks.owners.iter().map(|owner| owner.id).collect();
   let mut snapshots = Vec::new();
   let mut retained: Vec<Vec<Option<u64>>> = Vec::new();

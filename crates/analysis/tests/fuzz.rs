@@ -224,7 +224,7 @@ fn analyse(mut graph: rheapdump_analysis::graph::Graph, bytes: &[u8]) {
   };
   rheapdump_analysis::heap::prepare_classes(&mut graph, None);
   let members = report::class_members(&graph);
-  report::diff(&members, &members, ("a", "a"), 5);
+  report::diff(&members, &members, ("a", "a"), false, 5);
   let heap = Heap::new(reload(), &mut |_| {});
   let nodes_only = Heap::with_rules(reload(), Rules::DEVTOOLS, Keep::Nodes, &mut |_| {});
   let total: u64 = heap.graph.self_size.iter().map(|&s| u64::from(s)).sum();

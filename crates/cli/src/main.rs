@@ -24,7 +24,7 @@ use rheapdump_analysis::report::{PackageFilter, SourceFilter};
 
 use rheapdump_analysis::report::Budgets;
 use rheapdump_analysis::run::{
-  self, Failure, Progress, Quiet, Report, Request, DEFAULT_PATHS, DEFAULT_TOP,
+  self, Failure, Matching, Progress, Quiet, Report, Request, DEFAULT_PATHS, DEFAULT_TOP,
 };
 use rheapdump_core::naming;
 use serde::Serialize;
@@ -106,6 +106,11 @@ Examples:
     /// List the objects of this class that AFTER has and BEFORE lacks, with their ids
     #[arg(long, value_name = "NAME")]
     class: Option<String>,
+    /// How objects are matched between the snapshots: by their ids, by structure (retaining path
+    /// and class: for fork snapshots, two processes, renumbered ids) or auto (ids where they can
+    /// be trusted, else structure)
+    #[arg(long = "match", value_name = "HOW", default_value = "auto", value_parser = ["auto", "ids", "structure"])]
+    matching: String,
     /// Only classes and objects written in these files: a directory (an absolute path) or part
     /// of a path (`node_modules/pino/`, `client/node_modules/pino/`)
     #[arg(long, value_name = "PATH")]
@@ -133,6 +138,11 @@ Examples:
     /// Group by class and retaining path, as memlab's find-leaks clusters, instead of by owner
     #[arg(long)]
     by_path: bool,
+    /// How objects are matched between the snapshots: by their ids, by structure (retaining path
+    /// and class: for fork snapshots, two processes, renumbered ids) or auto (ids where they can
+    /// be trusted, else structure)
+    #[arg(long = "match", value_name = "HOW", default_value = "auto", value_parser = ["auto", "ids", "structure"])]
+    matching: String,
     /// Only owners and groups whose leaked objects (or the owner) are written in these files: a directory (an absolute path) or part
     /// of a path (`node_modules/pino/`, `client/node_modules/pino/`)
     #[arg(long, value_name = "PATH")]
@@ -610,6 +620,7 @@ fn main() -> ExitCode {
       after,
       top,
       class,
+      matching,
       ..
     } => match snapshots(vec![Some(before), after], 2) {
       Err(usage) => return usage_error(&usage),
@@ -622,7 +633,12 @@ fn main() -> ExitCode {
             before: Some(before),
             top,
           },
-          None => Request::Diff { before, after, top },
+          None => Request::Diff {
+            before,
+            after,
+            matching: Matching::parse(&matching).unwrap_or_default(),
+            top,
+          },
         }
       }
     },
@@ -632,6 +648,7 @@ fn main() -> ExitCode {
       last,
       top,
       by_path: grouped,
+      matching,
       ..
     } => match snapshots(vec![Some(baseline), target, last], 3) {
       Err(usage) => return usage_error(&usage),
@@ -643,6 +660,7 @@ fn main() -> ExitCode {
           baseline,
           target,
           last,
+          matching: Matching::parse(&matching).unwrap_or_default(),
           top,
         }
       }

@@ -9,7 +9,8 @@ use rheapdump_analysis::heap::BASE_SYSTEM_DISTANCE;
 use rheapdump_analysis::profile::{FunctionRow, ProfileDiff, Top};
 use rheapdump_analysis::redact::Redaction;
 use rheapdump_analysis::report::{
-  Budget, Check, Diff, Instances, Leaks, PackageDiff, PackageRow, Paths, Step, Summary,
+  Budget, Check, Diff, Instances, LeakOwner, Leaks, MatchedBy, PackageDiff, PackageRow, Paths,
+  Step, Summary,
 };
 use rheapdump_analysis::run::Report;
 use rheapdump_analysis::validate::Validity;
@@ -71,26 +72,35 @@ fn package_diff_table(rows: &[PackageDiff], out: &mut String) {
     return;
   }
   out.push_str("\nBy package\n");
-  let header = [
-    "Package",
-    "# New",
-    "# Deleted",
-    "# Delta",
-    "Alloc. Size",
-    "Freed Size",
-    "Size Delta",
-  ];
-  let mut packages = table(&header, 1);
+  // Matched by structure, only the deltas are known (as for the classes).
+  let by_structure = rows.iter().all(|row| row.new_count.is_none());
+  let header: &[&str] = if by_structure {
+    &["Package", "# Delta", "Size Delta"]
+  } else {
+    &[
+      "Package",
+      "# New",
+      "# Deleted",
+      "# Delta",
+      "Alloc. Size",
+      "Freed Size",
+      "Size Delta",
+    ]
+  };
+  let mut packages = table(header, 1);
+  let count = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
+  let bytes = |n: Option<u64>| n.map(size).unwrap_or_default();
   for row in rows.iter().take(PACKAGES_SHOWN) {
-    packages.add_row(vec![
-      row.name.clone(),
-      row.new_count.to_string(),
-      row.deleted_count.to_string(),
-      signed(row.delta_count),
-      size(row.alloc_size),
-      size(row.freed_size),
-      signed_size(row.size_delta),
-    ]);
+    let mut cells = vec![row.name.clone()];
+    if !by_structure {
+      cells.extend([count(row.new_count), count(row.deleted_count)]);
+    }
+    cells.push(signed(row.delta_count));
+    if !by_structure {
+      cells.extend([bytes(row.alloc_size), bytes(row.freed_size)]);
+    }
+    cells.push(signed_size(row.size_delta));
+    packages.add_row(cells);
   }
   out.push_str(&packages.to_string());
   out.push('\n');
@@ -292,38 +302,54 @@ pub fn summary(s: &Summary) -> String {
 }
 
 pub fn diff(d: &Diff) -> String {
-  let mut out = format!("{} → {}\n\n", d.before, d.after);
+  let by_structure = d.matched_by == MatchedBy::Structure;
+  let mut out = format!("{} → {}{}\n\n", d.before, d.after, matched_by(d.matched_by));
   let sources = d.classes.iter().any(|row| row.source.is_some());
-  let mut header = vec![
-    "Class",
-    "# New",
-    "# Deleted",
-    "# Delta",
-    "Alloc. Size",
-    "Freed Size",
-    "Size Delta",
-  ];
+  // Matched by structure, only the net change per class is known: DevTools' # Delta and
+  // Size Delta.
+  let mut header = if by_structure {
+    vec!["Class", "# Delta", "Size Delta"]
+  } else {
+    vec![
+      "Class",
+      "# New",
+      "# Deleted",
+      "# Delta",
+      "Alloc. Size",
+      "Freed Size",
+      "Size Delta",
+    ]
+  };
   if sources {
     header.push("Source");
   }
+  let source_column = header.len() - 1;
   let mut classes = table(&header, 1);
+  let count = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
+  let bytes = |n: Option<u64>| n.map(size).unwrap_or_default();
   for row in &d.classes {
-    let mut cells = vec![
-      row.name.clone(),
-      row.new_count.to_string(),
-      row.deleted_count.to_string(),
-      signed(row.delta_count),
-      size(row.alloc_size),
-      size(row.freed_size),
-      signed_size(row.size_delta),
-    ];
+    let mut cells = vec![row.name.clone()];
+    if by_structure {
+      cells.extend([signed(row.delta_count), signed_size(row.size_delta)]);
+    } else {
+      cells.extend([
+        count(row.new_count),
+        count(row.deleted_count),
+        signed(row.delta_count),
+        bytes(row.alloc_size),
+        bytes(row.freed_size),
+        signed_size(row.size_delta),
+      ]);
+    }
     if sources {
       cells.push(row.source.clone().unwrap_or_default());
     }
     classes.add_row(cells);
   }
-  if let Some(column) = classes.column_mut(7) {
-    column.set_cell_alignment(CellAlignment::Left);
+  if sources {
+    if let Some(column) = classes.column_mut(source_column) {
+      column.set_cell_alignment(CellAlignment::Left);
+    }
   }
   if d.classes.is_empty() {
     out.push_str("no objects were allocated or freed between the two snapshots\n");
@@ -332,7 +358,66 @@ pub fn diff(d: &Diff) -> String {
     out.push('\n');
   }
   package_diff_table(&d.packages, &mut out);
+  if !d.owners.is_empty() {
+    let _ = writeln!(out, "\nwhere the {} more objects accumulate:", d.objects);
+  }
+  for (i, owner) in d.owners.iter().enumerate() {
+    owner_head(i, owner, &mut out);
+    let _ = writeln!(
+      out,
+      ": {}, retaining {} more",
+      objects(owner.count, "more object"),
+      size(owner.retained_size)
+    );
+    owner_body(owner, &mut out);
+  }
   out
+}
+
+/// ` (matched by structure)` after a comparison's files when it was.
+fn matched_by(how: MatchedBy) -> &'static str {
+  match how {
+    MatchedBy::Ids => "",
+    MatchedBy::Structure => " (matched by structure: retaining path and class, not ids)",
+  }
+}
+
+/// `1. global.cache (Object @123)`: an owner's rank, name and class.
+fn owner_head(i: usize, owner: &LeakOwner, out: &mut String) {
+  let _ = write!(out, "\n{}. {}", i + 1, owner.name);
+  if owner.name == owner.class {
+    let _ = write!(out, " @{}", owner.id);
+  } else {
+    let _ = write!(out, " ({} @{})", owner.class, owner.id);
+  }
+}
+
+/// Where an owner is defined, its classes and the path to it.
+fn owner_body(owner: &LeakOwner, out: &mut String) {
+  match (&owner.source, &owner.source_of) {
+    (Some(source), Some(holder)) => {
+      let _ = writeln!(out, "  held by {holder} ({source})");
+    }
+    (Some(source), None) => {
+      let _ = writeln!(out, "  defined at {source}");
+    }
+    _ => {}
+  }
+  let mut classes = table(&["Class", "Count", "Retained", "Example", "Source"], 1);
+  for class in &owner.classes {
+    classes.add_row(vec![
+      class.name.clone(),
+      class.count.to_string(),
+      size(class.retained_size),
+      format!("@{}", class.example),
+      class.source.clone().unwrap_or_default(),
+    ]);
+  }
+  for line in classes.to_string().lines() {
+    let _ = writeln!(out, "    {}", line.trim_end());
+  }
+  out.push_str("  retained by\n");
+  path(&owner.path, out);
 }
 
 /// `global.service.sessions → Map @123 {table} → …`: a path on one line per step.
@@ -356,10 +441,20 @@ fn objects(count: u64, noun: &str) -> String {
 }
 
 fn leaks_header(l: &Leaks) -> String {
-  format!(
-    "{} objects allocated after {}, present in {} and still alive in {}\n",
-    l.objects, l.baseline, l.target, l.final_
-  )
+  match l.matched_by {
+    MatchedBy::Ids => format!(
+      "{} objects allocated after {}, present in {} and still alive in {}\n",
+      l.objects, l.baseline, l.target, l.final_
+    ),
+    MatchedBy::Structure => format!(
+      "{} objects more in {} than in {} and still there in {}{}\n",
+      l.objects,
+      l.target,
+      l.baseline,
+      l.final_,
+      matched_by(l.matched_by)
+    ),
+  }
 }
 
 /// The leaks by owner: where they accumulate, how fast, what they are, and the path to the
@@ -370,45 +465,21 @@ pub fn leaks(l: &Leaks) -> String {
   if l.owners.is_empty() {
     out.push_str("no leak candidates\n");
   }
+  let noun = match l.matched_by {
+    MatchedBy::Ids => "new object",
+    MatchedBy::Structure => "more object",
+  };
   for (i, owner) in l.owners.iter().enumerate() {
-    let _ = write!(out, "\n{}. {}", i + 1, owner.name);
-    if owner.name == owner.class {
-      let _ = write!(out, " @{}", owner.id);
-    } else {
-      let _ = write!(out, " ({} @{})", owner.class, owner.id);
-    }
+    owner_head(i, owner, &mut out);
     let _ = writeln!(
       out,
       ": {} since the target ({}); {} from baseline to target, retaining {}",
       signed(owner.growth_count as i64),
       size(owner.growth_size),
-      objects(owner.count, "new object"),
+      objects(owner.count, noun),
       size(owner.retained_size)
     );
-    match (&owner.source, &owner.source_of) {
-      (Some(source), Some(holder)) => {
-        let _ = writeln!(out, "  held by {holder} ({source})");
-      }
-      (Some(source), None) => {
-        let _ = writeln!(out, "  defined at {source}");
-      }
-      _ => {}
-    }
-    let mut classes = table(&["Class", "Count", "Retained", "Example", "Source"], 1);
-    for class in &owner.classes {
-      classes.add_row(vec![
-        class.name.clone(),
-        class.count.to_string(),
-        size(class.retained_size),
-        format!("@{}", class.example),
-        class.source.clone().unwrap_or_default(),
-      ]);
-    }
-    for line in classes.to_string().lines() {
-      let _ = writeln!(out, "    {}", line.trim_end());
-    }
-    out.push_str("  retained by\n");
-    path(&owner.path, &mut out);
+    owner_body(owner, &mut out);
   }
   package_table("Leaked objects by package", &l.packages, &mut out);
   // Last, where it is read as the report's footnote.

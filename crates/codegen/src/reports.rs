@@ -3,8 +3,8 @@
 
 use rheapdump_analysis::redact::Redaction;
 use rheapdump_analysis::report::{
-  ClassDiff, ClassRow, Diff, LargeObject, LeakGroup, LeakOwner, LeakSuspects, Leaks, OwnerClass,
-  OwnerHistory, PackageDiff, PackageRow, Paths, SnapshotFigures, Step, Summary,
+  ClassDiff, ClassRow, Diff, LargeObject, LeakGroup, LeakOwner, LeakSuspects, Leaks, MatchedBy,
+  OwnerClass, OwnerHistory, PackageDiff, PackageRow, Paths, SnapshotFigures, Step, Summary,
 };
 use rheapdump_analysis::validate::Validity;
 use ts_rs::{Config, TS};
@@ -30,6 +30,7 @@ pub fn reports_d_ts() -> String {
     declaration::<OwnerHistory>(&config),
     declaration::<Paths>(&config),
     declaration::<Step>(&config),
+    alias::<MatchedBy>(&config),
     declaration::<Validity>(&config),
     declaration::<Redaction>(&config),
   ];
@@ -39,6 +40,13 @@ pub fn reports_d_ts() -> String {
     out.push_str(&declaration);
     out.push('\n');
   }
+  out
+}
+
+/// `T`, an enum of strings, as an exported type: `type T = "a" | "b";`.
+fn alias<T: TS>(config: &Config) -> String {
+  let mut out = docs(T::docs().as_deref().unwrap_or_default(), "");
+  out.push_str(&format!("export {}", T::decl(config)));
   out
 }
 

@@ -9,6 +9,17 @@ use crate::heap::{Heap, NO_DISTANCE};
 
 pub(super) const NONE: u32 = u32::MAX;
 
+/// How a comparison matched the objects of its snapshots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "lowercase")]
+pub enum MatchedBy {
+  /// By V8's object ids: exact, for snapshots of one process in which ids survive.
+  Ids,
+  /// By retaining path and class: for fork snapshots, two processes, renumbered ids.
+  Structure,
+}
+
 /// One step of a retaining path: a node, and the edge from it to the next step (null on the
 /// last step, the object itself).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

@@ -6,7 +6,8 @@ use serde::Serialize;
 
 use crate::graph::Graph;
 
-use super::common::{classes_of, label, top_by, ClassKey, NONE};
+use super::common::{classes_of, label, top_by, ClassKey, MatchedBy, NONE};
+use super::leaks::LeakOwner;
 use super::packages::{group_of, package_keys, PackageDiff};
 
 /// One class of DevTools' Comparison view: objects allocated and freed between the files.
@@ -20,11 +21,16 @@ pub struct ClassDiff {
   pub source: Option<String>,
   /// The npm package whose code defines the constructor, or `(app)`, `(node)` or `(unknown)`.
   pub package: String,
-  pub new_count: u64,
-  pub deleted_count: u64,
+  /// Objects of the later snapshot that the earlier lacks; null when the snapshots are matched
+  /// by structure (no ids to tell new objects from old), where only the deltas are known.
+  pub new_count: Option<u64>,
+  /// Objects of the earlier snapshot that the later lacks; null when matched by structure.
+  pub deleted_count: Option<u64>,
   pub delta_count: i64,
-  pub alloc_size: u64,
-  pub freed_size: u64,
+  /// Shallow size of the new objects; null when matched by structure.
+  pub alloc_size: Option<u64>,
+  /// Shallow size of the deleted objects; null when matched by structure.
+  pub freed_size: Option<u64>,
   pub size_delta: i64,
 }
 
@@ -35,11 +41,19 @@ pub struct ClassDiff {
 pub struct Diff {
   pub before: String,
   pub after: String,
+  /// How objects were matched: by their ids, or (fork snapshots, two processes, renumbered
+  /// ids, or when asked) by their retaining paths and classes.
+  pub matched_by: MatchedBy,
   /// By size delta, largest growth first.
   pub classes: Vec<ClassDiff>,
   /// The same comparison by npm package (and `(app)`, `(node)`, `(unknown)`), of every
   /// object, closures included; by size delta, largest growth first.
   pub packages: Vec<PackageDiff>,
+  /// Objects more in the later snapshot, over all that grew (as `leaks` counts them).
+  pub objects: u64,
+  /// Where the objects that grew accumulate, largest retained size first, as `leaks` reports
+  /// them; growth_count and growth_size are 0 (two snapshots have no after-the-target).
+  pub owners: Vec<LeakOwner>,
   /// Why the comparison may mean little: files from two processes, given out of order,
   /// with ids renumbered or from two Node versions. Empty for a sound comparison.
   pub warnings: Vec<String>,
@@ -120,7 +134,15 @@ pub fn shared_ids(before: &ClassMembers, after: &ClassMembers) -> f64 {
   shared as f64 / smaller as f64
 }
 
-pub fn diff(before: &ClassMembers, after: &ClassMembers, names: (&str, &str), top: usize) -> Diff {
+/// DevTools' Comparison by class, objects matched by id; with `by_structure`, only the net
+/// change of count and size per class (DevTools' # Delta and Size Delta), which need no ids.
+pub fn diff(
+  before: &ClassMembers,
+  after: &ClassMembers,
+  names: (&str, &str),
+  by_structure: bool,
+  top: usize,
+) -> Diff {
   let empty = Vec::new();
   let mut classes = Vec::new();
   let mut seen: Vec<&ClassKey> = before.by_class.keys().collect();
@@ -133,50 +155,75 @@ pub fn diff(before: &ClassMembers, after: &ClassMembers, names: (&str, &str), to
   for name in seen {
     let old = before.by_class.get(name).unwrap_or(&empty);
     let new = after.by_class.get(name).unwrap_or(&empty);
-    let (new_count, alloc_size, deleted_count, freed_size) = matched(old, new);
-    if new_count == 0 && deleted_count == 0 {
-      continue;
-    }
     let source = after
       .sources
       .get(name)
       .or_else(|| before.sources.get(name))
       .cloned();
-    classes.push(ClassDiff {
-      name: label(&name.0),
-      package: group_of(source.as_deref()),
-      source,
-      new_count,
-      deleted_count,
-      delta_count: new_count as i64 - deleted_count as i64,
-      alloc_size,
-      freed_size,
-      size_delta: alloc_size as i64 - freed_size as i64,
-    });
+    let row = if by_structure {
+      let size = |list: &[(u32, u32)]| list.iter().map(|m| i64::from(m.1)).sum::<i64>();
+      ClassDiff {
+        name: label(&name.0),
+        package: group_of(source.as_deref()),
+        source,
+        new_count: None,
+        deleted_count: None,
+        delta_count: new.len() as i64 - old.len() as i64,
+        alloc_size: None,
+        freed_size: None,
+        size_delta: size(new) - size(old),
+      }
+    } else {
+      let (new_count, deleted_count, alloc_size, freed_size) = matched_by_id(old, new);
+      if new_count == 0 && deleted_count == 0 {
+        continue;
+      }
+      ClassDiff {
+        name: label(&name.0),
+        package: group_of(source.as_deref()),
+        source,
+        new_count: Some(new_count),
+        deleted_count: Some(deleted_count),
+        delta_count: new_count as i64 - deleted_count as i64,
+        alloc_size: Some(alloc_size),
+        freed_size: Some(freed_size),
+        size_delta: alloc_size as i64 - freed_size as i64,
+      }
+    };
+    if row.delta_count == 0 && row.size_delta == 0 && by_structure {
+      continue;
+    }
+    classes.push(row);
   }
   classes.sort_by(|a, b| a.name.cmp(&b.name));
   top_by(&mut classes, top, |r| i128::from(r.size_delta));
   Diff {
     before: names.0.to_string(),
     after: names.1.to_string(),
+    matched_by: if by_structure {
+      MatchedBy::Structure
+    } else {
+      MatchedBy::Ids
+    },
     classes,
-    packages: package_diff(before, after),
+    packages: package_diff(before, after, by_structure),
+    objects: 0,
+    owners: Vec::new(),
     warnings: Vec::new(),
   }
 }
 
-/// Objects of one class (or package) matched by id, both lists sorted by id: those only in
-/// `new` (how many, their size), and those only in `old`.
-fn matched(old: &[(u32, u32)], new: &[(u32, u32)]) -> (u64, u64, u64, u64) {
-  let (mut allocated, mut alloc_size, mut deleted, mut freed_size) = (0, 0, 0, 0);
+/// New and deleted objects of one class, and their sizes, by id: both lists sorted by id.
+fn matched_by_id(old: &[(u32, u32)], new: &[(u32, u32)]) -> (u64, u64, u64, u64) {
   let (mut i, mut j) = (0, 0);
+  let (mut new_count, mut deleted_count, mut alloc_size, mut freed_size) = (0, 0, 0, 0);
   while i < old.len() || j < new.len() {
     if j == new.len() || (i < old.len() && old[i].0 < new[j].0) {
-      deleted += 1;
+      deleted_count += 1;
       freed_size += u64::from(old[i].1);
       i += 1;
     } else if i == old.len() || new[j].0 < old[i].0 {
-      allocated += 1;
+      new_count += 1;
       alloc_size += u64::from(new[j].1);
       j += 1;
     } else {
@@ -184,11 +231,12 @@ fn matched(old: &[(u32, u32)], new: &[(u32, u32)]) -> (u64, u64, u64, u64) {
       j += 1;
     }
   }
-  (allocated, alloc_size, deleted, freed_size)
+  (new_count, deleted_count, alloc_size, freed_size)
 }
 
-/// The comparison by package, every package that changed, largest growth first.
-fn package_diff(before: &ClassMembers, after: &ClassMembers) -> Vec<PackageDiff> {
+/// The comparison by package, every package that changed, largest growth first. Matched by
+/// structure, only the deltas are known, as for classes.
+fn package_diff(before: &ClassMembers, after: &ClassMembers, by_structure: bool) -> Vec<PackageDiff> {
   let empty = Vec::new();
   let mut names: Vec<&String> = before.by_package.keys().collect();
   names.extend(
@@ -202,16 +250,30 @@ fn package_diff(before: &ClassMembers, after: &ClassMembers) -> Vec<PackageDiff>
     .filter_map(|name| {
       let old = before.by_package.get(name).unwrap_or(&empty);
       let new = after.by_package.get(name).unwrap_or(&empty);
-      let (new_count, alloc_size, deleted_count, freed_size) = matched(old, new);
-      (new_count > 0 || deleted_count > 0).then(|| PackageDiff {
-        name: name.clone(),
-        new_count,
-        deleted_count,
-        delta_count: new_count as i64 - deleted_count as i64,
-        alloc_size,
-        freed_size,
-        size_delta: alloc_size as i64 - freed_size as i64,
-      })
+      let row = if by_structure {
+        let size = |list: &[(u32, u32)]| list.iter().map(|m| i64::from(m.1)).sum::<i64>();
+        PackageDiff {
+          name: name.clone(),
+          new_count: None,
+          deleted_count: None,
+          delta_count: new.len() as i64 - old.len() as i64,
+          alloc_size: None,
+          freed_size: None,
+          size_delta: size(new) - size(old),
+        }
+      } else {
+        let (new_count, deleted_count, alloc_size, freed_size) = matched_by_id(old, new);
+        PackageDiff {
+          name: name.clone(),
+          new_count: Some(new_count),
+          deleted_count: Some(deleted_count),
+          delta_count: new_count as i64 - deleted_count as i64,
+          alloc_size: Some(alloc_size),
+          freed_size: Some(freed_size),
+          size_delta: alloc_size as i64 - freed_size as i64,
+        }
+      };
+      (row.delta_count != 0 || row.size_delta != 0 || row.new_count.is_some_and(|n| n > 0)).then_some(row)
     })
     .collect();
   rows.sort_by(|a, b| a.name.cmp(&b.name));
@@ -244,13 +306,25 @@ mod tests {
     // Ids 5, 7, 9 (ordinals 2 to 4) in both; 9 is a B before and an A after.
     let before = snapshot(&[("A", 10), ("A", 10), ("B", 30)]);
     let after = snapshot(&[("A", 10), ("A", 10), ("A", 12)]);
-    let report = diff(&before, &after, ("before", "after"), 0);
+    let report = diff(&before, &after, ("before", "after"), false, 0);
     let row = |name: &str| report.classes.iter().find(|c| c.name == name).unwrap();
     let (a, b) = (row("A"), row("B"));
-    assert_eq!((a.new_count, a.deleted_count, a.delta_count), (1, 0, 1));
-    assert_eq!((a.alloc_size, a.freed_size, a.size_delta), (12, 0, 12));
-    assert_eq!((b.new_count, b.deleted_count, b.delta_count), (0, 1, -1));
-    assert_eq!((b.alloc_size, b.freed_size, b.size_delta), (0, 30, -30));
+    assert_eq!(
+      (a.new_count, a.deleted_count, a.delta_count),
+      (Some(1), Some(0), 1)
+    );
+    assert_eq!(
+      (a.alloc_size, a.freed_size, a.size_delta),
+      (Some(12), Some(0), 12)
+    );
+    assert_eq!(
+      (b.new_count, b.deleted_count, b.delta_count),
+      (Some(0), Some(1), -1)
+    );
+    assert_eq!(
+      (b.alloc_size, b.freed_size, b.size_delta),
+      (Some(0), Some(30), -30)
+    );
     // Of each snapshot's 3 objects (global, of size 0, is in no class, as in DevTools'
     // views), 2 are the same object in both.
     assert_eq!(shared_ids(&before, &after), 2.0 / 3.0);

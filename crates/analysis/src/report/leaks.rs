@@ -10,7 +10,9 @@ use serde::Serialize;
 use crate::graph::Graph;
 use crate::heap::Heap;
 
-use super::common::{key_part, label, node_name, retained_by_key, short, top_by, Step, NONE};
+use super::common::{
+  key_part, label, node_name, retained_by_key, short, top_by, MatchedBy, Step, NONE,
+};
 use super::packages::{group_of, package_keys, package_rows, PackageRow};
 use super::paths::{first_path, from_module};
 
@@ -94,6 +96,10 @@ pub struct Leaks {
   pub target: String,
   #[serde(rename = "final")]
   pub final_: String,
+  /// How objects were matched: by their ids, or (fork snapshots, two processes, renumbered
+  /// ids, or when asked) by their retaining paths and classes; then counts and sizes are net
+  /// growth per group of objects of one path and class.
+  pub matched_by: MatchedBy,
   /// Leaked objects in all, before grouping.
   pub objects: u64,
   /// By class and shape of the retaining path (memlab's clusters), largest retained size first.
@@ -199,7 +205,7 @@ fn accumulation_points(heap: &Heap, history: &History) -> Vec<u32> {
 /// node on its path that has one (the class whose instance holds it, the closure whose context
 /// does; a module's file for its exports), with that node's name when it is not the owner. The
 /// climb stops at the global object: what leads to it says nothing of the owner.
-fn nearest_source(heap: &Heap, node: usize) -> Option<(String, Option<String>)> {
+pub(super) fn nearest_source(heap: &Heap, node: usize) -> Option<(String, Option<String>)> {
   let g = &heap.graph;
   if let Some(source) = g.source(node) {
     return Some((source, None));
@@ -222,7 +228,7 @@ fn nearest_source(heap: &Heap, node: usize) -> Option<(String, Option<String>)> 
 /// The name a leaked object is counted under within its owner: its class, or for a closure
 /// its function (`pollJob()`, `bound onRates()`), so that the closures of different functions
 /// stay apart. `summary --class` and `diff --class` take it too.
-fn leak_class(heap: &Heap, node: usize) -> String {
+pub(super) fn leak_class(heap: &Heap, node: usize) -> String {
   let g = &heap.graph;
   if g.node_type[node] == g.types.closure
     && !heap.display_name(node).is_empty()
@@ -307,7 +313,7 @@ pub fn name_by_path(heap: &Heap, steps: &[Step]) -> Option<String> {
 }
 
 /// How many classes of an owner's objects the report lists.
-const OWNER_CLASSES: usize = 10;
+pub(super) const OWNER_CLASSES: usize = 10;
 
 /// Objects allocated after `baseline`, present in `target` and still alive in the heap
 /// (memlab's find-leaks), by the object that was in the baseline already and holds them (the
@@ -459,6 +465,7 @@ pub fn leaks(
     baseline: names.0.to_string(),
     target: names.1.to_string(),
     final_: names.2.to_string(),
+    matched_by: MatchedBy::Ids,
     objects,
     groups,
     owners,

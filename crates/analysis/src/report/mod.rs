@@ -11,19 +11,21 @@ mod diff;
 mod leaks;
 mod packages;
 mod paths;
+mod shape;
 mod source;
 mod summary;
 mod suspects;
 
 pub use check::{check, Budget, Budgets, Check, ClassGrowth};
-pub use common::Step;
 pub(crate) use common::{label, LONGEST_NAME};
+pub use common::{MatchedBy, Step};
 pub use diff::{class_members, diff, shared_ids, ClassDiff, ClassMembers, Diff};
 pub use leaks::{leaks, name_by_path, new_ids, History, LeakGroup, LeakOwner, Leaks, OwnerClass};
 pub use packages::{
-  group_of, package_of, PackageDiff, PackageFilter, PackageRow, APP, NODE, UNKNOWN,
+  group_of, package_of, packages_of_groups, PackageDiff, PackageFilter, PackageRow, APP, NODE, UNKNOWN,
 };
 pub use paths::{clean_paths, paths, rheapdump_objects, Paths, RheapdumpCode};
+pub use shape::{grown, Grown, Shape};
 pub use source::SourceFilter;
 pub use summary::{instances, summary, ClassRow, Instance, Instances, LargeObject, Summary};
 pub use suspects::{retained_of, LeakSuspects, OwnerHistory, SnapshotFigures};

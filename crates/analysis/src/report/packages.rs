@@ -72,11 +72,15 @@ pub struct PackageRow {
 pub struct PackageDiff {
   /// The npm package, or `(app)`, `(node)` or `(unknown)`.
   pub name: String,
-  pub new_count: u64,
-  pub deleted_count: u64,
+  /// Objects new in the later snapshot; null when the snapshots are matched by structure.
+  pub new_count: Option<u64>,
+  /// Objects gone from the earlier snapshot; null when matched by structure.
+  pub deleted_count: Option<u64>,
   pub delta_count: i64,
-  pub alloc_size: u64,
-  pub freed_size: u64,
+  /// Shallow size of the new objects; null when matched by structure.
+  pub alloc_size: Option<u64>,
+  /// Shallow size of the deleted objects; null when matched by structure.
+  pub freed_size: Option<u64>,
   pub size_delta: i64,
 }
 
@@ -294,4 +298,27 @@ mod tests {
     assert_eq!(group(Some("")), UNKNOWN);
     assert_eq!(group(None), UNKNOWN);
   }
+}
+
+/// The leaked objects by package when the snapshots are matched by structure: the growth of
+/// each group added up under its package, largest retained size first. No object is known one
+/// by one there, so `shallow_size` is 0.
+pub fn packages_of_groups(groups: &[super::LeakGroup]) -> Vec<PackageRow> {
+  let mut by_name: FxHashMap<&str, (u64, u64)> = FxHashMap::default();
+  for group in groups {
+    let row = by_name.entry(group.package.as_str()).or_default();
+    row.0 += group.count;
+    row.1 += group.retained_size;
+  }
+  let mut rows: Vec<PackageRow> = by_name
+    .into_iter()
+    .map(|(name, (count, retained_size))| PackageRow {
+      name: name.to_string(),
+      count,
+      shallow_size: 0,
+      retained_size,
+    })
+    .collect();
+  rows.sort_by(|a, b| b.retained_size.cmp(&a.retained_size).then(a.name.cmp(&b.name)));
+  rows
 }
