@@ -1,6 +1,6 @@
 'use strict'
 
-// The leak hunt on a service that looks like production code (fixtures/quote-service: HTTP, a
+// The leak hunt on a service that looks like production code (tools/quote-service: HTTP, a
 // logger, a memoizing cache, an event bus) with two planted leaks: a listener added per request
 // and never removed, and a cache keyed by customer. Three snapshots are taken in the service
 // with rheapdump's writeSnapshot().
@@ -15,7 +15,7 @@ const { before, after, test } = require('node:test')
 const { ROOT } = require('./helpers/proc')
 
 const CLI = path.join(ROOT, 'bin', 'rheapdump')
-const SERVICE = path.join(__dirname, 'fixtures', 'quote-service')
+const SERVICE = path.join(__dirname, '..', 'tools', 'quote-service')
 const cli = (...args) => spawnSync(CLI, args, { encoding: 'utf8', maxBuffer: 64 << 20 })
 const json = (...args) => {
   const run = cli(...args, '--json')

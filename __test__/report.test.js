@@ -1,6 +1,6 @@
 'use strict'
 
-// `rheapdump report`: the leak-suspects page of a real hunt (fixtures/quote-service, three
+// `rheapdump report`: the leak-suspects page of a real hunt (tools/quote-service, three
 // snapshots of the leaky service), opened in a real browser (Chromium, offline, through
 // playwright-core): it loads nothing, logs no error, names the culprits, draws its charts, and
 // its class table sorts and filters. A page of hostile snapshot strings runs none of them.
@@ -16,7 +16,7 @@ const { ROOT } = require('./helpers/proc')
 const { CHROMIUM, openOffline } = require('../tools/browser')
 
 const CLI = path.join(ROOT, 'bin', 'rheapdump')
-const SERVICE = path.join(__dirname, 'fixtures', 'quote-service')
+const SERVICE = path.join(__dirname, '..', 'tools', 'quote-service')
 const cli = (...args) => spawnSync(CLI, args, { encoding: 'utf8', maxBuffer: 64 << 20 })
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rheapdump-report-'))

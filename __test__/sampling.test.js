@@ -390,7 +390,7 @@ test("monitor({ profiles }) turns sampling on and writes a profile naming the le
  * 12 MiB more than when warm; then SIGUSR2. Returns the stderr lines and what was written.
  */
 function quoteServiceSignalled(inCgroup, cwd, env) {
-  const service = path.join(__dirname, 'fixtures', 'quote-service', 'server.js')
+  const service = path.join(__dirname, '..', 'tools', 'quote-service', 'server.js')
   const script = `${PRELUDE}
     const http = require('node:http')
     const { createService } = require(${JSON.stringify(service)})

@@ -16,7 +16,7 @@ const { test } = require('node:test')
 const { ROOT, tempDir, waitFor, startApp, needsAddon } = require('./helpers/proc')
 
 const CLI = path.join(ROOT, 'bin', 'rheapdump')
-const SERVICE = path.join(__dirname, 'fixtures', 'quote-service')
+const SERVICE = path.join(__dirname, '..', 'tools', 'quote-service')
 const ZOO = path.join(ROOT, 'tools', 'leak-zoo.js')
 const forkSkip = needsAddon('cannot fork') || (process.platform !== 'linux' || process.arch !== 'x64' ? 'fork snapshots are tested on x86-64 Linux only' : false)
 

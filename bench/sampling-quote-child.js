@@ -1,6 +1,6 @@
 'use strict'
 
-// One evidence run for bench/sampling.js: the quote service (__test__/fixtures/quote-service)
+// One evidence run for bench/sampling.js: the quote service (tools/quote-service)
 // sampled at RHEAPDUMP_SAMPLING (set by the driver), warmed up, a profile, then requests until
 // its live heap holds LEAK_MB more, a second profile. argv: LEAK_MB DIR. Prints
 // {"before", "after", "leakedBytes", "requests"} on stdout.
@@ -9,7 +9,7 @@ const http = require('node:http')
 const path = require('node:path')
 
 const rheapdump = require('..')
-const { createService } = require('../__test__/fixtures/quote-service/server')
+const { createService } = require('../tools/quote-service/server')
 
 const leakBytes = Number(process.argv[2]) * 1024 * 1024
 const dir = process.argv[3]

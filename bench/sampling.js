@@ -10,7 +10,7 @@
 // alike. Per run: wrk's requests/s and latency percentiles, and the server's own CPU time per
 // request (/proc/PID/stat: far less sensitive to the machine's other work than time is).
 //
-// evidence: the quote service (__test__/fixtures/quote-service, which leaks a listener and a
+// evidence: the quote service (tools/quote-service, which leaks a listener and a
 // cache entry per request) sampled at each interval: a profile once warm, then requests until
 // its heap holds 20 MB more, a second profile; `rheapdump profile top` and `profile diff` on them.
 // How many samples land on the service's own code, and whether its functions lead both reports.

@@ -14,14 +14,18 @@ export interface AnalysisFailure {
   description: string
 }
 
-/** DevTools' Comparison view of two snapshots; with `package`, only that npm package's classes. */
-export declare function analyzeDiff(before: string, after: string, top: number, progress: boolean, package?: string | undefined | null): Promise<unknown>
+/**
+ * DevTools' Comparison view of two snapshots, and the owners of what grew; with `package`, only
+ * that npm package's classes. `matching`: `auto`, `ids` or `structure` (anything else is taken
+ * as `auto`; lib/analysis.js checks it).
+ */
+export declare function analyzeDiff(before: string, after: string, matching: string, top: number, progress: boolean, package?: string | undefined | null): Promise<unknown>
 
 /**
  * The three-snapshot technique: what was allocated after BASELINE, is in TARGET, and still
  * lives in FINAL; with `package`, only the owners and groups of that npm package.
  */
-export declare function analyzeLeaks(baseline: string, target: string, last: string, top: number, progress: boolean, package?: string | undefined | null): Promise<unknown>
+export declare function analyzeLeaks(baseline: string, target: string, last: string, matching: string, top: number, progress: boolean, package?: string | undefined | null): Promise<unknown>
 
 /** The shortest retaining paths to one node. */
 export declare function analyzePath(file: string, id: number, max: number, progress: boolean): Promise<unknown>

@@ -81,6 +81,11 @@ export interface PackageRow {
 export interface SnapshotDiff {
   before: string
   after: string
+  /**
+   * How objects were matched: by their ids, or (fork snapshots, two processes, renumbered
+   * ids, or when asked) by their retaining paths and classes.
+   */
+  matched_by: MatchedBy
   /** By size delta, largest growth first. */
   classes: Array<ClassDiff>
   /**
@@ -88,6 +93,13 @@ export interface SnapshotDiff {
    * object, closures included; by size delta, largest growth first.
    */
   packages: Array<PackageDiff>
+  /** Objects more in the later snapshot, over all that grew (as `leaks` counts them). */
+  objects: number
+  /**
+   * Where the objects that grew accumulate, largest retained size first, as `leaks` reports
+   * them; growth_count and growth_size are 0 (two snapshots have no after-the-target).
+   */
+  owners: Array<LeakOwner>
   /**
    * Why the comparison may mean little: files from two processes, given out of order,
    * with ids renumbered or from two Node versions. Empty for a sound comparison.
@@ -102,11 +114,18 @@ export interface ClassDiff {
   source?: string
   /** The npm package whose code defines the constructor, or `(app)`, `(node)` or `(unknown)`. */
   package: string
-  new_count: number
-  deleted_count: number
+  /**
+   * Objects of the later snapshot that the earlier lacks; null when the snapshots are matched
+   * by structure (no ids to tell new objects from old), where only the deltas are known.
+   */
+  new_count: number | null
+  /** Objects of the earlier snapshot that the later lacks; null when matched by structure. */
+  deleted_count: number | null
   delta_count: number
-  alloc_size: number
-  freed_size: number
+  /** Shallow size of the new objects; null when matched by structure. */
+  alloc_size: number | null
+  /** Shallow size of the deleted objects; null when matched by structure. */
+  freed_size: number | null
   size_delta: number
 }
 
@@ -117,11 +136,15 @@ export interface ClassDiff {
 export interface PackageDiff {
   /** The npm package, or `(app)`, `(node)` or `(unknown)`. */
   name: string
-  new_count: number
-  deleted_count: number
+  /** Objects new in the later snapshot; null when the snapshots are matched by structure. */
+  new_count: number | null
+  /** Objects gone from the earlier snapshot; null when matched by structure. */
+  deleted_count: number | null
   delta_count: number
-  alloc_size: number
-  freed_size: number
+  /** Shallow size of the new objects; null when matched by structure. */
+  alloc_size: number | null
+  /** Shallow size of the deleted objects; null when matched by structure. */
+  freed_size: number | null
   size_delta: number
 }
 
@@ -130,6 +153,12 @@ export interface LeakReport {
   baseline: string
   target: string
   final: string
+  /**
+   * How objects were matched: by their ids, or (fork snapshots, two processes, renumbered
+   * ids, or when asked) by their retaining paths and classes; then counts and sizes are net
+   * growth per group of objects of one path and class.
+   */
+  matched_by: MatchedBy
   /** Leaked objects in all, before grouping. */
   objects: number
   /** By class and shape of the retaining path (memlab's clusters), largest retained size first. */
@@ -288,6 +317,9 @@ export interface PathStep {
    */
   source?: string
 }
+
+/** How a comparison matched the objects of its snapshots. */
+export type MatchedBy = "ids" | "structure";
 
 /**
  * The `validate` report of a sound snapshot, the same JSON from the CLI (`validate --json`)
