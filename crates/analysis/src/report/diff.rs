@@ -236,7 +236,11 @@ fn matched_by_id(old: &[(u32, u32)], new: &[(u32, u32)]) -> (u64, u64, u64, u64)
 
 /// The comparison by package, every package that changed, largest growth first. Matched by
 /// structure, only the deltas are known, as for classes.
-fn package_diff(before: &ClassMembers, after: &ClassMembers, by_structure: bool) -> Vec<PackageDiff> {
+fn package_diff(
+  before: &ClassMembers,
+  after: &ClassMembers,
+  by_structure: bool,
+) -> Vec<PackageDiff> {
   let empty = Vec::new();
   let mut names: Vec<&String> = before.by_package.keys().collect();
   names.extend(
@@ -273,7 +277,8 @@ fn package_diff(before: &ClassMembers, after: &ClassMembers, by_structure: bool)
           size_delta: alloc_size as i64 - freed_size as i64,
         }
       };
-      (row.delta_count != 0 || row.size_delta != 0 || row.new_count.is_some_and(|n| n > 0)).then_some(row)
+      (row.delta_count != 0 || row.size_delta != 0 || row.new_count.is_some_and(|n| n > 0))
+        .then_some(row)
     })
     .collect();
   rows.sort_by(|a, b| a.name.cmp(&b.name));

@@ -22,7 +22,8 @@ pub use common::{MatchedBy, Step};
 pub use diff::{class_members, diff, shared_ids, ClassDiff, ClassMembers, Diff};
 pub use leaks::{leaks, name_by_path, new_ids, History, LeakGroup, LeakOwner, Leaks, OwnerClass};
 pub use packages::{
-  group_of, package_of, packages_of_groups, PackageDiff, PackageFilter, PackageRow, APP, NODE, UNKNOWN,
+  group_of, package_of, packages_of_groups, PackageDiff, PackageFilter, PackageRow, APP, NODE,
+  UNKNOWN,
 };
 pub use paths::{clean_paths, paths, rheapdump_objects, Paths, RheapdumpCode};
 pub use shape::{grown, Grown, Shape};

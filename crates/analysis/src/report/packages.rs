@@ -319,6 +319,10 @@ pub fn packages_of_groups(groups: &[super::LeakGroup]) -> Vec<PackageRow> {
       retained_size,
     })
     .collect();
-  rows.sort_by(|a, b| b.retained_size.cmp(&a.retained_size).then(a.name.cmp(&b.name)));
+  rows.sort_by(|a, b| {
+    b.retained_size
+      .cmp(&a.retained_size)
+      .then(a.name.cmp(&b.name))
+  });
   rows
 }
