@@ -154,7 +154,7 @@ pub enum Report {
   Instances(report::Instances),
   Diff(Diff),
   Leaks(Leaks),
-  Suspects(report::LeakSuspects),
+  Suspects(Box<report::LeakSuspects>),
   Paths(Paths),
   Validate(Validity),
   Redaction(Redaction),
@@ -222,7 +222,7 @@ pub fn run(request: &Request, progress: &mut dyn Progress) -> Result<Report, Fai
       target,
       last,
       top,
-    } => Report::Suspects(suspects(baseline, target, last, *top, progress)?),
+    } => Report::Suspects(Box::new(suspects(baseline, target, last, *top, progress)?)),
     Request::Path { file, id, max } => Report::Paths(paths(file, *id, *max, progress)?),
     Request::Validate { file } => {
       let sound = validate(file, progress)?;
