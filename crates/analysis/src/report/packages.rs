@@ -214,6 +214,33 @@ impl PackageFilter {
   }
 }
 
+/// The leaked objects by package when the snapshots are matched by structure: the growth of
+/// each group added up under its package, largest retained size first. No object is known one
+/// by one there, so `shallow_size` is 0.
+pub fn packages_of_groups(groups: &[super::LeakGroup]) -> Vec<PackageRow> {
+  let mut by_name: FxHashMap<&str, (u64, u64)> = FxHashMap::default();
+  for group in groups {
+    let row = by_name.entry(group.package.as_str()).or_default();
+    row.0 += group.count;
+    row.1 += group.retained_size;
+  }
+  let mut rows: Vec<PackageRow> = by_name
+    .into_iter()
+    .map(|(name, (count, retained_size))| PackageRow {
+      name: name.to_string(),
+      count,
+      shallow_size: 0,
+      retained_size,
+    })
+    .collect();
+  rows.sort_by(|a, b| {
+    b.retained_size
+      .cmp(&a.retained_size)
+      .then(a.name.cmp(&b.name))
+  });
+  rows
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;
@@ -298,31 +325,4 @@ mod tests {
     assert_eq!(group(Some("")), UNKNOWN);
     assert_eq!(group(None), UNKNOWN);
   }
-}
-
-/// The leaked objects by package when the snapshots are matched by structure: the growth of
-/// each group added up under its package, largest retained size first. No object is known one
-/// by one there, so `shallow_size` is 0.
-pub fn packages_of_groups(groups: &[super::LeakGroup]) -> Vec<PackageRow> {
-  let mut by_name: FxHashMap<&str, (u64, u64)> = FxHashMap::default();
-  for group in groups {
-    let row = by_name.entry(group.package.as_str()).or_default();
-    row.0 += group.count;
-    row.1 += group.retained_size;
-  }
-  let mut rows: Vec<PackageRow> = by_name
-    .into_iter()
-    .map(|(name, (count, retained_size))| PackageRow {
-      name: name.to_string(),
-      count,
-      shallow_size: 0,
-      retained_size,
-    })
-    .collect();
-  rows.sort_by(|a, b| {
-    b.retained_size
-      .cmp(&a.retained_size)
-      .then(a.name.cmp(&b.name))
-  });
-  rows
 }
