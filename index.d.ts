@@ -405,6 +405,7 @@ export interface AnalysisOptions {
    * or of `(app)`, `(node)` or `(unknown)`.
    */
   package?: string
+  /**
    * How diff() and leaks() match objects between snapshots: 'ids' (V8's object ids; fork
    * snapshots are refused), 'structure' (retaining path and class: fork snapshots, two
    * processes, renumbered ids) or 'auto' (ids where they can be trusted, else structure). The
