@@ -76,7 +76,7 @@ function validateFile(file) {
   return { ...validateSnapshot(snap), snap }
 }
 
-/** The ids of the objects (node type 'object') called `name`, in node order. */
+/** The ids of the objects (node type 'object') called `name`, ascending. */
 function idsOfObjectsNamed(snap, name) {
   const { meta } = snap.snapshot
   const nf = meta.node_fields.length
@@ -89,7 +89,8 @@ function idsOfObjectsNamed(snap, name) {
   for (let i = 0; i < snap.nodes.length; i += nf) {
     if (snap.nodes[i + typeField] === objectType && snap.nodes[i + nameField] === nameIndex) ids.push(snap.nodes[i + idField])
   }
-  return ids
+  // Ascending: the same objects may come in another order in the next snapshot of the process.
+  return ids.sort((a, b) => a - b)
 }
 
 function countObjectsByName(snap, name) {
