@@ -184,7 +184,7 @@ export interface Config {
   signal: boolean
   /** Signal and near-heap-limit snapshots interrupt running JavaScript (a V8 interrupt), so they are taken even while the event loop is stuck; false: they wait for the loop. No thread, no Worker, no inspector. Default true; RHEAPDUMP_WATCHDOG=0. */
   watchdog: boolean
-  /** No stderr line for successful signal snapshots (failures are always reported). Default false; RHEAPDUMP_QUIET=1. */
+  /** No stderr line for successful snapshots nor for the files keep removes (failures are always reported). Default false; RHEAPDUMP_QUIET=1. */
   quiet: boolean
   /** Directory for default-named snapshots and profiles, or null (then Node's --diagnostic-dir, else the working directory). Default RHEAPDUMP_DIR. */
   dir: string | null

@@ -123,6 +123,19 @@ test('keep counts compressed and plain snapshots of the run alike', (t) => {
   assert.equal((run.stderr.match(/rheapdump: removed /g) ?? []).length, 2, run.stderr)
 })
 
+test('quiet silences the pruning lines with the written ones, and keep still prunes', (t) => {
+  const dir = tempDir(t)
+  const run = runScript(`
+    const rheapdump = require(${JSON.stringify(ROOT)})
+    rheapdump.configure({ keep: 1, quiet: true, dir: ${JSON.stringify(dir)} })
+    ;(async () => {
+      for (let i = 0; i < 3; i++) await rheapdump.snapshot()
+    })()`, { env: { RHEAPDUMP_SIGNAL: '0' } })
+  assert.equal(run.status, 0, run.stderr)
+  assert.equal(snapshotsIn(dir).length, 1)
+  assert.equal(run.stderr, '')
+})
+
 test('a full disk fails the compressed snapshot with ENOSPC and the directory, leaves no file, and the next snapshot works', (t) => {
   const dir = tmpfs(t)
   if (!dir) return

@@ -85,11 +85,11 @@ const SETTINGS = [
     default: false,
     type: 'boolean',
     docs: {
-      what: 'no stderr line for successful signal snapshots',
+      what: 'no stderr line for successful snapshots, nor for the files `keep` removes',
       env: '`RHEAPDUMP_QUIET=1`',
       configure: '`quiet`',
       default: 'off',
-      type: 'No stderr line for successful signal snapshots (failures are always reported). Default false; RHEAPDUMP_QUIET=1.',
+      type: 'No stderr line for successful snapshots nor for the files keep removes (failures are always reported). Default false; RHEAPDUMP_QUIET=1.',
     },
   },
   {

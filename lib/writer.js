@@ -208,7 +208,8 @@ function awsEnvironment() {
 function prune(dir, written, keep) {
   try {
     for (const name of native.pruneSnapshots(dir, keep, path.basename(written))) {
-      writeStderr(`rheapdump: removed ${path.join(dir, name)} (keep: ${keep})`)
+      // Pruning is part of a snapshot's success: `quiet` silences it with the "wrote" line.
+      if (!shared.config.quiet) writeStderr(`rheapdump: removed ${path.join(dir, name)} (keep: ${keep})`)
     }
   } catch (err) {
     writeStderr(err.message)
