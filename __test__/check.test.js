@@ -38,7 +38,7 @@ test('check exits 1 naming the class and the owner that grew over their budgets'
   assert.match(line, /^rheapdump check: FAIL [+-][\d.]+ [KM]iB: class Leak \+[\d.]+ [KM]iB > 64.0 KiB, owner Map \+[\d.]+ [KM]iB > 97.7 KiB$/)
   assert.match(text.stdout, /^ class Session .* ok $/m)
 
-  const json = cli('check', baseline, final, '--max-growth', '64KiB', '--max-class-growth', 'Leak=64KiB', '--max-owner-growth', 'Map=100KB', '--json')
+  const json = cli('check', baseline, final, '--max-growth', '64KiB', '--max-class-growth', 'Leak=64k', '--max-owner-growth', 'Map=100KB', '--json')
   assert.equal(json.status, 1, json.stderr)
   const report = JSON.parse(json.stdout)
   assert.equal(report.passed, false)

@@ -5,6 +5,7 @@
 // each kind of value accepts, what a value that is not accepted is told as, and Node's own
 // `--diagnostic-dir` found the way Node finds it. Pure: nothing here reads process.env itself.
 
+const facts = require('./facts')
 const { U32_MAX, TIMER_MAX } = require('./options')
 
 const SWITCHES = /** @type {Record<string, boolean>} */ ({ 1: true, true: true, on: true, yes: true, 0: false, false: false, off: false, no: false })
@@ -39,16 +40,11 @@ function switchOrNumber(what, min) {
 }
 
 /**
- * Units of a size: a single letter and the IEC names count in 1024s (as Docker's `512m` and the
- * JVM's `-Xss512k` do), the SI names in 1000s (as the command line's SIZE: `1MB` is 10⁶).
+ * Units of a size, the command line's rule too (crates/core/src/size.rs): a single letter and
+ * the IEC names count in 1024s (as Docker's `512m`), the SI names in 1000s (`1MB` is 10⁶).
  */
-const SIZE_UNITS = /** @type {Record<string, number>} */ ({
-  '': 1, b: 1,
-  k: 1024, kib: 1024, kb: 1000,
-  m: 1024 ** 2, mib: 1024 ** 2, mb: 1000 ** 2,
-  g: 1024 ** 3, gib: 1024 ** 3, gb: 1000 ** 3,
-})
-const SIZE_EXAMPLES = '65536, 64k, 64KiB, 1m, 1MiB'
+const SIZE_UNITS = /** @type {Record<string, number>} */ (Object.fromEntries(facts.sizeUnits))
+const SIZE_EXAMPLES = facts.sizeExamples
 
 /**
  * Bytes in `text`: a whole number, or a number with a unit (`512k`, `64KiB`, `1.5MiB`, `1MB`),

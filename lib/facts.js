@@ -35,6 +35,22 @@ module.exports = Object.freeze({
   ]),
   // The sampling heap profiler (crates/core/src/sampling.rs): bytes per sample by default, and the least accepted.
   sampling: Object.freeze({ defaultInterval: 131072, minInterval: 1024 }),
+  // Units of a size (crates/core/src/size.rs), [name in lower case, bytes]: one rule for the
+  // settings and the command line's SIZE; no unit means bytes.
+  sizeUnits: Object.freeze([
+    Object.freeze(['', 1]),
+    Object.freeze(['b', 1]),
+    Object.freeze(['k', 1024]),
+    Object.freeze(['kib', 1024]),
+    Object.freeze(['kb', 1000]),
+    Object.freeze(['m', 1048576]),
+    Object.freeze(['mib', 1048576]),
+    Object.freeze(['mb', 1000000]),
+    Object.freeze(['g', 1073741824]),
+    Object.freeze(['gib', 1073741824]),
+    Object.freeze(['gb', 1000000000]),
+  ]),
+  sizeExamples: '65536, 64k, 64KiB, 1m, 1MiB',
   // Exit codes of a fork snapshot's child (crates/core/src/fork.rs, exit).
   forkExit: Object.freeze({ writerFailed: 70, setupFailed: 71, markerFailed: 72, orphaned: 73 }),
   // fork: 'auto' (crates/core/src/fork.rs): the in-process pause it estimates, ms per MB of used heap.

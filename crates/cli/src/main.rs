@@ -330,15 +330,14 @@ fn profile(command: ProfileCommand, json: bool) -> Result<Vec<u8>, ProfileError>
   })
 }
 
-/// A size in bytes: `1048576`, `1MB`, `512KiB`.
+/// A size in bytes, by the rule the settings follow too: `1048576`, `1m`, `1MiB`, `1MB` (10⁶).
 fn size(text: &str) -> Result<u64, String> {
-  text
-    .trim()
-    .parse::<bytesize::ByteSize>()
-    .map(|size| size.as_u64())
-    .map_err(|_| {
-      format!("a size is bytes or a number with a unit such as 1MB or 512KiB, got '{text}'")
-    })
+  rheapdump_core::size::parse(text).ok_or_else(|| {
+    format!(
+      "a size is bytes or a number with a unit ({}; 1MB is 10⁶ bytes), got '{text}'",
+      rheapdump_core::size::EXAMPLES
+    )
+  })
 }
 
 /// `NAME=SIZE`; the name may itself hold `=`, the size is after the last one.

@@ -7,6 +7,7 @@ use rheapdump_core::fork::{exit, IN_PROCESS_MS_PER_HEAP_MB};
 use rheapdump_core::naming::{default_name_pattern, FileKind};
 use rheapdump_core::request::{Reason, TRANSITIONS};
 use rheapdump_core::sampling::{DEFAULT_SAMPLING_INTERVAL, MIN_SAMPLING_INTERVAL};
+use rheapdump_core::size::{EXAMPLES, UNITS};
 
 /// A JavaScript value, as much of one as the facts need.
 enum Js {
@@ -83,6 +84,21 @@ pub fn facts_js() -> String {
         ("defaultInterval", num(DEFAULT_SAMPLING_INTERVAL)),
         ("minInterval", num(MIN_SAMPLING_INTERVAL)),
       ]),
+    ),
+    (
+      "sizeUnits",
+      Some("Units of a size (crates/core/src/size.rs), [name in lower case, bytes]: one rule for the\n// settings and the command line's SIZE; no unit means bytes."),
+      Js::Arr(
+        UNITS
+          .iter()
+          .map(|&(name, bytes)| Js::Arr(vec![str(name), num(bytes)]))
+          .collect(),
+      ),
+    ),
+    (
+      "sizeExamples",
+      None,
+      str(EXAMPLES),
     ),
     (
       "forkExit",

@@ -14,3 +14,4 @@ pub mod fork;
 pub mod naming;
 pub mod request;
 pub mod sampling;
+pub mod size;
