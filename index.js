@@ -15,43 +15,41 @@
 //   lib/capture.js   a snapshot in-process (lib/snapshot.js) or by a fork child (lib/fork.js)
 //   lib/guard.js     refuses a snapshot that would exhaust memory or disk
 //   lib/writer.js    the one writer of every file: place, permission, commit, keep, stderr, events
-//   lib/profile.js   sampling heap profiles (the sampler: lib/sampling.js; both loaded on first use)
-//   lib/api.js       the public functions (loaded on first call); lib/settings.js configure();
-//                    lib/memory.js; lib/monitor.js
+//   lib/profile.js   sampling heap profiles (the sampler: lib/sampling.js)
+//   lib/api.js       the public functions; lib/settings.js configure(); lib/memory.js; lib/monitor.js
 //   lib/options.js   option checking, with the options of each function in lib/schemas.js
-//   lib/analysis.js  the analyses, run by the addon on a worker thread (loaded on first call)
+//   lib/analysis.js  the analyses, run by the addon on a worker thread
 //   lib/errors.js    every error code rheapdump gives, and the errors; lib/report.js, stderr and events
 //   lib/facts.js     constants generated from the Rust crates (names, estimates, defaults)
+// `require` loads only the addon, the settings and the hand-off (binding, config, shared,
+// handoff); the rest loads on first use: the snapshot's path (capture, guard, snapshot,
+// writer) on the first snapshot, inside the V8 interrupt when the loop is stuck.
 //
 // ARCHITECTURE.md has the whole path from signal to file, the invariants and where each is tested.
 
 const { takeOwnership } = require('./lib/handoff')
-const { gc, memoryUsage } = require('./lib/memory')
-const { writeStderr } = require('./lib/report')
-const { configure, getConfig } = require('./lib/settings')
 const { current } = require('./lib/shared')
-const { prepareUpload } = require('./lib/writer')
 
 const shared = current()
 
 // Start-up: the first copy on the main thread owns the signal; the first copy to see sampling
-// asked for (RHEAPDUMP_SAMPLING) starts it. That is all `require` loads: what a signal needs,
-// and the uploader module when RHEAPDUMP_UPLOAD is set.
+// asked for (RHEAPDUMP_SAMPLING) starts it; with RHEAPDUMP_UPLOAD set, the uploader's module is
+// loaded now, while the loop is free (lib/writer.js prepareUpload).
 takeOwnership()
-prepareUpload()
+if (shared.config.upload !== null) require('./lib/writer').prepareUpload()
 if (shared.config.sampling !== false && shared.sampling.owner === null) {
   try {
     require('./lib/sampling').sampler().set(shared.config.sampling)
   } catch (err) {
-    writeStderr(`rheapdump: sampling heap profiles are off: ${err.message}`)
+    require('./lib/report').writeStderr(`rheapdump: sampling heap profiles are off: ${err.message}`)
     shared.config.sampling = false
   }
 }
 
 /**
  * Functions of a module that is loaded on the first call of one of them, so that a process
- * that never calls them does not pay for it (lib/api.js with its option schemas and the
- * profiler; lib/analysis.js). Plain functions rather than getters: ESM's named exports
+ * that never calls them does not pay for it (lib/api.js with the snapshot's path, its option
+ * schemas and the profiler; lib/settings.js; lib/memory.js; lib/analysis.js). Plain functions rather than getters: ESM's named exports
  * (index.mjs) and spies read them without loading anything. Each keeps its name and length.
  * @template T
  * @param {() => T} load
@@ -71,6 +69,12 @@ function onFirstCall(load, lengths) {
 /** @type {typeof import('./lib/api') | undefined} */
 let apiModule
 const api = onFirstCall(() => (apiModule ??= require('./lib/api')), { writeSnapshot: 2, snapshot: 1, heapProfile: 1, writeHeapProfile: 1, monitor: 1, signalStatus: 0 })
+/** @type {typeof import('./lib/settings') | undefined} */
+let settingsModule
+const settings = onFirstCall(() => (settingsModule ??= require('./lib/settings')), { configure: 1, getConfig: 0 })
+/** @type {typeof import('./lib/memory') | undefined} */
+let memoryModule
+const memory = onFirstCall(() => (memoryModule ??= require('./lib/memory')), { memoryUsage: 0, gc: 0 })
 /** @type {typeof import('./lib/analysis') | undefined} */
 let analysisModule
 const analysis = onFirstCall(() => (analysisModule ??= require('./lib/analysis')), { summary: 1, diff: 2, leaks: 3, path: 2, validate: 1, redact: 2 })
@@ -80,11 +84,11 @@ module.exports = {
   snapshot: api.snapshot,
   heapProfile: api.heapProfile,
   writeHeapProfile: api.writeHeapProfile,
-  memoryUsage,
-  gc,
+  memoryUsage: memory.memoryUsage,
+  gc: memory.gc,
   monitor: api.monitor,
-  configure,
-  getConfig,
+  configure: settings.configure,
+  getConfig: settings.getConfig,
   signalStatus: api.signalStatus,
   analysis: Object.freeze({ summary: analysis.summary, diff: analysis.diff, leaks: analysis.leaks, path: analysis.path, validate: analysis.validate, redact: analysis.redact }),
   /** @param {string} event @param {(...args: any[]) => void} listener */

@@ -77,6 +77,40 @@ test('a signal that arrives right after require is served during the stuck loop'
   await snapshotWhileStuck(app, cwd)
 })
 
+test('the first SIGUSR2, in a loop stuck since require, loads the snapshot\'s code inside the interrupt and writes a complete snapshot', { skip: STUCK }, (t) => {
+  // require() leaves the snapshot's path (lib/capture.js, the guard, the writer) for the first
+  // request: here that request comes while synchronous code holds the thread, so the modules
+  // are compiled inside the V8 interrupt. The loop below never yields; only the interrupt can
+  // write the file, and it appears only complete, under its final name.
+  const cwd = tempDir(t)
+  const run = runScript(`
+    const fs = require('node:fs')
+    const path = require('node:path')
+    const rheapdump = require(${JSON.stringify(ROOT)})
+    const lib = path.join(${JSON.stringify(ROOT)}, 'lib')
+    const loaded = () => Object.keys(require.cache).filter((f) => path.dirname(f) === lib).map((f) => path.basename(f)).sort()
+    const atRequire = loaded()
+    class Marker {}
+    globalThis.keep = Array.from({ length: 1000 }, () => new Marker())
+    const deadline = Date.now() + 30000
+    process.kill(process.pid, 'SIGUSR2')
+    let file
+    while (!file && Date.now() < deadline) file = fs.readdirSync('.').find((f) => f.endsWith('.heapsnapshot'))
+    console.log(JSON.stringify({ atRequire, atFile: loaded(), file, spunMs: 30000 - (deadline - Date.now()) }))
+    process.exit(0)
+  `, { cwd, timeout: 60000 })
+  assert.equal(run.status, 0, run.stderr)
+  const { atRequire, atFile, file } = JSON.parse(run.stdout)
+  for (const module of ['capture.js', 'snapshot.js', 'guard.js', 'writer.js']) {
+    assert.ok(!atRequire.includes(module), `${module} loaded at require: ${atRequire}`)
+    assert.ok(atFile.includes(module), `${module} not loaded by the signal: ${atFile}`)
+  }
+  assert.ok(file, `no snapshot within 30 s of the signal while the loop spun: ${run.stderr}`)
+  assert.match(file, DEFAULT_NAME)
+  assert.equal(countObjectsByName(validateFile(path.join(cwd, file)).snap, 'Marker'), 1000)
+  assert.doesNotMatch(run.stderr, /could not take the snapshot/)
+})
+
 test('with RHEAPDUMP_WATCHDOG=0, a signal during a busy loop waits for the loop and then writes', async (t) => {
   const { app, cwd } = await appWithRheapdump(t, { env: { RHEAPDUMP_WATCHDOG: '0' } })
   app.send({ cmd: 'busy', ms: 1500 })

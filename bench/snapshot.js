@@ -6,6 +6,7 @@
 // Each figure is min / median over RHEAPDUMP_BENCH_RUNS processes (bench/settings.js).
 //
 //   RHEAPDUMP_BENCH_HEAP_MB=50,200 RHEAPDUMP_BENCH_RUNS=3 node bench/snapshot.js
+//   RHEAPDUMP_BENCH_TABLES=idle RHEAPDUMP_BENCH_RUNS=5 node bench/snapshot.js   (the idle table alone)
 //
 // heapdump is installed into .cache/bench on first use (it builds with node-gyp); if that
 // fails its row says so.
@@ -19,7 +20,13 @@ const { nodeBinaries } = require('../scripts/node-versions')
 const { settings } = require('./settings')
 
 const root = path.join(__dirname, '..')
-const { runs, heapMb: heaps } = settings({ runs: 3, heapMb: [50] })
+const TABLES = ['idle', 'snapshots']
+const { runs, heapMb: heaps, tables } = settings({ runs: 3, heapMb: [50], tables: TABLES })
+const unknown = tables.filter((name) => !TABLES.includes(name))
+if (unknown.length) {
+  process.stderr.write(`bench: RHEAPDUMP_BENCH_TABLES: no table ${unknown.join(', ')} here; known: ${TABLES.join(', ')} (see bench/README.md)\n`)
+  process.exit(2)
+}
 const mb = (bytes) => (bytes / 1024 / 1024).toFixed(1)
 
 function heapdumpAvailable() {
@@ -65,8 +72,13 @@ function table(header, rows) {
 }
 
 function main() {
-  console.log(`node ${process.version}, ${os.cpus().length} × ${os.cpus()[0].model}, ${mb(os.totalmem())} MB RAM, ${runs} runs each (min / median)\n`)
+  console.log(`node ${process.version}, ${os.cpus().length} × ${os.cpus()[0].model}, ${mb(os.totalmem())} MB RAM, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${runs} runs each (min / median)\n`)
+  if (tables.includes('idle')) idleTable()
+  if (tables.includes('snapshots')) snapshotTables()
+  console.log(`\nLoad average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`)
+}
 
+function idleTable() {
   console.log('Idle cost of require(\'rheapdump\'), per Node major')
   const rows = []
   for (const node of nodeBinaries({ install: true })) {
@@ -99,7 +111,9 @@ function main() {
   }
   table(['node', '', 'require ms', 'RSS MB', 'RSS cost MB', 'threads', 'wake-ups/s idle'], rows)
   console.log('Bare: only the built-ins fs, path, os, v8 and worker_threads loaded. App: and two files of its own. Warmed up: a hot function has been tiered up by V8 before the require, as in any running service.')
+}
 
+function snapshotTables() {
   const withHeapdump = heapdumpAvailable()
   for (const heap of heaps) {
     console.log(`\nSnapshot of a ~${heap} MB heap of small objects`)

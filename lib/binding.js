@@ -30,8 +30,6 @@
 const fs = require('node:fs')
 const path = require('node:path')
 
-const { addonsForbiddenError, binaryError, noAddonError } = require('./errors')
-
 const root = path.join(__dirname, '..')
 
 /** The files a native module may be in, `stem` as scripts/build.js names it. */
@@ -53,8 +51,8 @@ function loadNative(/** @type {string} */ stem) {
       errors.push(Object.assign(err, { message: `${name}: ${err.message}` }))
     }
   }
-  if (errors.some((error) => error.code === 'ERR_DLOPEN_DISABLED')) throw addonsForbiddenError()
-  throw binaryError(candidates(stem).join(', '), root, errors)
+  if (errors.some((error) => error.code === 'ERR_DLOPEN_DISABLED')) throw require('./errors').addonsForbiddenError()
+  throw require('./errors').binaryError(candidates(stem).join(', '), root, errors)
 }
 
 /** @returns {{ binding: Addon, file: string }} */
@@ -96,7 +94,7 @@ function onDemand(stem, what) {
   return () => {
     if (outcome === null) {
       try {
-        if (loaded.file === null) throw noAddonError(what)
+        if (loaded.file === null) throw require('./errors').noAddonError(what)
         outcome = { exports: loadNative(stem).exports }
       } catch (err) {
         outcome = { error: /** @type {Error} */ (err) }

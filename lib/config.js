@@ -11,9 +11,12 @@
 // Adding a setting: a row here, the code that uses it, and `npm run generate`.
 
 const { aSwitch, diagnosticDir, forkSwitch, formatSize, heapdumpOptions, isS3Url, nonEmpty, oneOf, parseSize, s3Url, SIZE_EXAMPLES, switchOrNumber, switchOrSize, wholeMilliseconds } = require('./environment')
-const { argumentError } = require('./errors')
 const facts = require('./facts')
 const { checkOptions, number, bytes, count, milliseconds, U32_MAX, TIMER_MAX } = require('./options')
+
+// lib/errors.js is loaded by the first error, not at require, where only this table is read.
+/** @type {typeof import('./errors').argumentError} */
+const argumentError = (message, code) => require('./errors').argumentError(message, code)
 
 const SIGNAL_ACTIONS = /** @type {const} */ (['snapshot', 'profile', 'both'])
 /** The `compress` values: off, then the formats the Rust side writes (lib/facts.js). */

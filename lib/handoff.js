@@ -4,11 +4,18 @@
 // The signal-request side of the hand-off: the main thread's receiver of the snapshot requests
 // that the addon's signal thread and near-heap-limit callback make (crates/addon/src/handoff.rs), and the
 // switches of the copy that owns the signal.
+//
+// The snapshot's path (lib/capture.js and what it requires: the guard, the writer) is loaded by
+// the first request, not at `require`: a process that is never signalled never pays for it. When
+// the loop is stuck, that first load runs inside the V8 interrupt like the snapshot itself; if the
+// interrupted code left too little stack for it, the request is handed back to the loop as for any
+// stack overflow there (crates/addon/src/handoff.rs).
 
 const { binding: native } = require('./binding')
-const { reportedSnapshot } = require('./capture')
 const facts = require('./facts')
-const { writeStderr } = require('./report')
+// lib/report.js is loaded by the first line to tell, not at require.
+/** @param {string} line */
+const writeStderr = (line) => require('./report').writeStderr(line)
 const { current } = require('./shared')
 
 const shared = current()
@@ -78,11 +85,29 @@ function receiveRequest(via = 'loop') {
     if (plan.samplingOff && !queued) {
       writeStderr('rheapdump: SIGUSR2 asks for a heap profile (signalAction: profile), but sampling is off: configure({ sampling: true }) or RHEAPDUMP_SAMPLING=1')
     }
-    if (plan.snapshot) waiting = reportedSnapshot({ trigger, via, note: plan.note, deferrable, queue: true, queued, refusalHint: refusalHint(profile, shared.config) })
+    const capture = plan.snapshot ? loadCapture(via) : null
+    if (capture) waiting = capture.reportedSnapshot({ trigger, via, note: plan.note, deferrable, queue: true, queued, refusalHint: refusalHint(profile, shared.config) })
     else if (queued && !('reason' in queued)) queued.release() // signalAction changed while it waited
     handedBack = false
   } finally {
     if (!handedBack && !waiting) native.requestDone()
+  }
+}
+
+/**
+ * lib/capture.js, loaded by the first request for a snapshot; null when it cannot be loaded
+ * (said on stderr: the request ends, the process runs on). Inside an interrupt a failure
+ * escapes instead, and the event loop, with the whole stack, serves the request.
+ * @param {string} via
+ * @returns {typeof import('./capture') | null}
+ */
+function loadCapture(via) {
+  try {
+    return require('./capture')
+  } catch (err) {
+    if (via === 'interrupt') throw err
+    writeStderr(`rheapdump: heap snapshot failed: ${/** @type {Error} */ (err).message}`)
+    return null
   }
 }
 
@@ -109,6 +134,8 @@ function createController() {
     },
     armNearHeapLimit(count) {
       native.armNearHeapLimit(count)
+      // Its snapshot comes when the heap is at its limit: no moment to compile the code that takes it.
+      require('./capture')
       nearHeapLimit = true
       this.apply(shared.config)
     },

@@ -8,7 +8,12 @@
 const fs = require('node:fs')
 const path = require('node:path')
 
-const { fileError, argumentError, describe } = require('./errors')
+// lib/errors.js is loaded by the first error, not at require, where only the settings table
+// (lib/config.js) uses this module.
+/** @type {typeof import('./errors').argumentError} */
+const argumentError = (message, code) => require('./errors').argumentError(message, code)
+/** @type {typeof import('./errors').fileError} */
+const fileError = (failure, what) => require('./errors').fileError(failure, what)
 
 const U32_MAX = 2 ** 32 - 1
 // setInterval() caps its delay at 2**31 - 1 ms (with a TimeoutOverflowWarning, and then fires
@@ -113,7 +118,7 @@ function checkDirectory(dir) {
       code: err.code || 'EIO',
       syscall: err.syscall || 'access',
       path: resolved,
-      description: err.code === 'ENOTDIR' ? 'not a directory' : describe(err),
+      description: err.code === 'ENOTDIR' ? 'not a directory' : require('./errors').describe(err),
     })
   }
 }

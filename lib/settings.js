@@ -9,7 +9,6 @@ const { argumentError } = require('./errors')
 const { SCHEMA, storeAll } = require('./config')
 const { checkOptions } = require('./options')
 const { current } = require('./shared')
-const { prepareUpload } = require('./writer')
 
 const shared = current()
 
@@ -25,7 +24,7 @@ function configure(options) {
     sampler().set(checked.sampling === false ? null : /** @type {number} */ (checked.sampling))
   }
   Object.assign(shared.config, checked)
-  if ('upload' in checked) prepareUpload()
+  if ('upload' in checked) require('./writer').prepareUpload()
   if (shared.controller && ('signal' in checked || 'watchdog' in checked)) {
     shared.controller.apply(shared.config)
   }
