@@ -176,6 +176,8 @@ pub fn analyze_summary(
 /// DevTools' Comparison view of two snapshots, and the owners of what grew; with `package`, only
 /// that npm package's classes. `matching`: `auto`, `ids` or `structure` (anything else is taken
 /// as `auto`; lib/analysis.js checks it). `source_maps`, `source_root`: as for the summary.
+// One argument per option of the JS call, as the other analyses take them.
+#[allow(clippy::too_many_arguments)]
 #[napi]
 pub fn analyze_diff(
   before: String,
@@ -201,6 +203,8 @@ pub fn analyze_diff(
 /// The three-snapshot technique: what was allocated after BASELINE, is in TARGET, and still
 /// lives in FINAL; with `package`, only the owners and groups of that npm package.
 /// `source_maps`, `source_root`: as for the summary.
+// One argument per option of the JS call, as the other analyses take them.
+#[allow(clippy::too_many_arguments)]
 #[napi]
 pub fn analyze_leaks(
   baseline: String,
