@@ -155,7 +155,16 @@ for (const name of ['map', 'inline']) {
     assert.equal(text.status, 0, text.stderr)
     assert.ok(text.stdout.includes(`${path.join(SRC, 'cache.ts')}:${lineOf('export class Session')}:`), text.stdout)
 
+    // Each step of a retaining path to a leaked Session that has a place: the .ts one.
+    const example = ownerClasses(leaks).find((c) => c.name === 'Session').example
+    const { report: paths } = json('path', files[2], `@${example}`)
+    const mapped = paths.paths.flat().filter((step) => step.generated)
+    assert.ok(mapped.length > 0, JSON.stringify(paths.paths))
+    for (const step of mapped) assert.match(step.source, /\/src\/cache\.ts:\d+:\d+$/, JSON.stringify(step))
+
     const { analysis } = require(ROOT)
+    const apiPaths = await analysis.path(files[2], example, { sourceMaps: false })
+    assert.ok(apiPaths.paths.flat().every((step) => step.generated === undefined))
     pointsAtTypeScript(await analysis.leaks(...files, { top: 0 }), dist)
     const api = await analysis.summary(files[2], { top: 0 })
     at(api.classes.find((c) => c.name === 'Session').source, path.join(SRC, 'cache.ts'), lineOf('export class Session'))
