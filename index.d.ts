@@ -406,6 +406,17 @@ export interface AnalysisOptions {
    */
   package?: string
   /**
+   * Where source maps say the code was written (true, the default) or the positions that ran
+   * (false): each mapped `source` is then the original place and `generated` the one that ran
+   * (docs/source-maps.md).
+   */
+  sourceMaps?: boolean
+  /**
+   * Where the scripts and their source maps are when the snapshot comes from another machine:
+   * `/app/dist/server.js` is looked for as `DIR/app/dist/server.js`, `DIR/dist/server.js`, `DIR/server.js`.
+   */
+  sourceRoot?: string
+  /**
    * How diff() and leaks() match objects between snapshots: 'ids' (V8's object ids; fork
    * snapshots are refused), 'structure' (retaining path and class: fork snapshots, two
    * processes, renumbered ids) or 'auto' (ids where they can be trusted, else structure). The
@@ -418,7 +429,7 @@ export const analysis: {
   summary(file: string, options?: AnalysisOptions): Promise<SnapshotSummary>
   diff(before: string, after: string, options?: AnalysisOptions): Promise<SnapshotDiff>
   leaks(baseline: string, target: string, final: string, options?: AnalysisOptions): Promise<LeakReport>
-  path(file: string, id: number, options?: { max?: number; progress?: boolean }): Promise<RetainingPaths>
+  path(file: string, id: number, options?: { max?: number; progress?: boolean; sourceMaps?: boolean; sourceRoot?: string }): Promise<RetainingPaths>
   validate(file: string): Promise<SnapshotValidity>
   /** A copy of `file` in `output` with every value string replaced, safe to share (docs/sharing.md). */
   redact(file: string, output: string, options?: { progress?: boolean }): Promise<RedactionReport>

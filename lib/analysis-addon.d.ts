@@ -17,24 +17,26 @@ export interface AnalysisFailure {
 /**
  * DevTools' Comparison view of two snapshots, and the owners of what grew; with `package`, only
  * that npm package's classes. `matching`: `auto`, `ids` or `structure` (anything else is taken
- * as `auto`; lib/analysis.js checks it).
+ * as `auto`; lib/analysis.js checks it). `source_maps`, `source_root`: as for the summary.
  */
-export declare function analyzeDiff(before: string, after: string, matching: string, top: number, progress: boolean, package?: string | undefined | null): Promise<unknown>
+export declare function analyzeDiff(before: string, after: string, matching: string, top: number, progress: boolean, package: string | undefined | null, sourceMaps: boolean, sourceRoot?: string | undefined | null): Promise<unknown>
 
 /**
  * The three-snapshot technique: what was allocated after BASELINE, is in TARGET, and still
  * lives in FINAL; with `package`, only the owners and groups of that npm package.
+ * `source_maps`, `source_root`: as for the summary.
  */
-export declare function analyzeLeaks(baseline: string, target: string, last: string, matching: string, top: number, progress: boolean, package?: string | undefined | null): Promise<unknown>
+export declare function analyzeLeaks(baseline: string, target: string, last: string, matching: string, top: number, progress: boolean, package: string | undefined | null, sourceMaps: boolean, sourceRoot?: string | undefined | null): Promise<unknown>
 
-/** The shortest retaining paths to one node. */
-export declare function analyzePath(file: string, id: number, max: number, progress: boolean): Promise<unknown>
+/** The shortest retaining paths to one node. `source_maps`, `source_root`: as for the summary. */
+export declare function analyzePath(file: string, id: number, max: number, progress: boolean, sourceMaps: boolean, sourceRoot?: string | undefined | null): Promise<unknown>
 
 /**
  * DevTools' Summary view of a snapshot, on a worker thread; with `package`, only that npm
- * package's classes and objects.
+ * package's classes and objects; with `source_maps`, positions where the code was written
+ * (scripts and maps under `source_root` when given).
  */
-export declare function analyzeSummary(file: string, top: number, progress: boolean, package?: string | undefined | null): Promise<unknown>
+export declare function analyzeSummary(file: string, top: number, progress: boolean, package: string | undefined | null, sourceMaps: boolean, sourceRoot?: string | undefined | null): Promise<unknown>
 
 /**
  * Writes a copy of a snapshot with every value string replaced (`redact`), on a worker thread:

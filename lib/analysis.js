@@ -37,6 +37,8 @@ const native = /** @type {Pick<typeof import('./analysis-addon'), keyof typeof i
  * @property {string} [package] only the rows of this npm package (`lru-cache`, `@scope/pkg`), or of
  *   `(app)`, `(node)` or `(unknown)` (summary(), diff(), leaks())
  * @property {'auto' | 'ids' | 'structure'} [match] how diff() and leaks() match objects between snapshots
+ * @property {boolean} [sourceMaps] false: the positions that ran, not where source maps say the code was written
+ * @property {string} [sourceRoot] where the scripts and their maps are when the snapshot comes from another machine
  */
 
 /** A value of the right type but out of range. */
@@ -61,6 +63,14 @@ function checkMatch(value) {
   return value
 }
 
+/** The `sourceMaps` and `sourceRoot` options, as the analysis module takes them. */
+function checkSourceMaps(sourceMaps, sourceRoot) {
+  if (sourceMaps !== undefined && typeof sourceMaps !== 'boolean') throw invalid(`sourceMaps must be true or false, got ${typeof sourceMaps}`)
+  if (sourceRoot !== undefined && (typeof sourceRoot !== 'string' || sourceRoot === '')) throw invalid(`sourceRoot must be a directory name, got ${typeof sourceRoot === 'string' ? "''" : typeof sourceRoot}`)
+  if (sourceMaps === false && sourceRoot !== undefined) throw invalid('sourceRoot needs source maps: leave sourceMaps out or true')
+  return /** @type {const} */ ([sourceMaps !== false, sourceRoot])
+}
+
 function checkCount(value, name, fallback) {
   if (value === undefined) return fallback
   if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
@@ -82,20 +92,20 @@ async function validate(file) {
 }
 
 module.exports = {
-  async summary(file, /** @type {AnalysisOptions} */ { top, progress = false, package: pkg } = {}) {
-    return run(native.analyzeSummary(checkFile(file, 'file'), checkCount(top, 'top', facts.analysis.top), progress, checkPackage(pkg)))
+  async summary(file, /** @type {AnalysisOptions} */ { top, progress = false, package: pkg, sourceMaps, sourceRoot } = {}) {
+    return run(native.analyzeSummary(checkFile(file, 'file'), checkCount(top, 'top', facts.analysis.top), progress, checkPackage(pkg), ...checkSourceMaps(sourceMaps, sourceRoot)))
   },
-  async diff(before, after, /** @type {AnalysisOptions} */ { top, progress = false, match, package: pkg } = {}) {
+  async diff(before, after, /** @type {AnalysisOptions} */ { top, progress = false, match, package: pkg, sourceMaps, sourceRoot } = {}) {
     const files = /** @type {const} */ ([checkFile(before, 'before'), checkFile(after, 'after')])
-    return run(native.analyzeDiff(...files, checkMatch(match), checkCount(top, 'top', facts.analysis.top), progress, checkPackage(pkg)))
+    return run(native.analyzeDiff(...files, checkMatch(match), checkCount(top, 'top', facts.analysis.top), progress, checkPackage(pkg), ...checkSourceMaps(sourceMaps, sourceRoot)))
   },
-  async leaks(baseline, target, final, /** @type {AnalysisOptions} */ { top, progress = false, match, package: pkg } = {}) {
+  async leaks(baseline, target, final, /** @type {AnalysisOptions} */ { top, progress = false, match, package: pkg, sourceMaps, sourceRoot } = {}) {
     const files = /** @type {const} */ ([checkFile(baseline, 'baseline'), checkFile(target, 'target'), checkFile(final, 'final')])
-    return run(native.analyzeLeaks(...files, checkMatch(match), checkCount(top, 'top', facts.analysis.top), progress, checkPackage(pkg)))
+    return run(native.analyzeLeaks(...files, checkMatch(match), checkCount(top, 'top', facts.analysis.top), progress, checkPackage(pkg), ...checkSourceMaps(sourceMaps, sourceRoot)))
   },
-  async path(file, id, /** @type {AnalysisOptions} */ { max, progress = false } = {}) {
+  async path(file, id, /** @type {AnalysisOptions} */ { max, progress = false, sourceMaps, sourceRoot } = {}) {
     if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw invalid(`id must be a node id (a whole number), got ${id}`)
-    return run(native.analyzePath(checkFile(file, 'file'), id, checkCount(max, 'max', facts.analysis.paths), progress))
+    return run(native.analyzePath(checkFile(file, 'file'), id, checkCount(max, 'max', facts.analysis.paths), progress, ...checkSourceMaps(sourceMaps, sourceRoot)))
   },
   validate,
   /** Writes a copy of `file` to `output` with every value string replaced (docs/sharing.md); resolves to the report `redact --json` prints. */

@@ -17,6 +17,11 @@ export interface SnapshotSummary {
    * size, largest first.
    */
   packages: Array<PackageRow>
+  /**
+   * Why some scripts' positions are the generated ones: their source maps could not be used
+   * (one line per script), or the scripts are not on this machine.
+   */
+  source_map_notes?: Array<string>
 }
 
 /** One class of DevTools' Summary view: its objects' count, own and retained size. */
@@ -38,9 +43,14 @@ export interface ClassRow {
   location?: string
   /**
    * The same place as `file:line:column`, 1-based as editors count, where the snapshot names
-   * the script.
+   * the script; with a source map, where it was written.
    */
   source?: string
+  /**
+   * Where the code that ran is, `file:line:column` (1-based), when `source` is the original
+   * place a source map gives.
+   */
+  generated?: string
   /**
    * The npm package whose code defines the constructor (`lru-cache`), or `(app)`, `(node)`
    * or `(unknown)`.
@@ -57,6 +67,11 @@ export interface LargeObject {
   retained_size: number
   /** `file:line:column` of its function or constructor, where the snapshot tells. */
   source?: string
+  /**
+   * Where the code that ran is, `file:line:column` (1-based), when `source` is the original
+   * place a source map gives.
+   */
+  generated?: string
   /**
    * The npm package whose code defines its function or constructor, or `(app)`, `(node)` or
    * `(unknown)`.
@@ -105,6 +120,11 @@ export interface SnapshotDiff {
    * with ids renumbered or from two Node versions. Empty for a sound comparison.
    */
   warnings: Array<string>
+  /**
+   * Why some scripts' positions are the generated ones: their source maps could not be used
+   * (one line per script), or the scripts are not on this machine.
+   */
+  source_map_notes?: Array<string>
 }
 
 /** One class of DevTools' Comparison view: objects allocated and freed between the files. */
@@ -112,6 +132,11 @@ export interface ClassDiff {
   name: string
   /** `file:line:column` of the class's constructor, where the snapshot tells. */
   source?: string
+  /**
+   * Where the code that ran is, `file:line:column` (1-based), when `source` is the original
+   * place a source map gives.
+   */
+  generated?: string
   /** The npm package whose code defines the constructor, or `(app)`, `(node)` or `(unknown)`. */
   package: string
   /**
@@ -178,6 +203,11 @@ export interface LeakReport {
    */
   hidden_owners: number
   hidden_size: number
+  /**
+   * Why some scripts' positions are the generated ones: their source maps could not be used
+   * (one line per script), or the scripts are not on this machine.
+   */
+  source_map_notes?: Array<string>
 }
 
 /**
@@ -218,6 +248,11 @@ export interface LeakOwner {
    * (the module, for one held by a module's exports).
    */
   source: string | null
+  /**
+   * Where the code that ran is, `file:line:column` (1-based), when `source` is the original
+   * place a source map gives.
+   */
+  generated?: string
   /** The node `source` belongs to, by name, when it is not the owner itself: what holds it. */
   source_of: string | null
   /**
@@ -251,6 +286,11 @@ export interface OwnerClass {
   retained_size: number
   /** `file:line:column` of the class's constructor or the function, 1-based. */
   source?: string
+  /**
+   * Where the code that ran is, `file:line:column` (1-based), when `source` is the original
+   * place a source map gives.
+   */
+  generated?: string
   /** The npm package `source` is in, or `(app)`, `(node)` or `(unknown)`. */
   package: string
   /** The id of the largest of them, for `path`. */
@@ -301,6 +341,11 @@ export interface RetainingPaths {
   /** Fewest edges from a GC root to the node; null when no root reaches it. */
   distance: number | null
   paths: Array<Array<PathStep>>
+  /**
+   * Why some scripts' positions are the generated ones: their source maps could not be used
+   * (one line per script), or the scripts are not on this machine.
+   */
+  source_map_notes?: Array<string>
 }
 
 /**
@@ -316,6 +361,11 @@ export interface PathStep {
    * tells.
    */
   source?: string
+  /**
+   * Where the code that ran is, `file:line:column` (1-based), when `source` is the original
+   * place a source map gives.
+   */
+  generated?: string
 }
 
 /** How a comparison matched the objects of its snapshots. */

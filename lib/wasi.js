@@ -170,19 +170,23 @@ async function analyse(options, files, positional = files) {
 /** `--package NAME`, when a package is asked for. */
 const packageOption = (/** @type {string | undefined | null} */ pkg) => (typeof pkg === 'string' ? ['--package', pkg] : [])
 
+/** `--no-source-maps`, or `--source-root DIR` when a root is given. */
+const sourceMapOptions = (/** @type {boolean} */ sourceMaps, /** @type {string | undefined | null} */ sourceRoot) =>
+  !sourceMaps ? ['--no-source-maps'] : typeof sourceRoot === 'string' ? ['--source-root', sourceRoot] : []
+
 /**
  * The analysis module's functions (lib/analysis-addon.d.ts), answered by the portable program:
  * what lib/analysis.js runs when that module did not load. Progress bars are not drawn.
  */
 const analyses = {
-  analyzeSummary: (/** @type {string} */ file, /** @type {number} */ top, /** @type {boolean} */ _progress, /** @type {string | undefined | null} */ pkg) =>
-    analyse(['summary', '--top', String(top), ...packageOption(pkg)], [file]),
-  analyzeDiff: (/** @type {string} */ before, /** @type {string} */ after, /** @type {string} */ matching, /** @type {number} */ top, /** @type {boolean} */ _progress, /** @type {string | undefined | null} */ pkg) =>
-    analyse(['diff', '--match', matching, '--top', String(top), ...packageOption(pkg)], [before, after]),
-  analyzeLeaks: (/** @type {string} */ baseline, /** @type {string} */ target, /** @type {string} */ final, /** @type {string} */ matching, /** @type {number} */ top, /** @type {boolean} */ _progress, /** @type {string | undefined | null} */ pkg) =>
-    analyse(['leaks', '--match', matching, '--top', String(top), ...packageOption(pkg)], [baseline, target, final]),
-  analyzePath: (/** @type {string} */ file, /** @type {number} */ id, /** @type {number} */ max) =>
-    analyse(['path', '--max', String(max)], [file], [file, String(id)]),
+  analyzeSummary: (/** @type {string} */ file, /** @type {number} */ top, /** @type {boolean} */ _progress, /** @type {string | undefined | null} */ pkg, /** @type {boolean} */ sourceMaps, /** @type {string | undefined | null} */ sourceRoot) =>
+    analyse(['summary', '--top', String(top), ...packageOption(pkg), ...sourceMapOptions(sourceMaps, sourceRoot)], [file]),
+  analyzeDiff: (/** @type {string} */ before, /** @type {string} */ after, /** @type {string} */ matching, /** @type {number} */ top, /** @type {boolean} */ _progress, /** @type {string | undefined | null} */ pkg, /** @type {boolean} */ sourceMaps, /** @type {string | undefined | null} */ sourceRoot) =>
+    analyse(['diff', '--match', matching, '--top', String(top), ...packageOption(pkg), ...sourceMapOptions(sourceMaps, sourceRoot)], [before, after]),
+  analyzeLeaks: (/** @type {string} */ baseline, /** @type {string} */ target, /** @type {string} */ final, /** @type {string} */ matching, /** @type {number} */ top, /** @type {boolean} */ _progress, /** @type {string | undefined | null} */ pkg, /** @type {boolean} */ sourceMaps, /** @type {string | undefined | null} */ sourceRoot) =>
+    analyse(['leaks', '--match', matching, '--top', String(top), ...packageOption(pkg), ...sourceMapOptions(sourceMaps, sourceRoot)], [baseline, target, final]),
+  analyzePath: (/** @type {string} */ file, /** @type {number} */ id, /** @type {number} */ max, /** @type {boolean} */ _progress, /** @type {boolean} */ sourceMaps, /** @type {string | undefined | null} */ sourceRoot) =>
+    analyse(['path', '--max', String(max), ...sourceMapOptions(sourceMaps, sourceRoot)], [file], [file, String(id)]),
   validateSnapshot: (/** @type {string} */ file) => analyse(['validate'], [file]),
   redactSnapshot: (/** @type {string} */ file, /** @type {string} */ output) => analyse(['redact'], [file, output]),
 }

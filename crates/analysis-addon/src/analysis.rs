@@ -2,10 +2,12 @@ use napi::bindgen_prelude::{AsyncTask, Either};
 use napi::{Env, Task};
 use napi_derive::napi;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
 
 use rheapdump_analysis::progress::Bar;
 use rheapdump_analysis::report::PackageFilter;
-use rheapdump_analysis::run::{self, Failure, Matching, Progress, Quiet, Request};
+use rheapdump_analysis::run::{Failure, Matching, Progress, Quiet, Request};
+use rheapdump_analysis::source_map::{self, SourceMaps};
 
 /// Why an analysis failed; lib/analysis.js turns it into an Error.
 #[napi(object)]
@@ -37,14 +39,26 @@ pub struct AnalysisTask {
   progress: bool,
   /// The `package` option: only that package's rows, then the first `top` of them.
   package: Option<(PackageFilter, usize)>,
+  /// The `sourceMaps` and `sourceRoot` options: positions where the code was written.
+  maps: Option<Arc<SourceMaps>>,
 }
 
 impl AnalysisTask {
   fn new(request: Request, progress: bool) -> AsyncTask<AnalysisTask> {
+    AnalysisTask::mapped(request, progress, None)
+  }
+
+  /// With `maps`, the report's positions are shown where the code was written.
+  fn mapped(
+    request: Request,
+    progress: bool,
+    maps: Option<Arc<SourceMaps>>,
+  ) -> AsyncTask<AnalysisTask> {
     AsyncTask::new(AnalysisTask {
       request,
       progress,
       package: None,
+      maps,
     })
   }
 
@@ -54,14 +68,16 @@ impl AnalysisTask {
     top: usize,
     progress: bool,
     package: Option<String>,
+    maps: Option<Arc<SourceMaps>>,
   ) -> AsyncTask<AnalysisTask> {
     let Some(package) = package else {
-      return AnalysisTask::new(request, progress);
+      return AnalysisTask::mapped(request, progress, maps);
     };
     AsyncTask::new(AnalysisTask {
       request: request.all_rows(),
       progress,
       package: Some((PackageFilter::new(&package), top)),
+      maps,
     })
   }
 
@@ -94,7 +110,7 @@ impl Task for AnalysisTask {
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
       let mut bar = Bar::default();
       let progress: &mut dyn Progress = if self.progress { &mut bar } else { &mut Quiet };
-      run::run(&self.request, progress).map(|mut report| {
+      source_map::run(&self.request, self.maps.as_ref(), progress).map(|mut report| {
         if let Some((filter, top)) = &self.package {
           filter.apply(&mut report, *top);
         }
@@ -125,6 +141,11 @@ impl Task for AnalysisTask {
   }
 }
 
+/// The maps of the `sourceMaps` and `sourceRoot` options: None when mapping is off.
+fn maps_of(source_maps: bool, source_root: Option<String>) -> Option<Arc<SourceMaps>> {
+  source_maps.then(|| Arc::new(SourceMaps::new(source_root.map(Into::into))))
+}
+
 /// Reads and checks a .heapsnapshot file on a worker thread: the `validate` report as JSON.
 #[napi]
 pub fn validate_snapshot(path: String) -> AsyncTask<AnalysisTask> {
@@ -132,25 +153,31 @@ pub fn validate_snapshot(path: String) -> AsyncTask<AnalysisTask> {
 }
 
 /// DevTools' Summary view of a snapshot, on a worker thread; with `package`, only that npm
-/// package's classes and objects.
+/// package's classes and objects; with `source_maps`, positions where the code was written
+/// (scripts and maps under `source_root` when given).
 #[napi]
 pub fn analyze_summary(
   file: String,
   top: u32,
   progress: bool,
   package: Option<String>,
+  source_maps: bool,
+  source_root: Option<String>,
 ) -> AsyncTask<AnalysisTask> {
   let top = top as usize;
   let request = Request::Summary {
     file: file.into(),
     top,
   };
-  AnalysisTask::of_package(request, top, progress, package)
+  let maps = maps_of(source_maps, source_root);
+  AnalysisTask::of_package(request, top, progress, package, maps)
 }
 
 /// DevTools' Comparison view of two snapshots, and the owners of what grew; with `package`, only
 /// that npm package's classes. `matching`: `auto`, `ids` or `structure` (anything else is taken
-/// as `auto`; lib/analysis.js checks it).
+/// as `auto`; lib/analysis.js checks it). `source_maps`, `source_root`: as for the summary.
+// One argument per option of the JS call, as the other analyses take them.
+#[allow(clippy::too_many_arguments)]
 #[napi]
 pub fn analyze_diff(
   before: String,
@@ -159,6 +186,8 @@ pub fn analyze_diff(
   top: u32,
   progress: bool,
   package: Option<String>,
+  source_maps: bool,
+  source_root: Option<String>,
 ) -> AsyncTask<AnalysisTask> {
   let top = top as usize;
   let request = Request::Diff {
@@ -167,11 +196,15 @@ pub fn analyze_diff(
     matching: Matching::parse(&matching).unwrap_or_default(),
     top,
   };
-  AnalysisTask::of_package(request, top, progress, package)
+  let maps = maps_of(source_maps, source_root);
+  AnalysisTask::of_package(request, top, progress, package, maps)
 }
 
 /// The three-snapshot technique: what was allocated after BASELINE, is in TARGET, and still
 /// lives in FINAL; with `package`, only the owners and groups of that npm package.
+/// `source_maps`, `source_root`: as for the summary.
+// One argument per option of the JS call, as the other analyses take them.
+#[allow(clippy::too_many_arguments)]
 #[napi]
 pub fn analyze_leaks(
   baseline: String,
@@ -181,6 +214,8 @@ pub fn analyze_leaks(
   top: u32,
   progress: bool,
   package: Option<String>,
+  source_maps: bool,
+  source_root: Option<String>,
 ) -> AsyncTask<AnalysisTask> {
   let top = top as usize;
   let request = Request::Leaks {
@@ -190,14 +225,23 @@ pub fn analyze_leaks(
     matching: Matching::parse(&matching).unwrap_or_default(),
     top,
   };
-  AnalysisTask::of_package(request, top, progress, package)
+  let maps = maps_of(source_maps, source_root);
+  AnalysisTask::of_package(request, top, progress, package, maps)
 }
 
-/// The shortest retaining paths to one node.
+/// The shortest retaining paths to one node. `source_maps`, `source_root`: as for the summary.
 #[napi]
-pub fn analyze_path(file: String, id: u32, max: u32, progress: bool) -> AsyncTask<AnalysisTask> {
+pub fn analyze_path(
+  file: String,
+  id: u32,
+  max: u32,
+  progress: bool,
+  source_maps: bool,
+  source_root: Option<String>,
+) -> AsyncTask<AnalysisTask> {
   let (file, max) = (file.into(), max as usize);
-  AnalysisTask::new(Request::Path { file, id, max }, progress)
+  let maps = maps_of(source_maps, source_root);
+  AnalysisTask::mapped(Request::Path { file, id, max }, progress, maps)
 }
 
 /// Writes a copy of a snapshot with every value string replaced (`redact`), on a worker thread:

@@ -16,7 +16,8 @@
 //! Beside the pipeline: [`compressed`] decompresses `.gz` and `.zst` files as they stream (told
 //! by their first bytes), [`profile`] reads sampling heap profiles (`.heapprofile`), [`origin`]
 //! tells whether snapshots come from one process, [`progress`] draws the bar, [`failure`] says
-//! why an analysis failed, [`output`] writes a file whole or not at all.
+//! why an analysis failed, [`output`] writes a file whole or not at all, [`source_map`] shows a
+//! finished report's positions where source maps say the code was written.
 #![deny(clippy::all)]
 // Nodes and edges live in parallel columns indexed by ordinal; loops over ordinals read best.
 #![allow(clippy::needless_range_loop)]
@@ -35,6 +36,7 @@ pub mod progress;
 pub mod redact;
 pub mod report;
 pub mod run;
+pub mod source_map;
 #[cfg(test)]
 mod testing;
 pub mod validate;

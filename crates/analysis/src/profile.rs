@@ -362,6 +362,13 @@ pub struct FunctionRow {
   pub self_share: f64,
   pub total_share: f64,
   pub samples: u64,
+  /// Where the code that ran is, `file:line:column` (1-based), when `location` is the original
+  /// place a source map gives.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub generated: Option<String>,
+  /// The function as V8 names it: a source map needs its column, which `location` leaves out.
+  #[serde(skip)]
+  pub(crate) frame: Frame,
 }
 
 /// Sums `(node, bytes, samples)` by function, self and total; every function counted once per
@@ -413,6 +420,8 @@ fn by_function(
       self_share: share(sums.self_bytes),
       total_share: share(sums.total_bytes),
       samples: sums.samples,
+      generated: None,
+      frame: profile.frames[frame].clone(),
     })
     .collect();
   rows.sort_by(|a, b| {
@@ -447,6 +456,10 @@ pub struct Top {
   /// Off-heap bytes (Node's `external`, Buffers included): no function can be named for them.
   pub external_bytes: u64,
   pub functions: Vec<FunctionRow>,
+  /// Why some scripts' positions are the generated ones: their source maps could not be used
+  /// (one line per script), or the scripts are not on this machine.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub source_map_notes: Option<Vec<String>>,
 }
 
 /// How much of a file is read to tell a snapshot from a profile.
@@ -487,6 +500,7 @@ pub fn top_of(profile: &Profile, file: &str, limit: usize) -> Top {
     sampled_bytes: whole,
     external_bytes: profile.external_bytes(),
     functions: by_function(profile, weights, whole, limit),
+    source_map_notes: None,
   }
 }
 
@@ -505,6 +519,10 @@ pub struct ProfileDiff {
   pub external_delta: i64,
   /// The new bytes by function; shares are of `new_bytes`.
   pub functions: Vec<FunctionRow>,
+  /// Why some scripts' positions are the generated ones: their source maps could not be used
+  /// (one line per script), or the scripts are not on this machine.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub source_map_notes: Option<Vec<String>>,
 }
 
 pub fn diff(before: &Path, after: &Path, limit: usize) -> Result<ProfileDiff, ProfileError> {
@@ -566,6 +584,7 @@ pub fn diff_of(a: &Profile, b: &Profile, names: (&str, &str), limit: usize) -> P
     freed_bytes: freed.iter().map(|s| s.size).sum(),
     external_delta: b.external_bytes() as i64 - a.external_bytes() as i64,
     functions: by_function(b, new.iter().map(|s| (s.node, s.size, 1)), new_bytes, limit),
+    source_map_notes: None,
   }
 }
 

@@ -694,6 +694,7 @@ pub fn leaks(
     warnings: structure_note(reason, &origins),
     hidden_owners: 0,
     hidden_size: 0,
+    source_map_notes: None,
   };
   (leaks.hidden_owners, leaks.hidden_size) =
     later

@@ -8,6 +8,7 @@
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 // The portable build (wasm32-wasip1, run by node:wasi) and the native one differ here only.
 mod page;
@@ -21,10 +22,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use rheapdump_analysis::profile::{self, Profile, ProfileError};
 use rheapdump_analysis::progress::Bar;
 use rheapdump_analysis::report::{PackageFilter, SourceFilter};
+use rheapdump_analysis::source_map::{self, SourceMaps};
 
 use rheapdump_analysis::report::Budgets;
 use rheapdump_analysis::run::{
-  self, Failure, Matching, Progress, Quiet, Report, Request, DEFAULT_PATHS, DEFAULT_TOP,
+  Failure, Matching, Progress, Quiet, Report, Request, DEFAULT_PATHS, DEFAULT_TOP,
 };
 use rheapdump_core::naming;
 use serde::Serialize;
@@ -58,6 +60,18 @@ struct Cli {
   /// Print the report as JSON
   #[arg(long, global = true)]
   json: bool,
+  /// Show the positions that ran, not where source maps say the code was written
+  #[arg(long, global = true)]
+  no_source_maps: bool,
+  /// Where the scripts and their source maps are when the snapshot comes from another machine:
+  /// /app/dist/server.js is looked for as DIR/app/dist/server.js, DIR/dist/server.js, DIR/server.js
+  #[arg(
+    long,
+    global = true,
+    value_name = "DIR",
+    conflicts_with = "no_source_maps"
+  )]
+  source_root: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -291,11 +305,20 @@ enum Format {
   Folded,
 }
 
-/// `rheapdump profile …`: the report as text or JSON, or the converted bytes.
-fn profile(command: ProfileCommand, json: bool) -> Result<Vec<u8>, ProfileError> {
+/// `rheapdump profile …`: the report as text or JSON (its functions where `maps` say they were
+/// written), or the converted bytes.
+fn profile(
+  command: ProfileCommand,
+  json: bool,
+  maps: Option<&SourceMaps>,
+) -> Result<Vec<u8>, ProfileError> {
   Ok(match command {
     ProfileCommand::Top { file, top } => {
-      let report = profile::top(&file, top)?;
+      let mut report = profile::top(&file, top)?;
+      if let Some(maps) = maps {
+        maps.apply_top(&mut report);
+        note(report.source_map_notes.as_deref().unwrap_or_default());
+      }
       output(&report, json, render::profile_top).into_bytes()
     }
     ProfileCommand::Diff {
@@ -303,7 +326,11 @@ fn profile(command: ProfileCommand, json: bool) -> Result<Vec<u8>, ProfileError>
       after: Some(after),
       top,
     } => {
-      let report = profile::diff(&before, &after, top)?;
+      let mut report = profile::diff(&before, &after, top)?;
+      if let Some(maps) = maps {
+        maps.apply_profile_diff(&mut report);
+        note(report.source_map_notes.as_deref().unwrap_or_default());
+      }
       output(&report, json, render::profile_diff).into_bytes()
     }
     ProfileCommand::Diff { after: None, .. } => {
@@ -507,6 +534,14 @@ fn warn(warnings: &[String]) {
   }
 }
 
+/// Prints why some positions are the generated ones (source maps that could not be used) on
+/// stderr, where they are seen even with --json.
+fn note(notes: &[String]) {
+  for line in notes {
+    eprintln!("rheapdump: note: {line}");
+  }
+}
+
 fn usage_error(message: &str) -> ExitCode {
   eprintln!("rheapdump: {message}");
   ExitCode::from(2)
@@ -556,13 +591,15 @@ fn main() -> ExitCode {
     }
   };
   let json = cli.json;
+  // Positions where the code was written, unless asked for those that ran.
+  let maps = (!cli.no_source_maps).then(|| Arc::new(SourceMaps::new(cli.source_root.clone())));
   let command = match cli.command {
     Command::Profile(command) => {
       let command = match with_newest_profiles(command) {
         Ok(command) => command,
         Err(usage) => return usage_error(&usage),
       };
-      return match profile(command, json) {
+      return match profile(command, json, maps.as_deref()) {
         Ok(bytes) => print_bytes(&bytes),
         Err(err) => {
           eprintln!("rheapdump: {err}");
@@ -728,9 +765,12 @@ fn main() -> ExitCode {
   } else {
     &mut Quiet
   };
-  let outcome = run::run(&request, progress);
+  let outcome = source_map::run(&request, maps.as_ref(), progress);
   // The bar is cleared before the report is printed, or clearing it would erase report lines.
   drop(bar);
+  if let (Some(maps), Ok(_)) = (&maps, &outcome) {
+    note(&maps.notes());
+  }
   // check answers 0 within its budgets, 1 beyond them, 2 on an error: CI tells them apart.
   let checking = matches!(request, Request::Check { .. });
   match outcome {

@@ -93,7 +93,10 @@ fn by_class(summary: &Summary) -> BTreeMap<&str, (Figures, Option<String>)> {
     entry.0.size += row.shallow_size as i64;
     entry.0.retained += row.retained_size as i64;
     if entry.1.is_none() {
-      entry.1 = row.source.as_deref().and_then(package_of);
+      // A bundle's code: the package its source map names.
+      entry.1 = row.source.as_deref().and_then(|source| {
+        package_of(source).or_else(|| crate::source_map::bundled_package(source))
+      });
     }
   }
   classes
@@ -201,11 +204,13 @@ mod tests {
           distance: None,
           location: None,
           source: source.map(String::from),
+          generated: None,
           package: String::new(),
         })
         .collect(),
       largest: Vec::new(),
       packages: Vec::new(),
+      source_map_notes: None,
     }
   }
 

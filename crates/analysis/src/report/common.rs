@@ -34,6 +34,11 @@ pub struct Step {
   #[serde(skip_serializing_if = "Option::is_none")]
   #[cfg_attr(feature = "ts", ts(optional))]
   pub source: Option<String>,
+  /// Where the code that ran is, `file:line:column` (1-based), when `source` is the original
+  /// place a source map gives.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  #[cfg_attr(feature = "ts", ts(optional))]
+  pub generated: Option<String>,
 }
 
 impl Step {
@@ -47,6 +52,7 @@ impl Step {
         .graph
         .source(node)
         .filter(|_| heap.graph.module_file(node).is_none()),
+      generated: None,
     }
   }
 }

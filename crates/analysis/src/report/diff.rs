@@ -19,6 +19,11 @@ pub struct ClassDiff {
   #[serde(skip_serializing_if = "Option::is_none")]
   #[cfg_attr(feature = "ts", ts(optional))]
   pub source: Option<String>,
+  /// Where the code that ran is, `file:line:column` (1-based), when `source` is the original
+  /// place a source map gives.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  #[cfg_attr(feature = "ts", ts(optional))]
+  pub generated: Option<String>,
   /// The npm package whose code defines the constructor, or `(app)`, `(node)` or `(unknown)`.
   pub package: String,
   /// Objects of the later snapshot that the earlier lacks; null when the snapshots are matched
@@ -57,6 +62,11 @@ pub struct Diff {
   /// Why the comparison may mean little: files from two processes, given out of order,
   /// with ids renumbered or from two Node versions. Empty for a sound comparison.
   pub warnings: Vec<String>,
+  /// Why some scripts' positions are the generated ones: their source maps could not be used
+  /// (one line per script), or the scripts are not on this machine.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  #[cfg_attr(feature = "ts", ts(optional))]
+  pub source_map_notes: Option<Vec<String>>,
 }
 
 /// Per class, the ids and shallow sizes of its objects, sorted by id: what DevTools' Comparison
@@ -166,6 +176,7 @@ pub fn diff(
         name: label(&name.0),
         package: group_of(source.as_deref()),
         source,
+        generated: None,
         new_count: None,
         deleted_count: None,
         delta_count: new.len() as i64 - old.len() as i64,
@@ -182,6 +193,7 @@ pub fn diff(
         name: label(&name.0),
         package: group_of(source.as_deref()),
         source,
+        generated: None,
         new_count: Some(new_count),
         deleted_count: Some(deleted_count),
         delta_count: new_count as i64 - deleted_count as i64,
@@ -210,6 +222,7 @@ pub fn diff(
     objects: 0,
     owners: Vec::new(),
     warnings: Vec::new(),
+    source_map_notes: None,
   }
 }
 

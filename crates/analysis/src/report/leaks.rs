@@ -48,6 +48,11 @@ pub struct OwnerClass {
   #[serde(skip_serializing_if = "Option::is_none")]
   #[cfg_attr(feature = "ts", ts(optional))]
   pub source: Option<String>,
+  /// Where the code that ran is, `file:line:column` (1-based), when `source` is the original
+  /// place a source map gives.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  #[cfg_attr(feature = "ts", ts(optional))]
+  pub generated: Option<String>,
   /// The npm package `source` is in, or `(app)`, `(node)` or `(unknown)`.
   pub package: String,
   /// The id of the largest of them, for `path`.
@@ -69,6 +74,11 @@ pub struct LeakOwner {
   /// node on its path that has one: the class of the instance or the closure that holds it
   /// (the module, for one held by a module's exports).
   pub source: Option<String>,
+  /// Where the code that ran is, `file:line:column` (1-based), when `source` is the original
+  /// place a source map gives.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  #[cfg_attr(feature = "ts", ts(optional))]
+  pub generated: Option<String>,
   /// The node `source` belongs to, by name, when it is not the owner itself: what holds it.
   pub source_of: Option<String>,
   /// The npm package `source` is in, or `(app)`, `(node)` or `(unknown)`: whose code holds
@@ -115,6 +125,11 @@ pub struct Leaks {
   /// how many, and what they retain in all.
   pub hidden_owners: u64,
   pub hidden_size: u64,
+  /// Why some scripts' positions are the generated ones: their source maps could not be used
+  /// (one line per script), or the scripts are not on this machine.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  #[cfg_attr(feature = "ts", ts(optional))]
+  pub source_map_notes: Option<Vec<String>>,
 }
 
 /// The ids of `target` not in `baseline`, both sorted: the objects allocated between them.
@@ -473,6 +488,7 @@ pub fn leaks(
     warnings: Vec::new(),
     hidden_owners: 0,
     hidden_size: 0,
+    source_map_notes: None,
   }
 }
 
@@ -529,6 +545,7 @@ fn leak_owners(
       retained_size: class_retained[c],
       package: group_of(g.source(*representative).as_deref()),
       source: g.source(*representative),
+      generated: None,
       example: g.node_id[*representative],
     });
   }
@@ -553,6 +570,7 @@ fn leak_owners(
         class: label(&g.class_name(node)),
         package: group_of(source.as_deref()),
         source,
+        generated: None,
         source_of,
         count: row.count,
         retained_size: retained[o],

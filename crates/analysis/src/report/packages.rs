@@ -36,19 +36,42 @@ pub fn package_of(source: &str) -> Option<String> {
 
 /// The group a script (or a `file:line:column` source) counts under: its npm package (cut as
 /// class names are: a hostile script path can be megabytes long), else [`NODE`] for Node's
-/// internals, [`APP`] for any other script, [`UNKNOWN`] without one.
+/// internals, [`APP`] for any other script, [`UNKNOWN`] without one. Application code in a
+/// bundle counts under the package its source map places it in, when the analysis maps sources.
 pub fn group_of(source: Option<&str>) -> String {
   match source.filter(|s| !s.is_empty()) {
     None => UNKNOWN.to_string(),
-    Some(source) => package_of(source)
-      .map(|name| label(&name))
-      .unwrap_or_else(|| {
-        if source.starts_with("node:") || source.starts_with("internal/") {
-          NODE.to_string()
-        } else {
-          APP.to_string()
-        }
-      }),
+    Some(source) => match script_group(source) {
+      Group::App => crate::source_map::bundled_package(source)
+        .map(|name| label(&name))
+        .unwrap_or_else(|| APP.to_string()),
+      group => group.name(),
+    },
+  }
+}
+
+/// What a script's path says of its group.
+enum Group {
+  Package(String),
+  Node,
+  App,
+}
+
+impl Group {
+  fn name(self) -> String {
+    match self {
+      Group::Package(name) => label(&name),
+      Group::Node => NODE.to_string(),
+      Group::App => APP.to_string(),
+    }
+  }
+}
+
+fn script_group(source: &str) -> Group {
+  match package_of(source) {
+    Some(name) => Group::Package(name),
+    None if source.starts_with("node:") || source.starts_with("internal/") => Group::Node,
+    None => Group::App,
   }
 }
 
@@ -86,43 +109,103 @@ pub struct PackageDiff {
 
 /// The package group of every node with a shallow size (NONE for the others), as an index into
 /// the returned names; the group [`UNKNOWN`] is index 0. Keyed on script ids, so that each
-/// script's path is read once however many objects its code made.
+/// script's path is read once however many objects its code made; a bundle's code (with source
+/// maps) on each place in it, mapped once.
 pub(crate) fn package_keys(graph: &Graph) -> (Vec<u32>, Vec<String>) {
-  let mut names = vec![UNKNOWN.to_string()];
-  let mut by_name: FxHashMap<String, u32> = FxHashMap::default();
-  by_name.insert(UNKNOWN.to_string(), 0);
-  let mut by_script: FxHashMap<u32, u32> = FxHashMap::default();
-  let mut group_of_script = |script: u32| -> u32 {
-    *by_script.entry(script).or_insert_with(|| {
-      let url = graph
-        .scripts
-        .binary_search_by_key(&script, |s| s.0)
-        .ok()
-        .map(|found| graph.strings.get(graph.scripts[found].1));
-      let name = group_of(url);
-      *by_name.entry(name).or_insert_with_key(|name| {
-        names.push(name.clone());
-        names.len() as u32 - 1
-      })
-    })
+  let mut groups = Groups {
+    graph,
+    names: vec![UNKNOWN.to_string()],
+    by_name: FxHashMap::from_iter([(UNKNOWN.to_string(), 0)]),
+    by_script: FxHashMap::default(),
+    by_place: FxHashMap::default(),
+    maps: crate::source_map::active(),
   };
   let mut key: Vec<u32> = graph
     .self_size
     .iter()
     .map(|&size| if size == 0 { NONE } else { 0 })
     .collect();
-  for &[node, script, _, _] in &graph.locations {
+  for &[node, script, line, column] in &graph.locations {
     if key[node as usize] != NONE {
-      key[node as usize] = group_of_script(script);
+      key[node as usize] = groups.at([script, line, column]);
     }
   }
   // A bound function counts where the function it binds is written.
   for &(node, target) in &graph.bound_functions {
-    if let (0, Some([script, _, _])) = (key[node as usize], graph.location(target as usize)) {
-      key[node as usize] = group_of_script(script);
+    if let (0, Some(location)) = (key[node as usize], graph.location(target as usize)) {
+      key[node as usize] = groups.at(location);
     }
   }
-  (key, names)
+  (key, groups.names)
+}
+
+/// The groups of [`package_keys`], by script and, in a bundle, by place.
+struct Groups<'g> {
+  graph: &'g Graph,
+  names: Vec<String>,
+  by_name: FxHashMap<String, u32>,
+  /// Each script's group, and whether it is a bundle (its map lists `node_modules/` sources).
+  by_script: FxHashMap<u32, (u32, bool)>,
+  by_place: FxHashMap<[u32; 3], u32>,
+  maps: Option<std::sync::Arc<crate::source_map::SourceMaps>>,
+}
+
+impl<'g> Groups<'g> {
+  fn index(&mut self, name: String) -> u32 {
+    let names = &mut self.names;
+    *self.by_name.entry(name).or_insert_with_key(|name| {
+      names.push(name.clone());
+      names.len() as u32 - 1
+    })
+  }
+
+  fn url(&self, script: u32) -> Option<&'g str> {
+    let graph = self.graph;
+    let found = graph.scripts.binary_search_by_key(&script, |s| s.0).ok()?;
+    Some(graph.strings.get(graph.scripts[found].1))
+  }
+
+  /// The group of the code at `[script, line, column]` (0-based).
+  fn at(&mut self, place: [u32; 3]) -> u32 {
+    let script = place[0];
+    let (group, bundle) = match self.by_script.get(&script) {
+      Some(&known) => known,
+      None => {
+        let url = self.url(script).filter(|url| !url.is_empty());
+        let (name, app) = match url.map(script_group) {
+          None => (UNKNOWN.to_string(), false),
+          Some(Group::App) => (APP.to_string(), true),
+          Some(group) => (group.name(), false),
+        };
+        let bundle = app
+          && self
+            .maps
+            .as_ref()
+            .zip(url)
+            .is_some_and(|(maps, url)| maps.is_bundle(url));
+        let group = self.index(name);
+        self.by_script.insert(script, (group, bundle));
+        (group, bundle)
+      }
+    };
+    if !bundle {
+      return group;
+    }
+    if let Some(&known) = self.by_place.get(&place) {
+      return known;
+    }
+    let [_, line, column] = place;
+    let package = self
+      .url(script)
+      .zip(self.maps.as_ref())
+      .and_then(|(url, maps)| maps.bundled_package(url, line, column));
+    let found = match package {
+      Some(name) => self.index(label(&name)),
+      None => group,
+    };
+    self.by_place.insert(place, found);
+    found
+  }
 }
 
 /// The rows of the groups `key` gives each node (NONE: not counted), largest retained size

@@ -20,6 +20,11 @@ pub struct Paths {
   /// Fewest edges from a GC root to the node; null when no root reaches it.
   pub distance: Option<i64>,
   pub paths: Vec<Vec<Step>>,
+  /// Why some scripts' positions are the generated ones: their source maps could not be used
+  /// (one line per script), or the scripts are not on this machine.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  #[cfg_attr(feature = "ts", ts(optional))]
+  pub source_map_notes: Option<Vec<String>>,
 }
 
 /// The shortest retaining path DevTools' distance search found to `node`, from the user root
@@ -314,6 +319,7 @@ pub fn paths(heap: &Heap, file: &str, id: u32, max: usize) -> Option<Paths> {
     name,
     distance: distance_of(distance),
     paths: Vec::new(),
+    source_map_notes: None,
   };
   if distance == NO_DISTANCE || node == 0 || max == 0 {
     return Some(result);

@@ -452,6 +452,7 @@ fn owner_report(heap: &Heap, row: OwnerRow) -> LeakOwner {
       retained_size: positive(retained),
       package: group_of(g.source(representative).as_deref()),
       source: g.source(representative),
+      generated: None,
       example: g.node_id[representative],
     })
     .collect();
@@ -472,6 +473,7 @@ fn owner_report(heap: &Heap, row: OwnerRow) -> LeakOwner {
     class: label(&g.class_name(node)),
     package: group_of(source.as_deref()),
     source,
+    generated: None,
     source_of,
     count: row.count,
     retained_size: positive(row.retained),

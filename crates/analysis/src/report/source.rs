@@ -28,8 +28,13 @@ impl SourceFilter {
     }
   }
 
-  fn keeps_any(&self, source: Option<&String>) -> bool {
-    source.is_some_and(|source| self.keeps(source))
+  /// Whether a row's original `source` or its `generated` place (with a source map) is kept:
+  /// `--source src/cache.ts` and `--source dist/` both find a mapped row.
+  fn keeps_any(&self, source: Option<&String>, generated: Option<&String>) -> bool {
+    [source, generated]
+      .into_iter()
+      .flatten()
+      .any(|place| self.keeps(place))
   }
 
   /// Keeps the rows of `report` written in the filter's files, then its first `top` (all if
@@ -40,29 +45,32 @@ impl SourceFilter {
     let cut = |len: usize| if top == 0 { len } else { top.min(len) };
     match report {
       Report::Summary(s) => {
-        s.classes.retain(|row| self.keeps_any(row.source.as_ref()));
+        s.classes
+          .retain(|row| self.keeps_any(row.source.as_ref(), row.generated.as_ref()));
         s.classes.truncate(cut(s.classes.len()));
         s.largest
-          .retain(|object| self.keeps_any(object.source.as_ref()));
+          .retain(|object| self.keeps_any(object.source.as_ref(), object.generated.as_ref()));
       }
       Report::Instances(i) => {
-        i.instances.retain(|o| self.keeps_any(o.source.as_ref()));
+        i.instances
+          .retain(|o| self.keeps_any(o.source.as_ref(), o.generated.as_ref()));
         i.count = i.instances.len() as u64;
         i.shallow_size = i.instances.iter().map(|o| o.self_size).sum();
         i.instances.truncate(cut(i.instances.len()));
       }
       Report::Diff(d) => {
-        d.classes.retain(|row| self.keeps_any(row.source.as_ref()));
+        d.classes
+          .retain(|row| self.keeps_any(row.source.as_ref(), row.generated.as_ref()));
         d.classes.truncate(cut(d.classes.len()));
       }
       Report::Leaks(l) => {
         l.owners.retain_mut(|owner| {
-          if self.keeps_any(owner.source.as_ref()) {
+          if self.keeps_any(owner.source.as_ref(), owner.generated.as_ref()) {
             return true;
           }
           owner
             .classes
-            .retain(|class| self.keeps_any(class.source.as_ref()));
+            .retain(|class| self.keeps_any(class.source.as_ref(), class.generated.as_ref()));
           !owner.classes.is_empty()
         });
         l.owners.truncate(cut(l.owners.len()));
@@ -70,7 +78,7 @@ impl SourceFilter {
           group
             .path
             .iter()
-            .any(|step| self.keeps_any(step.source.as_ref()))
+            .any(|step| self.keeps_any(step.source.as_ref(), step.generated.as_ref()))
         });
         l.groups.truncate(cut(l.groups.len()));
       }

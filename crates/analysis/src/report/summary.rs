@@ -27,10 +27,15 @@ pub struct ClassRow {
   #[cfg_attr(feature = "ts", ts(optional))]
   pub location: Option<String>,
   /// The same place as `file:line:column`, 1-based as editors count, where the snapshot names
-  /// the script.
+  /// the script; with a source map, where it was written.
   #[serde(skip_serializing_if = "Option::is_none")]
   #[cfg_attr(feature = "ts", ts(optional))]
   pub source: Option<String>,
+  /// Where the code that ran is, `file:line:column` (1-based), when `source` is the original
+  /// place a source map gives.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  #[cfg_attr(feature = "ts", ts(optional))]
+  pub generated: Option<String>,
   /// The npm package whose code defines the constructor (`lru-cache`), or `(app)`, `(node)`
   /// or `(unknown)`.
   pub package: String,
@@ -50,6 +55,11 @@ pub struct LargeObject {
   #[serde(skip_serializing_if = "Option::is_none")]
   #[cfg_attr(feature = "ts", ts(optional))]
   pub source: Option<String>,
+  /// Where the code that ran is, `file:line:column` (1-based), when `source` is the original
+  /// place a source map gives.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  #[cfg_attr(feature = "ts", ts(optional))]
+  pub generated: Option<String>,
   /// The npm package whose code defines its function or constructor, or `(app)`, `(node)` or
   /// `(unknown)`.
   pub package: String,
@@ -72,6 +82,11 @@ pub struct Summary {
   /// Memory by npm package (every package, and `(app)`, `(node)`, `(unknown)`), by retained
   /// size, largest first.
   pub packages: Vec<PackageRow>,
+  /// Why some scripts' positions are the generated ones: their source maps could not be used
+  /// (one line per script), or the scripts are not on this machine.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  #[cfg_attr(feature = "ts", ts(optional))]
+  pub source_map_notes: Option<Vec<String>>,
 }
 
 pub fn summary(heap: &Heap, file: &str, top: usize) -> Summary {
@@ -87,6 +102,7 @@ pub fn summary(heap: &Heap, file: &str, top: usize) -> Summary {
       distance: None,
       location: location_text(*location),
       source: location.and_then(|l| g.source_at(l)),
+      generated: None,
       package: String::new(),
     })
     .collect();
@@ -137,6 +153,7 @@ pub fn summary(heap: &Heap, file: &str, top: usize) -> Summary {
         retained_size: heap.retained[n],
         package: group_of(source.as_deref()),
         source,
+        generated: None,
       }
     })
     .collect();
@@ -151,6 +168,7 @@ pub fn summary(heap: &Heap, file: &str, top: usize) -> Summary {
       let (key, names) = package_keys(g);
       package_rows(heap, &key, names)
     },
+    source_map_notes: None,
   }
 }
 
@@ -164,6 +182,10 @@ pub struct Instance {
   pub distance: Option<i64>,
   #[serde(skip_serializing_if = "Option::is_none")]
   pub source: Option<String>,
+  /// Where the code that ran is, `file:line:column` (1-based), when `source` is the original
+  /// place a source map gives.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub generated: Option<String>,
 }
 
 /// The objects of one class, largest retained size first.
@@ -180,6 +202,10 @@ pub struct Instances {
   pub instances: Vec<Instance>,
   /// With `diff --class`, as in `diff`; empty for a sound comparison.
   pub warnings: Vec<String>,
+  /// Why some scripts' positions are the generated ones: their source maps could not be used
+  /// (one line per script), or the scripts are not on this machine.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub source_map_notes: Option<Vec<String>>,
 }
 
 /// The objects of class `class` (as the Summary names classes; a closure also by its
@@ -229,9 +255,11 @@ pub fn instances(
         retained_size: heap.retained[n],
         distance: distance_of(heap.distance[n]),
         source: g.source(n),
+        generated: None,
       })
       .collect(),
     warnings: Vec::new(),
+    source_map_notes: None,
   }
 }
 
