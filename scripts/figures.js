@@ -148,6 +148,11 @@ function main() {
     process.stderr.write(`figures: unknown argument ${unknown[0]}; usage: node scripts/figures.js [--stale] [--json]\n`)
     process.exit(2)
   }
+  // `npm run figures | head` closes the pipe early: that is not an error.
+  process.stdout.on('error', (err) => {
+    if (err.code !== 'EPIPE') throw err
+    process.exit(0)
+  })
   const rows = []
   for (const file of documents()) {
     const text = fs.readFileSync(path.join(ROOT, file), 'utf8')
@@ -165,7 +170,7 @@ function main() {
     process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`)
   } else {
     for (const r of shown) {
-      const state = r.error ? `broken: ${r.error}` : r.current ? 'current' : `stale: ${r.stale} commit${r.stale === 1 ? '' : 's'} touch its code since (newest ${r.newest})`
+      const state = r.error ? `broken: ${r.error}` : r.current ? 'current' : `stale: ${r.stale === 1 ? '1 commit touches' : `${r.stale} commits touch`} its code since (newest ${r.newest})`
       process.stdout.write(`${r.where}  ${r.section}\n  ${r.how ?? ''} @ ${r.commit ?? '?'}: ${state}\n`)
     }
     const stale = rows.filter((r) => r.stale).length
