@@ -1,8 +1,11 @@
 'use strict'
 
 // The documentation holds together: the README stays a README (short, install first, the
-// contributor commands near the top), and every relative link and #anchor in the Markdown files
-// resolves to a file that exists and a heading it has, by GitHub's rules for heading ids.
+// contributor commands near the top), every relative link and #anchor in the Markdown files
+// resolves to a file that exists and a heading it has, by GitHub's rules for heading ids, and
+// every table of figures names the commit it was measured at and the code it measures
+// (scripts/figures.js; whether that code has changed since is `npm run figures`' report, not a
+// failure here: every code change would fail it).
 // The Markdown npm ships links only to files the package has, or to the repository's copy.
 // The checker is also run on broken input, so that a checker that finds nothing cannot pass.
 
@@ -12,34 +15,9 @@ const path = require('node:path')
 const { spawnSync } = require('node:child_process')
 const test = require('node:test')
 
+const { documents, figureTables, marks: figureMarks, proseLines } = require('../scripts/figures')
+
 const ROOT = path.join(__dirname, '..')
-
-/** The documentation whose links must resolve, relative to the repository. */
-function documents() {
-  const docs = fs.existsSync(path.join(ROOT, 'docs'))
-    ? fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)
-    : []
-  return ['README.md', 'ARCHITECTURE.md', 'bench/README.md', '__test__/README.md', ...docs.sort()]
-}
-
-/** The text outside fenced code blocks, line by line, with inline code blanked out. */
-function proseLines(markdown) {
-  const lines = []
-  let fence = null
-  for (const line of markdown.split('\n')) {
-    const opener = /^\s*(`{3,}|~{3,})/.exec(line)
-    if (fence) {
-      if (opener && opener[1][0] === fence[0] && opener[1].length >= fence.length) fence = null
-      lines.push('')
-    } else if (opener) {
-      fence = opener[1]
-      lines.push('')
-    } else {
-      lines.push(line.replace(/(`+)[^`]*?\1/g, (span) => ' '.repeat(span.length)))
-    }
-  }
-  return lines
-}
 
 /**
  * GitHub's id for a heading: its text without Markdown markup, lower-cased, with every
@@ -242,5 +220,98 @@ test('the link checker finds missing files, missing anchors and links out of the
     'a.md:11: b.md#section-three: no heading with the id "section-three" in b.md',
     'a.md:11: ../x.md: points outside the repository',
     'a.md:11: #nope: no heading with the id "nope" in a.md',
+  ])
+})
+
+/** Whether git can tell which commits exist here: a full clone. Null, or why not. */
+function historyMissing() {
+  const inside = spawnSync('git', ['rev-parse', '--is-shallow-repository'], { cwd: ROOT, encoding: 'utf8' })
+  if (inside.status !== 0) return 'not a git checkout'
+  if (inside.stdout.trim() === 'true') return 'a shallow clone: `git fetch --unshallow` to check the figures marks'
+  return null
+}
+
+/**
+ * What is wrong with the figures marks of the documentation (`read(file)` gives a file's text,
+ * `exists(commit)` whether the repository has it, `present(path)` whether the working tree has
+ * a path): a table of figures without a mark, a mark that cannot be read, a commit the
+ * repository does not have, code that is not there.
+ */
+function figuresProblems(files, read, exists, present) {
+  const problems = []
+  for (const file of files) {
+    const text = read(file)
+    for (const table of figureTables(text)) {
+      if (table.markLine === null) problems.push(`${file}:${table.line}: a table of figures with no <!-- figures: … --> mark on the line above it`)
+    }
+    for (const mark of figureMarks(text)) {
+      const where = `${file}:${mark.line}`
+      if (mark.error) problems.push(`${where}: ${mark.error}`)
+      if (mark.commit && !exists(mark.commit)) problems.push(`${where}: no commit ${mark.commit} in the repository`)
+      for (const code of mark.code || []) if (!present(code)) problems.push(`${where}: no ${code} in the repository`)
+    }
+  }
+  return problems
+}
+
+test('every table of figures names the commit it was measured at and the code it measures, and both exist', (t) => {
+  const missing = historyMissing()
+  if (missing && !process.env.CI) return t.skip(missing)
+  assert.equal(missing, null, 'CI needs the whole history to check the figures marks')
+  const exists = (commit) => spawnSync('git', ['cat-file', '-e', `${commit}^{commit}`], { cwd: ROOT }).status === 0
+  const present = (relative) => fs.existsSync(path.join(ROOT, relative))
+  assert.deepEqual(figuresProblems(documents(), readRepo, exists, present), [])
+
+  // The checker, on documents with every kind of mistake.
+  const files = {
+    'a.md': [
+      '<!-- figures: node bench/x.js @ abc1234; code: bench/x.js -->',
+      '| run | time |',
+      '|---|---|',
+      '| 1 | 2.0 s |',
+      '',
+      '| run | time |',
+      '|---|---|',
+      '| 1 | 35 MiB |',
+      '',
+      '<!-- figures: none; limits, not measurements -->',
+      '| setting | default |',
+      '|---|---|',
+      '| timeout | 5 s |',
+      '',
+      '| name | meaning |',
+      '|---|---|',
+      '| a | no figures here |',
+      '',
+      '<!-- generated from lib/config.js by `npm run generate` -->',
+      '| setting | default |',
+      '|---|---|',
+      '| queue | 300000 (5 min) |',
+      '<!-- end of generated -->',
+      '',
+      '<!-- figures: node bench/y.js @ fedcba9; code: bench/gone.js -->',
+      '',
+      '```',
+      '| heap | pause |',
+      '|---|---|',
+      '| 50 MB | 12.0 ms |',
+      '```',
+      '',
+      '```',
+      '| heap | pause |',
+      '|---|---|',
+      '| 60 MB | 1.5× |',
+      '```',
+      'Prose with a figure, 3.2 s. <!-- figures: measured by hand -->',
+      '`<!-- figures: an example in code -->`',
+    ].join('\n'),
+  }
+  const read = (name) => files[name]
+  assert.deepEqual(figuresProblems(['a.md'], read, (c) => c === 'abc1234', (p) => p === 'bench/x.js' || p === 'bench/y.js'), [
+    'a.md:6: a table of figures with no <!-- figures: … --> mark on the line above it',
+    'a.md:34: a table of figures with no <!-- figures: … --> mark on the line above it',
+    'a.md:25: no commit fedcba9 in the repository',
+    'a.md:25: no bench/gone.js in the repository',
+    'a.md:38: "measured by hand" is not "HOW @ COMMIT; code: PATH …" nor "none; WHY"',
   ])
 })
