@@ -10,12 +10,8 @@
 // a Worker burning CPU in bursts: the threads a fork can catch running). Each line of progress
 // goes to stderr as it happens, so that a run cut short still says what it counted.
 
-const { spawn, spawnSync } = require('node:child_process')
-const fs = require('node:fs')
-const os = require('node:os')
-const path = require('node:path')
+const { root, runService, buildHeap, validate, pct, table } = require('./fork-runs')
 
-const root = path.join(__dirname, '..')
 const LOADS = ['idle', 'busy']
 
 if (process.argv[2] === '--child') {
@@ -24,7 +20,7 @@ if (process.argv[2] === '--child') {
   main()
 }
 
-function main() {
+async function main() {
   const { settings } = require('./settings')
   const { nodeBinaries } = require('../scripts/node-versions')
   const { heapMb: heaps, runs } = settings({ heapMb: [10], runs: 100 })
@@ -33,24 +29,10 @@ function main() {
   for (const node of nodeBinaries({ install: true })) {
     for (const load of LOADS) {
       for (const mb of heaps) {
-        const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'rheapdump-bench-soundness-'))
-        try {
-          const run = spawnSync(node.path, [__filename, '--child', String(mb), String(runs), load], {
-            cwd,
-            encoding: 'utf8',
-            env: { ...process.env, RHEAPDUMP_QUIET: '1' },
-            timeout: 6 * 3600 * 1000,
-            maxBuffer: 1 << 26,
-            stdio: ['ignore', 'pipe', 'inherit'],
-          })
-          if (run.status !== 0) throw new Error(`node ${node.version}, ${load}, ${mb} MB: exit ${run.status}`)
-          const result = JSON.parse(run.stdout.trim().split('\n').pop())
-          total.forks += result.forks.length
-          total.sound += result.forks.filter((f) => f.sound).length
-          rows.push(row(node.version, load, result))
-        } finally {
-          fs.rmSync(cwd, { recursive: true, force: true })
-        }
+        const result = await runService(node, __filename, [mb, runs, load], { what: `node ${node.version}, ${load}, ${mb} MB`, timeout: 6 * 3600 * 1000, stderr: 'inherit' })
+        total.forks += result.forks.length
+        total.sound += result.forks.filter((f) => f.sound).length
+        rows.push(row(node.version, load, result))
       }
     }
   }
@@ -79,34 +61,11 @@ function row(version, load, { heapUsed, forks }) {
   ]
 }
 
-function pct(values, p) {
-  if (!values.length) return NaN
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
-}
-
-function table(header, rows) {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)))
-  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`
-  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n')
-}
-
-/** `rheapdump validate FILE` in its own process; the file goes afterwards. */
-function validate(file) {
-  return new Promise((resolve) => {
-    const cli = spawn(path.join(root, 'bin', 'rheapdump'), ['validate', file], { stdio: 'ignore' })
-    cli.on('exit', (code) => {
-      fs.rmSync(file, { force: true })
-      resolve(code === 0)
-    })
-  })
-}
-
 /** The measured service: `mb` MB of small objects under `load`, `runs` fork snapshots in a row. */
 async function child(mb, runs, load) {
   const rheapdump = require(root)
   const v8 = require('node:v8')
-  globalThis.benchHeap = Array.from({ length: mb * 20000 }, (_, i) => ({ i, next: null }))
+  buildHeap(mb)
   const stops = [setInterval(() => {}, 1)]
   let worker = null
   let pool = true
