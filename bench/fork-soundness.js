@@ -11,7 +11,8 @@
 // that this script asks every 10 ms for its pid, so that a request lost, failed or answered by
 // a child shows). The host's 1-minute load average is read at every fork: the other
 // processes' load, which starves the nice-19 child and lengthens the pause. Each line of
-// progress goes to stderr as it happens, so that a run cut short still says what it counted.
+// progress, and each row of the table when it is done, goes to stderr as it happens, so that a
+// run cut short still says what it counted. RHEAPDUMP_BENCH_LOADS=idle (or busy) runs one load.
 
 const http = require('node:http')
 const os = require('node:os')
@@ -19,6 +20,7 @@ const os = require('node:os')
 const { root, runService, buildHeap, validate, pct, table } = require('./fork-runs')
 
 const LOADS = ['idle', 'busy']
+const HEADER = ['node', 'load', 'heap', 'fork snapshots', 'sound', 'failed (code × n)', 'retried', 'pause p50/p99', 'child s p50/p99', 'host load avg p50 (min–max)', 'HTTP answered by the service, slowest']
 
 if (process.argv[2] === '--child') {
   child(Number(process.argv[3]), Number(process.argv[4]), process.argv[5])
@@ -29,11 +31,13 @@ if (process.argv[2] === '--child') {
 async function main() {
   const { settings } = require('./settings')
   const { nodeBinaries } = require('../scripts/node-versions')
-  const { heapMb: heaps, runs } = settings({ heapMb: [10], runs: 100 })
+  const { heapMb: heaps, runs, loads } = settings({ heapMb: [10], runs: 100, loads: LOADS })
+  const unknown = loads.filter((load) => !LOADS.includes(load))
+  if (unknown.length) throw new Error(`RHEAPDUMP_BENCH_LOADS: unknown ${unknown.join(', ')}; known: ${LOADS.join(', ')}`)
   const rows = []
   const total = { forks: 0, sound: 0 }
   for (const node of nodeBinaries({ install: true })) {
-    for (const load of LOADS) {
+    for (const load of loads) {
       for (const mb of heaps) {
         // The service prints its port first (busy), its results last; it stops serving 1 s later.
         let requests = null
@@ -47,11 +51,11 @@ async function main() {
         total.forks += result.forks.length
         total.sound += result.forks.filter((f) => f.sound).length
         rows.push(row(node.version, load, result, await answered))
+        process.stderr.write(`  row: ${table(HEADER, [rows.at(-1)]).split('\n').pop()}\n`)
       }
     }
   }
-  const header = ['node', 'load', 'heap', 'fork snapshots', 'sound', 'failed (code × n)', 'retried', 'pause p50/p99', 'child s p50/p99', 'host load avg p50 (min–max)', 'HTTP answered by the service, slowest']
-  console.log(table(header, rows))
+  console.log(table(HEADER, rows))
   console.log(`\n${total.sound} of ${total.forks} sound`)
 }
 

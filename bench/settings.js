@@ -11,6 +11,7 @@
 //   RHEAPDUMP_BENCH_TASKS=summary,diff which analyses to time
 //   RHEAPDUMP_BENCH_TOOLS=rheapdump,portable  which analyzers to run them with
 //   RHEAPDUMP_BENCH_SECONDS=N          length of one load run
+//   RHEAPDUMP_BENCH_LOADS=idle,busy    which loads the service runs under
 //
 // A script passes the defaults of the settings it uses; the others are ignored by it, so that
 // one `npm run bench` can set them all at once. RHEAPDUMP_NODE_MAJORS (scripts/node-versions.js)
@@ -26,6 +27,7 @@ const KINDS = {
   tasks: 'words',
   tools: 'words',
   seconds: 'count',
+  loads: 'words',
 }
 
 // The names the benchmarks read before they shared this file.
