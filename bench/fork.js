@@ -10,12 +10,7 @@
 //
 // p99 is nearest-rank: with fewer than 100 runs it is the worst run.
 
-const { spawnSync } = require('node:child_process')
-const fs = require('node:fs')
-const os = require('node:os')
-const path = require('node:path')
-
-const root = path.join(__dirname, '..')
+const { root, runService, buildHeap, validate, pct, table } = require('./fork-runs')
 
 if (process.argv[2] === '--child') {
   child(Number(process.argv[3]), Number(process.argv[4]))
@@ -23,29 +18,16 @@ if (process.argv[2] === '--child') {
   main()
 }
 
-function main() {
+async function main() {
   const { settings } = require('./settings')
   const { nodeBinaries } = require('../scripts/node-versions')
   const { heapMb: heaps, runs } = settings({ heapMb: [50, 200], runs: 10 })
   const rows = []
   for (const node of nodeBinaries({ install: true })) {
     for (const mb of heaps) {
-      const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'rheapdump-bench-fork-'))
-      try {
-        const run = spawnSync(node.path, [__filename, '--child', String(mb), String(runs)], {
-          cwd,
-          encoding: 'utf8',
-          env: { ...process.env, RHEAPDUMP_QUIET: '1' },
-          timeout: 3600000,
-          maxBuffer: 1 << 24,
-        })
-        if (run.status !== 0) throw new Error(`node ${node.version}, ${mb} MB: ${run.stderr}`)
-        const result = JSON.parse(run.stdout.trim().split('\n').pop())
-        const sound = result.forks.filter((f) => f.sound).length
-        rows.push(row(node.version, mb, result, sound))
-      } finally {
-        fs.rmSync(cwd, { recursive: true, force: true })
-      }
+      const result = await runService(node, __filename, [mb, runs], { what: `node ${node.version}, ${mb} MB`, timeout: 3600000 })
+      const sound = result.forks.filter((f) => f.sound).length
+      rows.push(row(node.version, mb, result, sound))
       console.error(`  done: node ${node.version}, ${mb} MB`)
     }
   }
@@ -53,18 +35,6 @@ function main() {
   console.log(table(header, rows.map((r) => r.main)))
   console.log('\nWhere the pause went, ms: prepare (quiet threads, the file) / mappings (smaps, MADV_DOFORK) / fork() / restore')
   console.log(table(['node', 'heap', 'p50 of each part', 'the longest pause'], rows.map((r) => r.split)))
-}
-
-/** `rheapdump validate FILE`, off the measured thread; then the file goes (200 MB heaps make 500 MB files). */
-function validate(file) {
-  const { spawn } = require('node:child_process')
-  return new Promise((resolve) => {
-    const cli = spawn(path.join(root, 'bin', 'rheapdump'), ['validate', file], { stdio: 'ignore' })
-    cli.on('exit', (code) => {
-      fs.rmSync(file, { force: true })
-      resolve(code === 0)
-    })
-  })
 }
 
 function row(version, mb, { heapUsed, idleDelayMs, forks, inProcess }, sound) {
@@ -94,24 +64,11 @@ function row(version, mb, { heapUsed, idleDelayMs, forks, inProcess }, sound) {
   return { main, split }
 }
 
-function pct(values, p) {
-  if (!values.length) return NaN
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
-}
-
-function table(header, rows) {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)))
-  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`
-  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n')
-}
-
 /** The measured service: a heap of `mb` MB of small objects, a 1 ms timer to see the loop stall. */
 async function child(mb, runs) {
   const rheapdump = require(root)
   const v8 = require('node:v8')
-  // ~48 bytes per small object plus the array slot: about 20,000 objects per MB.
-  globalThis.benchHeap = Array.from({ length: mb * 20000 }, (_, i) => ({ i, next: null }))
+  buildHeap(mb)
   let last = performance.now()
   let worst = 0
   const tick = setInterval(() => {

@@ -12,6 +12,7 @@
 //   RHEAPDUMP_BENCH_TOOLS=rheapdump,portable  which analyzers to run them with
 //   RHEAPDUMP_BENCH_SECONDS=N          length of one load run
 //   RHEAPDUMP_BENCH_TABLES=idle        which of a script's tables to measure
+//   RHEAPDUMP_BENCH_LOADS=idle,busy    which loads the service runs under
 //
 // A script passes the defaults of the settings it uses; the others are ignored by it, so that
 // one `npm run bench` can set them all at once. RHEAPDUMP_NODE_MAJORS (scripts/node-versions.js)
@@ -28,6 +29,7 @@ const KINDS = {
   tools: 'words',
   seconds: 'count',
   tables: 'words',
+  loads: 'words',
 }
 
 // The names the benchmarks read before they shared this file.
