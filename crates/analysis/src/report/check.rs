@@ -10,6 +10,17 @@ use super::common::label;
 use super::packages::package_of;
 use super::summary::Summary;
 
+/// A size in bytes: `1048576`, `1MB`, `512KiB`, `2.5MiB` (a budget of the CLI or the JS API).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+  text
+    .trim()
+    .parse::<bytesize::ByteSize>()
+    .map(|size| size.as_u64())
+    .map_err(|_| {
+      format!("a size is bytes or a number with a unit such as 1MB or 512KiB, got '{text}'")
+    })
+}
+
 /// What may grow, in bytes; a budget left out is not checked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Budgets {
