@@ -19,7 +19,7 @@
 //   lib/api.js       the public functions (loaded on first call); lib/settings.js configure();
 //                    lib/memory.js; lib/monitor.js
 //   lib/options.js   option checking, with the options of each function in lib/schemas.js
-//   lib/analysis.js  the analyses, run by the addon on a worker thread (loaded on first call)
+//   lib/analysis.js  the analyses: one request each, run in Rust on a worker thread (loaded on first call)
 //   lib/errors.js    every error code rheapdump gives, and the errors; lib/report.js, stderr and events
 //   lib/facts.js     constants generated from the Rust crates (names, estimates, defaults)
 //
@@ -73,7 +73,7 @@ let apiModule
 const api = onFirstCall(() => (apiModule ??= require('./lib/api')), { writeSnapshot: 2, snapshot: 1, heapProfile: 1, writeHeapProfile: 1, monitor: 1, signalStatus: 0 })
 /** @type {typeof import('./lib/analysis') | undefined} */
 let analysisModule
-const analysis = onFirstCall(() => (analysisModule ??= require('./lib/analysis')), { summary: 1, diff: 2, leaks: 3, path: 2, validate: 1, redact: 2 })
+const analysis = onFirstCall(() => (analysisModule ??= require('./lib/analysis')), { run: 1, summary: 1, instances: 2, diff: 2, leaks: 3, report: 3, path: 2, validate: 1, redact: 2, check: 2, profileTop: 1, profileDiff: 2 })
 
 module.exports = {
   writeSnapshot: api.writeSnapshot,
@@ -86,7 +86,7 @@ module.exports = {
   configure,
   getConfig,
   signalStatus: api.signalStatus,
-  analysis: Object.freeze({ summary: analysis.summary, diff: analysis.diff, leaks: analysis.leaks, path: analysis.path, validate: analysis.validate, redact: analysis.redact }),
+  analysis: Object.freeze({ ...analysis }),
   /** @param {string} event @param {(...args: any[]) => void} listener */
   on: (event, listener) => (shared.emitter.on(event, listener), module.exports),
   /** @param {string} event @param {(...args: any[]) => void} listener */
