@@ -2,7 +2,7 @@
 
 import type { EventEmitter } from 'node:events'
 
-import type { LeakReport, RedactionReport, RetainingPaths, SnapshotDiff, SnapshotSummary, SnapshotValidity } from './lib/reports'
+import type { CheckReport, InstancesReport, LeakReport, ProfileDiffReport, ProfileTopReport, RedactionReport, ReportPage, RetainingPaths, SnapshotDiff, SnapshotSummary, SnapshotValidity } from './lib/reports'
 
 /** How a snapshot was asked for. */
 export type SnapshotTrigger = 'api' | 'signal' | 'near-heap-limit' | 'threshold' | 'leak'
