@@ -2,7 +2,7 @@
 
 import type { EventEmitter } from 'node:events'
 
-import type { LeakReport, RedactionReport, RetainingPaths, SnapshotDiff, SnapshotSummary, SnapshotValidity } from './lib/reports'
+import type { CheckReport, InstancesReport, LeakReport, ProfileDiffReport, ProfileTopReport, RedactionReport, ReportPage, RetainingPaths, SnapshotDiff, SnapshotSummary, SnapshotValidity } from './lib/reports'
 
 /** How a snapshot was asked for. */
 export type SnapshotTrigger = 'api' | 'signal' | 'near-heap-limit' | 'threshold' | 'leak'
@@ -75,7 +75,7 @@ export type RheapdumpErrorCode =
   | 'ERR_RHEAPDUMP_UPLOAD_CREDENTIALS' | 'ERR_RHEAPDUMP_UPLOAD_REFUSED' | 'ERR_RHEAPDUMP_UPLOAD_UNREACHABLE' | 'ERR_RHEAPDUMP_UPLOAD'
   // snapshot analysis
   | 'ERR_SNAPSHOT_SYNTAX' | 'ERR_SNAPSHOT_UNSOUND' | 'ERR_NODE_NOT_FOUND' | 'ERR_SNAPSHOT_NOT_A_FILE' | 'ERR_SNAPSHOT_NOT_COMPARABLE' | 'ERR_RHEAPDUMP_ANALYSIS_INTERNAL'
-  | 'ERR_SNAPSHOT_COMPRESSED_CORRUPT'
+  | 'ERR_SNAPSHOT_COMPRESSED_CORRUPT' | 'ERR_PROFILE_SYNTAX' | 'ERR_PROFILE_MISMATCH'
   // the portable (WebAssembly) analysis, beyond what its 4 GiB hold
   | 'ERR_RHEAPDUMP_WASM_TOO_LARGE' | 'ERR_RHEAPDUMP_WASM_MEMORY'
 
@@ -386,25 +386,32 @@ export function once(event: 'snapshot', listener: (info: SnapshotInfo) => void):
 export function once(event: 'snapshotError', listener: (err: SnapshotError) => void): typeof rheapdump
 
 /** The analyses' reports, generated from the Rust structs that write their JSON (crates/analysis). */
-export type { ClassDiff, ClassRow, LargeObject, LeakGroup, LeakOwner, LeakReport, OwnerClass, PackageDiff, PackageRow, PathStep, RedactionReport, RetainingPaths, SnapshotDiff, SnapshotSummary, SnapshotValidity } from './lib/reports'
+export type { CheckBudget, CheckReport, ClassDiff, ClassGrowth, ClassRow, FunctionRow, Instance, InstancesReport, LargeObject, LeakGroup, LeakOwner, LeakReport, OwnerClass, PackageDiff, PackageRow, PathStep, ProfileDiffReport, ProfileTopReport, RedactionReport, ReportPage, RetainingPaths, SnapshotDiff, SnapshotSummary, SnapshotValidity } from './lib/reports'
 
-/** Rejections carry `code` (an errno name, ERR_SNAPSHOT_SYNTAX, ERR_SNAPSHOT_UNSOUND, ERR_NODE_NOT_FOUND, ERR_SNAPSHOT_NOT_A_FILE for a pipe, FIFO or device, ERR_RHEAPDUMP_ANALYSIS_INTERNAL for a bug in the analysis; without the addon, where the portable WebAssembly build answers, ERR_RHEAPDUMP_WASM_TOO_LARGE over 3 GiB and ERR_RHEAPDUMP_WASM_MEMORY) and `path`. */
+/** Rejections carry `code` (an errno name, ERR_SNAPSHOT_SYNTAX, ERR_SNAPSHOT_UNSOUND, ERR_NODE_NOT_FOUND, ERR_SNAPSHOT_NOT_A_FILE for a pipe, FIFO or device, ERR_PROFILE_SYNTAX, ERR_PROFILE_MISMATCH, ERR_RHEAPDUMP_ANALYSIS_INTERNAL for a bug in the analysis; without the addon, where the portable WebAssembly build answers, ERR_RHEAPDUMP_WASM_TOO_LARGE over 3 GiB and ERR_RHEAPDUMP_WASM_MEMORY) and `path`. A request that cannot be run rejects with a TypeError of code ERR_INVALID_ARG_VALUE naming the field, and no `path`. */
 export interface AnalysisError extends Error {
   code: string
   path: string
   description: string
 }
 
-export interface AnalysisOptions {
-  /** Rows to keep, largest first; 0 for all. Default 20. */
+/** The options every analysis takes (an analysis that has no rows to count refuses `top`, `package` and `source`). */
+export interface CommonAnalysisOptions {
+  /** Rows to keep, largest first; 0 for all. Default 20 (check: 10). */
   top?: number
   /** Draw a progress bar on stderr (when it is a terminal) for files over 16 MiB. */
   progress?: boolean
   /**
-   * summary(), diff(), leaks(): only the rows of this npm package (`lru-cache`, `@scope/pkg`),
-   * or of `(app)`, `(node)` or `(unknown)`.
+   * summary(), instances(), diff(), leaks(): only the rows of this npm package (`lru-cache`,
+   * `@scope/pkg`), or of `(app)`, `(node)` or `(unknown)`.
    */
   package?: string
+  /**
+   * summary(), instances(), diff(), leaks(): only the rows written in these files: a directory
+   * (an absolute path) or part of a path (`node_modules/pino/`): the place where the code was
+   * written or the one that ran.
+   */
+  source?: string
   /**
    * Where source maps say the code was written (true, the default) or the positions that ran
    * (false): each mapped `source` is then the original place and `generated` the one that ran
@@ -416,23 +423,72 @@ export interface AnalysisOptions {
    * `/app/dist/server.js` is looked for as `DIR/app/dist/server.js`, `DIR/dist/server.js`, `DIR/server.js`.
    */
   sourceRoot?: string
-  /**
-   * How diff() and leaks() match objects between snapshots: 'ids' (V8's object ids; fork
-   * snapshots are refused), 'structure' (retaining path and class: fork snapshots, two
-   * processes, renumbered ids) or 'auto' (ids where they can be trusted, else structure). The
-   * report's `matched_by` says which was used. Default 'auto'.
-   */
-  match?: 'auto' | 'ids' | 'structure'
 }
 
+/**
+ * How diff() and leaks() match objects between snapshots: 'ids' (V8's object ids; fork
+ * snapshots are refused), 'structure' (retaining path and class: fork snapshots, two
+ * processes, renumbered ids) or 'auto' (ids where they can be trusted, else structure). The
+ * report's `matched_by` says which was used. Default 'auto'.
+ */
+export type Matching = 'auto' | 'ids' | 'structure'
+
+/** A size: bytes, or a number with a unit such as '1MB' or '512KiB'. */
+export type Size = number | string
+
+/** What check() allows to grow (at least one). */
+export interface CheckBudgets {
+  /** Everything reachable. */
+  maxGrowth?: Size
+  /** By class name: its objects' shallow size. */
+  maxClassGrowth?: Record<string, Size>
+  /** By npm package: the shallow size of the objects its constructors made. */
+  maxPackageGrowth?: Record<string, Size>
+  /** By class name: what its objects retain. */
+  maxOwnerGrowth?: Record<string, Size>
+}
+
+/** The options of summary(), diff() and leaks(): the common ones, and `match` for diff() and leaks(). */
+export interface AnalysisOptions extends CommonAnalysisOptions {
+  match?: Matching
+}
+
+/** One analysis as analysis.run() takes it: `kind`, its files, its own options and the common ones. */
+export type AnalysisRequest = CommonAnalysisOptions & (
+  | { kind: 'summary'; file: string }
+  | { kind: 'instances'; file: string; class: string; before?: string }
+  | { kind: 'diff'; before: string; after: string; match?: Matching }
+  | { kind: 'leaks'; baseline: string; target: string; final: string; match?: Matching; byPath?: boolean }
+  | { kind: 'report'; baseline: string; target: string; final: string; out: string }
+  | { kind: 'path'; file: string; id: number; max?: number }
+  | { kind: 'validate'; file: string }
+  | { kind: 'redact'; file: string; output: string }
+  | ({ kind: 'check'; baseline: string; current: string } & CheckBudgets)
+  | { kind: 'profileTop'; file: string }
+  | { kind: 'profileDiff'; before: string; after: string }
+)
+
 export const analysis: {
-  summary(file: string, options?: AnalysisOptions): Promise<SnapshotSummary>
+  /** Any analysis, as one request object: the one entry point every function below calls. */
+  run(request: AnalysisRequest): Promise<unknown>
+  summary(file: string, options?: CommonAnalysisOptions): Promise<SnapshotSummary>
+  /** The objects of class `className`, largest first; with `before`, only those that snapshot lacks (`summary --class`, `diff --class`). */
+  instances(file: string, className: string, options?: CommonAnalysisOptions & { before?: string }): Promise<InstancesReport>
   diff(before: string, after: string, options?: AnalysisOptions): Promise<SnapshotDiff>
-  leaks(baseline: string, target: string, final: string, options?: AnalysisOptions): Promise<LeakReport>
+  /** `byPath`: the command line's text shows the groups; the report has `owners` and `groups` either way. */
+  leaks(baseline: string, target: string, final: string, options?: AnalysisOptions & { byPath?: boolean }): Promise<LeakReport>
+  /** Writes the leak-suspects page (one self-contained HTML file, mode 0600) to `out`. */
+  report(baseline: string, target: string, final: string, options: { out: string; top?: number; progress?: boolean; sourceMaps?: boolean; sourceRoot?: string }): Promise<ReportPage>
   path(file: string, id: number, options?: { max?: number; progress?: boolean; sourceMaps?: boolean; sourceRoot?: string }): Promise<RetainingPaths>
-  validate(file: string): Promise<SnapshotValidity>
+  validate(file: string, options?: { progress?: boolean }): Promise<SnapshotValidity>
   /** A copy of `file` in `output` with every value string replaced, safe to share (docs/sharing.md). */
   redact(file: string, output: string, options?: { progress?: boolean }): Promise<RedactionReport>
+  /** `current` against `baseline` and memory budgets (docs/ci.md); resolves whether or not they hold: see `passed`. */
+  check(baseline: string, current: string, budgets: CheckBudgets & { top?: number; progress?: boolean }): Promise<CheckReport>
+  /** Live bytes by function in a sampling heap profile (`profile top`). */
+  profileTop(file: string, options?: { top?: number }): Promise<ProfileTopReport>
+  /** What was allocated after `before` and lives in `after`, by function (`profile diff`). */
+  profileDiff(before: string, after: string, options?: { top?: number }): Promise<ProfileDiffReport>
 }
 
 declare const rheapdump: {

@@ -18,7 +18,7 @@
 //   lib/profile.js   sampling heap profiles (the sampler: lib/sampling.js)
 //   lib/api.js       the public functions; lib/settings.js configure(); lib/memory.js; lib/monitor.js
 //   lib/options.js   option checking, with the options of each function in lib/schemas.js
-//   lib/analysis.js  the analyses, run by the addon on a worker thread
+//   lib/analysis.js  the analyses: one request each, run in Rust on a worker thread (loaded on first call)
 //   lib/errors.js    every error code rheapdump gives, and the errors; lib/report.js, stderr and events
 //   lib/facts.js     constants generated from the Rust crates (names, estimates, defaults)
 // `require` loads only the addon, the settings and the hand-off (binding, config, shared,
@@ -77,7 +77,7 @@ let memoryModule
 const memory = onFirstCall(() => (memoryModule ??= require('./lib/memory')), { memoryUsage: 0, gc: 0 })
 /** @type {typeof import('./lib/analysis') | undefined} */
 let analysisModule
-const analysis = onFirstCall(() => (analysisModule ??= require('./lib/analysis')), { summary: 1, diff: 2, leaks: 3, path: 2, validate: 1, redact: 2 })
+const analysis = onFirstCall(() => (analysisModule ??= require('./lib/analysis')), { run: 1, summary: 1, instances: 2, diff: 2, leaks: 3, report: 3, path: 2, validate: 1, redact: 2, check: 2, profileTop: 1, profileDiff: 2 })
 
 module.exports = {
   writeSnapshot: api.writeSnapshot,
@@ -90,7 +90,7 @@ module.exports = {
   configure: settings.configure,
   getConfig: settings.getConfig,
   signalStatus: api.signalStatus,
-  analysis: Object.freeze({ summary: analysis.summary, diff: analysis.diff, leaks: analysis.leaks, path: analysis.path, validate: analysis.validate, redact: analysis.redact }),
+  analysis: Object.freeze({ ...analysis }),
   /** @param {string} event @param {(...args: any[]) => void} listener */
   on: (event, listener) => (shared.emitter.on(event, listener), module.exports),
   /** @param {string} event @param {(...args: any[]) => void} listener */

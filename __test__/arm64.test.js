@@ -101,7 +101,7 @@ test('under arm64 Node the native addon, the uploader and the analysis module lo
     const rheapdump = require('rheapdump')
     const { file, uploader, analyzer } = require(${JSON.stringify(path.join(state.pkg, 'lib', 'binding.js'))})
     const upload = typeof uploader().uploadFile
-    const analysis = typeof analyzer().analyzeSummary
+    const analysis = typeof analyzer().analyze
     rheapdump.snapshot({ fork: true }).catch((err) => console.log(JSON.stringify({ file, upload, analysis, arch: process.arch, watchdog: rheapdump.signalStatus().watchdog, fork: err.code })))
   `
   const result = run(emulated(state.node, '-e', script), { cwd: state.app })

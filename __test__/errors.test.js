@@ -12,10 +12,10 @@ const { test } = require('node:test')
 const { ROOT } = require('./helpers/proc')
 const { CODES, ERRNO_CODES, guardError, binaryError, addonsForbiddenError, noAddonError, fileError, heapdumpError } = require('../lib/errors')
 
-/** Every file the codes can come from: the JS entry and lib/, the three native modules, crates/core and crates/platform, the analysis' failures. */
+/** Every file the codes can come from: the JS entry and lib/, the three native modules, crates/core and crates/platform, the analysis' failures, requests and profiles. */
 function sources() {
   const listed = (dir, ext) => fs.readdirSync(path.join(ROOT, dir), { recursive: true }).filter((f) => f.endsWith(ext)).map((f) => path.join(dir, f))
-  return ['index.js', ...listed('lib', '.js'), ...listed('crates/addon/src', '.rs'), ...listed('crates/upload-addon/src', '.rs'), ...listed('crates/analysis-addon/src', '.rs'), ...listed('crates/core/src', '.rs'), ...listed('crates/platform/src', '.rs'), ...listed('crates/cli/src', '.rs'), 'crates/analysis/src/failure.rs']
+  return ['index.js', ...listed('lib', '.js'), ...listed('crates/addon/src', '.rs'), ...listed('crates/upload-addon/src', '.rs'), ...listed('crates/analysis-addon/src', '.rs'), ...listed('crates/core/src', '.rs'), ...listed('crates/platform/src', '.rs'), ...listed('crates/cli/src', '.rs'), 'crates/analysis/src/failure.rs', 'crates/analysis/src/run.rs', 'crates/analysis/src/profile.rs']
     .filter((file) => file !== 'lib/errors.js')
 }
 

@@ -6,43 +6,20 @@
 export interface AnalysisFailure {
   /**
    * An errno name for I/O failures, else ERR_SNAPSHOT_SYNTAX, ERR_SNAPSHOT_UNSOUND,
-   * ERR_NODE_NOT_FOUND, ERR_SNAPSHOT_NOT_A_FILE (a pipe, FIFO or device) or
+   * ERR_NODE_NOT_FOUND, ERR_SNAPSHOT_NOT_A_FILE (a pipe, FIFO or device), ERR_PROFILE_SYNTAX,
+   * ERR_PROFILE_MISMATCH, ERR_INVALID_ARG_VALUE (the request itself: then no `path`) or
    * ERR_RHEAPDUMP_ANALYSIS_INTERNAL (a bug: the analysis panicked).
    */
   code: string
-  path: string
+  /** The file it is about; none for a request that cannot be run. */
+  path?: string
   description: string
 }
 
 /**
- * DevTools' Comparison view of two snapshots, and the owners of what grew; with `package`, only
- * that npm package's classes. `matching`: `auto`, `ids` or `structure` (anything else is taken
- * as `auto`; lib/analysis.js checks it). `source_maps`, `source_root`: as for the summary.
+ * Runs one analysis on a worker thread: `request` is its JSON, one flat object such as
+ * `{"kind":"summary","file":"app.heapsnapshot","top":5}` (crates/analysis, `run::Request`).
+ * Resolves to the report as JSON, the CLI's `--json`, or to why it failed: a request that
+ * cannot be run fails with ERR_INVALID_ARG_VALUE, checked here, not in JS.
  */
-export declare function analyzeDiff(before: string, after: string, matching: string, top: number, progress: boolean, package: string | undefined | null, sourceMaps: boolean, sourceRoot?: string | undefined | null): Promise<unknown>
-
-/**
- * The three-snapshot technique: what was allocated after BASELINE, is in TARGET, and still
- * lives in FINAL; with `package`, only the owners and groups of that npm package.
- * `source_maps`, `source_root`: as for the summary.
- */
-export declare function analyzeLeaks(baseline: string, target: string, last: string, matching: string, top: number, progress: boolean, package: string | undefined | null, sourceMaps: boolean, sourceRoot?: string | undefined | null): Promise<unknown>
-
-/** The shortest retaining paths to one node. `source_maps`, `source_root`: as for the summary. */
-export declare function analyzePath(file: string, id: number, max: number, progress: boolean, sourceMaps: boolean, sourceRoot?: string | undefined | null): Promise<unknown>
-
-/**
- * DevTools' Summary view of a snapshot, on a worker thread; with `package`, only that npm
- * package's classes and objects; with `source_maps`, positions where the code was written
- * (scripts and maps under `source_root` when given).
- */
-export declare function analyzeSummary(file: string, top: number, progress: boolean, package: string | undefined | null, sourceMaps: boolean, sourceRoot?: string | undefined | null): Promise<unknown>
-
-/**
- * Writes a copy of a snapshot with every value string replaced (`redact`), on a worker thread:
- * the redaction report as JSON.
- */
-export declare function redactSnapshot(file: string, output: string, progress: boolean): Promise<unknown>
-
-/** Reads and checks a .heapsnapshot file on a worker thread: the `validate` report as JSON. */
-export declare function validateSnapshot(path: string): Promise<unknown>
+export declare function analyze(request: string): Promise<unknown>

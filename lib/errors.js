@@ -19,7 +19,7 @@ const ERRNO_CODES = [
 const CODES = {
   // Arguments (lib/options.js, lib/analysis.js, lib/settings.js, lib/api.js)
   ERR_INVALID_ARG_TYPE: { at: 'lib/errors.js', meaning: 'an option or argument has the wrong type' },
-  ERR_INVALID_ARG_VALUE: { at: 'lib/options.js', meaning: 'an option is unknown, or a value is of the right type but not allowed (a NUL byte, dir and filename both)' },
+  ERR_INVALID_ARG_VALUE: { at: 'lib/options.js, crates/analysis/src/run.rs', meaning: 'an option is unknown, or a value is of the right type but not allowed (a NUL byte, dir and filename both); for an analysis, a request Rust cannot run (a missing, unknown or ill-typed field), naming the field' },
   ERR_OUT_OF_RANGE: { at: 'lib/options.js', meaning: 'a number is outside its range or not a whole number' },
   ERR_INVALID_STATE: { at: 'lib/settings.js, crates/addon/src/snapshot_file.rs', meaning: 'near-heap-limit snapshots armed off the main thread, or a snapshot file committed twice' },
   // Files (crates/platform/src/linux/snapshot_file.rs, lib/options.js, lib/writer.js)
@@ -66,7 +66,9 @@ const CODES = {
   ERR_SNAPSHOT_NOT_A_FILE: { at: 'crates/analysis/src/failure.rs', meaning: 'the path is a pipe, FIFO or device, not a regular file' },
   ERR_SNAPSHOT_NOT_COMPARABLE: { at: 'crates/analysis/src/fork.rs, crates/analysis/src/failure.rs', meaning: 'diff or leaks was given a fork snapshot, whose ids match no other snapshot' },
   ERR_SNAPSHOT_COMPRESSED_CORRUPT: { at: 'crates/analysis/src/failure.rs, crates/analysis/src/profile.rs', meaning: 'a gzip or zstd snapshot (or profile) whose compressed stream is truncated or corrupt' },
-  ERR_RHEAPDUMP_ANALYSIS_INTERNAL: { at: 'crates/analysis-addon/src/analysis.rs, lib/wasi.js', meaning: 'a bug in rheapdump: the analysis panicked or its report could not be serialized' },
+  ERR_PROFILE_SYNTAX: { at: 'crates/analysis/src/profile.rs', meaning: 'the file is not a sampling heap profile (.heapprofile)' },
+  ERR_PROFILE_MISMATCH: { at: 'crates/analysis/src/profile.rs', meaning: 'profile diff was given profiles of two sampler runs, or the later one first' },
+  ERR_RHEAPDUMP_ANALYSIS_INTERNAL: { at: 'crates/analysis-addon/src/analysis.rs, crates/cli/src/main.rs, lib/wasi.js', meaning: 'a bug in rheapdump: the analysis panicked or its report could not be serialized' },
   ERR_RHEAPDUMP_WASM_TOO_LARGE: { at: 'crates/cli/src/platform/wasi.rs', meaning: 'the portable (WebAssembly) analysis refuses a file larger than it can read in 4 GiB; the native program reads it' },
   ERR_RHEAPDUMP_WASM_MEMORY: { at: 'crates/cli/src/platform/wasi.rs', meaning: 'the portable (WebAssembly) analysis ran out of its 4 GiB; the native program reads the file' },
 }

@@ -66,7 +66,4 @@ module.exports = Object.freeze({
     withdraw: Object.freeze({ from: 'pending', to: 'idle' }),
     done: Object.freeze({ from: 'claimed', to: 'idle' }),
   }),
-  // The analyses' defaults, the CLI's and the JS API's (crates/analysis/src/run.rs): rows per
-  // table (`top`) and retaining paths (`max` of path()).
-  analysis: Object.freeze({ top: 20, paths: 5 }),
 })

@@ -399,3 +399,127 @@ export interface RedactionReport {
   /** The output's size in bytes. */
   bytes: number
 }
+
+/**
+ * The objects of one class, largest retained size first (`summary --class`, `diff --class`,
+ * `analysis.instances()`).
+ */
+export interface InstancesReport {
+  file: string
+  /** With `diff --class`: the earlier snapshot; only objects it lacks are listed. */
+  before?: string
+  class: string
+  /** All of them (before `--top`), and their shallow size. */
+  count: number
+  shallow_size: number
+  instances: Array<Instance>
+  /** With `diff --class`, as in `diff`; empty for a sound comparison. */
+  warnings: Array<string>
+}
+
+/** One object of a class (`summary --class`, `diff --class`). */
+export interface Instance {
+  id: number
+  name: string
+  self_size: number
+  retained_size: number
+  distance: number | null
+  source?: string
+}
+
+/**
+ * What `report` answers once its page is written (`rheapdump report --json`,
+ * `analysis.report()`).
+ */
+export interface ReportPage {
+  /** The page, as named. */
+  output: string
+  /** Its size in bytes. */
+  bytes: number
+  /** As in `leaks`: why the comparison may mean little; empty when sound. */
+  warnings: Array<string>
+}
+
+/** What `check` reports (`rheapdump check --json`). */
+export interface CheckReport {
+  baseline: string
+  current: string
+  /** Every budget held. */
+  passed: boolean
+  /** How much everything reachable grew, bytes. */
+  growth: number
+  budgets: Array<CheckBudget>
+  /** The classes that grew most by shallow size, largest growth first. */
+  grew: Array<ClassGrowth>
+}
+
+/** One budget and how much its figure grew. */
+export interface CheckBudget {
+  /** `total`, `class`, `package` or `owner`. */
+  kind: string
+  /** The class or package; null for the total. */
+  name: string | null
+  /** Bytes it may grow by. */
+  limit: number
+  /** Bytes it grew by (negative: it shrank). */
+  growth: number
+  /** Objects more (negative: fewer) of the class or package; null for the total. */
+  objects: number | null
+  passed: boolean
+}
+
+/** How one class changed. */
+export interface ClassGrowth {
+  name: string
+  objects: number
+  /** Shallow size, bytes. */
+  size: number
+  /** Retained size, bytes. */
+  retained: number
+  /** The npm package its constructor is defined in. */
+  package?: string
+}
+
+/** `rheapdump profile top`, `analysis.profileTop()`. */
+export interface ProfileTopReport {
+  file: string
+  interval: number | null
+  samples: number
+  /** Live bytes the samples stand for (the JS heap the sampler saw). */
+  sampled_bytes: number
+  /** Off-heap bytes (Node's `external`, Buffers included): no function can be named for them. */
+  external_bytes: number
+  functions: Array<FunctionRow>
+}
+
+/**
+ * `rheapdump profile diff`, `analysis.profileDiff()`: what was allocated after BEFORE and is
+ * alive in AFTER.
+ */
+export interface ProfileDiffReport {
+  before: string
+  after: string
+  /** Samples allocated after BEFORE and alive in AFTER, and the bytes they stand for. */
+  new_samples: number
+  new_bytes: number
+  /** Samples alive in BEFORE and gone in AFTER. */
+  freed_samples: number
+  freed_bytes: number
+  /** Off-heap bytes in AFTER minus BEFORE. */
+  external_delta: number
+  /** The new bytes by function; shares are of `new_bytes`. */
+  functions: Array<FunctionRow>
+}
+
+/** Live bytes of one function: allocated in it (`self`) and in it or anything it called (`total`). */
+export interface FunctionRow {
+  function: string
+  /** `file:line`, 1-based; empty for V8's own frames. */
+  location: string
+  self_bytes: number
+  total_bytes: number
+  /** Shares of the sampled bytes, 0 to 1. */
+  self_share: number
+  total_share: number
+  samples: number
+}

@@ -95,7 +95,8 @@ function run(args, { stdout = 1, stderr = 2, module = program(), cwd = process.c
   const { WASI } = quietly(() => require('node:wasi'))
   const wasi = new WASI({
     version: 'preview1',
-    args: ['rheapdump', ...args.map(guestPath)],
+    // A request (`request JSON`) has its paths made the program's already (guestRequest).
+    args: ['rheapdump', ...(args[0] === 'request' ? args : args.map(guestPath))],
     env: { ...process.env, RHEAPDUMP_CWD: guestPath(cwd) },
     preopens: preopens(),
     returnOnExit: true,
@@ -144,51 +145,40 @@ async function runInWorker(args) {
 }
 
 /**
- * One analysis as the addon's functions answer it: the report's JSON, or the failure. `files`
- * are the files the command names, by which its error line (`rheapdump: FILE: CODE: text`) is
- * recognised.
- * @param {string[]} options
- * @param {string[]} files
- * @returns {Promise<string | import('./analysis-addon').AnalysisFailure>}
+ * A request's host paths as the program sees them (Windows: drive paths and backslashes);
+ * elsewhere the request as it is.
+ * @param {string} request
  */
-async function analyse(options, files, positional = files) {
-  // `--` first: a file name that begins with '-' is still a file name.
-  const { status, stdout, stderr } = await runInWorker([...options, '--json', '--', ...positional])
-  if (status === 0) return stdout
-  if (options[0] === 'validate' && stdout) {
-    const { file, code, error } = JSON.parse(stdout)
-    return { code, path: file, description: error }
-  }
-  for (const file of files) {
-    const line = stderr.split('\n').find((l) => l.startsWith(`rheapdump: ${file}: `))
-    const failure = line && /^([A-Z0-9_]+): (.*)$/.exec(line.slice(`rheapdump: ${file}: `.length))
-    if (failure) return { code: failure[1], path: file, description: failure[2] }
-  }
-  return { code: 'ERR_RHEAPDUMP_ANALYSIS_INTERNAL', path: files[0], description: stderr.trim() || `the portable program exited with status ${status}` }
+function guestRequest(request) {
+  if (!windows) return request
+  return JSON.stringify(JSON.parse(request), (_key, value) => (typeof value === 'string' && /^[A-Za-z]:[\\/]|\\/.test(value) ? guestPath(value) : value))
 }
 
-/** `--package NAME`, when a package is asked for. */
-const packageOption = (/** @type {string | undefined | null} */ pkg) => (typeof pkg === 'string' ? ['--package', pkg] : [])
-
-/** `--no-source-maps`, or `--source-root DIR` when a root is given. */
-const sourceMapOptions = (/** @type {boolean} */ sourceMaps, /** @type {string | undefined | null} */ sourceRoot) =>
-  !sourceMaps ? ['--no-source-maps'] : typeof sourceRoot === 'string' ? ['--source-root', sourceRoot] : []
+/** A refusal the program prints before it runs a request: `rheapdump: FILE: CODE: text`. */
+const REFUSAL = /^rheapdump: (.*): ((?:ERR_|E)[A-Z0-9_]+): (.*)$/m
 
 /**
- * The analysis module's functions (lib/analysis-addon.d.ts), answered by the portable program:
- * what lib/analysis.js runs when that module did not load. Progress bars are not drawn.
+ * The analysis module's one function (lib/analysis-addon.d.ts), answered by the portable
+ * program's hidden `request` command: what lib/analysis.js runs when that module did not load.
+ * The same request, the same report's JSON or the same failure. Progress bars are not drawn.
  */
 const analyses = {
-  analyzeSummary: (/** @type {string} */ file, /** @type {number} */ top, /** @type {boolean} */ _progress, /** @type {string | undefined | null} */ pkg, /** @type {boolean} */ sourceMaps, /** @type {string | undefined | null} */ sourceRoot) =>
-    analyse(['summary', '--top', String(top), ...packageOption(pkg), ...sourceMapOptions(sourceMaps, sourceRoot)], [file]),
-  analyzeDiff: (/** @type {string} */ before, /** @type {string} */ after, /** @type {string} */ matching, /** @type {number} */ top, /** @type {boolean} */ _progress, /** @type {string | undefined | null} */ pkg, /** @type {boolean} */ sourceMaps, /** @type {string | undefined | null} */ sourceRoot) =>
-    analyse(['diff', '--match', matching, '--top', String(top), ...packageOption(pkg), ...sourceMapOptions(sourceMaps, sourceRoot)], [before, after]),
-  analyzeLeaks: (/** @type {string} */ baseline, /** @type {string} */ target, /** @type {string} */ final, /** @type {string} */ matching, /** @type {number} */ top, /** @type {boolean} */ _progress, /** @type {string | undefined | null} */ pkg, /** @type {boolean} */ sourceMaps, /** @type {string | undefined | null} */ sourceRoot) =>
-    analyse(['leaks', '--match', matching, '--top', String(top), ...packageOption(pkg), ...sourceMapOptions(sourceMaps, sourceRoot)], [baseline, target, final]),
-  analyzePath: (/** @type {string} */ file, /** @type {number} */ id, /** @type {number} */ max, /** @type {boolean} */ _progress, /** @type {boolean} */ sourceMaps, /** @type {string | undefined | null} */ sourceRoot) =>
-    analyse(['path', '--max', String(max), ...sourceMapOptions(sourceMaps, sourceRoot)], [file], [file, String(id)]),
-  validateSnapshot: (/** @type {string} */ file) => analyse(['validate'], [file]),
-  redactSnapshot: (/** @type {string} */ file, /** @type {string} */ output) => analyse(['redact'], [file, output]),
+  /**
+   * @param {string} request
+   * @returns {Promise<string | import('./analysis-addon').AnalysisFailure>}
+   */
+  async analyze(request) {
+    const { status, stdout, stderr } = await runInWorker(['request', guestRequest(request)])
+    if (status === 0) return stdout
+    try {
+      return JSON.parse(stdout)
+    } catch {
+      // Refused before the request ran (a file over 4 GiB's worth), or out of memory.
+      const refused = REFUSAL.exec(stderr)
+      if (refused) return { code: refused[2], path: refused[1], description: refused[3] }
+      return { code: 'ERR_RHEAPDUMP_ANALYSIS_INTERNAL', path: '', description: stderr.trim() || `the portable program exited with status ${status}` }
+    }
+  },
 }
 
 module.exports = { PROGRAM, program, programOfItsOwn, run, analyses }

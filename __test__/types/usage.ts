@@ -64,6 +64,21 @@ async function api(): Promise<void> {
   const owner: LeakOwner | undefined = leaks.owners[0]
   const step: PathStep | undefined = paths.paths[0]?.[0]
   console.log(valid, reports.length, row?.distance, owner?.growth_size, step?.source, leaks.final, summary.largest[0]?.type)
+  // Every analysis of the command line, typed; and any of them as one request.
+  const sessions = await rheapdump.analysis.instances('b.heapsnapshot', 'Session', { before: 'a.heapsnapshot', source: 'lib/', top: 5 })
+  console.log(sessions.count, sessions.instances[0]?.id, sessions.before)
+  const page = await rheapdump.analysis.report('a.heapsnapshot', 'b.heapsnapshot', 'c.heapsnapshot', { out: 'leaks.html' })
+  console.log(page.output, page.bytes, page.warnings)
+  const budget = await rheapdump.analysis.check('a.heapsnapshot', 'b.heapsnapshot', { maxGrowth: '1MB', maxClassGrowth: { Quote: 262144 } })
+  console.log(budget.passed, budget.budgets[0]?.growth, budget.grew[0]?.name)
+  const top = await rheapdump.analysis.profileTop('a.heapprofile', { top: 5 })
+  const grew = await rheapdump.analysis.profileDiff('a.heapprofile', 'b.heapprofile')
+  console.log(top.functions[0]?.self_bytes, grew.new_bytes, grew.functions[0]?.location)
+  const byPath = await rheapdump.analysis.leaks('a.heapsnapshot', 'b.heapsnapshot', 'c.heapsnapshot', { byPath: true, match: 'structure' })
+  const any = await rheapdump.analysis.run({ kind: 'leaks', baseline: 'a', target: 'b', final: 'c', byPath: true, top: 3 })
+  console.log(byPath.groups.length, any)
+  // @ts-expect-error: a request names its kind
+  void rheapdump.analysis.run({ file: 'a.heapsnapshot' })
 }
 
 void ok

@@ -7,6 +7,7 @@ use rheapdump_core::errno;
 
 use crate::compressed::corrupt;
 use crate::parse::ParseError;
+use crate::profile::ProfileError;
 use crate::validate::Unsound;
 
 #[derive(Debug)]
@@ -21,6 +22,8 @@ pub enum Failure {
   NotAFile { path: PathBuf, kind: &'static str },
   /// `path` is a fork snapshot, whose ids match no other snapshot's (`crate::fork`).
   NotComparable { path: PathBuf },
+  /// A sampling heap profile could not be read, or two cannot be compared (`crate::profile`).
+  Profile(ProfileError),
 }
 
 impl Failure {
@@ -38,13 +41,15 @@ impl Failure {
       | Failure::NoSuchNode { path, .. }
       | Failure::NotAFile { path, .. }
       | Failure::NotComparable { path } => path,
+      Failure::Profile(error) => &error.path,
     }
   }
 
   /// The `code` of the Error the JS API rejects with, which the CLI prints too: the errno name
   /// (`ENOENT`) when the file could not be read, `ERR_SNAPSHOT_COMPRESSED_CORRUPT` when its gzip or
   /// zstd stream is truncated or corrupt, else `ERR_SNAPSHOT_SYNTAX` (not a snapshot),
-  /// `ERR_SNAPSHOT_UNSOUND`, `ERR_NODE_NOT_FOUND` or `ERR_SNAPSHOT_NOT_A_FILE`.
+  /// `ERR_SNAPSHOT_UNSOUND`, `ERR_NODE_NOT_FOUND` or `ERR_SNAPSHOT_NOT_A_FILE`; a profile's own
+  /// (`ERR_PROFILE_SYNTAX`, `ERR_PROFILE_MISMATCH`, an errno name).
   pub fn code(&self) -> &'static str {
     match self {
       Failure::File {
@@ -60,6 +65,7 @@ impl Failure {
       Failure::NoSuchNode { .. } => "ERR_NODE_NOT_FOUND",
       Failure::NotAFile { .. } => "ERR_SNAPSHOT_NOT_A_FILE",
       Failure::NotComparable { .. } => "ERR_SNAPSHOT_NOT_COMPARABLE",
+      Failure::Profile(error) => error.code,
     }
   }
 
@@ -81,6 +87,7 @@ impl Failure {
          ids match no other snapshot's, so it cannot be compared; single-file reports (summary, \
          path, validate) work, and in-process snapshots compare"
         .to_string(),
+      Failure::Profile(error) => error.description.clone(),
     }
   }
 }

@@ -352,6 +352,7 @@ impl Profile {
 
 /// Live bytes of one function: allocated in it (`self`) and in it or anything it called (`total`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FunctionRow {
   pub function: String,
   /// `file:line`, 1-based; empty for V8's own frames.
@@ -445,8 +446,10 @@ fn samples_per_node(profile: &Profile) -> Vec<u64> {
   counts
 }
 
-/// `rheapdump profile top`.
+/// `rheapdump profile top`, `analysis.profileTop()`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "ProfileTopReport"))]
 pub struct Top {
   pub file: String,
   pub interval: Option<u64>,
@@ -504,8 +507,11 @@ pub fn top_of(profile: &Profile, file: &str, limit: usize) -> Top {
   }
 }
 
-/// `rheapdump profile diff`: what was allocated after BEFORE and is alive in AFTER.
+/// `rheapdump profile diff`, `analysis.profileDiff()`: what was allocated after BEFORE and is
+/// alive in AFTER.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "ProfileDiffReport"))]
 pub struct ProfileDiff {
   pub before: String,
   pub after: String,

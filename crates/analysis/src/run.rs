@@ -1,8 +1,15 @@
-//! Whole analyses from file names to reports, with progress: what the CLI and the addon call.
+//! Whole analyses from file names to reports, with progress: the one request type every caller
+//! fills in ([`Request`]: the CLI from its arguments, the JS API as JSON) and [`run`], which
+//! answers it.
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::de::{self, DeserializeOwned, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
 
 use crate::compressed::Input;
 pub use crate::failure::Failure;
@@ -12,117 +19,486 @@ use crate::heap::{infer_interfaces, prepare_classes, Heap, Interfaces, Keep, Rul
 use crate::input;
 use crate::origin::{self, common_share, Origin};
 use crate::parse::ParseError;
+use crate::profile;
 use crate::redact::{self, Plan, Redaction};
-use crate::report::{self, Diff, Leaks, Paths, Summary};
+use crate::report::{self, Diff, Leaks, PackageFilter, Paths, SourceFilter, Summary};
+use crate::source_map::{self, SourceMaps};
 use crate::validate::{self, Soundness, Validity};
 
 /// Rows per table when the caller names no number: the CLI's `--top` and the JS API's `top`.
 pub const DEFAULT_TOP: usize = 20;
+/// Classes `check` lists when the caller names no number.
+pub const DEFAULT_CHECK_TOP: usize = 10;
 /// Retaining paths `path` shows when the caller names no number: the CLI's `--max` and the JS
 /// API's `max`.
 pub const DEFAULT_PATHS: usize = 5;
 
-/// One analysis, as the addon's functions and the CLI's commands ask for it: the one request
-/// type both dispatch through [`run`]. Paths are as given; a `top` of 0 means all rows.
+/// One analysis and its options: what the CLI's command line, the JS API's object (through the
+/// analysis module's one function, `analyze`) and the portable program's hidden `request`
+/// command all become, checked once ([`Request::from_json`], [`Request::check`]) and answered
+/// by [`run`].
+///
+/// As JSON, the JS API's form, it is one flat object: `kind` names the analysis, its fields
+/// follow, and the [`Options`] every analysis takes sit beside them:
+/// `{"kind":"diff","before":"a.heapsnapshot","after":"b.heapsnapshot","match":"ids","top":5}`.
+/// Paths are as given (relative to the working directory).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Request {
+pub struct Request {
+  pub analysis: Analysis,
+  pub options: Options,
+}
+
+/// The options every analysis takes, in one place: the CLI's `--top`, `--package`, `--source`
+/// and its progress bar; the JS API's `top`, `package`, `source` and `progress`. Another such
+/// option is one field here (the JS API reads it by its camel-cased name at once) and its flag
+/// in the CLI's `request()`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Options {
+  /// Rows per table, largest first; 0 for all. Each analysis has its default
+  /// ([`Analysis::default_top`]); `path` counts its paths with `max` instead.
+  #[serde(default)]
+  pub top: Option<u32>,
+  /// Only the rows of this npm package (`lru-cache`, `@scope/pkg`), or of `(app)`, `(node)` or
+  /// `(unknown)`: summary, instances, diff and leaks.
+  #[serde(default)]
+  pub package: Option<String>,
+  /// Only the rows written in these files: a directory (an absolute path) or part of a path
+  /// (`node_modules/pino/`): summary, instances, diff and leaks.
+  #[serde(default)]
+  pub source: Option<String>,
+  /// A progress bar on stderr, when it is a terminal.
+  #[serde(default)]
+  pub progress: bool,
+  /// False: the positions that ran, not where source maps say the code was written (the CLI's
+  /// `--no-source-maps`). Mapping is on when left out.
+  #[serde(default)]
+  pub source_maps: Option<bool>,
+  /// Where the scripts and their maps are when the snapshot comes from another machine
+  /// (`--source-root`): `/app/dist/server.js` is looked for as `DIR/app/dist/server.js`,
+  /// `DIR/dist/server.js`, `DIR/server.js`.
+  #[serde(default)]
+  pub source_root: Option<PathBuf>,
+}
+
+impl Options {
+  /// The source maps this request reads, lazily: None when mapping is off.
+  pub fn maps(&self) -> Option<Arc<SourceMaps>> {
+    (self.source_maps != Some(false)).then(|| Arc::new(SourceMaps::new(self.source_root.clone())))
+  }
+}
+
+/// Which analysis, on which files: one variant per report.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(
+  rename_all = "camelCase",
+  rename_all_fields = "camelCase",
+  deny_unknown_fields
+)]
+pub enum Analysis {
   /// DevTools' Summary view (`summary`).
-  Summary { file: PathBuf, top: usize },
+  Summary { file: PathBuf },
   /// The objects of one class (`summary --class`), or with `before` those that snapshot
   /// lacks (`diff --class`).
   Instances {
     file: PathBuf,
     class: String,
+    #[serde(default)]
     before: Option<PathBuf>,
-    top: usize,
   },
   /// DevTools' Comparison view, and the owners of what grew (`diff`).
   Diff {
     before: PathBuf,
     after: PathBuf,
+    #[serde(default, rename = "match")]
     matching: Matching,
-    top: usize,
   },
-  /// The three-snapshot technique (`leaks`).
+  /// The three-snapshot technique (`leaks`); `by_path` shows its groups (by retaining path
+  /// and class) rather than its owners as text. The JSON has both.
   Leaks {
     baseline: PathBuf,
     target: PathBuf,
+    #[serde(rename = "final")]
     last: PathBuf,
+    #[serde(default, rename = "match")]
     matching: Matching,
-    top: usize,
+    #[serde(default)]
+    by_path: bool,
   },
-  /// The leak-suspects report (`report`): `leaks`, the comparison of `baseline` and `last`,
-  /// and each snapshot's figures.
-  Suspects {
+  /// The leak-suspects page of a three-snapshot hunt, written to `out` (`report`).
+  Report {
     baseline: PathBuf,
     target: PathBuf,
+    #[serde(rename = "final")]
     last: PathBuf,
-    top: usize,
+    out: PathBuf,
   },
-  /// Retaining paths to node `id` (`path`).
-  Path { file: PathBuf, id: u32, max: usize },
+  /// Retaining paths to node `id`, `max` of them (`path`).
+  Path {
+    file: PathBuf,
+    id: u32,
+    #[serde(default)]
+    max: Option<u32>,
+  },
   /// The structural checks (`validate`).
   Validate { file: PathBuf },
   /// A copy of `file` with its values replaced, in `output` (`redact`).
   Redact { file: PathBuf, output: PathBuf },
-  /// Growth from `baseline` to `current` against budgets (`check`).
+  /// Growth from `baseline` to `current` against budgets (`check`): sizes are bytes, or
+  /// strings with a unit (`1MB`, `512KiB`); the named budgets map a class or package to one.
   Check {
     baseline: PathBuf,
     current: PathBuf,
-    budgets: report::Budgets,
-    top: usize,
+    #[serde(default, deserialize_with = "optional_size")]
+    max_growth: Option<u64>,
+    #[serde(default, deserialize_with = "named_sizes")]
+    max_class_growth: Vec<(String, u64)>,
+    #[serde(default, deserialize_with = "named_sizes")]
+    max_package_growth: Vec<(String, u64)>,
+    #[serde(default, deserialize_with = "named_sizes")]
+    max_owner_growth: Vec<(String, u64)>,
   },
+  /// Live bytes by function in a sampling heap profile (`profile top`).
+  ProfileTop { file: PathBuf },
+  /// What was allocated after `before` and lives in `after`, by function (`profile diff`).
+  ProfileDiff { before: PathBuf, after: PathBuf },
+}
+
+/// Why a request cannot be run: a field that is missing, unknown, of the wrong type or out of
+/// range, or options that do not go together. The CLI shows it as a usage error; the JS API
+/// rejects with [`Invalid::CODE`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid(pub String);
+
+impl Invalid {
+  /// The `code` the JS API rejects with.
+  pub const CODE: &'static str = "ERR_INVALID_ARG_VALUE";
+}
+
+impl std::fmt::Display for Invalid {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    f.write_str(&self.0)
+  }
 }
 
 impl Request {
-  /// The request with all its rows (a `top` of 0), for a filter (`--source`, `--package`) to
-  /// choose from before the first `top` are kept.
-  pub fn all_rows(self) -> Request {
+  /// The request one JSON object names (the JS API's form), checked ([`Request::check`]). An
+  /// error names the field it is about.
+  pub fn from_json(text: &str) -> Result<Request, Invalid> {
+    let value: Value = serde_json::from_str(text)
+      .map_err(|err| Invalid(format!("the request is not JSON: {err}")))?;
+    let Value::Object(mut fields) = value else {
+      return Err(Invalid(format!(
+        "the request must be an object such as {{\"kind\":\"summary\",\"file\":\"app.heapsnapshot\"}}, got {value}"
+      )));
+    };
+    let kind = match fields.remove("kind") {
+      Some(Value::String(kind)) => kind,
+      Some(other) => return Err(Invalid(format!("kind must be a string, got {other}"))),
+      None => {
+        return Err(Invalid(format!(
+          "kind is missing: one of {}",
+          names::<Analysis>().join(", ")
+        )))
+      }
+    };
+    // The common options are taken out first; any field left must be the analysis's own.
+    let mut common = Map::new();
+    for name in names::<Options>() {
+      if let Some(value) = fields.remove(*name) {
+        common.insert(name.to_string(), value);
+      }
+    }
+    let options = read(Value::Object(common), false)?;
+    let analysis = read(
+      Value::Object(Map::from_iter([(kind, Value::Object(fields))])),
+      true,
+    )?;
+    let request = Request { analysis, options };
+    request.check()?;
+    Ok(request)
+  }
+
+  /// Checks what types alone cannot: no empty file name, the filters and `top` only where the
+  /// analysis has rows to keep, a budget for `check`. The CLI's requests pass here too.
+  pub fn check(&self) -> Result<(), Invalid> {
+    let kind = self.analysis.kind();
+    for (name, path) in self.analysis.paths() {
+      if path.as_os_str().is_empty() {
+        return Err(Invalid(format!("{name} must be a file name, got ''")));
+      }
+    }
+    let filters = [
+      ("package", &self.options.package),
+      ("source", &self.options.source),
+    ];
+    for (name, value) in filters {
+      match value.as_deref() {
+        Some("") => return Err(Invalid(format!("{name} must not be empty"))),
+        Some(_) if !self.analysis.has_filters() => {
+          return Err(Invalid(format!(
+            "{name} applies to summary, instances, diff and leaks, not {kind}"
+          )))
+        }
+        _ => {}
+      }
+    }
+    if self.options.source_maps == Some(false) && self.options.source_root.is_some() {
+      return Err(Invalid(
+        "sourceRoot needs source maps: leave sourceMaps out or true".to_string(),
+      ));
+    }
+    if self.options.top.is_some() && self.analysis.default_top().is_none() {
+      let instead = match self.analysis {
+        Analysis::Path { .. } => " (it shows max paths)",
+        _ => "",
+      };
+      return Err(Invalid(format!("top does not apply to {kind}{instead}")));
+    }
+    if let Analysis::Check {
+      max_growth: None,
+      max_class_growth,
+      max_package_growth,
+      max_owner_growth,
+      ..
+    } = &self.analysis
+    {
+      if max_class_growth.is_empty() && max_package_growth.is_empty() && max_owner_growth.is_empty()
+      {
+        return Err(Invalid(
+          "check needs a budget: --max-growth, --max-class-growth, --max-package-growth or \
+           --max-owner-growth (maxGrowth, maxClassGrowth, maxPackageGrowth or maxOwnerGrowth \
+           in the JS API)"
+            .to_string(),
+        ));
+      }
+    }
+    Ok(())
+  }
+
+  /// The files the analysis reads, in the order it names them.
+  pub fn inputs(&self) -> Vec<&Path> {
+    self
+      .analysis
+      .paths()
+      .into_iter()
+      .filter(|(name, _)| !matches!(*name, "out" | "output"))
+      .map(|(_, path)| path)
+      .collect()
+  }
+
+  /// How many rows the report keeps: `top`, or the analysis's default; 0 for all.
+  pub fn top(&self) -> usize {
+    self.options.top.map_or_else(
+      || self.analysis.default_top().unwrap_or(0),
+      |top| top as usize,
+    )
+  }
+}
+
+impl Analysis {
+  /// The analysis's name, as `kind` gives it.
+  pub fn kind(&self) -> &'static str {
     match self {
-      Request::Summary { file, .. } => Request::Summary { file, top: 0 },
-      Request::Instances {
-        file,
-        class,
-        before,
-        ..
-      } => Request::Instances {
-        file,
-        class,
-        before,
-        top: 0,
-      },
-      Request::Diff {
-        before,
-        after,
-        matching,
-        ..
-      } => Request::Diff {
-        before,
-        after,
-        matching,
-        top: 0,
-      },
-      Request::Leaks {
-        baseline,
-        target,
-        last,
-        matching,
-        ..
-      } => Request::Leaks {
-        baseline,
-        target,
-        last,
-        matching,
-        top: 0,
-      },
-      other => other,
+      Analysis::Summary { .. } => "summary",
+      Analysis::Instances { .. } => "instances",
+      Analysis::Diff { .. } => "diff",
+      Analysis::Leaks { .. } => "leaks",
+      Analysis::Report { .. } => "report",
+      Analysis::Path { .. } => "path",
+      Analysis::Validate { .. } => "validate",
+      Analysis::Redact { .. } => "redact",
+      Analysis::Check { .. } => "check",
+      Analysis::ProfileTop { .. } => "profileTop",
+      Analysis::ProfileDiff { .. } => "profileDiff",
     }
   }
+
+  /// The files it names, each with the name of its field: what it reads, then what it writes.
+  fn paths(&self) -> Vec<(&'static str, &Path)> {
+    match self {
+      Analysis::Summary { file }
+      | Analysis::Validate { file }
+      | Analysis::Path { file, .. }
+      | Analysis::ProfileTop { file } => vec![("file", file)],
+      Analysis::Instances { file, before, .. } => {
+        let before = before.iter().map(|before| ("before", before.as_path()));
+        before.chain([("file", file.as_path())]).collect()
+      }
+      Analysis::Diff { before, after, .. } | Analysis::ProfileDiff { before, after } => {
+        vec![("before", before), ("after", after)]
+      }
+      Analysis::Leaks {
+        baseline,
+        target,
+        last,
+        ..
+      } => vec![("baseline", baseline), ("target", target), ("final", last)],
+      Analysis::Report {
+        baseline,
+        target,
+        last,
+        out,
+      } => vec![
+        ("baseline", baseline),
+        ("target", target),
+        ("final", last),
+        ("out", out),
+      ],
+      Analysis::Redact { file, output } => vec![("file", file), ("output", output)],
+      Analysis::Check {
+        baseline, current, ..
+      } => vec![("baseline", baseline), ("current", current)],
+    }
+  }
+
+  /// Rows it keeps when `top` is not given; None for a report without rows to count.
+  pub fn default_top(&self) -> Option<usize> {
+    match self {
+      Analysis::Check { .. } => Some(DEFAULT_CHECK_TOP),
+      Analysis::Path { .. } | Analysis::Validate { .. } | Analysis::Redact { .. } => None,
+      _ => Some(DEFAULT_TOP),
+    }
+  }
+
+  /// Whether `package` and `source` choose among its rows.
+  fn has_filters(&self) -> bool {
+    matches!(
+      self,
+      Analysis::Summary { .. }
+        | Analysis::Instances { .. }
+        | Analysis::Diff { .. }
+        | Analysis::Leaks { .. }
+    )
+  }
+}
+
+/// `T` from `value`; an error names the field it is about (`top: invalid type: …`). `tagged`:
+/// `value` is `{kind: fields}`, whose first step (the kind) is left out of the name.
+fn read<T: DeserializeOwned>(value: Value, tagged: bool) -> Result<T, Invalid> {
+  serde_path_to_error::deserialize(value).map_err(|err| {
+    let inner = err.inner().to_string();
+    let field: Vec<String> = err
+      .path()
+      .iter()
+      .skip(usize::from(tagged))
+      .map(ToString::to_string)
+      .collect();
+    if field.is_empty() && tagged && inner.starts_with("unknown variant") {
+      return Invalid(format!("kind: {inner}"));
+    }
+    let hint = if inner.starts_with("unknown field") {
+      format!(
+        "; or one of the common options: {}",
+        names::<Options>().join(", ")
+      )
+    } else {
+      String::new()
+    };
+    match field.as_slice() {
+      [] => Invalid(format!("{inner}{hint}")),
+      _ => Invalid(format!("{}: {inner}{hint}", field.join("."))),
+    }
+  })
+}
+
+/// The names serde gives `T`'s fields (a struct) or variants (an enum), as its derived
+/// `Deserialize` declares them: the one list of the request's options and kinds.
+fn names<T: DeserializeOwned>() -> &'static [&'static str] {
+  struct Names(&'static [&'static str]);
+  impl<'de> Deserializer<'de> for &mut Names {
+    type Error = de::value::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+      Err(de::Error::custom("neither a struct nor an enum"))
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+      self,
+      _: &'static str,
+      fields: &'static [&'static str],
+      _: V,
+    ) -> Result<V::Value, Self::Error> {
+      self.0 = fields;
+      Err(de::Error::custom("names read"))
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+      self,
+      _: &'static str,
+      variants: &'static [&'static str],
+      _: V,
+    ) -> Result<V::Value, Self::Error> {
+      self.0 = variants;
+      Err(de::Error::custom("names read"))
+    }
+
+    serde::forward_to_deserialize_any! {
+      bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+      option unit unit_struct newtype_struct seq tuple tuple_struct map identifier ignored_any
+    }
+  }
+  let mut names = Names(&[]);
+  let _ = T::deserialize(&mut names);
+  names.0
+}
+
+/// A size: bytes, or a string with a unit (`1MB`, `512KiB`).
+struct Size(u64);
+
+impl<'de> Deserialize<'de> for Size {
+  fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Size, D::Error> {
+    struct Bytes;
+    impl Visitor<'_> for Bytes {
+      type Value = Size;
+
+      fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(
+          "a size: bytes (a whole number) or a number with a unit such as '1MB' or '512KiB'",
+        )
+      }
+
+      fn visit_u64<E: de::Error>(self, bytes: u64) -> Result<Size, E> {
+        Ok(Size(bytes))
+      }
+
+      fn visit_str<E: de::Error>(self, text: &str) -> Result<Size, E> {
+        report::parse_size(text).map(Size).map_err(E::custom)
+      }
+    }
+    deserializer.deserialize_any(Bytes)
+  }
+}
+
+fn optional_size<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+  Ok(Option::<Size>::deserialize(deserializer)?.map(|size| size.0))
+}
+
+/// Budgets by name, `{"Quote": "256KiB"}` (in name order: a JSON object's order is not kept).
+fn named_sizes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<(String, u64)>, D::Error> {
+  struct Named;
+  impl<'de> Visitor<'de> for Named {
+    type Value = Vec<(String, u64)>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+      f.write_str("an object of names and sizes such as {\"Quote\": \"256KiB\"}")
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+      let mut named = Vec::new();
+      while let Some((name, size)) = map.next_entry::<String, Size>()? {
+        named.push((name, size.0));
+      }
+      Ok(named)
+    }
+  }
+  deserializer.deserialize_map(Named)
 }
 
 /// How `diff` and `leaks` match the objects of their snapshots (the CLI's `--match`, the JS
 /// API's `match`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Matching {
   /// By ids where they can be trusted; by structure for fork snapshots, snapshots of two
   /// processes (or two runs of a pid) and renumbered ids.
@@ -154,14 +530,33 @@ pub enum Report {
   Instances(report::Instances),
   Diff(Diff),
   Leaks(Leaks),
-  Suspects(Box<report::LeakSuspects>),
+  Page(report::Page),
   Paths(Paths),
   Validate(Validity),
   Redaction(Redaction),
   Check(report::Check),
+  ProfileTop(profile::Top),
+  ProfileDiff(profile::ProfileDiff),
 }
 
 impl Report {
+  /// Why some of its positions are the generated ones (source maps that could not be used);
+  /// empty when all were mapped, or mapping was off.
+  pub fn source_map_notes(&self) -> &[String] {
+    let notes = match self {
+      Report::Summary(r) => &r.source_map_notes,
+      Report::Instances(r) => &r.source_map_notes,
+      Report::Diff(r) => &r.source_map_notes,
+      Report::Leaks(r) => &r.source_map_notes,
+      Report::Page(r) => &r.source_map_notes,
+      Report::Paths(r) => &r.source_map_notes,
+      Report::ProfileTop(r) => &r.source_map_notes,
+      Report::ProfileDiff(r) => &r.source_map_notes,
+      Report::Validate(_) | Report::Redaction(_) | Report::Check(_) => return &[],
+    };
+    notes.as_deref().unwrap_or_default()
+  }
+
   /// The report as one line of JSON.
   pub fn to_json(&self) -> serde_json::Result<String> {
     match self {
@@ -169,11 +564,13 @@ impl Report {
       Report::Instances(r) => serde_json::to_string(r),
       Report::Diff(r) => serde_json::to_string(r),
       Report::Leaks(r) => serde_json::to_string(r),
-      Report::Suspects(r) => serde_json::to_string(r),
+      Report::Page(r) => serde_json::to_string(r),
       Report::Paths(r) => serde_json::to_string(r),
       Report::Validate(r) => serde_json::to_string(r),
       Report::Redaction(r) => serde_json::to_string(r),
       Report::Check(r) => serde_json::to_string(r),
+      Report::ProfileTop(r) => serde_json::to_string(r),
+      Report::ProfileDiff(r) => serde_json::to_string(r),
     }
   }
 
@@ -184,47 +581,101 @@ impl Report {
       Report::Instances(r) => &r.warnings,
       Report::Diff(r) => &r.warnings,
       Report::Leaks(r) => &r.warnings,
-      Report::Suspects(r) => &r.leaks.warnings,
+      Report::Page(r) => &r.warnings,
       Report::Summary(_)
       | Report::Paths(_)
       | Report::Validate(_)
       | Report::Redaction(_)
-      | Report::Check(_) => &[],
+      | Report::Check(_)
+      | Report::ProfileTop(_)
+      | Report::ProfileDiff(_) => &[],
     }
   }
 }
 
-/// Runs one analysis, reporting progress.
+/// Runs one analysis, reporting progress. With `package` or `source` every row is asked for,
+/// then the filters keep theirs, and the last one cuts them to `top`.
+///
+/// Positions are shown where the code was written (source maps), before the filters choose, so
+/// that `source` may name either the original file or the one that ran.
 pub fn run(request: &Request, progress: &mut dyn Progress) -> Result<Report, Failure> {
-  Ok(match request {
-    Request::Summary { file, top } => Report::Summary(summary(file, *top, progress)?),
-    Request::Instances {
+  let maps = request.options.maps();
+  source_map::with(maps.as_ref(), || {
+    run_mapped(request, maps.as_deref(), progress)
+  })
+}
+
+fn run_mapped(
+  request: &Request,
+  maps: Option<&SourceMaps>,
+  progress: &mut dyn Progress,
+) -> Result<Report, Failure> {
+  let (package, source) = (&request.options.package, &request.options.source);
+  let top = request.top();
+  let filtered = package.is_some() || source.is_some();
+  let mut report = report_of(
+    &request.analysis,
+    if filtered { 0 } else { top },
+    maps,
+    progress,
+  )?;
+  if let Some(maps) = maps {
+    maps.apply(&mut report);
+  }
+  if let Some(source) = source {
+    let rows = if package.is_some() { 0 } else { top };
+    SourceFilter::new(source).apply(&mut report, rows);
+  }
+  if let Some(package) = package {
+    PackageFilter::new(package).apply(&mut report, top);
+  }
+  Ok(report)
+}
+
+/// The report of `analysis`, its tables cut to `top` rows (all if 0).
+fn report_of(
+  analysis: &Analysis,
+  top: usize,
+  maps: Option<&SourceMaps>,
+  progress: &mut dyn Progress,
+) -> Result<Report, Failure> {
+  Ok(match analysis {
+    Analysis::Summary { file } => Report::Summary(summary(file, top, progress)?),
+    Analysis::Instances {
       file,
       class,
       before,
-      top,
-    } => Report::Instances(instances(file, class, before.as_deref(), *top, progress)?),
-    Request::Diff {
+    } => Report::Instances(instances(file, class, before.as_deref(), top, progress)?),
+    Analysis::Diff {
       before,
       after,
       matching,
-      top,
-    } => Report::Diff(diff(before, after, *matching, *top, progress)?),
-    Request::Leaks {
+    } => Report::Diff(diff(before, after, *matching, top, progress)?),
+    Analysis::Leaks {
       baseline,
       target,
       last,
       matching,
-      top,
-    } => Report::Leaks(leaks(baseline, target, last, *matching, *top, progress)?),
-    Request::Suspects {
+      ..
+    } => Report::Leaks(leaks(baseline, target, last, *matching, top, progress)?),
+    Analysis::Report {
       baseline,
       target,
       last,
-      top,
-    } => Report::Suspects(Box::new(suspects(baseline, target, last, *top, progress)?)),
-    Request::Path { file, id, max } => Report::Paths(paths(file, *id, *max, progress)?),
-    Request::Validate { file } => {
+      out,
+    } => {
+      let mut suspects = suspects(baseline, target, last, top, progress)?;
+      // The page is written here, so its positions are mapped first.
+      if let Some(maps) = maps {
+        maps.apply_suspects(&mut suspects);
+      }
+      Report::Page(report::page::write(&suspects, out)?)
+    }
+    Analysis::Path { file, id, max } => {
+      let max = max.map_or(DEFAULT_PATHS, |max| max as usize);
+      Report::Paths(paths(file, *id, max, progress)?)
+    }
+    Analysis::Validate { file } => {
       let sound = validate(file, progress)?;
       Report::Validate(Validity {
         edges: sound.edges,
@@ -234,13 +685,29 @@ pub fn run(request: &Request, progress: &mut dyn Progress) -> Result<Report, Fai
         valid: true,
       })
     }
-    Request::Redact { file, output } => Report::Redaction(redact(file, output, progress)?),
-    Request::Check {
+    Analysis::Redact { file, output } => Report::Redaction(redact(file, output, progress)?),
+    Analysis::Check {
       baseline,
       current,
-      budgets,
-      top,
-    } => Report::Check(check(baseline, current, budgets, *top, progress)?),
+      max_growth,
+      max_class_growth,
+      max_package_growth,
+      max_owner_growth,
+    } => {
+      let budgets = report::Budgets {
+        total: *max_growth,
+        classes: max_class_growth.clone(),
+        packages: max_package_growth.clone(),
+        owners: max_owner_growth.clone(),
+      };
+      Report::Check(check(baseline, current, &budgets, top, progress)?)
+    }
+    Analysis::ProfileTop { file } => {
+      Report::ProfileTop(profile::top(file, top).map_err(Failure::Profile)?)
+    }
+    Analysis::ProfileDiff { before, after } => {
+      Report::ProfileDiff(profile::diff(before, after, top).map_err(Failure::Profile)?)
+    }
   })
 }
 
@@ -901,4 +1368,187 @@ pub fn check(
   let old = summary(baseline, 0, progress)?;
   let new = summary(current, 0, progress)?;
   Ok(report::check(&old, &new, budgets, top))
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn invalid(json: &str) -> String {
+    Request::from_json(json).expect_err(json).0
+  }
+
+  #[test]
+  fn a_flat_object_is_one_analysis_and_the_options_every_analysis_takes() {
+    let request = Request::from_json(
+      r#"{"kind":"leaks","baseline":"a","target":"b","final":"c","match":"structure","byPath":true,"top":3,"package":"(app)","progress":true}"#,
+    )
+    .unwrap();
+    assert_eq!(
+      request.analysis,
+      Analysis::Leaks {
+        baseline: "a".into(),
+        target: "b".into(),
+        last: "c".into(),
+        matching: Matching::Structure,
+        by_path: true,
+      }
+    );
+    assert_eq!(
+      request.options,
+      Options {
+        top: Some(3),
+        package: Some("(app)".into()),
+        source: None,
+        progress: true,
+      }
+    );
+    assert_eq!(request.top(), 3);
+    assert_eq!(
+      request.inputs(),
+      [Path::new("a"), Path::new("b"), Path::new("c")]
+    );
+  }
+
+  #[test]
+  fn each_analysis_has_its_default_rows() {
+    let top = |json: &str| Request::from_json(json).unwrap().top();
+    assert_eq!(top(r#"{"kind":"summary","file":"f"}"#), DEFAULT_TOP);
+    assert_eq!(
+      top(r#"{"kind":"check","baseline":"a","current":"b","maxGrowth":1}"#),
+      DEFAULT_CHECK_TOP
+    );
+    assert_eq!(top(r#"{"kind":"validate","file":"f"}"#), 0);
+  }
+
+  #[test]
+  fn every_kind_reads_back_under_its_own_name() {
+    let fields = [
+      ("summary", r#""file":"f""#),
+      ("instances", r#""file":"f","class":"C""#),
+      ("diff", r#""before":"a","after":"b""#),
+      ("leaks", r#""baseline":"a","target":"b","final":"c""#),
+      (
+        "report",
+        r#""baseline":"a","target":"b","final":"c","out":"o""#,
+      ),
+      ("path", r#""file":"f","id":1"#),
+      ("validate", r#""file":"f""#),
+      ("redact", r#""file":"f","output":"o""#),
+      ("check", r#""baseline":"a","current":"b","maxGrowth":"1MB""#),
+      ("profileTop", r#""file":"f""#),
+      ("profileDiff", r#""before":"a","after":"b""#),
+    ];
+    assert_eq!(
+      names::<Analysis>(),
+      fields.map(|(kind, _)| kind),
+      "one case per kind"
+    );
+    for (kind, fields) in fields {
+      let request = Request::from_json(&format!(r#"{{"kind":"{kind}",{fields}}}"#)).unwrap();
+      assert_eq!(request.analysis.kind(), kind);
+    }
+    assert_eq!(
+      names::<Options>(),
+      [
+        "top",
+        "package",
+        "source",
+        "progress",
+        "sourceMaps",
+        "sourceRoot"
+      ]
+    );
+  }
+
+  #[test]
+  fn budgets_take_bytes_or_sizes_with_units_by_name() {
+    let request = Request::from_json(
+      r#"{"kind":"check","baseline":"a","current":"b","maxGrowth":"1MB","maxClassGrowth":{"Quote":"256KiB","Leak":1024}}"#,
+    )
+    .unwrap();
+    let Analysis::Check {
+      max_growth,
+      max_class_growth,
+      ..
+    } = request.analysis
+    else {
+      panic!("a check")
+    };
+    assert_eq!(max_growth, Some(1_000_000));
+    assert_eq!(
+      max_class_growth,
+      [("Leak".to_string(), 1024), ("Quote".to_string(), 262_144)]
+    );
+  }
+
+  #[test]
+  fn a_bad_request_is_refused_naming_its_field() {
+    let cases = [
+      (
+        r#"{"kind":"summary","file":"f","top":1.5}"#,
+        "top: invalid type: floating point `1.5`",
+      ),
+      (
+        r#"{"kind":"summary","file":"f","top":"NaN"}"#,
+        "top: invalid type: string \"NaN\"",
+      ),
+      (
+        r#"{"kind":"path","file":"f","id":-1}"#,
+        "id: invalid value: integer `-1`",
+      ),
+      (
+        r#"{"kind":"summary","file":"f","tpo":5}"#,
+        "tpo: unknown field `tpo`",
+      ),
+      (
+        r#"{"kind":"leaks","baseline":"a"}"#,
+        "missing field `target`",
+      ),
+      (
+        r#"{"kind":"diff","before":"a","after":"b","match":"names"}"#,
+        "match: unknown variant `names`",
+      ),
+      (
+        r#"{"kind":"heapsort","file":"f"}"#,
+        "kind: unknown variant `heapsort`",
+      ),
+      (r#"{"file":"f"}"#, "kind is missing"),
+      (r#"[1]"#, "the request must be an object"),
+      (
+        r#"{"kind":"summary","file":""}"#,
+        "file must be a file name",
+      ),
+      (
+        r#"{"kind":"summary","file":"f","package":""}"#,
+        "package must not be empty",
+      ),
+      (
+        r#"{"kind":"path","file":"f","id":1,"top":3}"#,
+        "top does not apply to path",
+      ),
+      (
+        r#"{"kind":"validate","file":"f","source":"x"}"#,
+        "source applies to summary, instances, diff and leaks, not validate",
+      ),
+      (
+        r#"{"kind":"check","baseline":"a","current":"b"}"#,
+        "check needs a budget",
+      ),
+      (
+        r#"{"kind":"check","baseline":"a","current":"b","maxGrowth":"1XB"}"#,
+        "maxGrowth: a size is bytes",
+      ),
+      (
+        r#"{"kind":"check","baseline":"a","current":"b","maxClassGrowth":{"Quote":-1}}"#,
+        "maxClassGrowth.Quote: invalid type: integer `-1`",
+      ),
+    ];
+    for (json, message) in cases {
+      let got = invalid(json);
+      assert!(got.starts_with(message), "{json}: {got}");
+    }
+    assert!(invalid(r#"{"kind":"summary","file":"f","tpo":5}"#)
+      .ends_with("or one of the common options: top, package, source, progress"));
+  }
 }

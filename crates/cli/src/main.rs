@@ -6,30 +6,25 @@
 //! exits 0 within its budgets, 1 beyond them and 2 on any error.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 // The portable build (wasm32-wasip1, run by node:wasi) and the native one differ here only.
-mod page;
 #[cfg_attr(target_os = "wasi", path = "platform/wasi.rs")]
 #[cfg_attr(not(target_os = "wasi"), path = "platform/native.rs")]
 mod platform;
 mod render;
 
 use clap::error::ErrorKind;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use rheapdump_analysis::profile::{self, Profile, ProfileError};
 use rheapdump_analysis::progress::Bar;
-use rheapdump_analysis::report::{PackageFilter, SourceFilter};
-use rheapdump_analysis::source_map::{self, SourceMaps};
-
-use rheapdump_analysis::report::Budgets;
+use rheapdump_analysis::report::parse_size;
 use rheapdump_analysis::run::{
-  Failure, Matching, Progress, Quiet, Report, Request, DEFAULT_PATHS, DEFAULT_TOP,
+  self, Analysis, Failure, Invalid, Matching, Options, Progress, Quiet, Report, Request,
+  DEFAULT_CHECK_TOP, DEFAULT_PATHS, DEFAULT_TOP,
 };
 use rheapdump_core::naming;
-use serde::Serialize;
 
 /// The three-snapshot hunt, shown under `rheapdump --help` and `rheapdump leaks --help`.
 const HUNT: &str = "\
@@ -86,19 +81,13 @@ Examples:
     /// A .heapsnapshot file
     file: PathBuf,
     /// Classes (or objects, with --class) to show (0 for all)
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP)]
-    top: usize,
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP as u32)]
+    top: u32,
     /// List this class's objects with their ids instead (a function also by its name)
     #[arg(long, value_name = "NAME")]
     class: Option<String>,
-    /// Only classes and objects written in these files: a directory (an absolute path) or part
-    /// of a path (`node_modules/pino/`, `client/node_modules/pino/`)
-    #[arg(long, value_name = "PATH")]
-    source: Option<String>,
-    /// Only classes and objects of this npm package (`lru-cache`, `@scope/pkg`), or of
-    /// `(app)`, `(node)` or `(unknown)`
-    #[arg(long, value_name = "NAME")]
-    package: Option<String>,
+    #[command(flatten)]
+    filters: Filters,
   },
   /// What was allocated and freed, by class (DevTools' Comparison view)
   #[command(after_help = "\
@@ -115,8 +104,8 @@ Examples:
     /// The later snapshot, from the same process
     after: Option<PathBuf>,
     /// Classes (or objects, with --class) to show (0 for all)
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP)]
-    top: usize,
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP as u32)]
+    top: u32,
     /// List the objects of this class that AFTER has and BEFORE lacks, with their ids
     #[arg(long, value_name = "NAME")]
     class: Option<String>,
@@ -125,14 +114,8 @@ Examples:
     /// be trusted, else structure)
     #[arg(long = "match", value_name = "HOW", default_value = "auto", value_parser = ["auto", "ids", "structure"])]
     matching: String,
-    /// Only classes and objects written in these files: a directory (an absolute path) or part
-    /// of a path (`node_modules/pino/`, `client/node_modules/pino/`)
-    #[arg(long, value_name = "PATH")]
-    source: Option<String>,
-    /// Only classes and objects of this npm package (`lru-cache`, `@scope/pkg`), or of
-    /// `(app)`, `(node)` or `(unknown)`
-    #[arg(long, value_name = "NAME")]
-    package: Option<String>,
+    #[command(flatten)]
+    filters: Filters,
   },
   /// Objects allocated after BASELINE, present in TARGET and still alive in FINAL, under the
   /// object that holds them (their owner, which was in BASELINE already)
@@ -147,8 +130,8 @@ Examples:
     #[arg(value_name = "FINAL")]
     last: Option<PathBuf>,
     /// Owners (or groups) to show (0 for all)
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP)]
-    top: usize,
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP as u32)]
+    top: u32,
     /// Group by class and retaining path, as memlab's find-leaks clusters, instead of by owner
     #[arg(long)]
     by_path: bool,
@@ -157,14 +140,8 @@ Examples:
     /// be trusted, else structure)
     #[arg(long = "match", value_name = "HOW", default_value = "auto", value_parser = ["auto", "ids", "structure"])]
     matching: String,
-    /// Only owners and groups whose leaked objects (or the owner) are written in these files: a directory (an absolute path) or part
-    /// of a path (`node_modules/pino/`, `client/node_modules/pino/`)
-    #[arg(long, value_name = "PATH")]
-    source: Option<String>,
-    /// Only owners and groups whose leaked objects (or the owner) are of this npm package, or
-    /// of `(app)`, `(node)` or `(unknown)`
-    #[arg(long, value_name = "NAME")]
-    package: Option<String>,
+    #[command(flatten)]
+    filters: Filters,
   },
   /// Write the leak-suspects report of a three-snapshot hunt: one self-contained HTML page
   /// (overview and charts, each owner with its path and growth, the class comparison)
@@ -188,8 +165,8 @@ Examples:
     #[arg(long, value_name = "FILE.html")]
     out: PathBuf,
     /// Owners to show (0 for all)
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP)]
-    top: usize,
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP as u32)]
+    top: u32,
   },
   /// Distinct retaining paths from the GC roots to node @ID, shortest first
   #[command(after_help = "\
@@ -205,8 +182,8 @@ Example:
     #[arg(value_parser = node_id)]
     id: u32,
     /// Paths to show
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_PATHS)]
-    max: usize,
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_PATHS as u32)]
+    max: u32,
   },
   /// Check that FILE is a sound .heapsnapshot (exit 0 only if so)
   Validate {
@@ -247,7 +224,7 @@ Examples:
     /// The snapshot to check
     current: PathBuf,
     /// How much everything reachable may grow
-    #[arg(long, value_name = "SIZE", value_parser = size)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     max_growth: Option<u64>,
     /// How much the objects of class NAME may grow (repeatable)
     #[arg(long, value_name = "NAME=SIZE", value_parser = named_size)]
@@ -259,12 +236,34 @@ Examples:
     #[arg(long, value_name = "NAME=SIZE", value_parser = named_size)]
     max_owner_growth: Vec<(String, u64)>,
     /// Classes that grew most to list (0 for all)
-    #[arg(long, value_name = "N", default_value_t = 10)]
-    top: usize,
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CHECK_TOP as u32)]
+    top: u32,
   },
   /// Sampling heap profiles (.heapprofile): live bytes by function, growth, conversion
   #[command(subcommand)]
   Profile(ProfileCommand),
+  /// Run one request given as JSON, the JS API's form (`{"kind":"summary","file":"a.heapsnapshot"}`),
+  /// and print its report as JSON, or its failure as `{"code","path","description"}` with exit
+  /// status 1: how lib/wasi.js hands the JS API's requests to the portable program
+  #[command(hide = true)]
+  Request {
+    /// The request, as JSON
+    request: String,
+  },
+}
+
+/// The filters of summary, diff and leaks (the request's common options).
+#[derive(Args)]
+struct Filters {
+  /// Only rows written in these files: a directory (an absolute path) or part of a path
+  /// (`node_modules/pino/`, `client/node_modules/pino/`); leaks keeps the owners and groups
+  /// whose leaked objects (or the owner) are
+  #[arg(long, value_name = "PATH")]
+  source: Option<String>,
+  /// Only rows of this npm package (`lru-cache`, `@scope/pkg`), or of `(app)`, `(node)` or
+  /// `(unknown)`; leaks keeps the owners and groups whose leaked objects (or the owner) are
+  #[arg(long, value_name = "NAME")]
+  package: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -274,8 +273,8 @@ enum ProfileCommand {
     /// A .heapprofile file, or a directory: its newest one
     file: PathBuf,
     /// Functions to show (0 for all)
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP)]
-    top: usize,
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP as u32)]
+    top: u32,
   },
   /// What was allocated after BEFORE and is still alive in AFTER, by function (exact: both
   /// must come from one sampler run of one process)
@@ -285,8 +284,8 @@ enum ProfileCommand {
     /// The later .heapprofile, from the same sampler run
     after: Option<PathBuf>,
     /// Functions to show (0 for all)
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP)]
-    top: usize,
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP as u32)]
+    top: u32,
   },
   /// Write FILE as gzipped pprof (go tool pprof) or folded stacks (flame graphs) to stdout or -o
   Convert {
@@ -305,95 +304,34 @@ enum Format {
   Folded,
 }
 
-/// `rheapdump profile …`: the report as text or JSON (its functions where `maps` say they were
-/// written), or the converted bytes.
-fn profile(
-  command: ProfileCommand,
-  json: bool,
-  maps: Option<&SourceMaps>,
-) -> Result<Vec<u8>, ProfileError> {
-  Ok(match command {
-    ProfileCommand::Top { file, top } => {
-      let mut report = profile::top(&file, top)?;
-      if let Some(maps) = maps {
-        maps.apply_top(&mut report);
-        note(report.source_map_notes.as_deref().unwrap_or_default());
-      }
-      output(&report, json, render::profile_top).into_bytes()
-    }
-    ProfileCommand::Diff {
-      before,
-      after: Some(after),
-      top,
-    } => {
-      let mut report = profile::diff(&before, &after, top)?;
-      if let Some(maps) = maps {
-        maps.apply_profile_diff(&mut report);
-        note(report.source_map_notes.as_deref().unwrap_or_default());
-      }
-      output(&report, json, render::profile_diff).into_bytes()
-    }
-    ProfileCommand::Diff { after: None, .. } => {
-      unreachable!("with_newest_profiles names both profiles")
-    }
-    ProfileCommand::Convert { file, to, output } => {
-      let read = Profile::read(&file)?;
-      let bytes = match to {
-        Format::Pprof => profile::pprof::encode(&read),
-        Format::Folded => profile::to_folded(&read).into_bytes(),
-      };
-      match output {
-        None => bytes,
-        Some(path) => {
-          std::fs::write(&path, bytes).map_err(|err| ProfileError {
-            code: rheapdump_core::errno::code_of(&err),
-            description: rheapdump_core::errno::describe(&err),
-            path,
-          })?;
-          Vec::new()
-        }
-      }
-    }
-  })
-}
-
-/// A size in bytes, by the rule the settings follow too: `1048576`, `1m`, `1MiB`, `1MB` (10⁶).
-fn size(text: &str) -> Result<u64, String> {
-  rheapdump_core::size::parse(text).ok_or_else(|| {
-    format!(
-      "a size is bytes or a number with a unit ({}; 1MB is 10⁶ bytes), got '{text}'",
-      rheapdump_core::size::EXAMPLES
-    )
-  })
+/// `rheapdump profile convert`: the converted bytes, or none when they went to `output`.
+fn convert(file: &Path, to: Format, output: Option<PathBuf>) -> Result<Vec<u8>, ProfileError> {
+  let read = Profile::read(file)?;
+  let bytes = match to {
+    Format::Pprof => profile::pprof::encode(&read),
+    Format::Folded => profile::to_folded(&read).into_bytes(),
+  };
+  match output {
+    None => Ok(bytes),
+    Some(path) => match std::fs::write(&path, bytes) {
+      Ok(()) => Ok(Vec::new()),
+      Err(err) => Err(ProfileError {
+        code: rheapdump_core::errno::code_of(&err),
+        description: rheapdump_core::errno::describe(&err),
+        path,
+      }),
+    },
+  }
 }
 
 /// `NAME=SIZE`; the name may itself hold `=`, the size is after the last one.
 fn named_size(text: &str) -> Result<(String, u64), String> {
   match text.rsplit_once('=') {
-    Some((name, bytes)) if !name.is_empty() => Ok((name.to_string(), size(bytes)?)),
+    Some((name, bytes)) if !name.is_empty() => Ok((name.to_string(), parse_size(bytes)?)),
     _ => Err(format!(
       "expected NAME=SIZE such as Quote=1MB, got '{text}'"
     )),
   }
-}
-
-/// `command` with a directory replaced by its newest profiles ([`newest_profiles`]).
-fn with_newest_profiles(command: ProfileCommand) -> Result<ProfileCommand, String> {
-  Ok(match command {
-    ProfileCommand::Top { file, top } => {
-      let [file] = newest_profiles(vec![file])?;
-      ProfileCommand::Top { file, top }
-    }
-    ProfileCommand::Diff { before, after, top } => {
-      let [before, after] = newest_profiles([Some(before), after].into_iter().flatten().collect())?;
-      ProfileCommand::Diff {
-        before,
-        after: Some(after),
-        top,
-      }
-    }
-    convert => convert,
-  })
 }
 
 /// The profiles to read: those given, or for one directory its newest `N` `.heapprofile`
@@ -534,14 +472,6 @@ fn warn(warnings: &[String]) {
   }
 }
 
-/// Prints why some positions are the generated ones (source maps that could not be used) on
-/// stderr, where they are seen even with --json.
-fn note(notes: &[String]) {
-  for line in notes {
-    eprintln!("rheapdump: note: {line}");
-  }
-}
-
 fn usage_error(message: &str) -> ExitCode {
   eprintln!("rheapdump: {message}");
   ExitCode::from(2)
@@ -550,15 +480,6 @@ fn usage_error(message: &str) -> ExitCode {
 fn fail(failure: &Failure) -> ExitCode {
   eprintln!("rheapdump: {failure}");
   ExitCode::FAILURE
-}
-
-/// The report as JSON (--json) or as aligned tables.
-fn output<T: Serialize>(report: &T, json: bool, text: fn(&T) -> String) -> String {
-  if json {
-    format!("{}\n", serde_json::to_string(report).unwrap_or_default())
-  } else {
-    text(report)
-  }
 }
 
 /// glibc serves blocks below its mmap threshold from the heap and raises that threshold (up to
@@ -591,15 +512,10 @@ fn main() -> ExitCode {
     }
   };
   let json = cli.json;
-  // Positions where the code was written, unless asked for those that ran.
-  let maps = (!cli.no_source_maps).then(|| Arc::new(SourceMaps::new(cli.source_root.clone())));
   let command = match cli.command {
-    Command::Profile(command) => {
-      let command = match with_newest_profiles(command) {
-        Ok(command) => command,
-        Err(usage) => return usage_error(&usage),
-      };
-      return match profile(command, json, maps.as_deref()) {
+    Command::Request { request } => return answer(&request),
+    Command::Profile(ProfileCommand::Convert { file, to, output }) => {
+      return match convert(&file, to, output) {
         Ok(bytes) => print_bytes(&bytes),
         Err(err) => {
           eprintln!("rheapdump: {err}");
@@ -609,121 +525,166 @@ fn main() -> ExitCode {
     }
     command => command,
   };
-  let mut by_path = false;
-  let mut page = None;
-  // With --source or --package every row is asked for, then the first `top` of those kept are
-  // shown.
-  let (source, package, top) = match &command {
-    Command::Summary {
-      source,
-      package,
-      top,
-      ..
-    }
-    | Command::Diff {
-      source,
-      package,
-      top,
-      ..
-    }
-    | Command::Leaks {
-      source,
-      package,
-      top,
-      ..
-    } => (
-      source.as_deref().map(SourceFilter::new),
-      package.as_deref().map(PackageFilter::new),
-      *top,
-    ),
-    _ => (None, None, 0),
+  let mut request = match request(command, io::stderr().is_terminal()) {
+    Ok(request) => request,
+    Err(usage) => return usage_error(&usage),
   };
-  let request = match command {
+  // Positions where the code was written, unless asked for those that ran.
+  request.options.source_maps = cli.no_source_maps.then_some(false);
+  request.options.source_root = cli.source_root;
+  if let Err(invalid) = request.check() {
+    return usage_error(&invalid.0);
+  }
+  if let Err(refused) = platform::check_fits(&request) {
+    return refused;
+  }
+  let outcome = analyse(&request);
+  // check answers 0 within its budgets, 1 beyond them, 2 on an error: CI tells them apart.
+  let checking = matches!(request.analysis, Analysis::Check { .. });
+  let report = match outcome {
+    Ok(report) => report,
+    Err(failure) => {
+      // validate --json answers on stdout either way.
+      if json && matches!(request.analysis, Analysis::Validate { .. }) {
+        let path = failure.path().display().to_string();
+        let report = serde_json::json!({ "file": path, "valid": false, "code": failure.code(), "error": failure.description() });
+        print(&format!("{report}\n"));
+      }
+      fail(&failure);
+      return if checking {
+        ExitCode::from(2)
+      } else {
+        ExitCode::FAILURE
+      };
+    }
+  };
+  // On stderr, where they are seen even with --json.
+  warn(report.warnings());
+  for line in report.source_map_notes() {
+    eprintln!("rheapdump: note: {line}");
+  }
+  let text = if json {
+    match report.to_json() {
+      Ok(text) => format!("{text}\n"),
+      Err(err) => {
+        eprintln!("rheapdump: the report cannot be written as JSON: {err}");
+        return ExitCode::FAILURE;
+      }
+    }
+  } else {
+    let by_path = matches!(request.analysis, Analysis::Leaks { by_path: true, .. });
+    render::report(&report, by_path)
+  };
+  let printed = print(&text);
+  match report {
+    Report::Check(check) if !check.passed => ExitCode::FAILURE,
+    _ => printed,
+  }
+}
+
+/// The request a command names, a directory replaced by the newest snapshots or profiles in
+/// it; a usage error when it holds too few.
+fn request(command: Command, progress: bool) -> Result<Request, String> {
+  let mut options = Options {
+    progress,
+    ..Options::default()
+  };
+  let mut rows = |top: u32, filters: Option<Filters>| {
+    options.top = Some(top);
+    if let Some(Filters { source, package }) = filters {
+      (options.source, options.package) = (source, package);
+    }
+  };
+  let analysis = match command {
     Command::Summary {
       file,
       top,
-      class: Some(class),
-      ..
-    } => Request::Instances {
-      file,
       class,
-      before: None,
-      top,
-    },
-    Command::Summary { file, top, .. } => Request::Summary { file, top },
+      filters,
+    } => {
+      rows(top, Some(filters));
+      match class {
+        Some(class) => Analysis::Instances {
+          file,
+          class,
+          before: None,
+        },
+        None => Analysis::Summary { file },
+      }
+    }
     Command::Diff {
       before,
       after,
       top,
       class,
       matching,
-      ..
-    } => match snapshots(vec![Some(before), after], 2) {
-      Err(usage) => return usage_error(&usage),
-      Ok(files) => {
-        let [before, after]: [PathBuf; 2] = files.try_into().expect("snapshots gives 2 files");
-        match class {
-          Some(class) => Request::Instances {
-            file: after,
-            class,
-            before: Some(before),
-            top,
-          },
-          None => Request::Diff {
-            before,
-            after,
-            matching: Matching::parse(&matching).unwrap_or_default(),
-            top,
-          },
-        }
+      filters,
+    } => {
+      rows(top, Some(filters));
+      let [before, after]: [PathBuf; 2] = snapshots(vec![Some(before), after], 2)?
+        .try_into()
+        .expect("snapshots gives 2 files");
+      match class {
+        Some(class) => Analysis::Instances {
+          file: after,
+          class,
+          before: Some(before),
+        },
+        None => Analysis::Diff {
+          before,
+          after,
+          matching: Matching::parse(&matching).unwrap_or_default(),
+        },
       }
-    },
+    }
     Command::Leaks {
       baseline,
       target,
       last,
       top,
-      by_path: grouped,
+      by_path,
       matching,
-      ..
-    } => match snapshots(vec![Some(baseline), target, last], 3) {
-      Err(usage) => return usage_error(&usage),
-      Ok(files) => {
-        by_path = grouped;
-        let [baseline, target, last]: [PathBuf; 3] =
-          files.try_into().expect("snapshots gives 3 files");
-        Request::Leaks {
-          baseline,
-          target,
-          last,
-          matching: Matching::parse(&matching).unwrap_or_default(),
-          top,
-        }
+      filters,
+    } => {
+      rows(top, Some(filters));
+      let [baseline, target, last]: [PathBuf; 3] =
+        snapshots(vec![Some(baseline), target, last], 3)?
+          .try_into()
+          .expect("snapshots gives 3 files");
+      Analysis::Leaks {
+        baseline,
+        target,
+        last,
+        matching: Matching::parse(&matching).unwrap_or_default(),
+        by_path,
       }
-    },
+    }
     Command::Report {
       baseline,
       target,
       last,
       out,
       top,
-    } => match snapshots(vec![Some(baseline), target, last], 3) {
-      Err(usage) => return usage_error(&usage),
-      Ok(files) => {
-        page = Some(out);
-        let [baseline, target, last]: [PathBuf; 3] =
-          files.try_into().expect("snapshots gives 3 files");
-        Request::Suspects {
-          baseline,
-          target,
-          last,
-          top,
-        }
+    } => {
+      rows(top, None);
+      let [baseline, target, last]: [PathBuf; 3] =
+        snapshots(vec![Some(baseline), target, last], 3)?
+          .try_into()
+          .expect("snapshots gives 3 files");
+      Analysis::Report {
+        baseline,
+        target,
+        last,
+        out,
       }
+    }
+    Command::Path { file, id, max } => Analysis::Path {
+      file,
+      id,
+      max: Some(max),
     },
-    Command::Path { file, id, max } => Request::Path { file, id, max },
-    Command::Validate { file } => Request::Validate { file },
-    Command::Redact { file, output } => Request::Redact { file, output },
+    Command::Validate { file } => Analysis::Validate { file },
+    Command::Redact { file, output } => Analysis::Redact { file, output },
     Command::Check {
       baseline,
       current,
@@ -733,103 +694,93 @@ fn main() -> ExitCode {
       max_owner_growth,
       top,
     } => {
-      let budgets = Budgets {
-        total: max_growth,
-        classes: max_class_growth,
-        packages: max_package_growth,
-        owners: max_owner_growth,
-      };
-      if budgets == Budgets::default() {
-        return usage_error("check needs a budget: --max-growth, --max-class-growth, --max-package-growth or --max-owner-growth");
-      }
-      Request::Check {
+      rows(top, None);
+      Analysis::Check {
         baseline,
         current,
-        budgets,
-        top,
+        max_growth,
+        max_class_growth,
+        max_package_growth,
+        max_owner_growth,
       }
     }
-    Command::Profile(_) => unreachable!("profile commands return above"),
+    Command::Profile(ProfileCommand::Top { file, top }) => {
+      rows(top, None);
+      let [file] = newest_profiles(vec![file])?;
+      Analysis::ProfileTop { file }
+    }
+    Command::Profile(ProfileCommand::Diff { before, after, top }) => {
+      rows(top, None);
+      let [before, after] = newest_profiles([Some(before), after].into_iter().flatten().collect())?;
+      Analysis::ProfileDiff { before, after }
+    }
+    Command::Profile(ProfileCommand::Convert { .. }) | Command::Request { .. } => {
+      unreachable!("main answers these without a request")
+    }
   };
-  let request = if source.is_some() || package.is_some() {
-    request.all_rows()
-  } else {
-    request
-  };
-  if let Err(refused) = platform::check_fits(&request) {
-    return refused;
-  }
+  Ok(Request { analysis, options })
+}
+
+/// Runs `request`, drawing a progress bar when it asks for one.
+fn analyse(request: &Request) -> Result<Report, Failure> {
   let mut bar = Bar::default();
-  let progress: &mut dyn Progress = if io::stderr().is_terminal() {
+  let progress: &mut dyn Progress = if request.options.progress {
     &mut bar
   } else {
     &mut Quiet
   };
-  let outcome = source_map::run(&request, maps.as_ref(), progress);
+  let outcome = run::run(request, progress);
   // The bar is cleared before the report is printed, or clearing it would erase report lines.
   drop(bar);
-  if let (Some(maps), Ok(_)) = (&maps, &outcome) {
-    note(&maps.notes());
+  outcome
+}
+
+/// An analysis that failed for want of a bug fix: it panicked, or its report could not be
+/// serialized (lib/errors.js lists the code with the others).
+const INTERNAL: &str = "ERR_RHEAPDUMP_ANALYSIS_INTERNAL";
+
+/// `rheapdump request JSON`: the report as JSON on stdout, or the failure as
+/// `{"code","path","description"}` (`path` null for a request that cannot be run) with exit
+/// status 1 — the two answers of the analysis module's `analyze`, which lib/wasi.js gives in its
+/// stead.
+fn answer(json: &str) -> ExitCode {
+  let request = match Request::from_json(json) {
+    Ok(request) => request,
+    Err(invalid) => return failed(Invalid::CODE, None, &invalid.0),
+  };
+  if let Err(refused) = platform::check_fits(&request) {
+    return refused;
   }
-  // check answers 0 within its budgets, 1 beyond them, 2 on an error: CI tells them apart.
-  let checking = matches!(request, Request::Check { .. });
-  match outcome {
-    Ok(Report::Check(check)) => {
-      let printed = print(&output(&check, json, render::check));
-      if printed != ExitCode::SUCCESS || !check.passed {
-        return ExitCode::FAILURE;
-      }
-      printed
-    }
-    Err(failure) if checking => {
-      fail(&failure);
-      ExitCode::from(2)
-    }
-    Ok(Report::Suspects(suspects)) => {
-      warn(&suspects.leaks.warnings);
-      let out = page.expect("a report request comes with --out");
-      match page::write(&suspects, &out) {
-        Ok(bytes) if json => print(&format!(
-          "{}\n",
-          serde_json::json!({ "output": out.display().to_string(), "bytes": bytes })
-        )),
-        Ok(bytes) => print(&format!(
-          "wrote the leak-suspects report to {} ({})\n",
-          out.display(),
-          render::size(bytes)
-        )),
-        Err(failure) => fail(&failure),
-      }
-    }
-    Ok(mut report) => {
-      // Both filters keep rows; only the last one cuts them to `top`.
-      if let Some(filter) = &source {
-        filter.apply(&mut report, if package.is_some() { 0 } else { top });
-      }
-      if let Some(filter) = &package {
-        filter.apply(&mut report, top);
-      }
-      // On stderr, where they are seen even with --json.
-      warn(report.warnings());
-      if !json {
-        return print(&render::report(&report, by_path));
-      }
-      match report.to_json() {
-        Ok(text) => print(&format!("{text}\n")),
-        Err(err) => {
-          eprintln!("rheapdump: the report cannot be written as JSON: {err}");
-          ExitCode::FAILURE
-        }
-      }
-    }
-    Err(failure) => {
-      // validate --json answers on stdout either way.
-      if json && matches!(request, Request::Validate { .. }) {
-        let path = failure.path().display().to_string();
-        let report = serde_json::json!({ "file": path, "valid": false, "code": failure.code(), "error": failure.description() });
-        print(&format!("{report}\n"));
-      }
-      fail(&failure)
-    }
+  let path = request
+    .inputs()
+    .last()
+    .map(|path| path.display().to_string());
+  // A panic (a bug) answers in the same form; the portable program then stops with a trap.
+  let named = path.clone();
+  std::panic::set_hook(Box::new(move |info| {
+    let description = format!("the analysis failed (a bug in rheapdump, please report it): {info}");
+    failed(INTERNAL, named.as_deref(), &description);
+  }));
+  match analyse(&request) {
+    Ok(report) => match report.to_json() {
+      Ok(text) => print(&format!("{text}\n")),
+      Err(err) => failed(
+        INTERNAL,
+        path.as_deref(),
+        &format!("the report cannot be written as JSON: {err}"),
+      ),
+    },
+    Err(failure) => failed(
+      failure.code(),
+      Some(&failure.path().display().to_string()),
+      &failure.description(),
+    ),
   }
+}
+
+/// A failure as `request` answers it: one line of JSON on stdout, exit status 1.
+fn failed(code: &str, path: Option<&str>, description: &str) -> ExitCode {
+  let failure = serde_json::json!({ "code": code, "path": path, "description": description });
+  print(&format!("{failure}\n"));
+  ExitCode::FAILURE
 }

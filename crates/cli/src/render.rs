@@ -8,6 +8,7 @@ use comfy_table::{CellAlignment, LineStyle, Table, TableStyle};
 use rheapdump_analysis::heap::BASE_SYSTEM_DISTANCE;
 use rheapdump_analysis::profile::{FunctionRow, ProfileDiff, Top};
 use rheapdump_analysis::redact::Redaction;
+use rheapdump_analysis::report::Page;
 use rheapdump_analysis::report::{
   Budget, Check, Diff, Instances, LeakOwner, Leaks, MatchedBy, PackageDiff, PackageRow, Paths,
   Step, Summary,
@@ -27,8 +28,9 @@ pub fn report(report: &Report, by_path: bool) -> String {
     Report::Validate(v) => validity(v),
     Report::Redaction(r) => redaction(r),
     Report::Check(c) => check(c),
-    // Written as a page by `report`, never as text.
-    Report::Suspects(_) => String::new(),
+    Report::Page(p) => page(p),
+    Report::ProfileTop(t) => profile_top(t),
+    Report::ProfileDiff(d) => profile_diff(d),
   }
 }
 
@@ -108,6 +110,14 @@ fn package_diff_table(rows: &[PackageDiff], out: &mut String) {
 }
 
 /// What `redact` prints once the copy is written.
+fn page(p: &Page) -> String {
+  format!(
+    "wrote the leak-suspects report to {} ({})\n",
+    p.output,
+    size(p.bytes)
+  )
+}
+
 fn redaction(r: &Redaction) -> String {
   format!(
     "{}: redacted {} of {} strings into {} ({}); {} values kept as they are also names\n",

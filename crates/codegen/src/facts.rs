@@ -1,6 +1,5 @@
 //! `lib/facts.js`: the facts the JS side needs from the Rust side, as a frozen object.
 
-use rheapdump_analysis::run::{DEFAULT_PATHS, DEFAULT_TOP};
 use rheapdump_core::compression::Compression;
 use rheapdump_core::estimate::COST_FACTORS;
 use rheapdump_core::fork::{exit, IN_PROCESS_MS_PER_HEAP_MB};
@@ -124,11 +123,6 @@ pub fn facts_js() -> String {
           .map(|t| (t.name, obj(vec![("from", str(t.from_phase())), ("to", str(t.to_phase()))])))
           .collect(),
       ),
-    ),
-    (
-      "analysis",
-      Some("The analyses' defaults, the CLI's and the JS API's (crates/analysis/src/run.rs): rows per\n// table (`top`) and retaining paths (`max` of path())."),
-      obj(vec![("top", num(DEFAULT_TOP)), ("paths", num(DEFAULT_PATHS))]),
     ),
   ]);
   let mut out = crate::header("//", "the Rust constants");

@@ -1,10 +1,12 @@
 //! `lib/reports.d.ts`: the TypeScript types of the analysis reports, from the serde structs that
 //! write their JSON (ts-rs reads the serde attributes, so the names are the JSON's).
 
+use rheapdump_analysis::profile::{FunctionRow, ProfileDiff, Top};
 use rheapdump_analysis::redact::Redaction;
 use rheapdump_analysis::report::{
-  ClassDiff, ClassRow, Diff, LargeObject, LeakGroup, LeakOwner, LeakSuspects, Leaks, MatchedBy,
-  OwnerClass, OwnerHistory, PackageDiff, PackageRow, Paths, SnapshotFigures, Step, Summary,
+  Budget, Check, ClassDiff, ClassGrowth, ClassRow, Diff, Instance, Instances, LargeObject,
+  LeakGroup, LeakOwner, LeakSuspects, Leaks, MatchedBy, OwnerClass, OwnerHistory, PackageDiff,
+  PackageRow, Page, Paths, SnapshotFigures, Step, Summary,
 };
 use rheapdump_analysis::validate::Validity;
 use ts_rs::{Config, TS};
@@ -33,6 +35,15 @@ pub fn reports_d_ts() -> String {
     alias::<MatchedBy>(&config),
     declaration::<Validity>(&config),
     declaration::<Redaction>(&config),
+    declaration::<Instances>(&config),
+    declaration::<Instance>(&config),
+    declaration::<Page>(&config),
+    declaration::<Check>(&config),
+    declaration::<Budget>(&config),
+    declaration::<ClassGrowth>(&config),
+    declaration::<Top>(&config),
+    declaration::<ProfileDiff>(&config),
+    declaration::<FunctionRow>(&config),
   ];
   let mut out = crate::header("//", "crates/analysis's reports");
   for declaration in declarations {

@@ -10,6 +10,17 @@ use super::common::label;
 use super::packages::package_of;
 use super::summary::Summary;
 
+/// A size in bytes (a budget of the CLI or the JS API), by the rule the settings follow too:
+/// `1048576`, `1m` and `1MiB` (2²⁰), `1MB` (10⁶), `2.5MiB` (crates/core/src/size.rs).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+  rheapdump_core::size::parse(text).ok_or_else(|| {
+    format!(
+      "a size is bytes or a number with a unit ({}; 1MB is 10⁶ bytes), got '{text}'",
+      rheapdump_core::size::EXAMPLES
+    )
+  })
+}
+
 /// What may grow, in bytes; a budget left out is not checked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Budgets {

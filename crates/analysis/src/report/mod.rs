@@ -1,7 +1,7 @@
 //! The four analyses, as the JSON the CLI prints (a stable contract: see docs/cli.md).
 //!
 //! One file per report: `summary` (with `instances`, one class's objects), `diff`, `leaks`,
-//! `paths` and `suspects` (what `rheapdump report` draws); `check`, budgets over a comparison of two summaries; `common` holds what they share;
+//! `paths` and `suspects` (what `rheapdump report` draws, as the HTML `page`); `check`, budgets over a comparison of two summaries; `common` holds what they share;
 //! `source` keeps the rows of some files only; `packages` counts memory by npm package and
 //! keeps the rows of one package only.
 
@@ -10,13 +10,14 @@ mod common;
 mod diff;
 mod leaks;
 mod packages;
+pub mod page;
 mod paths;
 mod shape;
 mod source;
 mod summary;
 mod suspects;
 
-pub use check::{check, Budget, Budgets, Check, ClassGrowth};
+pub use check::{check, parse_size, Budget, Budgets, Check, ClassGrowth};
 pub(crate) use common::{label, LONGEST_NAME};
 pub use common::{MatchedBy, Step};
 pub use diff::{class_members, diff, shared_ids, ClassDiff, ClassMembers, Diff};
@@ -25,6 +26,7 @@ pub use packages::{
   group_of, package_of, packages_of_groups, PackageDiff, PackageFilter, PackageRow, APP, NODE,
   UNKNOWN,
 };
+pub use page::Page;
 pub use paths::{clean_paths, paths, rheapdump_objects, Paths, RheapdumpCode};
 pub use shape::{grown, Grown, Shape};
 pub use source::SourceFilter;

@@ -288,11 +288,13 @@ impl PackageFilter {
       }
       // Objects of one class: the class is the filter; only the cut is left to do.
       Report::Instances(i) => i.instances.truncate(cut(i.instances.len())),
-      Report::Suspects(_)
+      Report::Page(_)
       | Report::Paths(_)
       | Report::Validate(_)
       | Report::Redaction(_)
-      | Report::Check(_) => {}
+      | Report::Check(_)
+      | Report::ProfileTop(_)
+      | Report::ProfileDiff(_) => {}
     }
   }
 }

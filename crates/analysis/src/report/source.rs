@@ -82,11 +82,13 @@ impl SourceFilter {
         });
         l.groups.truncate(cut(l.groups.len()));
       }
-      Report::Suspects(_)
+      Report::Page(_)
       | Report::Paths(_)
       | Report::Validate(_)
       | Report::Redaction(_)
-      | Report::Check(_) => {}
+      | Report::Check(_)
+      | Report::ProfileTop(_)
+      | Report::ProfileDiff(_) => {}
     }
   }
 }

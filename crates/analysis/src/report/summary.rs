@@ -174,6 +174,7 @@ pub fn summary(heap: &Heap, file: &str, top: usize) -> Summary {
 
 /// One object of a class (`summary --class`, `diff --class`).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Instance {
   pub id: u32,
   pub name: String,
@@ -181,6 +182,7 @@ pub struct Instance {
   pub retained_size: u64,
   pub distance: Option<i64>,
   #[serde(skip_serializing_if = "Option::is_none")]
+  #[cfg_attr(feature = "ts", ts(optional))]
   pub source: Option<String>,
   /// Where the code that ran is, `file:line:column` (1-based), when `source` is the original
   /// place a source map gives.
@@ -188,12 +190,16 @@ pub struct Instance {
   pub generated: Option<String>,
 }
 
-/// The objects of one class, largest retained size first.
+/// The objects of one class, largest retained size first (`summary --class`, `diff --class`,
+/// `analysis.instances()`).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "InstancesReport"))]
 pub struct Instances {
   pub file: String,
   /// With `diff --class`: the earlier snapshot; only objects it lacks are listed.
   #[serde(skip_serializing_if = "Option::is_none")]
+  #[cfg_attr(feature = "ts", ts(optional))]
   pub before: Option<String>,
   pub class: String,
   /// All of them (before `--top`), and their shallow size.

@@ -4,7 +4,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::profile::{FunctionRow, ProfileDiff, Top};
-use crate::report::{LeakOwner, Leaks, Step};
+use crate::report::{LeakOwner, LeakSuspects, Leaks, Step};
 use crate::run::Report;
 
 use super::{split, SourceMaps};
@@ -35,19 +35,15 @@ impl SourceMaps {
         memo.owners(&mut d.owners);
       }
       Report::Leaks(l) => memo.leaks(l),
-      Report::Suspects(s) => {
-        memo.leaks(&mut s.leaks);
-        for row in &mut s.diff.classes {
-          memo.map(&mut row.source, &mut row.generated);
-        }
-        memo.owners(&mut s.diff.owners);
-      }
       Report::Paths(p) => {
         for path in &mut p.paths {
           memo.steps(path);
         }
       }
-      Report::Validate(_) | Report::Redaction(_) | Report::Check(_) => {}
+      Report::ProfileTop(top) => return self.apply_top(top),
+      Report::ProfileDiff(diff) => return self.apply_profile_diff(diff),
+      // The page's positions were mapped before it was written (apply_suspects).
+      Report::Page(_) | Report::Validate(_) | Report::Redaction(_) | Report::Check(_) => {}
     }
     let notes = self.listed_notes();
     match report {
@@ -55,10 +51,26 @@ impl SourceMaps {
       Report::Instances(i) => i.source_map_notes = notes,
       Report::Diff(d) => d.source_map_notes = notes,
       Report::Leaks(l) => l.source_map_notes = notes,
-      Report::Suspects(s) => s.leaks.source_map_notes = notes,
       Report::Paths(p) => p.source_map_notes = notes,
-      Report::Validate(_) | Report::Redaction(_) | Report::Check(_) => {}
+      Report::Page(_)
+      | Report::Validate(_)
+      | Report::Redaction(_)
+      | Report::Check(_)
+      | Report::ProfileTop(_)
+      | Report::ProfileDiff(_) => {}
     }
+  }
+
+  /// The leak-suspects report, before its page is written: its owners and classes where they
+  /// were written, the notes in its `leaks`.
+  pub fn apply_suspects(&self, suspects: &mut LeakSuspects) {
+    let mut memo = Memo::new(self);
+    memo.leaks(&mut suspects.leaks);
+    for row in &mut suspects.diff.classes {
+      memo.map(&mut row.source, &mut row.generated);
+    }
+    memo.owners(&mut suspects.diff.owners);
+    suspects.leaks.source_map_notes = self.listed_notes();
   }
 
   /// `profile top` through the maps: each function where it was written.

@@ -36,8 +36,6 @@ pub use decoded::Original;
 use decoded::{names_packages, Decoded};
 use locate::{locate, Found, Located, MapText};
 
-use crate::run::{Failure, Progress, Report, Request};
-
 /// The source maps of one analysis: how to find them, and those found so far.
 #[derive(Debug, Default)]
 pub struct SourceMaps {
@@ -225,17 +223,11 @@ pub(crate) fn active() -> Option<Arc<SourceMaps>> {
   ACTIVE.with(|active| active.borrow().clone())
 }
 
-/// Runs one analysis ([`crate::run::run`]) with `maps` (None: positions as they ran), then shows
-/// every position of its report where it was written.
-pub fn run(
-  request: &Request,
-  maps: Option<&Arc<SourceMaps>>,
-  progress: &mut dyn Progress,
-) -> Result<Report, Failure> {
-  let Some(maps) = maps else {
-    return crate::run::run(request, progress);
-  };
-  /// Puts back what was active before, however the analysis ends.
+/// Runs `analysis` with `maps` active on this thread (None: positions as they ran), for memory
+/// by package to follow a bundle's map ([`bundled_package`]); what was active before comes back
+/// however it ends.
+pub(crate) fn with<T>(maps: Option<&Arc<SourceMaps>>, analysis: impl FnOnce() -> T) -> T {
+  /// Puts back what was active before.
   struct Restore(Option<Arc<SourceMaps>>);
   impl Drop for Restore {
     fn drop(&mut self) {
@@ -243,10 +235,8 @@ pub fn run(
       ACTIVE.with(|active| *active.borrow_mut() = previous);
     }
   }
-  let _restore = Restore(ACTIVE.with(|active| active.replace(Some(maps.clone()))));
-  let mut report = crate::run::run(request, progress)?;
-  maps.apply(&mut report);
-  Ok(report)
+  let _restore = Restore(ACTIVE.with(|active| active.replace(maps.cloned())));
+  analysis()
 }
 
 /// The npm package a bundled application source (`file:line:column`, 1-based) was written in,

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::OnceLock;
 
-use rheapdump_analysis::run::Request;
+use rheapdump_analysis::run::{Analysis, Request};
 
 /// The largest snapshot file the portable program reads. Its linear memory peaks at 1.0–1.22
 /// bytes per byte of the largest file (summary the least, leaks the most; measured on 43 and
@@ -41,32 +41,10 @@ static ANALYSED: OnceLock<String> = OnceLock::new();
 /// [`MAX_FILE`]. Files that cannot be read are left to the analysis, which reports them as the
 /// native program does.
 pub fn check_fits(request: &Request) -> Result<(), ExitCode> {
-  let files: Vec<&Path> = match request {
-    Request::Summary { file, .. } | Request::Path { file, .. } | Request::Validate { file } => {
-      vec![file]
-    }
+  let files: Vec<&Path> = match request.analysis {
     // Streams in memory bounded by the strings' count, whatever the file's size.
-    Request::Redact { .. } => Vec::new(),
-    Request::Instances { file, before, .. } => std::iter::once(file)
-      .chain(before)
-      .map(|f| f.as_path())
-      .collect(),
-    Request::Diff { before, after, .. } => vec![before, after],
-    Request::Check {
-      baseline, current, ..
-    } => vec![baseline, current],
-    Request::Leaks {
-      baseline,
-      target,
-      last,
-      ..
-    }
-    | Request::Suspects {
-      baseline,
-      target,
-      last,
-      ..
-    } => vec![baseline, target, last],
+    Analysis::Redact { .. } => Vec::new(),
+    _ => request.inputs(),
   };
   let sized = files
     .iter()
