@@ -20,8 +20,10 @@ use rustc_hash::FxHashMap;
 
 use crate::heap::Heap;
 
-use super::common::{label, node_name, retained_by_key, short, top_by, NONE};
-use super::leaks::{leak_class, name_by_path, nearest_source, LeakGroup, LeakOwner, OwnerClass};
+use super::common::{label, retained_by_key, top_by, NONE};
+use super::leaks::{
+  leak_class, owner_class, owner_report, rank_owners, Held, LeakGroup, LeakOwner, OwnerClass,
+};
 use super::packages::group_of;
 use super::paths::{first_path, from_module};
 
@@ -417,17 +419,26 @@ pub fn grown(
   let mut owners: Vec<LeakOwner> = rows
     .into_iter()
     .filter(|row| row.retained > 0)
-    .map(|row| owner_report(heap, row))
+    .map(|row| {
+      let mut classes: Vec<OwnerClass> = row
+        .classes
+        .into_iter()
+        .map(|(name, (count, retained, representative))| {
+          owner_class(heap, name, count, positive(retained), representative)
+        })
+        .collect();
+      // From a hash map: in name order, so that equal sizes rank the same on every run.
+      classes.sort_by(|a, b| a.name.cmp(&b.name));
+      let held = Held {
+        count: row.count,
+        retained_size: positive(row.retained),
+        growth_count: row.growth_count,
+        growth_size: positive(row.growth_size),
+      };
+      owner_report(heap, row.node, held, classes)
+    })
     .collect();
-  owners.sort_by(|a, b| {
-    b.retained_size
-      .cmp(&a.retained_size)
-      .then(b.count.cmp(&a.count))
-      .then(a.id.cmp(&b.id))
-  });
-  if top > 0 {
-    owners.truncate(top);
-  }
+  rank_owners(&mut owners, top);
   Grown {
     objects,
     groups,
@@ -437,49 +448,6 @@ pub fn grown(
 
 fn positive(size: i128) -> u64 {
   u64::try_from(size.max(0)).unwrap_or(u64::MAX)
-}
-
-fn owner_report(heap: &Heap, row: OwnerRow) -> LeakOwner {
-  let g = &heap.graph;
-  let node = row.node;
-  let mut classes: Vec<OwnerClass> = row
-    .classes
-    .into_iter()
-    .map(|(name, (count, retained, representative))| OwnerClass {
-      name,
-      class: label(&g.class_name(representative)),
-      count,
-      retained_size: positive(retained),
-      package: group_of(g.source(representative).as_deref()),
-      source: g.source(representative),
-      example: g.node_id[representative],
-    })
-    .collect();
-  classes.sort_by(|a, b| a.name.cmp(&b.name));
-  top_by(&mut classes, super::leaks::OWNER_CLASSES, |c| {
-    i128::from(c.retained_size)
-  });
-  let (source, source_of) = match nearest_source(heap, node) {
-    Some((source, holder)) => (Some(source), holder),
-    None => (None, None),
-  };
-  let path = from_module(heap, first_path(heap, node));
-  LeakOwner {
-    id: g.node_id[node],
-    name: name_by_path(heap, &path)
-      .map(|name| short(&name))
-      .unwrap_or_else(|| node_name(heap, node)),
-    class: label(&g.class_name(node)),
-    package: group_of(source.as_deref()),
-    source,
-    source_of,
-    count: row.count,
-    retained_size: positive(row.retained),
-    growth_count: row.growth_count,
-    growth_size: positive(row.growth_size),
-    classes,
-    path,
-  }
 }
 
 #[cfg(test)]
