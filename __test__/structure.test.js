@@ -29,23 +29,6 @@ const json = (...args) => {
 /** Whether two owners of reports on the same last snapshot are one culprit: the same object, or one holds the other on its path. */
 const sameCulprit = (a, b) => a.id === b.id || a.path.some((s) => s.id === b.id) || b.path.some((s) => s.id === a.id)
 
-/**
- * Runs `hunt` (a whole hunt: new snapshots and their report) once more when its report misses a
- * culprit, and says so. Under heavy CPU load a request in flight during one snapshot can give
- * the listener array a shorter path through its closure, which the comparison by structure
- * takes for an object that moved and leaves out (docs/analysis.md, "Comparing without ids").
- * A second miss fails the test.
- */
-async function huntTwice(t, hunt) {
-  try {
-    return await hunt()
-  } catch (err) {
-    if (!(err instanceof assert.AssertionError) || !/^(ids|structure): /.test(err.message)) throw err
-    t.diagnostic(`a culprit was missed, the hunt runs again: ${err.message}`)
-    return hunt()
-  }
-}
-
 /** The listener array and the memoize cache among the first `ranks` owners of a quote-service report. */
 function quoteCulprits(report, ranks = 2) {
   const first = report.owners.slice(0, ranks)
@@ -55,7 +38,7 @@ function quoteCulprits(report, ranks = 2) {
   return { listeners, cache }
 }
 
-for (const scenario of ['map-cache', 'closures', 'timers', 'records', 'registry']) {
+for (const scenario of ['map-cache', 'closures', 'timers', 'records', 'registry', 'in-flight']) {
   test(`${scenario}: the id-free report names the culprit the id-based one names first`, (t) => {
     const dir = tempDir(t)
     const made = spawnSync(process.execPath, [ZOO, scenario, dir], { encoding: 'utf8' })
@@ -77,14 +60,13 @@ for (const scenario of ['map-cache', 'closures', 'timers', 'records', 'registry'
   })
 }
 
-test('the quote service: listeners and memoize cache are the first two owners by structure as by ids, and diff names them too', async (t) => {
-  const { files, byIds, byStructure } = await huntTwice(t, () => {
-    const cwd = tempDir(t)
-    const run = spawnSync(process.execPath, [path.join(SERVICE, 'hunt.js'), ROOT, '40', '250', '80'], { cwd, encoding: 'utf8' })
-    assert.equal(run.status, 0, run.stderr)
-    const { files } = JSON.parse(run.stdout)
-    return { files, byIds: quoteCulprits(json('leaks', ...files, '--match', 'ids')), byStructure: quoteCulprits(json('leaks', ...files, '--match', 'structure')) }
-  })
+test('the quote service: listeners and memoize cache are the first two owners by structure as by ids, and diff names them too', (t) => {
+  const cwd = tempDir(t)
+  const run = spawnSync(process.execPath, [path.join(SERVICE, 'hunt.js'), ROOT, '40', '250', '80'], { cwd, encoding: 'utf8' })
+  assert.equal(run.status, 0, run.stderr)
+  const { files } = JSON.parse(run.stdout)
+  const byIds = quoteCulprits(json('leaks', ...files, '--match', 'ids'))
+  const byStructure = quoteCulprits(json('leaks', ...files, '--match', 'structure'))
   assert.equal(byStructure.listeners.id, byIds.listeners.id)
   assert.equal(byStructure.cache.id, byIds.cache.id)
   for (const [owner, pattern] of [[byStructure.listeners, /^QuoteRequest$/], [byStructure.cache, /exempt/]]) {
@@ -179,19 +161,17 @@ async function forkHunt(t, cwd, phases) {
 }
 
 test('the hunt through fork snapshots: three SIGUSR2 while a client polls, leaks DIR names both leaks, no request waited 150 ms', { skip: forkSkip }, async (t) => {
-  const { cwd, files, listeners, cache } = await huntTwice(t, async () => {
-    const cwd = tempDir(t)
-    const { files, client, resent } = await forkHunt(t, cwd, [40, 250, 80])
-    assert.deepEqual(fs.readdirSync(cwd).filter((f) => f.endsWith('.heapsnapshot')).sort(), files.map((f) => path.basename(f)).sort())
-    const slowest = Math.max(...client.waits)
-    t.diagnostic(`${client.waits.length} requests, slowest ${slowest.toFixed(1)} ms; ${resent} signals sent again`)
-    assert.ok(slowest < 150, `a request waited ${slowest.toFixed(1)} ms`)
+  const cwd = tempDir(t)
+  const { files, client, resent } = await forkHunt(t, cwd, [40, 250, 80])
+  assert.deepEqual(fs.readdirSync(cwd).filter((f) => f.endsWith('.heapsnapshot')).sort(), files.map((f) => path.basename(f)).sort())
+  const slowest = Math.max(...client.waits)
+  t.diagnostic(`${client.waits.length} requests, slowest ${slowest.toFixed(1)} ms; ${resent} signals sent again`)
+  assert.ok(slowest < 150, `a request waited ${slowest.toFixed(1)} ms`)
 
-    const report = json('leaks', cwd)
-    assert.equal(report.matched_by, 'structure')
-    assert.match(report.warnings[0], /is a fork snapshot, whose ids match no other snapshot's/)
-    return { cwd, files, ...quoteCulprits(report) }
-  })
+  const report = json('leaks', cwd)
+  assert.equal(report.matched_by, 'structure')
+  assert.match(report.warnings[0], /is a fork snapshot, whose ids match no other snapshot's/)
+  const { listeners, cache } = quoteCulprits(report)
   // Requests go on while a snapshot is written: at least the phase's count.
   const quotes = listeners.classes.find((c) => c.name === 'QuoteRequest').count
   assert.ok(quotes >= 250, `${quotes} QuoteRequests`)

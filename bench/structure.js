@@ -3,8 +3,9 @@
 // How well the comparison by structure (leaks/diff --match structure, which needs no object ids)
 // agrees with the id-based one, and what it costs: on in-process snapshots, where both can run
 // on the same three files, of each planted leak of tools/leak-zoo.js (a Map cache, closures,
-// timers, an array of records, a registry of instances). The quote service's two culprits
-// (listeners and a memoize cache) are asserted on every test run (__test__/structure.test.js).
+// timers, an array of records, a registry of instances, listeners on a feed that a request in
+// flight holds by a shorter path during the target snapshot), and of the quote service
+// (tools/quote-service/hunt.js: listeners and a memoize cache, two culprits).
 //
 //   npm run bench:structure   (RHEAPDUMP_BENCH_RUNS=N runs per scenario, default 3)
 //
@@ -23,10 +24,13 @@ const { settings } = require('./settings')
 const ROOT = path.join(__dirname, '..')
 const CLI = path.join(ROOT, 'bin', 'rheapdump')
 const { runs: RUNS } = settings({ runs: 3 })
-const SCENARIOS = ['map-cache', 'closures', 'timers', 'records', 'registry']
+const SCENARIOS = ['map-cache', 'closures', 'timers', 'records', 'registry', 'in-flight', 'quote-service']
 
 function snapshots(scenario, dir) {
-  const run = spawnSync(process.execPath, [path.join(ROOT, 'tools', 'leak-zoo.js'), scenario, dir], { encoding: 'utf8' })
+  const run =
+    scenario === 'quote-service'
+      ? spawnSync(process.execPath, [path.join(ROOT, 'tools', 'quote-service', 'hunt.js'), ROOT, '40', '250', '80'], { cwd: dir, encoding: 'utf8' })
+      : spawnSync(process.execPath, [path.join(ROOT, 'tools', 'leak-zoo.js'), scenario, dir], { encoding: 'utf8' })
   if (run.status !== 0) throw new Error(`${scenario}: ${run.stderr}`)
   return JSON.parse(run.stdout).files
 }

@@ -220,7 +220,7 @@ fn accumulation_points(heap: &Heap, history: &History) -> Vec<u32> {
 /// node on its path that has one (the class whose instance holds it, the closure whose context
 /// does; a module's file for its exports), with that node's name when it is not the owner. The
 /// climb stops at the global object: what leads to it says nothing of the owner.
-pub(super) fn nearest_source(heap: &Heap, node: usize) -> Option<(String, Option<String>)> {
+fn nearest_source(heap: &Heap, node: usize) -> Option<(String, Option<String>)> {
   let g = &heap.graph;
   if let Some(source) = g.source(node) {
     return Some((source, None));
@@ -328,7 +328,7 @@ pub fn name_by_path(heap: &Heap, steps: &[Step]) -> Option<String> {
 }
 
 /// How many classes of an owner's objects the report lists.
-pub(super) const OWNER_CLASSES: usize = 10;
+const OWNER_CLASSES: usize = 10;
 
 /// Objects allocated after `baseline`, present in `target` and still alive in the heap
 /// (memlab's find-leaks), by the object that was in the baseline already and holds them (the
@@ -531,56 +531,105 @@ fn leak_owners(
   keys: [&[u32]; 3],
   top: usize,
 ) -> Vec<LeakOwner> {
-  let g = &heap.graph;
   let [owner_key, class_key, growth_key] = keys;
   let retained = retained_by_key(heap, owner_key, rows.len());
   let class_retained = retained_by_key(heap, class_key, classes.len());
   let growth_retained = retained_by_key(heap, growth_key, rows.len());
   let mut by_owner: Vec<Vec<OwnerClass>> = (0..rows.len()).map(|_| Vec::new()).collect();
   for (c, (owner, name, count, representative)) in classes.iter().enumerate() {
-    by_owner[*owner as usize].push(OwnerClass {
-      name: name.clone(),
-      class: label(&g.class_name(*representative)),
-      count: *count,
-      retained_size: class_retained[c],
-      package: group_of(g.source(*representative).as_deref()),
-      source: g.source(*representative),
-      generated: None,
-      example: g.node_id[*representative],
-    });
+    by_owner[*owner as usize].push(owner_class(
+      heap,
+      name.clone(),
+      *count,
+      class_retained[c],
+      *representative,
+    ));
   }
   let mut owners: Vec<LeakOwner> = rows
     .into_iter()
     .zip(by_owner)
     .enumerate()
     .filter(|(_, (row, _))| row.count > 0)
-    .map(|(o, (row, mut classes))| {
-      top_by(&mut classes, OWNER_CLASSES, |c| i128::from(c.retained_size));
-      let node = row.node;
-      let (source, source_of) = match nearest_source(heap, node) {
-        Some((source, holder)) => (Some(source), holder),
-        None => (None, None),
-      };
-      let path = from_module(heap, first_path(heap, node));
-      LeakOwner {
-        id: g.node_id[node],
-        name: name_by_path(heap, &path)
-          .map(|name| short(&name))
-          .unwrap_or_else(|| node_name(heap, node)),
-        class: label(&g.class_name(node)),
-        package: group_of(source.as_deref()),
-        source,
-        generated: None,
-        source_of,
+    .map(|(o, (row, classes))| {
+      let held = Held {
         count: row.count,
         retained_size: retained[o],
         growth_count: row.growth,
         growth_size: growth_retained[o],
-        classes,
-        path,
-      }
+      };
+      owner_report(heap, row.node, held, classes)
     })
     .collect();
+  rank_owners(&mut owners, top);
+  owners
+}
+
+/// What an owner holds: leaked objects, and what was added after the target.
+pub(super) struct Held {
+  pub count: u64,
+  pub retained_size: u64,
+  pub growth_count: u64,
+  pub growth_size: u64,
+}
+
+/// One class of an owner's leaked objects; `representative`, the largest of them.
+pub(super) fn owner_class(
+  heap: &Heap,
+  name: String,
+  count: u64,
+  retained_size: u64,
+  representative: usize,
+) -> OwnerClass {
+  let g = &heap.graph;
+  OwnerClass {
+    name,
+    class: label(&g.class_name(representative)),
+    count,
+    retained_size,
+    package: group_of(g.source(representative).as_deref()),
+    source: g.source(representative),
+    generated: None,
+    example: g.node_id[representative],
+  }
+}
+
+/// The report of the owner `node`: its name, source and path from a root, what it holds, and
+/// the largest [`OWNER_CLASSES`] of its classes.
+pub(super) fn owner_report(
+  heap: &Heap,
+  node: usize,
+  held: Held,
+  mut classes: Vec<OwnerClass>,
+) -> LeakOwner {
+  let g = &heap.graph;
+  top_by(&mut classes, OWNER_CLASSES, |c| i128::from(c.retained_size));
+  let (source, source_of) = match nearest_source(heap, node) {
+    Some((source, holder)) => (Some(source), holder),
+    None => (None, None),
+  };
+  let path = from_module(heap, first_path(heap, node));
+  LeakOwner {
+    id: g.node_id[node],
+    name: name_by_path(heap, &path)
+      .map(|name| short(&name))
+      .unwrap_or_else(|| node_name(heap, node)),
+    class: label(&g.class_name(node)),
+    package: group_of(source.as_deref()),
+    source,
+    generated: None,
+    source_of,
+    count: held.count,
+    retained_size: held.retained_size,
+    growth_count: held.growth_count,
+    growth_size: held.growth_size,
+    classes,
+    path,
+  }
+}
+
+/// Largest retained size first (then most objects, then the lower id); the first `top` kept,
+/// all for 0.
+pub(super) fn rank_owners(owners: &mut Vec<LeakOwner>, top: usize) {
   owners.sort_by(|a, b| {
     b.retained_size
       .cmp(&a.retained_size)
@@ -590,7 +639,6 @@ fn leak_owners(
   if top > 0 {
     owners.truncate(top);
   }
-  owners
 }
 
 #[cfg(test)]

@@ -11,17 +11,29 @@
 //! nearest object up its path whose own group did not grow (the array, the cache, the
 //! emitter), as the id-based report holds new objects by the nearest old one.
 //!
+//! A path from the root can change while the objects at its end stay where they were: a
+//! request in flight during one snapshot holds the service's feed by a shorter path than the
+//! timer that holds it the rest of the time, and every object below the feed takes a new
+//! shape in that snapshot alone. So each group has a second key, its path from the nearest
+//! *anchor* on it: an object that is the only one of its class in the snapshot (the feed of a
+//! service, the `memoized` closure of a cache), whose shape is its class alone. The only
+//! object of a class is the same object whichever path leads to it. A group is matched to the
+//! group of another snapshot on the same path, else to the one on the same path from the same
+//! anchor: growth below an anchor is found whatever the path to the anchor was.
+//!
 //! What this cannot tell: which objects of a group are new (only how many more there are), an
-//! object that moved to another path (it counts as one fewer here and one more there), and
-//! growth inside one object (a string or a typed array that got longer). Counts and sizes are
-//! net changes per group.
+//! object that moved to another path with no anchor between the change and it (it counts as
+//! one fewer here and one more there), and growth inside one object (a string or a typed array
+//! that got longer). Counts and sizes are net changes per group.
 
 use rustc_hash::FxHashMap;
 
 use crate::heap::Heap;
 
-use super::common::{label, node_name, retained_by_key, short, top_by, NONE};
-use super::leaks::{leak_class, name_by_path, nearest_source, LeakGroup, LeakOwner, OwnerClass};
+use super::common::{label, retained_by_key, top_by, NONE};
+use super::leaks::{
+  leak_class, owner_class, owner_report, rank_owners, Held, LeakGroup, LeakOwner, OwnerClass,
+};
 use super::packages::group_of;
 use super::paths::{first_path, from_module};
 
@@ -31,6 +43,8 @@ pub struct Shape {
   /// object that retains the most.
   groups: Vec<Group>,
   by_shape: FxHashMap<u64, u32>,
+  /// The groups by their shape from the nearest anchor.
+  by_anchored: FxHashMap<u64, u32>,
   /// Per node, its group; NONE for nodes left out (no size, V8's internals, unreachable).
   /// Emptied by [`Shape::forget_nodes`] for a snapshot that is not the last.
   node_group: Vec<u32>,
@@ -44,6 +58,9 @@ pub struct Shape {
 #[derive(Clone, Copy)]
 struct Group {
   shape: u64,
+  /// The shape of its path from the nearest anchor on it (the shape itself when there is
+  /// none): the key it is matched by when no group of the other snapshot has its shape.
+  anchored: u64,
   /// The hash of its objects' class (one per group: the class is part of the shape).
   class: u64,
   count: u64,
@@ -58,36 +75,58 @@ impl Shape {
     let g = &heap.graph;
     let t = &g.types;
     let n = g.node_count();
-    let (shapes, parent) = path_shapes(heap, dictionaries);
+    let grouped = |node: usize| {
+      let kind = g.node_type[node];
+      g.self_size[node] != 0
+        && kind != t.hidden
+        && kind != t.code
+        && kind != t.synthetic
+        && heap.user_reachable(node)
+    };
+    let mut classes: FxHashMap<(u8, u32, Option<u32>), u64> = FxHashMap::default();
+    let mut class_of = |node: usize| {
+      *classes
+        .entry((g.node_type[node], g.node_name[node], g.interface_of(node)))
+        .or_insert_with(|| hash_name(&class_in_shape(heap, node)))
+    };
+    // Objects and closures of a class with one instance are anchors: by class, the last one
+    // of each is kept while counting.
+    let mut class_counts: FxHashMap<u64, u64> = FxHashMap::default();
+    let mut one_of_class: FxHashMap<u64, u32> = FxHashMap::default();
+    for node in (1..n).filter(|&node| grouped(node)) {
+      let class = class_of(node);
+      *class_counts.entry(class).or_insert(0) += 1;
+      let kind = g.node_type[node];
+      if kind == t.object || kind == t.closure {
+        one_of_class.insert(class, node as u32);
+      }
+    }
+    let anchors: FxHashMap<u32, u64> = one_of_class
+      .into_iter()
+      .filter(|(class, _)| class_counts[class] == 1)
+      .map(|(class, node)| (node, class))
+      .collect();
+    let (shapes, anchored, parent) = path_shapes(heap, dictionaries, &anchors);
+    drop(anchors);
     let mut by_shape: FxHashMap<u64, u32> = FxHashMap::default();
+    let mut by_anchored: FxHashMap<u64, u32> = FxHashMap::default();
     let mut groups: Vec<Group> = Vec::new();
     let mut node_group = vec![NONE; n];
-    let mut classes: FxHashMap<(u8, u32, Option<u32>), u64> = FxHashMap::default();
-    let mut class_counts: FxHashMap<u64, u64> = FxHashMap::default();
     for node in 1..n {
-      let kind = g.node_type[node];
-      if g.self_size[node] == 0
-        || kind == t.hidden
-        || kind == t.code
-        || kind == t.synthetic
-        || shapes[node] == NO_SHAPE
-        || !heap.user_reachable(node)
-      {
+      if shapes[node] == NO_SHAPE || !grouped(node) {
         continue;
       }
-      let class = *classes
-        .entry((g.node_type[node], g.node_name[node], g.interface_of(node)))
-        .or_insert_with(|| hash_name(&class_in_shape(heap, node)));
-      *class_counts.entry(class).or_insert(0) += 1;
       let next = groups.len() as u32;
       let group = *by_shape.entry(shapes[node]).or_insert_with(|| {
         groups.push(Group {
           shape: shapes[node],
-          class,
+          anchored: anchored[node],
+          class: class_of(node),
           count: 0,
           retained: 0,
           representative: node as u32,
         });
+        by_anchored.entry(anchored[node]).or_insert(next);
         next
       });
       let row = &mut groups[group as usize];
@@ -104,6 +143,7 @@ impl Shape {
     Shape {
       groups,
       by_shape,
+      by_anchored,
       node_group,
       parent,
       class_counts,
@@ -120,19 +160,28 @@ impl Shape {
     self.class_counts.get(&class).copied().unwrap_or(0)
   }
 
-  fn get(&self, shape: u64) -> (u64, u64) {
-    self.by_shape.get(&shape).map_or((0, 0), |&g| {
-      (
-        self.groups[g as usize].count,
-        self.groups[g as usize].retained,
-      )
-    })
+  /// The count and retained size of the group that is `other` (a group of another snapshot)
+  /// here: the one on the same path, else the one on the same path from the same anchor;
+  /// (0, 0) if neither is.
+  fn get(&self, other: &Group) -> (u64, u64) {
+    self
+      .by_shape
+      .get(&other.shape)
+      .or_else(|| self.by_anchored.get(&other.anchored))
+      .map_or((0, 0), |&g| {
+        (
+          self.groups[g as usize].count,
+          self.groups[g as usize].retained,
+        )
+      })
   }
 }
 
 const NO_SHAPE: u64 = 0;
 /// Stands for a name left out of a shape (an index, a key).
 const FOLDED: u64 = 0x5bd1_e995_u64;
+/// Where the shape of an anchor starts, instead of the root's.
+const ANCHOR: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// 64-bit FNV-1a of a name's start and its length: bounded whatever the snapshot holds.
 fn hash_name(name: &str) -> u64 {
@@ -156,26 +205,33 @@ fn mix(shape: u64, edge: u64, class: u64) -> u64 {
   h | 1
 }
 
-/// Each node's shape, and the parent it was taken from (NONE for the root and nodes no path
-/// reaches). Of a node's shortest retaining paths the one chosen is the same whatever order
-/// the snapshot lists edges in — the distance search keeps whichever it met first, and two
-/// processes meet them in different orders: among the retainers one step nearer the root, a
-/// property, element or variable edge before V8's internal ones, then the least hash.
-/// Needs the edges ([`crate::heap::Keep::Everything`]).
-fn path_shapes(heap: &Heap, dictionaries: &[u32]) -> (Vec<u64>, Vec<u32>) {
+/// Each node's shape, its shape from the nearest anchor on its path (`anchors`: node and class
+/// hash; with none on the path, the shape itself), and the parent they were taken from (NONE
+/// for the root and nodes no path reaches). Of a node's shortest retaining paths the one
+/// chosen is the same whatever order the snapshot lists edges in — the distance search keeps
+/// whichever it met first, and two processes meet them in different orders: among the
+/// retainers one step nearer the root, a property, element or variable edge before V8's
+/// internal ones, then the least hash. Needs the edges ([`crate::heap::Keep::Everything`]).
+fn path_shapes(
+  heap: &Heap,
+  dictionaries: &[u32],
+  anchors: &FxHashMap<u32, u64>,
+) -> (Vec<u64>, Vec<u64>, Vec<u32>) {
   let g = &heap.graph;
   let t = &g.types;
   let n = g.node_count();
   let mut shapes = vec![NO_SHAPE; n];
+  let mut anchored = vec![NO_SHAPE; n];
   let mut parent = vec![NONE; n];
   if n == 0 {
-    return (shapes, parent);
+    return (shapes, anchored, parent);
   }
   // Each node's last step (the edge to it and its class), hashed.
   let mut steps = vec![0u64; n];
   // The best candidate so far: (internal edge?, shape).
   let mut best: Vec<(bool, u64)> = vec![(true, u64::MAX); n];
   shapes[0] = mix(0, 0, hash_name(g.name(0)));
+  anchored[0] = shapes[0];
   // Names are hashed once per string, classes once per (type, name, interface).
   let mut names: Vec<u64> = vec![0; g.strings.len()];
   let mut classes: FxHashMap<(u8, u32, Option<u32>), u64> = FxHashMap::default();
@@ -197,6 +253,13 @@ fn path_shapes(heap: &Heap, dictionaries: &[u32]) -> (Vec<u64>, Vec<u32>) {
         continue;
       }
       shapes[from] = best[from].1;
+      // The same steps as the shape, from the anchor instead of the root.
+      let up = parent[from] as usize;
+      anchored[from] = match anchors.get(&(from as u32)) {
+        Some(&class) => mix(ANCHOR, 0, class),
+        None if up != 0 && steps[from] == steps[up] => anchored[up],
+        None => mix(anchored[up], steps[from], 0),
+      };
     }
     let distance = if from == 0 { 0 } else { heap.distance[from] };
     for e in g.edges(from) {
@@ -244,7 +307,7 @@ fn path_shapes(heap: &Heap, dictionaries: &[u32]) -> (Vec<u64>, Vec<u32>) {
       }
     }
   }
-  (shapes, parent)
+  (shapes, anchored, parent)
 }
 
 /// What a shape calls a node's class: DevTools' class, and for closures the function (so that
@@ -278,9 +341,8 @@ struct Change {
 }
 
 fn change(first: &Shape, middle: Option<&Shape>, group: &Group) -> Change {
-  let (first_count, first_size) = first.get(group.shape);
-  let (middle_count, middle_size) =
-    middle.map_or((group.count, group.retained), |m| m.get(group.shape));
+  let (first_count, first_size) = first.get(group);
+  let (middle_count, middle_size) = middle.map_or((group.count, group.retained), |m| m.get(group));
   let count = middle_count.min(group.count).saturating_sub(first_count);
   Change {
     count,
@@ -334,7 +396,7 @@ pub fn grown(
   // scope). What lies below it came with it, and is left out too.
   let is_moved = |group: u32| {
     let row = &last.groups[group as usize];
-    first.get(row.shape).0 == 0
+    first.get(row).0 == 0
       && (row.count == 1 || last.class_count(row.class) <= first.class_count(row.class))
   };
 
@@ -417,17 +479,26 @@ pub fn grown(
   let mut owners: Vec<LeakOwner> = rows
     .into_iter()
     .filter(|row| row.retained > 0)
-    .map(|row| owner_report(heap, row))
+    .map(|row| {
+      let mut classes: Vec<OwnerClass> = row
+        .classes
+        .into_iter()
+        .map(|(name, (count, retained, representative))| {
+          owner_class(heap, name, count, positive(retained), representative)
+        })
+        .collect();
+      // From a hash map: in name order, so that equal sizes rank the same on every run.
+      classes.sort_by(|a, b| a.name.cmp(&b.name));
+      let held = Held {
+        count: row.count,
+        retained_size: positive(row.retained),
+        growth_count: row.growth_count,
+        growth_size: positive(row.growth_size),
+      };
+      owner_report(heap, row.node, held, classes)
+    })
     .collect();
-  owners.sort_by(|a, b| {
-    b.retained_size
-      .cmp(&a.retained_size)
-      .then(b.count.cmp(&a.count))
-      .then(a.id.cmp(&b.id))
-  });
-  if top > 0 {
-    owners.truncate(top);
-  }
+  rank_owners(&mut owners, top);
   Grown {
     objects,
     groups,
@@ -439,59 +510,176 @@ fn positive(size: i128) -> u64 {
   u64::try_from(size.max(0)).unwrap_or(u64::MAX)
 }
 
-fn owner_report(heap: &Heap, row: OwnerRow) -> LeakOwner {
-  let g = &heap.graph;
-  let node = row.node;
-  let mut classes: Vec<OwnerClass> = row
-    .classes
-    .into_iter()
-    .map(|(name, (count, retained, representative))| OwnerClass {
-      name,
-      class: label(&g.class_name(representative)),
-      count,
-      retained_size: positive(retained),
-      package: group_of(g.source(representative).as_deref()),
-      source: g.source(representative),
-      generated: None,
-      example: g.node_id[representative],
-    })
-    .collect();
-  classes.sort_by(|a, b| a.name.cmp(&b.name));
-  top_by(&mut classes, super::leaks::OWNER_CLASSES, |c| {
-    i128::from(c.retained_size)
-  });
-  let (source, source_of) = match nearest_source(heap, node) {
-    Some((source, holder)) => (Some(source), holder),
-    None => (None, None),
-  };
-  let path = from_module(heap, first_path(heap, node));
-  LeakOwner {
-    id: g.node_id[node],
-    name: name_by_path(heap, &path)
-      .map(|name| short(&name))
-      .unwrap_or_else(|| node_name(heap, node)),
-    class: label(&g.class_name(node)),
-    package: group_of(source.as_deref()),
-    source,
-    generated: None,
-    source_of,
-    count: row.count,
-    retained_size: positive(row.retained),
-    growth_count: row.growth_count,
-    growth_size: positive(row.growth_size),
-    classes,
-    path,
-  }
-}
-
 #[cfg(test)]
 mod tests {
-  use super::{grown, Shape};
+  use super::{grown, Grown, Shape};
+  use crate::heap::Heap;
   use crate::testing::Snapshot;
+
+  /// What `diff` (two heaps) or `leaks` (three) finds by structure.
+  fn compare(heaps: &[Heap]) -> Grown {
+    let shapes: Vec<Shape> = heaps.iter().map(|heap| Shape::of(heap, &[])).collect();
+    let last = heaps.last().unwrap();
+    let own = vec![false; last.graph.node_count()];
+    let middle = (heaps.len() == 3).then(|| &shapes[1]);
+    grown(last, &shapes[0], middle, shapes.last().unwrap(), &own, 0)
+  }
+
+  /// A service's heap: `listeners` closures, each holding a Payload in its scope, in the
+  /// listener array of the service's only Feed, which its timer holds three steps from the
+  /// global object. With `in_flight`, a request being served holds the feed too, by a shorter
+  /// path: in that snapshot every object below the feed is reached another way.
+  fn service(listeners: usize, in_flight: bool) -> Heap {
+    let (mut s, global) = Snapshot::with_global(0);
+    let [timers, timer, feed, events, array] = s.nodes([
+      ("object", "TimersList", 32),
+      ("object", "Timeout", 48),
+      ("object", "Feed", 40),
+      ("object", "Object", 24),
+      ("object", "Array", 16),
+    ]);
+    s.edges(&[
+      (global, "property", "timers", timers),
+      (timers, "property", "_idleNext", timer),
+      (timer, "property", "feed", feed),
+      (feed, "property", "_events", events),
+      (events, "property", "rates", array),
+    ]);
+    if in_flight {
+      let request = s.node("object", "IncomingMessage", 64);
+      s.edges(&[
+        (global, "property", "request", request),
+        (request, "property", "feed", feed),
+      ]);
+    }
+    for i in 0..listeners {
+      let [listener, scope, payload] = s.nodes([
+        ("closure", "onRates", 32),
+        ("hidden", "system / Context", 24),
+        ("object", "Payload", 40),
+      ]);
+      s.edges(&[
+        (array, "element", &i.to_string(), listener),
+        (listener, "internal", "context", scope),
+        (scope, "context", "payload", payload),
+      ]);
+    }
+    s.heap()
+  }
+
+  /// Each owner found: its class, objects, retained size, and objects added after the target.
+  fn owners(found: &Grown) -> Vec<(&str, u64, u64, u64)> {
+    found
+      .owners
+      .iter()
+      .map(|o| (o.class.as_str(), o.count, o.retained_size, o.growth_count))
+      .collect()
+  }
+
+  /// A request in flight during one snapshot holds the feed by a shorter path, which gives
+  /// every object below the feed another shape there. Matched by their path from the feed (the
+  /// only Feed), the listeners that grew are found under their array whichever snapshot that
+  /// was, counted as the id-based report counts them.
+  #[test]
+  fn growth_is_found_below_an_object_whose_path_changed_in_one_snapshot() {
+    // A closure, its scope and its Payload: 32 + 24 + 40 bytes.
+    const LISTENER: u64 = 96;
+    for in_flight in [None, Some(0), Some(1), Some(2)] {
+      let heaps: Vec<Heap> = [10, 25, 30]
+        .iter()
+        .enumerate()
+        .map(|(at, &n)| service(n, in_flight == Some(at)))
+        .collect();
+      let found = compare(&heaps);
+      // 15 listeners and their 15 Payloads in the target, 5 and 5 more in the final one.
+      assert_eq!(
+        owners(&found),
+        [("Array", 30, 15 * LISTENER, 10)],
+        "a request in flight during snapshot {in_flight:?}"
+      );
+      let classes: Vec<(&str, u64)> = found.owners[0]
+        .classes
+        .iter()
+        .map(|c| (c.name.as_str(), c.count))
+        .collect();
+      assert_eq!(classes, [("onRates()", 15), ("Payload", 15)]);
+    }
+    for in_flight in [None, Some(0), Some(1)] {
+      let heaps: Vec<Heap> = [10, 30]
+        .iter()
+        .enumerate()
+        .map(|(at, &n)| service(n, in_flight == Some(at)))
+        .collect();
+      assert_eq!(
+        owners(&compare(&heaps)),
+        [("Array", 40, 20 * LISTENER, 0)],
+        "diff, a request in flight during snapshot {in_flight:?}"
+      );
+    }
+  }
+
+  /// A heap with an array of 5 Records and a Registry (the only one of its class) whose table
+  /// holds `entries` Entries. With `moved`, the array has been handed to another holder, the
+  /// registry has moved under `global.services`, and a Config made on first use holds three
+  /// objects: nothing there is accumulation.
+  fn handed_over(moved: bool, entries: usize) -> Heap {
+    let (mut s, global) = Snapshot::with_global(0);
+    let [records, registry, table] = s.nodes([
+      ("object", "Array", 16),
+      ("object", "Registry", 32),
+      ("object", "Array", 16),
+    ]);
+    if moved {
+      let [done, services, config] = s.nodes([
+        ("object", "Object", 24),
+        ("object", "Object", 24),
+        ("object", "Config", 32),
+      ]);
+      s.edges(&[
+        (global, "property", "done", done),
+        (done, "property", "batch", records),
+        (global, "property", "services", services),
+        (services, "property", "registry", registry),
+        (global, "property", "config", config),
+      ]);
+      for key in ["variables", "target_defaults", "flags"] {
+        let value = s.node("object", "Object", 24);
+        s.edge(config, "property", key, value);
+      }
+    } else {
+      s.edges(&[
+        (global, "property", "pending", records),
+        (global, "property", "registry", registry),
+      ]);
+    }
+    s.edge(registry, "property", "entries", table);
+    for i in 0..5 {
+      let record = s.node("object", "Record", 40);
+      s.edge(records, "element", &i.to_string(), record);
+    }
+    for i in 0..entries {
+      let entry = s.node("object", "Entry", 24);
+      s.edge(table, "element", &i.to_string(), entry);
+    }
+    s.heap()
+  }
+
+  /// Objects that moved are no growth, nor is an object made once and what it holds; the
+  /// only Registry is the same registry on any path, so entries added to it after it moved
+  /// are found, under its table.
+  #[test]
+  fn objects_that_moved_are_no_growth() {
+    let found = compare(&[handed_over(false, 4), handed_over(true, 4)]);
+    assert!(found.owners.is_empty(), "{:?}", found.owners);
+    assert_eq!(found.objects, 0);
+    let found = compare(&[handed_over(false, 4), handed_over(true, 9)]);
+    assert_eq!(owners(&found), [("Array", 5, 5 * 24, 0)]);
+    assert_eq!(found.owners[0].name, "global.services.registry.entries");
+  }
 
   /// A heap with `records` Records in `global.audit` (an array) and `timers` Timeouts in a
   /// linked list under `global.list`, and a config object that does not change.
-  fn heap(records: usize, timers: usize) -> crate::heap::Heap {
+  fn heap(records: usize, timers: usize) -> Heap {
     let (mut s, global) = Snapshot::with_global(0);
     // A JS array is an object named Array (its elements store, V8's array, is left out here).
     let [audit, config, list] = s.nodes([
