@@ -415,6 +415,11 @@ export interface InstancesReport {
   instances: Array<Instance>
   /** With `diff --class`, as in `diff`; empty for a sound comparison. */
   warnings: Array<string>
+  /**
+   * Why some scripts' positions are the generated ones: their source maps could not be used
+   * (one line per script), or the scripts are not on this machine.
+   */
+  source_map_notes?: Array<string>
 }
 
 /** One object of a class (`summary --class`, `diff --class`). */
@@ -425,6 +430,11 @@ export interface Instance {
   retained_size: number
   distance: number | null
   source?: string
+  /**
+   * Where the code that ran is, `file:line:column` (1-based), when `source` is the original
+   * place a source map gives.
+   */
+  generated?: string
 }
 
 /**
@@ -438,6 +448,8 @@ export interface ReportPage {
   bytes: number
   /** As in `leaks`: why the comparison may mean little; empty when sound. */
   warnings: Array<string>
+  /** As in `leaks`: why some positions on the page are the generated ones. */
+  source_map_notes?: Array<string>
 }
 
 /** What `check` reports (`rheapdump check --json`). */
@@ -490,6 +502,11 @@ export interface ProfileTopReport {
   /** Off-heap bytes (Node's `external`, Buffers included): no function can be named for them. */
   external_bytes: number
   functions: Array<FunctionRow>
+  /**
+   * Why some scripts' positions are the generated ones: their source maps could not be used
+   * (one line per script), or the scripts are not on this machine.
+   */
+  source_map_notes?: Array<string>
 }
 
 /**
@@ -509,6 +526,11 @@ export interface ProfileDiffReport {
   external_delta: number
   /** The new bytes by function; shares are of `new_bytes`. */
   functions: Array<FunctionRow>
+  /**
+   * Why some scripts' positions are the generated ones: their source maps could not be used
+   * (one line per script), or the scripts are not on this machine.
+   */
+  source_map_notes?: Array<string>
 }
 
 /** Live bytes of one function: allocated in it (`self`) and in it or anything it called (`total`). */
@@ -522,4 +544,9 @@ export interface FunctionRow {
   self_share: number
   total_share: number
   samples: number
+  /**
+   * Where the code that ran is, `file:line:column` (1-based), when `location` is the original
+   * place a source map gives.
+   */
+  generated?: string
 }

@@ -366,6 +366,7 @@ pub struct FunctionRow {
   /// Where the code that ran is, `file:line:column` (1-based), when `location` is the original
   /// place a source map gives.
   #[serde(skip_serializing_if = "Option::is_none")]
+  #[cfg_attr(feature = "ts", ts(optional))]
   pub generated: Option<String>,
   /// The function as V8 names it: a source map needs its column, which `location` leaves out.
   #[serde(skip)]
@@ -462,6 +463,7 @@ pub struct Top {
   /// Why some scripts' positions are the generated ones: their source maps could not be used
   /// (one line per script), or the scripts are not on this machine.
   #[serde(skip_serializing_if = "Option::is_none")]
+  #[cfg_attr(feature = "ts", ts(optional))]
   pub source_map_notes: Option<Vec<String>>,
 }
 
@@ -528,6 +530,7 @@ pub struct ProfileDiff {
   /// Why some scripts' positions are the generated ones: their source maps could not be used
   /// (one line per script), or the scripts are not on this machine.
   #[serde(skip_serializing_if = "Option::is_none")]
+  #[cfg_attr(feature = "ts", ts(optional))]
   pub source_map_notes: Option<Vec<String>>,
 }
 

@@ -1381,7 +1381,7 @@ mod tests {
   #[test]
   fn a_flat_object_is_one_analysis_and_the_options_every_analysis_takes() {
     let request = Request::from_json(
-      r#"{"kind":"leaks","baseline":"a","target":"b","final":"c","match":"structure","byPath":true,"top":3,"package":"(app)","progress":true}"#,
+      r#"{"kind":"leaks","baseline":"a","target":"b","final":"c","match":"structure","byPath":true,"top":3,"package":"(app)","progress":true,"sourceRoot":"/srv"}"#,
     )
     .unwrap();
     assert_eq!(
@@ -1401,6 +1401,8 @@ mod tests {
         package: Some("(app)".into()),
         source: None,
         progress: true,
+        source_maps: None,
+        source_root: Some("/srv".into()),
       }
     );
     assert_eq!(request.top(), 3);
@@ -1548,7 +1550,14 @@ mod tests {
       let got = invalid(json);
       assert!(got.starts_with(message), "{json}: {got}");
     }
-    assert!(invalid(r#"{"kind":"summary","file":"f","tpo":5}"#)
-      .ends_with("or one of the common options: top, package, source, progress"));
+    assert!(
+      invalid(r#"{"kind":"summary","file":"f","tpo":5}"#).ends_with(
+        "or one of the common options: top, package, source, progress, sourceMaps, sourceRoot"
+      )
+    );
+    assert_eq!(
+      invalid(r#"{"kind":"summary","file":"f","sourceMaps":false,"sourceRoot":"/srv"}"#),
+      "sourceRoot needs source maps: leave sourceMaps out or true"
+    );
   }
 }

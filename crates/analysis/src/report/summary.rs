@@ -187,6 +187,7 @@ pub struct Instance {
   /// Where the code that ran is, `file:line:column` (1-based), when `source` is the original
   /// place a source map gives.
   #[serde(skip_serializing_if = "Option::is_none")]
+  #[cfg_attr(feature = "ts", ts(optional))]
   pub generated: Option<String>,
 }
 
@@ -211,6 +212,7 @@ pub struct Instances {
   /// Why some scripts' positions are the generated ones: their source maps could not be used
   /// (one line per script), or the scripts are not on this machine.
   #[serde(skip_serializing_if = "Option::is_none")]
+  #[cfg_attr(feature = "ts", ts(optional))]
   pub source_map_notes: Option<Vec<String>>,
 }
 
