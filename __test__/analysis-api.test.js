@@ -13,6 +13,7 @@ const { spawnSync } = require('node:child_process')
 const { before, after, test } = require('node:test')
 
 const { ROOT, runScript } = require('./helpers/proc')
+const { makeLeakyInputs } = require('./helpers/inputs')
 
 const CLI = path.join(ROOT, 'bin', 'rheapdump')
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rheapdump-entry-'))
@@ -20,19 +21,7 @@ const at = (name) => path.join(dir, name)
 const [baseline, target, final] = ['baseline', 'target', 'final'].map((name) => at(`${name}.heapsnapshot`))
 
 before(() => {
-  const made = spawnSync(process.execPath, [path.join(__dirname, 'fixtures', 'leaky-app.js'), dir], { encoding: 'utf8' })
-  assert.equal(made.status, 0, made.stderr)
-  // Two sampling heap profiles of one sampler run, from the inspector (independent of rheapdump).
-  const profiled = runScript(`
-    const { Session } = require('node:inspector'); const fs = require('node:fs')
-    const session = new Session(); session.connect()
-    const post = (method, params) => { let out; session.post(method, params, (err, result) => { if (err) throw err; out = result }); return out }
-    post('HeapProfiler.startSampling', { samplingInterval: 256 })
-    globalThis.keep = Array.from({ length: 2000 }, (_, i) => ({ i, s: 'x'.repeat(i % 50) }))
-    fs.writeFileSync('before.heapprofile', JSON.stringify(post('HeapProfiler.getSamplingProfile').profile))
-    globalThis.more = Array.from({ length: 4000 }, (_, i) => [i, String(i)])
-    fs.writeFileSync('after.heapprofile', JSON.stringify(post('HeapProfiler.stopSampling').profile))`, { cwd: dir })
-  assert.equal(profiled.status, 0, profiled.stderr)
+  makeLeakyInputs(dir)
 })
 after(() => fs.rmSync(dir, { recursive: true, force: true }))
 

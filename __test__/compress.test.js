@@ -12,6 +12,7 @@ const { spawnSync } = require('node:child_process')
 const { before, after, test } = require('node:test')
 
 const { ROOT, tempDir, tmpfs, waitFor, startApp, runScript, needsAddon } = require('./helpers/proc')
+const { makeLeakyInputs } = require('./helpers/inputs')
 const { readText, validateSnapshot, countObjectsByName, idsOfObjectsNamed } = require('../tools/heapsnapshot')
 const facts = require('../lib/facts')
 
@@ -202,18 +203,7 @@ const dirOf = (format) => path.join(work, format)
 
 before(() => {
   fs.mkdirSync(dirOf('plain'))
-  const made = spawnSync(process.execPath, [path.join(__dirname, 'fixtures', 'leaky-app.js'), dirOf('plain')], { encoding: 'utf8' })
-  assert.equal(made.status, 0, made.stderr)
-  const profiled = runScript(`
-    const { Session } = require('node:inspector'); const fs = require('node:fs')
-    const session = new Session(); session.connect()
-    const post = (method, params) => { let out; session.post(method, params, (err, result) => { if (err) throw err; out = result }); return out }
-    post('HeapProfiler.startSampling', { samplingInterval: 256 })
-    globalThis.keep = Array.from({ length: 2000 }, (_, i) => ({ i, s: 'x'.repeat(i % 50) }))
-    fs.writeFileSync('before.heapprofile', JSON.stringify(post('HeapProfiler.getSamplingProfile').profile))
-    globalThis.more = Array.from({ length: 4000 }, (_, i) => [i, String(i)])
-    fs.writeFileSync('after.heapprofile', JSON.stringify(post('HeapProfiler.stopSampling').profile))`, { cwd: dirOf('plain') })
-  assert.equal(profiled.status, 0, profiled.stderr)
+  makeLeakyInputs(dirOf('plain'))
   for (const format of FORMATS) {
     fs.mkdirSync(dirOf(format))
     const tool = format === 'gzip' ? ['gzip', ['-c', '-6']] : ['zstd', ['-c', '-q', '-3']]

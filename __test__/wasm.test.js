@@ -11,6 +11,7 @@ const { execFileSync, spawnSync } = require('node:child_process')
 const { before, after, test } = require('node:test')
 
 const { ROOT, runScript } = require('./helpers/proc')
+const { makeLeakyInputs } = require('./helpers/inputs')
 
 const NATIVE = path.join(ROOT, 'bin', `rheapdump-cli-${process.platform}-${process.arch}`)
 const LAUNCHER = path.join(ROOT, 'bin', 'rheapdump')
@@ -26,19 +27,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rheapdump-wasm-'))
 const snap = (name) => path.join(dir, `${name}.heapsnapshot`)
 
 before(() => {
-  const made = spawnSync(process.execPath, [path.join(__dirname, 'fixtures', 'leaky-app.js'), dir], { encoding: 'utf8' })
-  assert.equal(made.status, 0, made.stderr)
-  // Two sampling heap profiles of one sampler run, from the inspector (independent of rheapdump).
-  const profiled = runScript(`
-    const { Session } = require('node:inspector'); const fs = require('node:fs')
-    const session = new Session(); session.connect()
-    const post = (method, params) => { let out; session.post(method, params, (err, result) => { if (err) throw err; out = result }); return out }
-    post('HeapProfiler.startSampling', { samplingInterval: 256 })
-    globalThis.keep = Array.from({ length: 2000 }, (_, i) => ({ i, s: 'x'.repeat(i % 50) }))
-    fs.writeFileSync('before.heapprofile', JSON.stringify(post('HeapProfiler.getSamplingProfile').profile))
-    globalThis.more = Array.from({ length: 4000 }, (_, i) => [i, String(i)])
-    fs.writeFileSync('after.heapprofile', JSON.stringify(post('HeapProfiler.stopSampling').profile))`, { cwd: dir })
-  assert.equal(profiled.status, 0, profiled.stderr)
+  makeLeakyInputs(dir)
 })
 after(() => fs.rmSync(dir, { recursive: true, force: true }))
 
