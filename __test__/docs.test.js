@@ -304,6 +304,16 @@ test('every table of figures names the commit it was measured at and the code it
       '```',
       'Prose with a figure, 3.2 s. <!-- figures: measured by hand -->',
       '`<!-- figures: an example in code -->`',
+      '',
+      '<!-- figures: history @ abc1234; the build before the change -->',
+      '| build | time |',
+      '|---|---|',
+      '| before | 9.0 s |',
+      '',
+      '<!-- figures: history @ 0123abc; a commit that is not there -->',
+      '| build | time |',
+      '|---|---|',
+      '| before | 9.0 s |',
     ].join('\n'),
   }
   const read = (name) => files[name]
@@ -312,6 +322,7 @@ test('every table of figures names the commit it was measured at and the code it
     'a.md:34: a table of figures with no <!-- figures: … --> mark on the line above it',
     'a.md:25: no commit fedcba9 in the repository',
     'a.md:25: no bench/gone.js in the repository',
-    'a.md:38: "measured by hand" is not "HOW @ COMMIT; code: PATH …" nor "none; WHY"',
+    'a.md:38: "measured by hand" is not "HOW @ COMMIT; code: PATH …", "history @ COMMIT; WHY" nor "none; WHY"',
+    'a.md:46: no commit 0123abc in the repository',
   ])
 })

@@ -11,8 +11,10 @@
 // This script lists every mark with its commit and whether any commit since has touched its code
 // (`git log <commit>..HEAD -- <code>`): "current", or "stale" with how many commits and the
 // newest. A table whose numbers are not measurements (settings, test parameters) says so with
-// `<!-- figures: none; <why> -->`, so that __test__/docs.test.js can ask every table with
-// figures in it for a mark.
+// `<!-- figures: none; <why> -->`; one kept on purpose to show what the code measured before a
+// change (a "before" beside a current "after") says `<!-- figures: history @ COMMIT; <why> -->`:
+// it describes the code at COMMIT, not the current code, so it is never stale. With these,
+// __test__/docs.test.js can ask every table with figures in it for a mark.
 //
 //   node scripts/figures.js            every mark, stale or current
 //   node scripts/figures.js --stale    only the stale ones; exit status 1 when there is one
@@ -52,9 +54,10 @@ function proseLines(markdown) {
 }
 
 /**
- * The marks of one Markdown text: `{ line, how, commit, code: [paths], none }`, or
- * `{ line, error }` for a mark that cannot be read. `none` is the reason a table's numbers are
- * not measurements.
+ * The marks of one Markdown text: `{ line, how, commit, code: [paths] }`, `{ line, none }`,
+ * `{ line, history, commit }`, or `{ line, error }` for a mark that cannot be read. `none` is the
+ * reason a table's numbers are not measurements; `history` why figures of the code as it was at
+ * `commit` are kept beside the current ones.
  */
 function marks(markdown) {
   const found = []
@@ -67,9 +70,14 @@ function marks(markdown) {
         found.push({ line, none: none[1] })
         continue
       }
+      const history = /^history\s+@\s+([0-9a-f]{7,40});\s*(\S.*)$/.exec(body)
+      if (history) {
+        found.push({ line, commit: history[1], history: history[2] })
+        continue
+      }
       const parts = /^(.+?)\s+@\s+([0-9a-f]{7,40});\s*code:\s*(\S.*)$/.exec(body)
       if (!parts) {
-        found.push({ line, error: `"${body}" is not "HOW @ COMMIT; code: PATH …" nor "none; WHY"` })
+        found.push({ line, error: `"${body}" is not "HOW @ COMMIT; code: PATH …", "history @ COMMIT; WHY" nor "none; WHY"` })
         continue
       }
       found.push({ line, how: parts[1], commit: parts[2], code: parts[3].split(/\s+/) })
@@ -158,7 +166,7 @@ function main() {
     const text = fs.readFileSync(path.join(ROOT, file), 'utf8')
     const headings = text.split('\n').map((l, i) => [i + 1, /^#{1,6}\s+(.*)$/.exec(l)]).filter(([, m]) => m)
     for (const mark of marks(text)) {
-      if (mark.none) continue
+      if (mark.none || mark.history) continue
       const heading = headings.filter(([n]) => n <= mark.line).pop()
       const row = { where: `${file}:${mark.line}`, section: heading ? heading[1][1] : '', ...mark }
       Object.assign(row, mark.error ? { error: mark.error } : status(mark))
