@@ -166,8 +166,10 @@ fn sound_by_definition(s: &HeapSnapshot) -> bool {
     && nodes.iter().map(|n| u64::from(n[n_edges])).sum::<u64>() == s.edge_count as u64
     && s.edges.chunks(ef.len()).all(|e| {
       let to = e[e_to] as usize;
+      // V8's root is synthetic: it retains the GC roots and nothing retains it.
       to < s.nodes.len()
         && to.is_multiple_of(nf.len())
+        && to != 0
         && (e[e_type] as usize) < edge_types.len()
         && (by_index(e[e_type]) || (e[e_name] as usize) < s.strings.len())
     })
@@ -175,28 +177,30 @@ fn sound_by_definition(s: &HeapSnapshot) -> bool {
 
 /// What `validate` checks beyond the reader's snapshot, by its definition on the whole file:
 /// every `locations` record is whole and its `object_index` is where a node starts. True when
-/// the file has no locations, or is not JSON that serde reads whole (the reader's checks are
-/// then all there is to compare).
-fn locations_sound(bytes: &[u8], s: &HeapSnapshot) -> bool {
+/// the file has no locations; None when it is not JSON that serde reads whole (the streaming
+/// reader takes some files serde refuses: the locations cannot be judged by definition then).
+fn locations_sound(bytes: &[u8], s: &HeapSnapshot) -> Option<bool> {
   let Ok(json) = serde_json::from_slice::<serde_json::Value>(bytes) else {
-    return true;
+    return None;
   };
   let Some(fields) = json["snapshot"]["meta"]["location_fields"].as_array() else {
-    return true;
+    return Some(true);
   };
   let (Some(at), Some(values)) = (
     fields.iter().position(|f| f == "object_index"),
     json["locations"].as_array(),
   ) else {
-    return true;
+    return Some(true);
   };
   let node_fields = s.meta.node_fields.len();
-  values.len().is_multiple_of(fields.len())
-    && values.chunks(fields.len()).all(|record| {
-      record[at].as_u64().is_some_and(|index| {
-        (index as usize) < s.nodes.len() && (index as usize).is_multiple_of(node_fields)
-      })
-    })
+  Some(
+    values.len().is_multiple_of(fields.len())
+      && values.chunks(fields.len()).all(|record| {
+        record[at].as_u64().is_some_and(|index| {
+          (index as usize) < s.nodes.len() && (index as usize).is_multiple_of(node_fields)
+        })
+      }),
+  )
 }
 
 /// The property: no panic; anything accepted is consistent; `validate` judges as the
@@ -209,11 +213,18 @@ fn check(bytes: &[u8]) {
     Ok(snapshot) => {
       assert!(snapshot.nodes.len() <= bytes.len() / 2 && snapshot.edges.len() <= bytes.len() / 2);
       let verdict = verdict.expect("validate reads what read reads");
-      assert_eq!(
-        verdict.is_ok(),
-        sound_by_definition(&snapshot) && locations_sound(bytes, &snapshot),
-        "{verdict:?}"
-      );
+      let by_definition = sound_by_definition(&snapshot);
+      match locations_sound(bytes, &snapshot) {
+        Some(locations) => assert_eq!(verdict.is_ok(), by_definition && locations, "{verdict:?}"),
+        // Only the locations are left unjudged: any other verdict must still agree.
+        None => assert!(
+          match &verdict {
+            Ok(_) => by_definition,
+            Err(unsound) => !by_definition || unsound.0.contains("location"),
+          },
+          "{verdict:?}"
+        ),
+      }
       if let Ok(counts) = verdict {
         assert_eq!(counts.nodes * counts.node_fields, snapshot.nodes.len());
         assert_eq!(counts.strings, snapshot.strings.len());
