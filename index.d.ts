@@ -264,7 +264,7 @@ export interface MonitorOptions {
   interval?: number
   /** Sliding window for the GC share, in milliseconds. Default 60000. */
   window?: number
-  /** GC share of wall time (0–1) above which 'pressure' is emitted. Default 0.1. */
+  /** GC share of wall time (0–1) above which 'pressure' is emitted, judged once the monitor has watched a whole `window`. Default 0.1. */
   pressure?: number
   /** Consecutive growths of the heap after full GCs that make a 'leak'. Default 5 (memwatch's rule). */
   leakGrowths?: number

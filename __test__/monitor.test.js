@@ -129,18 +129,29 @@ test('a GC-heavy loop raises pressure, and stats count GCs per kind', () => {
   assert.equal(stats.gcShare, pressure.share)
 })
 
-test('an idle process raises no pressure, and a monitor never keeps a process alive', () => {
+test('an idle process raises no pressure, a pause at the start is judged over the whole window, and a monitor never keeps a process alive', () => {
   const { status, stderr, lines } = inChild(`
-    const m = rheapdump.monitor({ interval: 100, pressure: 0.05 })
-    let pressure = 0, stats = 0
+    globalThis.state = Array.from({ length: 300000 }, (_, i) => ({ i, s: 'live' + i }))
+    const m = rheapdump.monitor({ interval: 100, window: 3000, pressure: 0.05 })
+    // One full GC right at the start: measured 20-45 ms, a large share of the first 100 ms and
+    // about 1% of the window. A share over the first interval alone raised pressure on a loaded
+    // machine.
+    rheapdump.gc()
+    let pressure = 0
+    const shares = []
     m.on('pressure', () => pressure++)
-    m.on('stats', () => stats++)
-    setTimeout(() => out({ pressure, stats }), 1000)
+    m.on('stats', (s) => shares.push([s.gcShare, s.windowMs]))
+    setTimeout(() => out({ pressure, shares }), 4500)
     rheapdump.monitor() // a second one, never stopped: the process must still exit
   `, { timeout: 15000 })
   assert.equal(status, 0, stderr)
-  assert.ok(lines[0].stats >= 5)
-  assert.equal(lines[0].pressure, 0)
+  const [{ pressure, shares }] = lines
+  assert.ok(shares.length >= 30, JSON.stringify(shares))
+  // The pause was seen: over the first interval it is above the threshold, and it still counts once
+  // the window is whole.
+  assert.ok(shares[0][0] > 0.05 && shares[0][1] < 3000, JSON.stringify(shares))
+  assert.ok(shares.some(([share, windowMs]) => windowMs === 3000 && share > 0), JSON.stringify(shares))
+  assert.equal(pressure, 0, JSON.stringify(shares))
 })
 
 test('monitor() rejects bad options with a code', () => {
