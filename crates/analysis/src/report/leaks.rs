@@ -283,11 +283,13 @@ pub fn name_by_path(heap: &Heap, steps: &[Step]) -> Option<String> {
     // Cut first: a hostile snapshot names edges by megabyte strings.
     let edge = label(holder.edge.as_deref()?);
     let label = edge.as_str();
-    let part = if label.starts_with('[')
-      && label[1..label.len() - 1]
-        .bytes()
-        .all(|b| b.is_ascii_digit())
-    {
+    // An element index, `[3]`. A hostile name such as `[` or `[é` is no index, and slicing
+    // it by bytes would panic.
+    let index = label
+      .strip_prefix('[')
+      .and_then(|rest| rest.strip_suffix(']'))
+      .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()));
+    let part = if index {
       label.to_string()
     } else if label.starts_with('{') || label.starts_with("[[") {
       return None;
@@ -706,6 +708,21 @@ mod tests {
       Some("loggers in the scope of setLevel()")
     );
     assert_eq!(name(&[(loggers, Some("{elements}")), (table, None)]), None);
+    // Element indexes, and names that only look like the start of one: no panic, JSON-quoted.
+    let under_global = |edge: &str| name(&[(global, Some(edge)), (tasks, None)]);
+    assert_eq!(under_global("[7]").as_deref(), Some("global[7]"));
+    for (edge, quoted) in [
+      ("[", "[\"[\"]"),
+      ("[]", "[\"[]\"]"),
+      ("[é", "[\"[é\"]"),
+      ("[1x]", "[\"[1x]\"]"),
+    ] {
+      assert_eq!(
+        under_global(edge),
+        Some(format!("global{quoted}")),
+        "edge {edge:?}"
+      );
+    }
   }
 
   #[test]
