@@ -171,8 +171,12 @@ test('the hunt through fork snapshots: three SIGUSR2 while a client polls, leaks
   const report = json('leaks', cwd)
   assert.equal(report.matched_by, 'structure')
   assert.match(report.warnings[0], /is a fork snapshot, whose ids match no other snapshot's/)
-  const { listeners, cache } = quoteCulprits(report)
-  // Requests go on while a snapshot is written: at least the phase's count.
+  // Requests go on while the snapshots are written, so what the service holds for them at each
+  // moment differs: once in CI (Node 24, a loaded machine) a 48 KB owner, `process` in the scope
+  // of queueMicrotask(), ranked between the 109 KB listener array and the 35 KB cache. Both
+  // culprits among the first three, then; the in-process hunt above keeps them first and second.
+  const { listeners, cache } = quoteCulprits(report, 3)
+  // At least the phase's count.
   const quotes = listeners.classes.find((c) => c.name === 'QuoteRequest').count
   assert.ok(quotes >= 250, `${quotes} QuoteRequests`)
   assert.ok(cache.classes.find((c) => /exempt/.test(c.name)).count >= 250)
@@ -185,9 +189,9 @@ test('the hunt through fork snapshots: three SIGUSR2 while a client polls, leaks
   assert.match(refused.stderr, /ERR_SNAPSHOT_NOT_COMPARABLE/)
   // The JS API takes the same choice, and checks it.
   const { analysis } = require(ROOT)
-  const byApi = await analysis.leaks(...files, { match: 'structure', top: 2 })
+  const byApi = await analysis.leaks(...files, { match: 'structure', top: 3 })
   assert.equal(byApi.matched_by, 'structure')
-  assert.deepEqual(byApi.owners.map((o) => o.id).sort(), [listeners.id, cache.id].sort())
+  assert.deepEqual(byApi.owners.map((o) => o.id), report.owners.slice(0, 3).map((o) => o.id))
   await assert.rejects(analysis.diff(files[0], files[1], { match: 'names' }), { code: 'ERR_INVALID_ARG_VALUE' })
 })
 
